@@ -1,0 +1,20 @@
+//! Lockstep's engine: a pure, deterministic simulation of PostgreSQL and the applications that
+//! use it.
+//!
+//! The whole simulated system is one value, [`world::World`]; only [`world::World::step`]
+//! changes it. The same scenario and the same schedule always give the same trace, natively and
+//! in WebAssembly: nothing here reads a clock, a random source or a hash-ordered collection.
+//!
+//! Layout, from the bottom up:
+//! - [`time`]: the virtual clock's instants and durations;
+//! - [`sql`]: the SQL subset's lexer, syntax tree and parser;
+//! - [`server`]: the PostgreSQL model (storage, MVCC, locks, deadlock detector, timeouts);
+//! - [`spec`]: PostgreSQL's isolation-tester spec format and a tester that runs specs on
+//!   [`server`];
+//! - [`world`]: the server together with clients, pools, connections and tasks.
+
+pub mod server;
+pub mod spec;
+pub mod sql;
+pub mod time;
+pub mod world;

@@ -1,0 +1,1 @@
+//! The lessons: each one a data file in this folder, embedded at build time and validated.
