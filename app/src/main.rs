@@ -3,5 +3,5 @@ use leptos::prelude::*;
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(|| view! { <p data-testid="loading">"Lockstep"</p> });
+    leptos::mount::mount_to_body(|| view! { <main data-testid="app">"Lockstep"</main> });
 }

@@ -1,0 +1,49 @@
+# Lockstep: `make serve` and `make test` are the two commands a newcomer needs.
+# Both install whatever is missing first (.ci/install) and are quick when all is installed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The browser bundle is built for size; native release builds (the CLI, benchmarks) for speed.
+WASM_ENV := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
+            CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort
+TRUNK := $(WASM_ENV) trunk
+
+.PHONY: help serve test dist tools tools-test fmt clippy unit lessons conformance e2e bench
+
+help:
+	@echo "make serve   build and serve the app on http://127.0.0.1:8080"
+	@echo "make test    every check: fmt, clippy, native tests, conformance, lesson proofs, WASM build, browser tests"
+	@echo "make dist    build the static site into dist/"
+	@echo "make bench   print size and speed budgets"
+
+tools:
+	@.ci/install build
+
+tools-test:
+	@.ci/install test
+
+serve: tools
+	$(TRUNK) serve --release --offline
+
+dist: tools
+	$(TRUNK) build --release --offline
+
+fmt:
+	cargo fmt --all --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+e2e:
+	cd tests/e2e && npm test
+
+test: tools-test
+	$(MAKE) --no-print-directory fmt
+	$(MAKE) --no-print-directory clippy
+	$(MAKE) --no-print-directory unit
+	$(TRUNK) build --release --offline
+	$(MAKE) --no-print-directory e2e

@@ -1,0 +1,25 @@
+// The built site loads in a real browser, mounts the app, and logs no errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveDist, launchBrowser, openPage } from '../support/browser.js';
+
+let site;
+let browser;
+
+before(async () => {
+  site = await serveDist();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  site?.server.close();
+});
+
+test('the site loads and mounts the app without console errors', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.goto(site.url);
+  await page.getByTestId('app').waitFor({ timeout: 15000 });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
