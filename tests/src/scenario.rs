@@ -221,13 +221,25 @@ fn statement(rng: &mut SplitMix64, tables: &[Table], session: u32) -> String {
             0 => format!("UPDATE {name} SET v = v + 1 WHERE id = {key};"),
             1 => format!("UPDATE {name} SET v = {value} WHERE id = {key} RETURNING id, v;"),
             _ => {
-                let new_key = rng.between(1, table.keys.len() + 2);
+                // Mostly to a free key: a duplicate-key error ends the transaction's story.
+                let new_key = if rng.percent(75) {
+                    table.keys.len() + rng.between(1, 2)
+                } else {
+                    rng.between(1, table.keys.len())
+                };
                 format!("UPDATE {name} SET id = {new_key} WHERE id = {key};")
             }
         },
         60..=69 => format!("DELETE FROM {name} WHERE id = {key};"),
         _ => match rng.below(4) {
-            0 => format!("INSERT INTO {name} VALUES ({key}, {value});"),
+            0 => {
+                let key = if rng.percent(70) {
+                    table.keys.len() + 1
+                } else {
+                    key
+                };
+                format!("INSERT INTO {name} VALUES ({key}, {value});")
+            }
             1 => format!("INSERT INTO {name} VALUES ({key}, {value}) ON CONFLICT DO NOTHING;"),
             2 => format!(
                 "INSERT INTO {name} VALUES ({key}, {value}) ON CONFLICT (id) DO NOTHING RETURNING id, v;"
