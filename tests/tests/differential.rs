@@ -157,3 +157,48 @@ fn a_fixed_seed_batch_of_generated_scenarios_agrees_on_the_server_and_the_engine
     println!("{}", report.summary());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// A stand-in engine for testing the shrinker: the real server, but blind to NOWAIT failures.
+fn server_without_nowait_errors(conninfo: String) -> Box<differential::EngineRunner> {
+    Box::new(move |spec: &Spec| {
+        let output =
+            pg_tester::run_spec(&conninfo, spec, &Options::default()).map_err(|e| e.message)?;
+        Ok(output
+            .lines()
+            .filter(|line| !line.contains("could not obtain lock on row"))
+            .map(|line| format!("{line}\n"))
+            .collect())
+    })
+}
+
+#[test]
+fn shrinking_keeps_a_divergence_while_dropping_what_does_not_cause_it() {
+    let Some(conninfo) = server() else { return };
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let options = Options::default();
+    let fake_engine = server_without_nowait_errors(conninfo.clone());
+    // Find a generated scenario where NOWAIT fails (a few percent of them do).
+    let found = (0..100).find_map(|index| {
+        let seed = lockstep_tests::scenario::scenario_seed(99, index);
+        let spec = lockstep_tests::scenario::generate(seed);
+        let output = pg_tester::run_spec(&conninfo, &spec, &options).ok()?;
+        output
+            .contains("could not obtain lock on row")
+            .then_some(spec)
+    });
+    let spec = found.expect("a scenario with a NOWAIT failure among 100");
+    let minimal = differential::shrink(&conninfo, &spec, fake_engine.as_ref(), &options, 80);
+    let steps = |s: &Spec| s.sessions.iter().map(|s| s.steps.len()).sum::<usize>();
+    println!(
+        "shrunk from {} to {} steps:\n{minimal}",
+        steps(&spec),
+        steps(&minimal)
+    );
+    assert_eq!(minimal.permutations.len(), 1);
+    assert!(steps(&minimal) <= steps(&spec));
+    let output = pg_tester::run_spec(&conninfo, &minimal, &options).expect("server run");
+    assert!(output.contains("could not obtain lock on row"), "{output}");
+    assert!(minimal.permutations[0].entries.iter().any(|e| minimal
+        .step(&e.step)
+        .is_some_and(|(_, s)| s.sql.contains("NOWAIT"))));
+}
