@@ -150,6 +150,12 @@ enum RowOp {
     Delete,
 }
 
+/// Whether a row operation only locked or also wrote.
+enum OpKind {
+    Lock,
+    Write,
+}
+
 /// The wait contexts of `XactLockTableWait` (lmgr.c `XactLockTableWaitErrorCb`).
 #[derive(Clone, Copy)]
 enum WaitOper {
@@ -2189,6 +2195,10 @@ impl Server {
         if !tup.xmax.iter().any(|m| m.update) {
             tup.next = None;
         }
+        let kind = match op {
+            RowOp::Lock(_) => OpKind::Lock,
+            _ => OpKind::Write,
+        };
         match op {
             RowOp::Lock(_) => {
                 tup.xmax
@@ -2245,7 +2255,7 @@ impl Server {
                 });
             }
         }
-        if ssi_write {
+        if ssi_write && !matches!(kind, OpKind::Lock) {
             self.ssi_write(s, table, idx);
         }
     }

@@ -291,7 +291,7 @@ pub struct Server {
     locks: LockManager,
     sessions: BTreeMap<Pid, Session>,
     next_pid: u32,
-    ssi: txn::Ssi,
+    ssi: ssi::Ssi,
     /// Grants made by lock releases that the sessions have not been told about yet; always
     /// empty between calls.
     woken: Vec<locks::Grant>,
@@ -308,7 +308,7 @@ impl Server {
             locks: LockManager::default(),
             sessions: BTreeMap::new(),
             next_pid: FIRST_PID,
-            ssi: txn::Ssi::default(),
+            ssi: ssi::Ssi::default(),
             woken: Vec::new(),
         }
     }

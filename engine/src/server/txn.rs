@@ -69,6 +69,8 @@ pub(crate) struct Txn {
     pub cid: u32,
     /// Set once a statement ran: SET TRANSACTION ISOLATION LEVEL is then too late.
     pub started_statements: bool,
+    /// The SSI id of a SERIALIZABLE transaction, once it took its snapshot.
+    pub ssi: Option<u64>,
 }
 
 impl Txn {
@@ -83,6 +85,7 @@ impl Txn {
             snapshot: None,
             cid: 0,
             started_statements: false,
+            ssi: None,
         }
     }
 
@@ -109,21 +112,6 @@ pub(crate) struct Viewer<'a> {
     /// The reader's own top-level xid, if it has one.
     pub top: Option<Xid>,
     pub cid: u32,
-}
-
-/// Serializable snapshot isolation bookkeeping: which serializable transactions read what
-/// (as SIREAD "predicate locks" on whole tables) and the rw-conflicts between them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub(crate) struct Ssi {
-    /// (reader top xid or pseudo id, table oid) pairs: what each serializable transaction read.
-    pub reads: BTreeSet<(u64, u32)>,
-    /// (reader, writer) rw-antidependencies: reader read something writer later changed.
-    pub conflicts: BTreeSet<(u64, u64)>,
-    /// Serializable transactions that committed while others still ran (they may still be
-    /// the pivot or the source of a dangerous structure).
-    pub committed: BTreeSet<u64>,
-    /// Running serializable transactions, by their SSI id.
-    pub running: BTreeSet<u64>,
 }
 
 impl Server {
