@@ -299,6 +299,19 @@ impl Server {
         now: Instant,
         events: &mut Vec<Event>,
     ) {
+        self.fail_query_logged(s, error, None, now, events);
+    }
+
+    /// [`Server::fail_query`] with a different DETAIL for the server log (a deadlock's log
+    /// entry also names each process's query).
+    pub(crate) fn fail_query_logged(
+        &mut self,
+        s: &mut Session,
+        error: PgError,
+        log_detail: Option<String>,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) {
         if s.wait.take().is_some() {
             let woken = self.locks.cancel_wait(s.pid);
             self.woken.extend(woken);
@@ -309,10 +322,15 @@ impl Server {
                 self.woken.extend(w);
             }
         }
+        // The server log indents continuation lines with a tab.
+        let mut logged = error.clone();
+        if let Some(d) = log_detail {
+            logged.detail = Some(d);
+        }
         events.push(Event::Log {
             pid: s.pid,
             at: now,
-            line: error.to_string(),
+            line: logged.log_text(),
         });
         if !s.activity.is_empty() {
             events.push(Event::Log {
@@ -499,10 +517,14 @@ impl Server {
                 }
                 command("SET")
             }
-            StatementKind::Set { name, value } => match self.set_guc(s, &name, &value) {
-                Ok(()) => command("SET"),
-                Err(e) => Flow::Fail(e),
-            },
+            StatementKind::Set { name, value } => {
+                // SET inside a transaction is undone if the transaction rolls back.
+                let gucs = s.gucs.clone();
+                if let Some(t) = s.txn.as_mut() {
+                    t.saved_gucs.get_or_insert(gucs);
+                }
+                self.set_guc_statement(s, &name, &value)
+            }
             StatementKind::Show(name) => match self.show_guc(s, &name) {
                 Ok(v) => Flow::Done(StatementResult::Rows {
                     columns: vec![name],
@@ -510,61 +532,83 @@ impl Server {
                 }),
                 Err(e) => Flow::Fail(e),
             },
-            StatementKind::CreateTable(ct) => {
-                if self.tables.contains_key(&ct.name) {
-                    if ct.if_not_exists {
-                        return command("CREATE TABLE");
-                    }
-                    return Flow::Fail(PgError::error(
-                        "42P07",
-                        format!("relation \"{}\" already exists", ct.name),
-                    ));
-                }
-                match self.build_table(&ct) {
-                    Ok(t) => {
-                        // DDL writes the catalogs, so it takes an xid like any write.
-                        self.ensure_txn(s, events);
-                        self.assign_xid(s, events);
-                        self.tables.insert(ct.name.clone(), t);
-                        command("CREATE TABLE")
-                    }
-                    Err(e) => Flow::Fail(e),
-                }
+            StatementKind::CreateTable(ct) => self.create_table(s, ct, events),
+            kind => self.start_dml(s, kind, now, events),
+        }
+    }
+
+    fn set_guc_statement(&mut self, s: &mut Session, name: &str, value: &str) -> Flow {
+        match self.set_guc(s, name, value) {
+            Ok(()) => command("SET"),
+            Err(e) => Flow::Fail(e),
+        }
+    }
+
+    fn create_table(
+        &mut self,
+        s: &mut Session,
+        ct: crate::sql::CreateTable,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        if self.tables.contains_key(&ct.name) {
+            if ct.if_not_exists {
+                return command("CREATE TABLE");
             }
-            kind => {
+            return Flow::Fail(PgError::error(
+                "42P07",
+                format!("relation \"{}\" already exists", ct.name),
+            ));
+        }
+        match self.build_table(&ct) {
+            Ok(t) => {
+                // DDL writes the catalogs, so it takes an xid like any write.
                 self.ensure_txn(s, events);
-                if let Some(t) = s.txn.as_mut() {
-                    t.cid += 1;
-                    t.started_statements = true;
-                }
-                // REPEATABLE READ takes its snapshot at the first statement that needs one,
-                // before waiting for any table lock.
-                let needs_txn_snapshot = s
-                    .txn
-                    .as_ref()
-                    .is_some_and(|t| t.uses_transaction_snapshot() && t.snapshot.is_none());
-                let is_ddl = matches!(kind, StatementKind::DropTable { .. });
-                if needs_txn_snapshot && !is_ddl {
-                    let snap = self.take_snapshot(s, events);
-                    if let Some(t) = s.txn.as_mut() {
-                        t.snapshot = Some(snap);
-                    }
-                    self.ssi_begin(s);
-                }
-                let mut exec = match self.plan(kind) {
-                    Ok(e) => e,
-                    Err(e) => return Flow::Fail(e),
-                };
-                let flow = self.run_exec(s, &mut exec, now, events);
-                if let Some(q) = s.query.as_mut() {
-                    q.current = Some(exec);
-                }
-                match flow {
-                    // The start step ends once the locks are held and the plan is ready.
-                    Flow::Continue => Flow::Continue,
-                    f => f,
-                }
+                self.assign_xid(s, events);
+                self.tables.insert(ct.name.clone(), t);
+                command("CREATE TABLE")
             }
+            Err(e) => Flow::Fail(e),
+        }
+    }
+
+    fn start_dml(
+        &mut self,
+        s: &mut Session,
+        kind: StatementKind,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        self.ensure_txn(s, events);
+        if let Some(t) = s.txn.as_mut() {
+            t.cid += 1;
+            t.started_statements = true;
+        }
+        // REPEATABLE READ takes its snapshot at the first statement that needs one,
+        // before waiting for any table lock.
+        let needs_txn_snapshot = s
+            .txn
+            .as_ref()
+            .is_some_and(|t| t.uses_transaction_snapshot() && t.snapshot.is_none());
+        let is_ddl = matches!(kind, StatementKind::DropTable { .. });
+        if needs_txn_snapshot && !is_ddl {
+            let snap = self.take_snapshot(s, events);
+            if let Some(t) = s.txn.as_mut() {
+                t.snapshot = Some(snap);
+            }
+            self.ssi_begin(s);
+        }
+        let mut exec = match self.plan(kind) {
+            Ok(e) => e,
+            Err(e) => return Flow::Fail(e),
+        };
+        let flow = self.run_exec(s, &mut exec, now, events);
+        if let Some(q) = s.query.as_mut() {
+            q.current = Some(exec);
+        }
+        match flow {
+            // The start step ends once the locks are held and the plan is ready.
+            Flow::Continue => Flow::Continue,
+            f => f,
         }
     }
 

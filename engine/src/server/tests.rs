@@ -720,3 +720,47 @@ fn random_sql_never_panics_the_server() {
         h.events.clear();
     }
 }
+
+#[test]
+fn the_server_log_names_each_deadlocked_process_query() {
+    let mut h = Harness::new(WIDGETS);
+    let a = h.connect();
+    let b = h.connect();
+    h.ok(a, "BEGIN; UPDATE widget SET qty = 1 WHERE id = 1");
+    h.ok(b, "BEGIN; UPDATE widget SET qty = 1 WHERE id = 2");
+    assert_eq!(h.exec(a, "UPDATE widget SET qty = 2 WHERE id = 2"), None);
+    assert_eq!(h.exec(b, "UPDATE widget SET qty = 2 WHERE id = 1"), None);
+    h.events.clear();
+    h.advance(Duration::from_secs(1));
+    let log: Vec<&str> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Log { line, .. } => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        log[0],
+        "ERROR:  deadlock detected\n\
+         DETAIL:  Process 4101 waits for ShareLock on transaction 742; blocked by process 4102.\n\
+         \tProcess 4102 waits for ShareLock on transaction 741; blocked by process 4101.\n\
+         \tProcess 4101: UPDATE widget SET qty = 2 WHERE id = 2\n\
+         \tProcess 4102: UPDATE widget SET qty = 2 WHERE id = 1\n\
+         HINT:  See server log for query details.\n\
+         CONTEXT:  while updating tuple (0,2) in relation \"widget\""
+    );
+    assert_eq!(log[1], "STATEMENT:  UPDATE widget SET qty = 2 WHERE id = 2");
+}
+
+#[test]
+fn set_inside_a_rolled_back_transaction_is_undone() {
+    let mut h = Harness::new(WIDGETS);
+    let a = h.connect();
+    h.ok(a, "BEGIN; SET lock_timeout = '5s'");
+    assert_eq!(h.rows(a, "SHOW lock_timeout"), vec![vec!["5s".to_string()]]);
+    h.ok(a, "ROLLBACK");
+    assert_eq!(h.rows(a, "SHOW lock_timeout"), vec![vec!["0".to_string()]]);
+    h.ok(a, "BEGIN; SET lock_timeout = '5s'; COMMIT");
+    assert_eq!(h.rows(a, "SHOW lock_timeout"), vec![vec!["5s".to_string()]]);
+}

@@ -71,6 +71,8 @@ pub(crate) struct Txn {
     pub started_statements: bool,
     /// The SSI id of a SERIALIZABLE transaction, once it took its snapshot.
     pub ssi: Option<u64>,
+    /// The session's settings before the transaction's first SET: a rollback restores them.
+    pub saved_gucs: Option<super::Gucs>,
 }
 
 impl Txn {
@@ -86,6 +88,7 @@ impl Txn {
             cid: 0,
             started_statements: false,
             ssi: None,
+            saved_gucs: None,
         }
     }
 
@@ -344,6 +347,9 @@ impl Server {
         let Some(txn) = s.txn.take() else {
             return;
         };
+        if let Some(g) = txn.saved_gucs.clone() {
+            s.gucs = g;
+        }
         self.abort_xids(&txn);
         self.ssi_end(s.pid, false);
         let woken = self
@@ -409,6 +415,9 @@ impl Server {
         s.tuple_lock = None;
         if let Some(txn) = s.txn.as_mut() {
             txn.failed = true;
+            if let Some(g) = txn.saved_gucs.take() {
+                s.gucs = g;
+            }
         }
         events.push(Event::TransactionAborted { pid: s.pid, xid });
     }
