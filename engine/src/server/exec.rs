@@ -1756,6 +1756,46 @@ impl Server {
                             Err(Stop::Wait) => return Ok(false),
                             Err(Stop::Error(e)) => return Err(e),
                         };
+                    // A key change must keep the unique indexes unique: lock the row first (as
+                    // heap_update would wait for it), then check the new key, waiting for an
+                    // in-progress inserter of the same key, then write the new version.
+                    if !rw.latest && strength == RowLockStrength::Update {
+                        match self.row_op(
+                            s,
+                            &scan.table,
+                            rw.idx,
+                            RowOp::Lock(strength),
+                            WaitPolicy::Block,
+                            WaitOper::Update,
+                            now,
+                            events,
+                        ) {
+                            RowRes::Ok => {}
+                            RowRes::SelfModified | RowRes::Skip => return Ok(true),
+                            RowRes::Updated(next) => match next {
+                                Some(_) if rr => return Err(PgError::concurrent_update()),
+                                None if rr => return Err(PgError::concurrent_delete()),
+                                Some(n) => {
+                                    rw.idx = n;
+                                    rw.latest = true;
+                                    continue;
+                                }
+                                None => return Ok(true),
+                            },
+                            RowRes::Wait => return Ok(false),
+                            RowRes::Fail(e) => return Err(e),
+                        }
+                        if !self.check_unique_for_update(
+                            s,
+                            &scan.table,
+                            rw.idx,
+                            &new_values,
+                            now,
+                            events,
+                        )? {
+                            return Ok(false);
+                        }
+                    }
                     let op = if rw.latest {
                         RowOp::Lock(strength)
                     } else {
@@ -2263,6 +2303,9 @@ impl Server {
             RowOp::Update(values, _) => {
                 let new_idx = t.heap.len();
                 let tup = &mut t.heap[idx];
+                // Our own row lock is subsumed by the update, unless it was stronger.
+                tup.xmax
+                    .retain(|m| !(m.xid == xid && !m.update && m.mode <= strength));
                 tup.xmax.push(XmaxMember {
                     xid,
                     mode: strength,
@@ -2654,31 +2697,7 @@ impl Server {
                         false => return Ok(false),
                     }
                 }
-                Some((ixi, _, None)) => {
-                    let ix = &t.indexes[ixi];
-                    let names: Vec<String> = ix
-                        .columns
-                        .iter()
-                        .map(|&c| t.columns[c].name.clone())
-                        .collect();
-                    let vals: Vec<String> = ix
-                        .columns
-                        .iter()
-                        .map(|&c| values[c].to_text().unwrap_or_default())
-                        .collect();
-                    return Err(PgError::error(
-                        "23505",
-                        format!(
-                            "duplicate key value violates unique constraint \"{}\"",
-                            ix.name
-                        ),
-                    )
-                    .with_detail(format!(
-                        "Key ({})=({}) already exists.",
-                        names.join(", "),
-                        vals.join(", ")
-                    )));
-                }
+                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, values)),
                 None => {
                     let _ = oid;
                     ins.affected += 1;
@@ -2711,6 +2730,50 @@ impl Server {
             Err(Stop::Error(e)) => Err(e),
             Err(Stop::Wait) => Ok(()),
         }
+    }
+
+    /// The unique check of an UPDATE that changes a key: Ok(true) when the new key is free,
+    /// Ok(false) when the backend now waits for an in-progress inserter or deleter of it.
+    fn check_unique_for_update(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        idx: usize,
+        new_values: &[Value],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        let level = Self::level(s);
+        for _ in 0..64 {
+            let t = self.table(table)?;
+            let old = &t.heap[idx].values;
+            let changed: Vec<usize> = (0..t.indexes.len())
+                .filter(|&i| {
+                    t.indexes[i]
+                        .columns
+                        .iter()
+                        .any(|&c| old[c] != new_values[c])
+                })
+                .collect();
+            match self.unique_conflict(s, t, &changed, new_values, Some(idx)) {
+                None => return Ok(true),
+                Some((ixi, _, Some(xwait))) => {
+                    let (b, o) = ctid(t.heap.len());
+                    let context = Some(format!(
+                        "while inserting index tuple ({b},{o}) in relation \"{}\"",
+                        t.indexes[ixi].name
+                    ));
+                    if !self.wait_for_xid(s, xwait, level, context, now, events)? {
+                        return Ok(false);
+                    }
+                }
+                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, new_values)),
+            }
+        }
+        Err(PgError::error(
+            "XX000",
+            "unique check kept retrying in Lockstep",
+        ))
     }
 
     /// Sleeps on `ShareLock on transaction xwait` (XactLockTableWait). Ok(true) when the
@@ -2854,6 +2917,33 @@ pub(crate) fn acquire_lock(
             Err(AcquireFailure::Deadlock(PgError::deadlock(detail, context)))
         }
     }
+}
+
+/// `duplicate key value violates unique constraint "t_pkey"` (23505) with its DETAIL.
+fn duplicate_key(t: &Table, ixi: usize, values: &[Value]) -> PgError {
+    let ix = &t.indexes[ixi];
+    let names: Vec<String> = ix
+        .columns
+        .iter()
+        .map(|&c| t.columns[c].name.clone())
+        .collect();
+    let vals: Vec<String> = ix
+        .columns
+        .iter()
+        .map(|&c| values[c].to_text().unwrap_or_default())
+        .collect();
+    PgError::error(
+        "23505",
+        format!(
+            "duplicate key value violates unique constraint \"{}\"",
+            ix.name
+        ),
+    )
+    .with_detail(format!(
+        "Key ({})=({}) already exists.",
+        names.join(", "),
+        vals.join(", ")
+    ))
 }
 
 fn not_null_violation(column: &str, table: &str) -> PgError {

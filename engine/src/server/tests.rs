@@ -764,3 +764,28 @@ fn set_inside_a_rolled_back_transaction_is_undone() {
     h.ok(a, "BEGIN; SET lock_timeout = '5s'; COMMIT");
     assert_eq!(h.rows(a, "SHOW lock_timeout"), vec![vec!["5s".to_string()]]);
 }
+
+#[test]
+fn an_update_to_a_taken_key_fails_or_waits_like_an_insert() {
+    let mut h = Harness::new(WIDGETS);
+    let a = h.connect();
+    let b = h.connect();
+    let err = h
+        .exec(a, "UPDATE widget SET id = 2 WHERE id = 1")
+        .unwrap()
+        .error
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "ERROR:  duplicate key value violates unique constraint \"widget_pkey\"\nDETAIL:  Key (id)=(2) already exists."
+    );
+    h.ok(a, "BEGIN; INSERT INTO widget VALUES (6, 6, 0)");
+    assert_eq!(h.exec(b, "UPDATE widget SET id = 6 WHERE id = 1"), None);
+    h.ok(a, "ROLLBACK");
+    assert_eq!(
+        h.settle(b).unwrap().results,
+        vec![StatementResult::Command {
+            tag: "UPDATE 1".into()
+        }]
+    );
+}
