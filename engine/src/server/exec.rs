@@ -385,11 +385,13 @@ impl Server {
             StatementKind::Begin(level) => {
                 match s.txn.as_mut() {
                     Some(t) if t.explicit => {
-                        events.push(Event::Log {
-                            pid: s.pid,
-                            at: now,
-                            line: "WARNING:  there is already a transaction in progress".into(),
-                        });
+                        notice(
+                            s,
+                            "WARNING",
+                            "there is already a transaction in progress",
+                            now,
+                            events,
+                        );
                     }
                     Some(t) => {
                         t.explicit = true;
@@ -406,11 +408,13 @@ impl Server {
             }
             StatementKind::Commit => match s.txn.as_ref() {
                 None => {
-                    events.push(Event::Log {
-                        pid: s.pid,
-                        at: now,
-                        line: "WARNING:  there is no transaction in progress".into(),
-                    });
+                    notice(
+                        s,
+                        "WARNING",
+                        "there is no transaction in progress",
+                        now,
+                        events,
+                    );
                     command("COMMIT")
                 }
                 Some(t) if t.is_failed() => {
@@ -431,11 +435,13 @@ impl Server {
             },
             StatementKind::Rollback => {
                 if s.txn.is_none() {
-                    events.push(Event::Log {
-                        pid: s.pid,
-                        at: now,
-                        line: "WARNING:  there is no transaction in progress".into(),
-                    });
+                    notice(
+                        s,
+                        "WARNING",
+                        "there is no transaction in progress",
+                        now,
+                        events,
+                    );
                 }
                 self.abort_transaction(s, now, events);
                 command("ROLLBACK")
@@ -508,12 +514,13 @@ impl Server {
                         ))
                     }
                     Some(t) => t.isolation = level,
-                    None => events.push(Event::Log {
-                        pid: s.pid,
-                        at: now,
-                        line: "WARNING:  SET TRANSACTION can only be used in transaction blocks"
-                            .into(),
-                    }),
+                    None => notice(
+                        s,
+                        "WARNING",
+                        "SET TRANSACTION can only be used in transaction blocks",
+                        now,
+                        events,
+                    ),
                 }
                 command("SET")
             }
@@ -552,6 +559,8 @@ impl Server {
     ) -> Flow {
         if self.tables.contains_key(&ct.name) {
             if ct.if_not_exists {
+                let message = format!("relation \"{}\" already exists, skipping", ct.name);
+                notice(s, "NOTICE", &message, Instant::START, events);
                 return command("CREATE TABLE");
             }
             return Flow::Fail(PgError::error(
@@ -1191,14 +1200,11 @@ impl Server {
                         Ok(Value::Bool(true))
                     }
                     None => {
-                        events.push(Event::Log {
-                            pid: s.pid,
-                            at: now,
-                            line: format!(
-                                "WARNING:  you don't own a lock of type {}",
-                                super::locks::mode_name(mode)
-                            ),
-                        });
+                        let message = format!(
+                            "you don't own a lock of type {}",
+                            super::locks::mode_name(mode)
+                        );
+                        notice(s, "WARNING", &message, now, events);
                         Ok(Value::Bool(false))
                     }
                 }
@@ -2917,6 +2923,19 @@ pub(crate) fn acquire_lock(
             Err(AcquireFailure::Deadlock(PgError::deadlock(detail, context)))
         }
     }
+}
+
+/// Sends a NOTICE or WARNING to the client (and the server log).
+fn notice(s: &mut Session, severity: &str, message: &str, now: Instant, events: &mut Vec<Event>) {
+    s.notices.push(super::Notice {
+        severity: severity.to_string(),
+        message: message.to_string(),
+    });
+    events.push(Event::Log {
+        pid: s.pid,
+        at: now,
+        line: format!("{severity}:  {message}"),
+    });
 }
 
 /// `duplicate key value violates unique constraint "t_pkey"` (23505) with its DETAIL.

@@ -113,6 +113,15 @@ pub struct QueryOutcome {
     pub error: Option<PgError>,
 }
 
+/// A NOTICE or WARNING sent to the client while a query ran.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Notice {
+    /// `NOTICE` or `WARNING`.
+    pub severity: String,
+    /// The message.
+    pub message: String,
+}
+
 /// What one statement returned.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StatementResult {
@@ -279,6 +288,8 @@ pub(crate) struct Session {
     pub terminated: Option<PgError>,
     /// The statement text currently running, for the server log.
     pub activity: String,
+    /// NOTICEs and WARNINGs not yet read by the client.
+    pub notices: Vec<Notice>,
 }
 
 /// The simulated PostgreSQL server.
@@ -387,6 +398,7 @@ impl Server {
             idle_deadline: None,
             terminated: None,
             activity: String::new(),
+            notices: Vec::new(),
         };
         self.sessions.insert(pid, s);
         pid
@@ -489,6 +501,14 @@ impl Server {
     /// The finished query's results, once (None while running or waiting).
     pub fn take_outcome(&mut self, pid: Pid) -> Option<QueryOutcome> {
         self.sessions.get_mut(&pid)?.outcome.take()
+    }
+
+    /// NOTICEs and WARNINGs the backend sent since the last call, in order.
+    pub fn take_notices(&mut self, pid: Pid) -> Vec<Notice> {
+        self.sessions
+            .get_mut(&pid)
+            .map(|s| std::mem::take(&mut s.notices))
+            .unwrap_or_default()
     }
 
     /// `pg_stat_activity`-like state.

@@ -163,6 +163,8 @@ impl<'a> Tester<'a> {
             .map_err(|e| e.to_string())?;
         for sql in &self.spec.setup {
             let outcome = self.exec_blocking(control, sql)?;
+            // The control connection's notices are not printed.
+            self.srv.take_notices(control);
             if let Some(e) = &outcome.error {
                 return Err(format!("setup failed: {e}"));
             }
@@ -178,6 +180,7 @@ impl<'a> Tester<'a> {
         for (i, session) in self.spec.sessions.iter().enumerate() {
             if let Some(sql) = &session.setup {
                 let outcome = self.exec_blocking(self.conns[i], sql)?;
+                self.print_notices(i);
                 if let Some(e) = &outcome.error {
                     return Err(format!("setup of session {} failed: {e}", session.name));
                 }
@@ -225,6 +228,7 @@ impl<'a> Tester<'a> {
         for (i, session) in self.spec.sessions.iter().enumerate() {
             if let Some(sql) = &session.teardown {
                 let outcome = self.exec_blocking(self.conns[i], sql)?;
+                self.print_notices(i);
                 self.print_last_result(&outcome);
             }
         }
@@ -233,6 +237,21 @@ impl<'a> Tester<'a> {
             let _ = self.exec_blocking(control, sql)?;
         }
         Ok(())
+    }
+
+    /// Prints the notices a session's backend sent, as isolationtester's notice processor
+    /// does when libpq reads them: `s1: WARNING:  message`.
+    fn print_notices(&mut self, session: usize) {
+        let Some(&pid) = self.conns.get(session) else {
+            return;
+        };
+        for n in self.srv.take_notices(pid) {
+            self.out.push_str(&table::notice_line(
+                &self.spec.sessions[session].name,
+                &n.severity,
+                &n.message,
+            ));
+        }
     }
 
     fn try_complete_steps(
@@ -281,10 +300,12 @@ impl<'a> Tester<'a> {
             return false;
         };
         if !flags.retry && entry.markers.contains(&Marker::Star) {
+            // Reported as waiting without reading the connection: notices stay unread.
             self.out
                 .push_str(&table::step_waiting_line(&step.name, &step.sql));
             return true;
         }
+        self.print_notices(si);
         if self.done[si].is_none() {
             if flags.nonblock {
                 let blocked = matches!(
@@ -313,6 +334,7 @@ impl<'a> Tester<'a> {
                 }
             }
         }
+        self.print_notices(si);
         if self.has_blocker(permutation, e) {
             if !flags.retry {
                 self.out
