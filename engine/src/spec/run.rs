@@ -8,6 +8,8 @@
 //!   for a heavyweight lock (the simulated server is infinitely fast, so no time passes);
 //! - "seen waiting" means the backend waits for a lock (what
 //!   `pg_isolation_test_session_is_blocked` reports);
+//! - each poll of a busy step costs 10 ms of virtual time, as the real tester's `select()`
+//!   timeout does, so timers that fall due meanwhile fire in the same order as on a real server;
 //! - when the tester must block on a step (its session has a step still running, or at the
 //!   end of the permutation), the virtual clock jumps to the next timer — a deadlock check, a
 //!   lock or statement timeout — which is what would happen while the real tester sleeps.
@@ -18,11 +20,14 @@
 use super::parse::{Marker, Permutation, Spec};
 use super::table;
 use crate::server::{Pid, QueryOutcome, Server, SessionState, Settings, StatementResult};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// How many times the tester may wait for timers for one step before giving up; a limit so a
 /// wrong annotation cannot loop forever.
 const WAITS_MAX: usize = 10_000;
+
+/// How long isolationtester waits on a busy step before checking whether it is blocked.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Parses, validates and runs a spec's text; returns the expected-file output.
 pub fn run_text(text: &str) -> Result<String, String> {
@@ -122,6 +127,28 @@ impl<'a> Tester<'a> {
         self.srv.fire_timers(self.now, &mut events);
         self.settle();
         true
+    }
+
+    /// One poll of a busy step: isolationtester sleeps up to 10 ms in `select()` before it asks
+    /// whether the step waits for a lock, and wakes early if the step finishes. Timers of every
+    /// backend that fall due meanwhile fire, as they would on a real server.
+    fn poll_interval(&mut self, session: usize) {
+        let deadline = self.now + POLL_INTERVAL;
+        let mut events = Vec::new();
+        for _ in 0..WAITS_MAX {
+            match self.srv.next_timer() {
+                Some(at) if at <= deadline => {
+                    self.now = self.now.max(at);
+                    self.srv.fire_timers(self.now, &mut events);
+                    self.settle();
+                    if self.done[session].is_some() {
+                        return;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = deadline;
     }
 
     /// PQexec on a connection that is not a test session's: runs SQL to completion.
@@ -306,6 +333,10 @@ impl<'a> Tester<'a> {
             return true;
         }
         self.print_notices(si);
+        if self.done[si].is_none() && flags.nonblock {
+            self.poll_interval(si);
+            self.print_notices(si);
+        }
         if self.done[si].is_none() {
             if flags.nonblock {
                 let blocked = matches!(
