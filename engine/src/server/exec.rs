@@ -2325,6 +2325,7 @@ impl Server {
                     xmax: carried,
                     next: None,
                     values,
+                    indexed: true,
                 });
                 events.push(Event::TupleWritten {
                     pid,
@@ -2455,7 +2456,7 @@ impl Server {
                 continue;
             }
             for (j, tup) in table.heap.iter().enumerate() {
-                if Some(j) == exclude {
+                if Some(j) == exclude || !tup.indexed {
                     continue;
                 }
                 if !ix
@@ -2672,7 +2673,7 @@ impl Server {
                         continue;
                     }
                     None => {
-                        let idx = self.write_tuple(s, &ins.table, values.to_vec(), events);
+                        let idx = self.write_tuple(s, &ins.table, values.to_vec(), true, events);
                         ins.affected += 1;
                         self.insert_returning(s, ins, values, now, events)?;
                         let _ = idx;
@@ -2684,7 +2685,7 @@ impl Server {
             let my_idx = match ins.written {
                 Some(i) => i,
                 None => {
-                    let i = self.write_tuple(s, &ins.table, values.to_vec(), events);
+                    let i = self.write_tuple(s, &ins.table, values.to_vec(), false, events);
                     ins.written = Some(i);
                     i
                 }
@@ -2706,6 +2707,9 @@ impl Server {
                 Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, values)),
                 None => {
                     let _ = oid;
+                    if let Some(t) = self.tables.get_mut(&ins.table) {
+                        t.heap[my_idx].indexed = true;
+                    }
                     ins.affected += 1;
                     self.insert_returning(s, ins, values, now, events)?;
                     return Ok(true);
@@ -2821,6 +2825,7 @@ impl Server {
         s: &mut Session,
         table: &str,
         values: Vec<Value>,
+        indexed: bool,
         events: &mut Vec<Event>,
     ) -> usize {
         let xid = self.assign_xid(s, events);
@@ -2836,6 +2841,7 @@ impl Server {
             xmax: Vec::new(),
             next: None,
             values,
+            indexed,
         });
         events.push(Event::TupleWritten {
             pid: s.pid,

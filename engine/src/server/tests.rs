@@ -789,3 +789,23 @@ fn an_update_to_a_taken_key_fails_or_waits_like_an_insert() {
         }]
     );
 }
+
+#[test]
+fn inserters_waiting_for_the_same_key_do_not_see_each_others_unchecked_tuples() {
+    let mut h = Harness::new("CREATE TABLE t (id int PRIMARY KEY)");
+    let a = h.connect();
+    let b = h.connect();
+    let c = h.connect();
+    h.ok(a, "BEGIN; INSERT INTO t VALUES (4)");
+    h.ok(b, "BEGIN");
+    assert_eq!(h.exec(b, "INSERT INTO t VALUES (4)"), None);
+    assert_eq!(h.exec(c, "INSERT INTO t VALUES (4)"), None);
+    h.ok(a, "ROLLBACK");
+    // Both wake; the first to re-check inserts its index entry, the other now waits for it.
+    // Neither waits for the other's heap tuple that never made it into the index.
+    assert_eq!(h.settle(b).unwrap().error, None);
+    assert!(h.is_waiting(c));
+    h.ok(b, "COMMIT");
+    let err = h.settle(c).unwrap().error.unwrap();
+    assert_eq!(err.code, "23505");
+}

@@ -36,14 +36,39 @@ pub fn run_text(text: &str) -> Result<String, String> {
     run(&spec)
 }
 
+/// Settings of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// How long a step may block before the tester cancels it (isolationtester's
+    /// `PGISOLATIONTIMEOUT`, 300 s by default). Only a permutation whose step can never finish
+    /// gets there; the cancel is then printed as isolationtester prints it.
+    pub step_wait_max: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            step_wait_max: Duration::from_secs(300),
+        }
+    }
+}
+
 /// Runs every permutation of `spec` and returns what isolationtester would print.
 pub fn run(spec: &Spec) -> Result<String, String> {
+    run_with(spec, &RunOptions::default())
+}
+
+/// [`run`] with explicit settings.
+pub fn run_with(spec: &Spec, options: &RunOptions) -> Result<String, String> {
     let mut out = table::spec_header(spec.sessions.len());
+    // One server and one connection per session for the whole spec, as isolationtester keeps
+    // its connections: a transaction a permutation leaves open is still open in the next one.
+    let mut tester = Tester::new(spec, options.clone())?;
     for permutation in spec.permutations_to_run()? {
-        let mut tester = Tester::new(spec);
         out.push_str(&table::permutation_header(&permutation));
-        tester.run_permutation(&permutation)?;
-        out.push_str(&tester.out);
+        let result = tester.run_permutation(&permutation);
+        out.push_str(&std::mem::take(&mut tester.out));
+        result?;
     }
     Ok(out)
 }
@@ -69,8 +94,10 @@ const NONBLOCK_RETRY: Flags = Flags {
 
 struct Tester<'a> {
     spec: &'a Spec,
+    options: RunOptions,
     srv: Server,
     now: Instant,
+    control: Pid,
     conns: Vec<Pid>,
     /// Per session: the permutation entry launched and not yet reported.
     active: Vec<Option<usize>>,
@@ -80,16 +107,26 @@ struct Tester<'a> {
 }
 
 impl<'a> Tester<'a> {
-    fn new(spec: &'a Spec) -> Tester<'a> {
-        Tester {
+    fn new(spec: &'a Spec, options: RunOptions) -> Result<Tester<'a>, String> {
+        let mut srv = Server::new(Settings::default());
+        let mut events = Vec::new();
+        let now = Instant::START;
+        let control = srv.connect(now, &mut events).map_err(|e| e.to_string())?;
+        let mut conns = Vec::new();
+        for _ in &spec.sessions {
+            conns.push(srv.connect(now, &mut events).map_err(|e| e.to_string())?);
+        }
+        Ok(Tester {
             spec,
-            srv: Server::new(Settings::default()),
-            now: Instant::START,
-            conns: Vec::new(),
+            options,
+            srv,
+            now,
+            control,
+            conns,
             active: vec![None; spec.sessions.len()],
             done: vec![None; spec.sessions.len()],
             out: String::new(),
-        }
+        })
     }
 
     /// Runs every runnable backend until none is: woken backends continue at once, as real
@@ -184,10 +221,7 @@ impl<'a> Tester<'a> {
 
     fn run_permutation(&mut self, permutation: &Permutation) -> Result<(), String> {
         let mut events = Vec::new();
-        let control = self
-            .srv
-            .connect(self.now, &mut events)
-            .map_err(|e| e.to_string())?;
+        let control = self.control;
         for sql in &self.spec.setup {
             let outcome = self.exec_blocking(control, sql)?;
             // The control connection's notices are not printed.
@@ -196,13 +230,6 @@ impl<'a> Tester<'a> {
                 return Err(format!("setup failed: {e}"));
             }
             self.print_last_result(&outcome);
-        }
-        for _ in &self.spec.sessions {
-            let pid = self
-                .srv
-                .connect(self.now, &mut events)
-                .map_err(|e| e.to_string())?;
-            self.conns.push(pid);
         }
         for (i, session) in self.spec.sessions.iter().enumerate() {
             if let Some(sql) = &session.setup {
@@ -352,15 +379,29 @@ impl<'a> Tester<'a> {
                 }
             } else {
                 let mut events = Vec::new();
+                let deadline = self.now + self.options.step_wait_max;
+                let mut canceled = false;
                 for _ in 0..WAITS_MAX {
                     if self.done[si].is_some() {
                         break;
                     }
-                    if !self.let_time_pass() {
-                        // Nothing will ever wake it: isolationtester cancels the step after
-                        // PGISOLATIONTIMEOUT.
-                        self.srv.cancel(self.conns[si], self.now, &mut events);
-                        self.settle();
+                    match self.srv.next_timer() {
+                        Some(at) if at <= deadline || canceled => {
+                            self.let_time_pass();
+                        }
+                        _ if !canceled => {
+                            // Nothing wakes it in time: isolationtester cancels the step.
+                            self.now = deadline;
+                            self.out.push_str(&format!(
+                                "isolationtester: canceling step {} after {} seconds\n",
+                                step.name,
+                                self.options.step_wait_max.0 / 1_000_000
+                            ));
+                            self.srv.cancel(self.conns[si], self.now, &mut events);
+                            self.settle();
+                            canceled = true;
+                        }
+                        _ => break,
                     }
                 }
             }
