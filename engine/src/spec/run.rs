@@ -434,3 +434,85 @@ impl<'a> Tester<'a> {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 6] = [
+        (
+            "epq",
+            include_str!("testdata/epq.spec"),
+            include_str!("testdata/epq.out"),
+        ),
+        (
+            "sp",
+            include_str!("testdata/sp.spec"),
+            include_str!("testdata/sp.out"),
+        ),
+        (
+            "rr",
+            include_str!("testdata/rr.spec"),
+            include_str!("testdata/rr.out"),
+        ),
+        (
+            "lim",
+            include_str!("testdata/lim.spec"),
+            include_str!("testdata/lim.out"),
+        ),
+        (
+            "order",
+            include_str!("testdata/order.spec"),
+            include_str!("testdata/order.out"),
+        ),
+        (
+            "dl3",
+            include_str!("testdata/dl3.spec"),
+            include_str!("testdata/dl3.out"),
+        ),
+    ];
+
+    #[test]
+    fn specs_print_what_postgresql_printed() {
+        let options = RunOptions {
+            step_wait_max: Duration::from_secs(60),
+        };
+        for (name, text, expected) in CHECKED_AGAINST_POSTGRES {
+            let spec = Spec::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let actual = run_with(&spec, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(actual, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_step_that_can_never_finish_is_cancelled_like_isolationtester_does() {
+        let text = "setup { CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); }
+            teardown { DROP TABLE t; }
+            session s1
+            setup { BEGIN; }
+            step s1a { SELECT * FROM t FOR UPDATE; }
+            step s1c { COMMIT; }
+            session s2
+            step s2a { SELECT * FROM t FOR UPDATE; }
+            step s2b { SELECT 1 AS one; }
+            permutation s1a s2a s2b s1c";
+        let out = run_text(text).unwrap();
+        assert!(
+            out.contains(
+                "isolationtester: canceling step s2a after 300 seconds\n\
+                 step s2a: <... completed>\n\
+                 ERROR:  canceling statement due to user request\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn bad_specs_are_errors_with_positions() {
+        let err = run_text("session s1\nstep a { SELECT 1; }\npermutation b").unwrap_err();
+        assert!(err.contains('b'), "{err}");
+        let err = run_text("setup { SELEC 1; }\nsession s1\nstep a { SELECT 1; }").unwrap_err();
+        assert!(err.contains("syntax error"), "{err}");
+    }
+}
