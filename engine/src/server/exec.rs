@@ -587,6 +587,30 @@ impl Server {
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Flow {
+        // LOCK TABLE needs a transaction block: a single-statement query's transaction would
+        // release the lock at once (PostgreSQL's RequireTransactionBlock).
+        let single_statement = s.query.as_ref().is_none_or(|q| q.statements.len() == 1);
+        if matches!(kind, StatementKind::Lock { .. })
+            && !s.txn.as_ref().is_some_and(|t| t.explicit)
+            && single_statement
+        {
+            return Flow::Fail(PgError::error(
+                "25P01",
+                "LOCK TABLE can only be used in transaction blocks",
+            ));
+        }
+        if let StatementKind::DropTable {
+            names,
+            if_exists: true,
+        } = &kind
+        {
+            for n in names {
+                if !self.tables.contains_key(n) {
+                    let message = format!("table \"{n}\" does not exist, skipping");
+                    notice(s, "NOTICE", &message, now, events);
+                }
+            }
+        }
         self.ensure_txn(s, events);
         if let Some(t) = s.txn.as_mut() {
             t.cid += 1;
@@ -2505,6 +2529,20 @@ impl Server {
             let tname = t.name.clone();
             // ON CONFLICT DO UPDATE after the conflicting row was found.
             if let Some(j) = ins.conflict_row {
+                // A row this very command inserted or updated is invisible to its own
+                // ON CONFLICT DO UPDATE (TM_Invisible): proposing the same key twice is an error.
+                let tup = &t.heap[j];
+                let top = s.txn.as_ref().and_then(|x| x.xid);
+                let cid = s.txn.as_ref().map_or(0, |x| x.cid);
+                if self.is_current(top, tup.xmin) && tup.cmin >= cid {
+                    return Err(PgError::error(
+                        "21000",
+                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                    )
+                    .with_hint(
+                        "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
+                    ));
+                }
                 let Some(OnConflict {
                     action:
                         ConflictAction::Update {

@@ -295,7 +295,7 @@ fn lock_and_statement_timeouts_cancel_the_wait_with_postgresqls_messages() {
         ("55P03", "canceling statement due to lock timeout")
     );
     h.ok(b, "SET lock_timeout = 0; SET statement_timeout = '10ms'");
-    assert_eq!(h.exec(b, "LOCK TABLE t"), None);
+    assert_eq!(h.exec(b, "BEGIN; LOCK TABLE t"), None);
     h.advance(Duration::from_millis(10));
     let err = h.srv.take_outcome(b).unwrap().error.unwrap();
     assert_eq!(
@@ -459,7 +459,7 @@ fn nowait_and_skip_locked_never_wait() {
         vec![vec!["2".to_string()]]
     );
     let err = h
-        .exec(b, "LOCK TABLE widget NOWAIT")
+        .exec(b, "BEGIN; LOCK TABLE widget NOWAIT")
         .unwrap()
         .error
         .unwrap();

@@ -440,7 +440,12 @@ mod tests {
     use super::*;
 
     /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
-    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 6] = [
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 7] = [
+        (
+            "errs",
+            include_str!("testdata/errs.spec"),
+            include_str!("testdata/errs.out"),
+        ),
         (
             "epq",
             include_str!("testdata/epq.spec"),
