@@ -237,6 +237,11 @@ impl Server {
                 self.start_statement(s, stmt, now, events)
             }
         };
+        // SSI may have decided during this step that the statement must fail.
+        let flow = match s.ssi_failure.take() {
+            Some(e) if s.query.is_some() => Flow::Fail(e),
+            _ => flow,
+        };
         match flow {
             Flow::Continue | Flow::Wait => {}
             Flow::Done(result) => {

@@ -290,6 +290,8 @@ pub(crate) struct Session {
     pub activity: String,
     /// NOTICEs and WARNINGs not yet read by the client.
     pub notices: Vec<Notice>,
+    /// A serialization failure found by SSI during the current step.
+    pub ssi_failure: Option<PgError>,
 }
 
 /// The simulated PostgreSQL server.
@@ -399,6 +401,7 @@ impl Server {
             terminated: None,
             activity: String::new(),
             notices: Vec::new(),
+            ssi_failure: None,
         };
         self.sessions.insert(pid, s);
         pid

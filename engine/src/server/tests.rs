@@ -809,3 +809,56 @@ fn inserters_waiting_for_the_same_key_do_not_see_each_others_unchecked_tuples() 
     let err = h.settle(c).unwrap().error.unwrap();
     assert_eq!(err.code, "23505");
 }
+
+#[test]
+fn serializable_write_skew_fails_the_second_committer() {
+    let mut h = Harness::new(
+        "CREATE TABLE oncall (doctor text PRIMARY KEY, on_call boolean);
+         INSERT INTO oncall VALUES ('alice', true), ('bob', true);",
+    );
+    let a = h.connect();
+    let b = h.connect();
+    for p in [a, b] {
+        h.ok(p, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+        assert_eq!(
+            h.rows(p, "SELECT count(*) FROM oncall WHERE on_call"),
+            vec![vec!["2".to_string()]]
+        );
+    }
+    h.ok(
+        a,
+        "UPDATE oncall SET on_call = false WHERE doctor = 'alice'",
+    );
+    h.ok(b, "UPDATE oncall SET on_call = false WHERE doctor = 'bob'");
+    h.ok(a, "COMMIT");
+    let err = h.exec(b, "COMMIT").unwrap().error.unwrap();
+    assert_eq!(err.code, "40001");
+    assert_eq!(
+        err.message,
+        "could not serialize access due to read/write dependencies among transactions"
+    );
+    assert_eq!(
+        err.hint.as_deref(),
+        Some("The transaction might succeed if retried.")
+    );
+    // At REPEATABLE READ the same schedule commits both: write skew goes unnoticed.
+    let mut h = Harness::new(
+        "CREATE TABLE oncall (doctor text PRIMARY KEY, on_call boolean);
+         INSERT INTO oncall VALUES ('alice', true), ('bob', true);",
+    );
+    let a = h.connect();
+    let b = h.connect();
+    for p in [a, b] {
+        h.ok(
+            p,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM oncall WHERE on_call",
+        );
+    }
+    h.ok(
+        a,
+        "UPDATE oncall SET on_call = false WHERE doctor = 'alice'",
+    );
+    h.ok(b, "UPDATE oncall SET on_call = false WHERE doctor = 'bob'");
+    h.ok(a, "COMMIT");
+    h.ok(b, "COMMIT");
+}
