@@ -440,7 +440,12 @@ mod tests {
     use super::*;
 
     /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
-    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 7] = [
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 8] = [
+        (
+            "roa",
+            include_str!("testdata/roa.spec"),
+            include_str!("testdata/roa.out"),
+        ),
         (
             "errs",
             include_str!("testdata/errs.spec"),
