@@ -55,7 +55,7 @@ enum Body {
     /// DROP TABLE: drops once the locks are held.
     Drop(Vec<String>),
     /// SELECT without FROM: one row of expressions.
-    Values(Vec<SelectItem>),
+    Values(Vec<SelectItem>, Option<Expr>),
     Scan(Box<Scan>),
     Insert(Box<InsertRun>),
 }
@@ -849,7 +849,7 @@ impl Server {
                             "SELECT * with no tables specified is not valid",
                         ));
                     }
-                    exec.body = Body::Values(sel.items);
+                    exec.body = Body::Values(sel.items, sel.filter);
                     return Ok(exec);
                 };
                 let t = self.table(&tname)?;
@@ -1145,9 +1145,10 @@ impl Server {
         };
         match &mut exec.body {
             Body::Lock | Body::Drop(_) => command("LOCK TABLE"),
-            Body::Values(items) => {
+            Body::Values(items, filter) => {
                 let items = items.clone();
-                self.run_values(s, &items, now, events)
+                let filter = filter.clone();
+                self.run_values(s, &items, filter.as_ref(), now, events)
             }
             Body::Scan(scan) => self.run_scan(s, scan, &snapshot, now, events),
             Body::Insert(ins) => self.run_insert(s, ins, &snapshot, now, events),
@@ -1325,6 +1326,7 @@ impl Server {
         &mut self,
         s: &mut Session,
         items: &[SelectItem],
+        filter: Option<&Expr>,
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Flow {
@@ -1333,19 +1335,32 @@ impl Server {
         let locks = &mut self.locks;
         let woken = &mut self.woken;
         let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let keep = match filter.map(|e| eval::eval(e, RowRef::empty(), &mut f)) {
+            None => true,
+            Some(Ok(v)) => is_true(&v),
+            Some(Err(Stop::Wait)) => return Flow::Wait,
+            Some(Err(Stop::Error(e))) => return Flow::Fail(e),
+        };
         for item in items {
             if let SelectItem::Expr(e, alias) = item {
-                match eval::eval(e, RowRef::empty(), &mut f) {
-                    Ok(v) => row.push(v),
-                    Err(Stop::Wait) => return Flow::Wait,
-                    Err(Stop::Error(e)) => return Flow::Fail(e),
+                // A filtered-out row's target list is never computed (no lock is taken).
+                if keep {
+                    match eval::eval(e, RowRef::empty(), &mut f) {
+                        Ok(v) => row.push(v),
+                        Err(Stop::Wait) => return Flow::Wait,
+                        Err(Stop::Error(e)) => return Flow::Fail(e),
+                    }
                 }
                 columns.push(alias.clone().unwrap_or_else(|| column_name(e)));
             }
         }
         Flow::Done(StatementResult::Rows {
             columns,
-            rows: vec![row.iter().map(Value::to_text).collect()],
+            rows: if keep {
+                vec![row.iter().map(Value::to_text).collect()]
+            } else {
+                Vec::new()
+            },
         })
     }
 

@@ -862,3 +862,17 @@ fn serializable_write_skew_fails_the_second_committer() {
     h.ok(a, "COMMIT");
     h.ok(b, "COMMIT");
 }
+
+#[test]
+fn select_without_from_honours_its_where_clause() {
+    let mut h = Harness::new("CREATE TABLE t (id int)");
+    let a = h.connect();
+    assert_eq!(
+        h.rows(a, "SELECT 1 AS one WHERE 1 = 2"),
+        Vec::<Vec<String>>::new()
+    );
+    assert_eq!(
+        h.rows(a, "SELECT 1 AS one WHERE 1 = 1"),
+        vec![vec!["1".to_string()]]
+    );
+}
