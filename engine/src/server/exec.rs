@@ -1109,6 +1109,18 @@ impl Server {
                 }
             }
             exec.started = true;
+            // A table dropped (and maybe re-created) while we waited for its lock is gone for
+            // this statement, as PostgreSQL finds the OID it locked no longer exists.
+            if !matches!(exec.body, Body::Drop(_)) {
+                for (oid, name, _) in &exec.locks {
+                    if self.tables.get(name).map(|t| t.oid) != Some(*oid) {
+                        return Flow::Fail(PgError::error(
+                            "42P01",
+                            format!("could not open relation with OID {oid}"),
+                        ));
+                    }
+                }
+            }
             match &mut exec.body {
                 Body::Lock => return command("LOCK TABLE"),
                 Body::Drop(names) => {

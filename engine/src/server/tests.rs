@@ -876,3 +876,15 @@ fn select_without_from_honours_its_where_clause() {
         vec![vec!["1".to_string()]]
     );
 }
+
+#[test]
+fn a_statement_waiting_for_a_table_that_is_dropped_and_recreated_fails_cleanly() {
+    let mut h = Harness::new("CREATE TABLE t (id int PRIMARY KEY)");
+    let a = h.connect();
+    let b = h.connect();
+    h.ok(a, "BEGIN; LOCK TABLE t");
+    assert_eq!(h.exec(b, "INSERT INTO t VALUES (1)"), None);
+    h.ok(a, "DROP TABLE t; CREATE TABLE t (x text, y text, z text); COMMIT");
+    let err = h.settle(b).unwrap().error.unwrap();
+    assert_eq!(err.code, "42P01");
+}
