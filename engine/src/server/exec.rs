@@ -2141,7 +2141,10 @@ impl Server {
                 let mode = tuple_lock_mode(strength);
                 match self.acquire(s, tag, mode, Owner::Xact(level), nowait, None, now, events) {
                     Ok(true) => s.tuple_lock = Some((tag, mode)),
-                    Ok(false) => return RowRes::Wait,
+                    Ok(false) => {
+                        mark_wait_row(s, table, idx, events);
+                        return RowRes::Wait;
+                    }
                     Err(AcquireFailure::WouldBlock) => {
                         return if policy == WaitPolicy::SkipLocked {
                             RowRes::Skip
@@ -2181,7 +2184,10 @@ impl Server {
                     }
                     continue;
                 }
-                Ok(false) => return RowRes::Wait,
+                Ok(false) => {
+                    mark_wait_row(s, table, idx, events);
+                    return RowRes::Wait;
+                }
                 Err(AcquireFailure::WouldBlock) => {
                     self.release_tuple_lock(s);
                     return if policy == WaitPolicy::SkipLocked {
@@ -2270,7 +2276,10 @@ impl Server {
                 let xwait = m.xid;
                 match self.wait_for_xid(s, xwait, level, context, now, events) {
                     Ok(true) => continue,
-                    Ok(false) => return RowRes::Wait,
+                    Ok(false) => {
+                        mark_wait_row(s, table, n, events);
+                        return RowRes::Wait;
+                    }
                     Err(e) => return RowRes::Fail(e),
                 }
             }
@@ -2717,7 +2726,10 @@ impl Server {
                         ));
                         match self.wait_for_xid(s, xwait, level, context, now, events)? {
                             true => continue,
-                            false => return Ok(false),
+                            false => {
+                                mark_wait_row(s, &tname, j, events);
+                                return Ok(false);
+                            }
                         }
                     }
                     Some((_, j, None)) => {
@@ -2763,15 +2775,19 @@ impl Server {
             let t = self.table(&ins.table)?;
             let all: Vec<usize> = (0..t.indexes.len()).collect();
             match self.unique_conflict(s, t, &all, values, Some(my_idx)) {
-                Some((ixi, _, Some(xwait))) => {
+                Some((ixi, j, Some(xwait))) => {
                     let (b, o) = ctid(my_idx);
                     let ixname = t.indexes[ixi].name.clone();
                     let context = Some(format!(
                         "while inserting index tuple ({b},{o}) in relation \"{ixname}\""
                     ));
+                    let table = ins.table.clone();
                     match self.wait_for_xid(s, xwait, level, context, now, events)? {
                         true => continue,
-                        false => return Ok(false),
+                        false => {
+                            mark_wait_row(s, &table, j, events);
+                            return Ok(false);
+                        }
                     }
                 }
                 Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, values)),
@@ -2837,13 +2853,14 @@ impl Server {
                 .collect();
             match self.unique_conflict(s, t, &changed, new_values, Some(idx)) {
                 None => return Ok(true),
-                Some((ixi, _, Some(xwait))) => {
+                Some((ixi, j, Some(xwait))) => {
                     let (b, o) = ctid(t.heap.len());
                     let context = Some(format!(
                         "while inserting index tuple ({b},{o}) in relation \"{}\"",
                         t.indexes[ixi].name
                     ));
                     if !self.wait_for_xid(s, xwait, level, context, now, events)? {
+                        mark_wait_row(s, table, j, events);
                         return Ok(false);
                     }
                 }
@@ -2965,6 +2982,7 @@ pub(crate) fn acquire_lock(
                 lock_timeout_at: (s.gucs.lock_timeout > Duration::ZERO)
                     .then(|| now + s.gucs.lock_timeout),
                 context,
+                row: None,
             };
             let reason = super::wait_reason_of(locks, s.pid, &w);
             s.wait = Some(w);
@@ -2998,6 +3016,22 @@ pub(crate) fn acquire_lock(
             });
             Err(AcquireFailure::Deadlock(PgError::deadlock(detail, context)))
         }
+    }
+}
+
+/// Records which row version a backend waits for (for the UI's row-lock badges), in its wait
+/// and in the LockWaiting event just emitted.
+fn mark_wait_row(s: &mut Session, table: &str, idx: usize, events: &mut [Event]) {
+    let row = Some((table.to_string(), ctid(idx)));
+    if let Some(w) = s.wait.as_mut() {
+        w.row = row.clone();
+    }
+    if let Some(Event::LockWaiting { reason, .. }) = events
+        .iter_mut()
+        .rev()
+        .find(|e| matches!(e, Event::LockWaiting { pid, .. } if *pid == s.pid))
+    {
+        reason.row = row;
     }
 }
 

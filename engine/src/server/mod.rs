@@ -154,6 +154,8 @@ pub struct WaitReason {
     /// The CONTEXT an error during this wait would carry, e.g.
     /// `while locking tuple (0,2) in relation "widget"`.
     pub context: Option<String>,
+    /// For a row-lock or unique-key wait, the row version waited for: table and ctid.
+    pub row: Option<(String, (u32, u16))>,
 }
 
 /// A backend's state, like `pg_stat_activity.state` plus the wait.
@@ -218,6 +220,9 @@ pub struct TupleView {
     pub live: bool,
     /// Whether an aborted transaction inserted it (it will never be visible).
     pub aborted: bool,
+    /// Backends waiting to lock, update or delete this version (or for its key), in the
+    /// order they started waiting.
+    pub waiters: Vec<Pid>,
 }
 
 /// One xmax entry as the UI shows it.
@@ -268,6 +273,8 @@ pub(crate) struct Wait {
     pub deadlock_at: Option<Instant>,
     pub lock_timeout_at: Option<Instant>,
     pub context: Option<String>,
+    /// The row version waited for, if this is a row-lock or unique-key wait.
+    pub row: Option<(String, (u32, u16))>,
 }
 
 /// One backend.
@@ -720,7 +727,23 @@ impl Server {
                     .heap
                     .iter()
                     .enumerate()
-                    .map(|(i, tup)| self.tuple_view(i, tup))
+                    .map(|(i, tup)| {
+                        let mut view = self.tuple_view(i, tup);
+                        let mut waiters: Vec<(Instant, Pid)> = self
+                            .sessions
+                            .values()
+                            .filter_map(|s| s.wait.as_ref().map(|w| (s.pid, w)))
+                            .filter(|(_, w)| {
+                                w.row
+                                    .as_ref()
+                                    .is_some_and(|(name, c)| *name == t.name && *c == view.ctid)
+                            })
+                            .map(|(pid, w)| (w.since, pid))
+                            .collect();
+                        waiters.sort();
+                        view.waiters = waiters.into_iter().map(|(_, p)| p).collect();
+                        view
+                    })
                     .collect(),
             })
             .collect()
@@ -831,6 +854,7 @@ pub(crate) fn wait_reason_of(locks: &LockManager, pid: Pid, w: &Wait) -> WaitRea
         blockers,
         since: w.since,
         context: w.context.clone(),
+        row: w.row.clone(),
     }
 }
 

@@ -987,3 +987,42 @@ fn random_concurrent_workloads_never_panic_and_keep_invariants() {
         }
     }
 }
+
+#[test]
+fn row_waiters_show_on_the_tuple_they_wait_for() {
+    let mut h = Harness::new(WIDGETS);
+    let a = h.connect();
+    let b = h.connect();
+    let c = h.connect();
+    h.ok(a, "BEGIN; SELECT * FROM widget WHERE id = 1 FOR UPDATE");
+    assert_eq!(h.exec(b, "UPDATE widget SET qty = 1 WHERE id = 1"), None);
+    assert_eq!(h.exec(c, "DELETE FROM widget WHERE id = 1"), None);
+    let widget = h
+        .srv
+        .tables()
+        .into_iter()
+        .find(|t| t.name == "widget")
+        .unwrap();
+    let row1 = &widget.tuples[0];
+    assert_eq!(row1.ctid, (0, 1));
+    assert_eq!(row1.waiters, vec![b, c]);
+    assert_eq!(row1.xmax[0].pid, Some(a));
+    // B holds the tuple lock and sleeps on A's xid; C queues on the tuple lock behind B.
+    match (h.srv.state(b), h.srv.state(c)) {
+        (SessionState::Waiting(rb), SessionState::Waiting(rc)) => {
+            assert_eq!(rb.tag, LockTag::Transaction(Xid(FIRST_XID + 1)));
+            assert_eq!(rb.blockers, vec![a]);
+            assert_eq!(rb.row, Some(("widget".to_string(), (0, 1))));
+            assert!(matches!(
+                rc.tag,
+                LockTag::Tuple {
+                    block: 0,
+                    offset: 1,
+                    ..
+                }
+            ));
+            assert_eq!(rc.blockers, vec![b]);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -214,6 +214,7 @@ impl Server {
             values: t.values.iter().map(|v| v.to_text()).collect(),
             live: self.tuple_is_live(t),
             aborted: self.xid_status(t.xmin) == XidStatus::Aborted,
+            waiters: Vec::new(),
         }
     }
 
