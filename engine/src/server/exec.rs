@@ -5,7 +5,7 @@
 
 use super::eval::{self, coerce, column_name, is_true, RowRef, Stop};
 use super::event::{Event, WriteKind};
-use super::locks::{conflicts as _mode_conflicts, LockMode, LockTag, Owner};
+use super::locks::{LockMode, LockTag, Owner};
 use super::storage::{ctid, Column, Index, Table, Tuple, Value, XmaxMember};
 use super::txn::{Snapshot, Sub, Txn, Viewer, XidStatus};
 use super::{AcquireFailure, PgError, QueryOutcome, Server, Session, StatementResult, Xid};
@@ -3127,9 +3127,4 @@ fn is_index_scan(t: &Table, filter: Option<&Expr>) -> bool {
     t.indexes.iter().any(|ix| {
         ix.columns.len() == 1 && index_keys(f, &t.columns[ix.columns[0]].name, t).is_some()
     })
-}
-
-#[allow(dead_code)]
-fn mode_conflicts(a: LockMode, b: LockMode) -> bool {
-    _mode_conflicts(a, b)
 }
