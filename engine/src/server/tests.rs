@@ -1026,3 +1026,36 @@ fn row_waiters_show_on_the_tuple_they_wait_for() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn orm_shaped_sql_from_the_lessons_runs() {
+    let mut h = Harness::new(
+        r#"CREATE TABLE "app_widget" ("id" integer NOT NULL PRIMARY KEY, "maker_id" integer NOT NULL, "qty" integer NOT NULL);
+           INSERT INTO "app_widget" ("id", "maker_id", "qty") VALUES (1, 1, 0), (2, 2, 0), (3, 3, 0);
+           CREATE TABLE "addresses" ("hash" varchar(64) NOT NULL, "balance" bigint, CONSTRAINT "addresses_hash_key" UNIQUE ("hash"));"#,
+    );
+    let a = h.connect();
+    assert_eq!(
+        h.rows(
+            a,
+            r#"SELECT "app_widget"."id", "app_widget"."maker_id", "app_widget"."qty" FROM "app_widget" WHERE "app_widget"."id" IN (1, 2, 3) FOR UPDATE"#
+        )
+        .len(),
+        3
+    );
+    h.ok(
+        a,
+        r#"INSERT INTO "addresses" ("hash","balance") VALUES ('h1',10),('h2',20) ON CONFLICT ("hash") DO UPDATE SET "balance" = EXCLUDED."balance""#,
+    );
+    h.ok(
+        a,
+        r#"INSERT INTO "addresses" ("hash","balance") VALUES ('h1',11) ON CONFLICT ("hash") DO UPDATE SET "balance" = "addresses"."balance" + EXCLUDED."balance""#,
+    );
+    assert_eq!(
+        h.rows(
+            a,
+            r#"SELECT "balance" FROM "addresses" WHERE "hash" = 'h1'"#
+        ),
+        vec![vec!["21".to_string()]]
+    );
+}
