@@ -781,7 +781,7 @@ impl Server {
             .collect()
     }
 
-    /// The current virtual-time-free view of one backend's transaction xid, if it has one.
+    /// The xid of the backend's transaction, once it has one (at its first write or row lock).
     pub fn backend_xid(&self, pid: Pid) -> Option<Xid> {
         self.sessions.get(&pid)?.txn.as_ref()?.xid
     }
