@@ -473,9 +473,8 @@ impl Server {
                         "ROLLBACK TO SAVEPOINT can only be used in transaction blocks",
                     ));
                 };
-                if t.failed {
-                    return Flow::Fail(PgError::in_failed_transaction());
-                }
+                // Allowed in a failed block too: the savepoint is looked up (and, when the top level
+                // failed, there is none).
                 let Some(i) = t.subs.iter().rposition(|sp| sp.name == name) else {
                     return Flow::Fail(PgError::error(
                         "3B001",

@@ -1059,3 +1059,18 @@ fn orm_shaped_sql_from_the_lessons_runs() {
         vec![vec!["21".to_string()]]
     );
 }
+
+#[test]
+fn rollback_to_in_a_failed_block_looks_the_savepoint_up() {
+    let mut h = Harness::new(WIDGETS);
+    let a = h.connect();
+    h.ok(a, "BEGIN");
+    assert!(h
+        .exec(a, "SELECT nope FROM widget")
+        .unwrap()
+        .error
+        .is_some());
+    let err = h.exec(a, "ROLLBACK TO sp").unwrap().error.unwrap();
+    assert_eq!(err.to_string(), "ERROR:  savepoint \"sp\" does not exist");
+    assert_eq!(h.srv.state(a), SessionState::IdleInTransactionAborted);
+}
