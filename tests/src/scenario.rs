@@ -7,8 +7,9 @@
 //! SKIP LOCKED, plain reads, LOCK TABLE, UPDATE (key and non-key), DELETE, INSERT with or
 //! without ON CONFLICT, the odd SAVEPOINT / ROLLBACK TO, ending in COMMIT or ROLLBACK.
 //!
-//! Every session sets `deadlock_timeout` and `lock_timeout` (a different one per session) in its setup, before BEGIN (a SET
-//! inside a transaction that rolls back would be undone), so no permutation hangs: a step left
+//! Every session sets `deadlock_timeout` and `lock_timeout` (a different one per session) in
+//! its setup, before BEGIN (a SET inside a transaction that rolls back would be undone), so no
+//! permutation hangs: a step left
 //! waiting fails with a lock timeout, and a deadlock is found by the first waiter of the cycle.
 //! The timeouts are long next to the tester's 10 ms polls, so the real server's timing decides
 //! nothing the virtual clock would decide differently.
