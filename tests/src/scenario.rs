@@ -301,4 +301,24 @@ mod tests {
             assert_eq!(Spec::parse(&text), Ok(spec), "{text}");
         }
     }
+
+    #[test]
+    fn every_generated_statement_is_in_the_engines_sql_subset() {
+        let mut failures = std::collections::BTreeSet::new();
+        for index in 0..300 {
+            let spec = generate(scenario_seed(11, index));
+            let mut texts: Vec<&str> = spec.setup.iter().map(String::as_str).collect();
+            texts.extend(spec.teardown.as_deref());
+            for session in &spec.sessions {
+                texts.extend(session.setup.as_deref());
+                texts.extend(session.steps.iter().map(|s| s.sql.as_str()));
+            }
+            for text in texts {
+                if let Err(e) = lockstep::sql::parse(text) {
+                    failures.insert(format!("{text}: {e}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
 }
