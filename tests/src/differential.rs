@@ -362,3 +362,42 @@ pub fn write_regression(
     std::fs::write(format!("{dir}/{name}.spec"), format!("{header}{spec}"))?;
     std::fs::write(format!("{dir}/{name}.out"), server_output)
 }
+
+/// Where regression specs live: `tests/pg/regressions/`.
+pub const REGRESSIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pg/regressions");
+
+/// Names in `REGRESSIONS_DIR/known-divergences.txt`: regressions whose engine fix is pending.
+pub fn known_divergences() -> Vec<String> {
+    std::fs::read_to_string(format!("{REGRESSIONS_DIR}/known-divergences.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The signatures of the regression specs the engine still diverges on (every regression,
+/// listed as known or not): a generated scenario that diverges the same way is the same bug.
+pub fn regression_signatures(engine: &EngineRunner) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(REGRESSIONS_DIR) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_suffix(".spec").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|name| {
+            let text = std::fs::read_to_string(format!("{REGRESSIONS_DIR}/{name}.spec")).ok()?;
+            let expected = std::fs::read_to_string(format!("{REGRESSIONS_DIR}/{name}.out")).ok()?;
+            let spec = Spec::parse(&text).ok()?;
+            signature(&expected, &engine(&spec))
+        })
+        .collect()
+}

@@ -26,7 +26,7 @@ const CONFORMANCE: &str = concat!(
     "/../../shared/conformance/postgres"
 );
 
-const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pg/regressions");
+const REGRESSIONS: &str = differential::REGRESSIONS_DIR;
 
 /// Specs whose expected output needs a newer server than Debian 12's PostgreSQL 15:
 /// lock-nowait tests a PostgreSQL 17+ lock-queue rule (see MANIFEST.md).
@@ -44,17 +44,6 @@ fn server() -> Option<String> {
         println!("skipped: no PostgreSQL server (run make test)");
     }
     conninfo
-}
-
-/// Regression specs whose engine fix is pending (`known-divergences.txt`).
-fn known_divergences() -> Vec<String> {
-    std::fs::read_to_string(format!("{REGRESSIONS}/known-divergences.txt"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
 }
 
 /// The names of the regression specs, sorted.
@@ -86,7 +75,7 @@ fn regression(name: &str) -> (Spec, String) {
 /// The signatures of the known divergences: a generated scenario that diverges the same way
 /// is the same pending engine bug, not a new one.
 fn known_signatures(engine: &EngineRunner) -> Vec<String> {
-    known_divergences()
+    differential::known_divergences()
         .iter()
         .filter_map(|name| {
             let (spec, expected) = regression(name);
@@ -122,7 +111,7 @@ fn the_real_server_harness_reproduces_every_shared_expected_file() {
 fn regression_specs_still_give_their_recorded_server_output_and_the_engine_agrees() {
     let Some(conninfo) = server() else { return };
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let known = known_divergences();
+    let known = differential::known_divergences();
     let names = regression_names();
     let engine = differential::engine_runner();
     let mut failures = Vec::new();

@@ -161,8 +161,13 @@ fn fuzz(conninfo: &str, args: &[String], options: &Options) -> ExitCode {
             seeds[0]
         );
     }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/pg/regressions");
+    let dir = differential::REGRESSIONS_DIR;
+    let recorded = differential::regression_signatures(engine.as_ref());
     for (signature, seeds) in &kinds {
+        if recorded.contains(signature) {
+            println!("\n{signature}\n  already recorded in tests/pg/regressions");
+            continue;
+        }
         let spec = scenario::generate(seeds[0]);
         let minimal = differential::shrink(conninfo, &spec, engine.as_ref(), options, 150);
         let server = match differential::run_on_server(conninfo, &minimal, options) {
