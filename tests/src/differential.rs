@@ -12,10 +12,10 @@ use lockstep::spec::parse::{Permutation, Spec};
 /// Something that runs a spec and prints isolationtester's output: the engine's spec runner.
 pub type EngineRunner = dyn Fn(&Spec) -> Result<String, String>;
 
-/// The engine's spec runner, once the engine has one. `None` until `lockstep::spec::run`
-/// exists on this branch; the differential run then compares the server with itself only.
+/// The engine's spec runner (`lockstep::spec::run`). An `Option` so a branch without a runner
+/// could still run the server side alone.
 pub fn engine_runner() -> Option<Box<EngineRunner>> {
-    None
+    Some(Box::new(lockstep::spec::run))
 }
 
 /// What happened to one scenario.
@@ -33,6 +33,8 @@ pub enum Verdict {
         engine: String,
         /// Where the outputs first differ.
         first_difference: String,
+        /// The two lines at the first difference, without their position (see [`signature`]).
+        signature: String,
     },
     /// No engine runner yet: only the server ran (twice, consistently).
     ServerOnly,
@@ -64,6 +66,16 @@ pub fn run_on_server(conninfo: &str, spec: &Spec, options: &Options) -> Result<S
     }
 }
 
+/// How many more server runs confirm a divergence.
+const CONFIRMATION_RUNS: usize = 3;
+
+/// Whether [`CONFIRMATION_RUNS`] more server runs all print `expected`.
+fn server_repeats(conninfo: &str, spec: &Spec, expected: &str, options: &Options) -> bool {
+    (0..CONFIRMATION_RUNS).all(|_| {
+        pg_tester::run_spec(conninfo, spec, options).is_ok_and(|output| output == expected)
+    })
+}
+
 /// Compares one spec on the server and, if there is one, the engine.
 pub fn compare(
     conninfo: &str,
@@ -77,17 +89,26 @@ pub fn compare(
         Ok(server) => {
             let verdict = match engine {
                 None => Verdict::ServerOnly,
-                Some(run) => match run(&spec) {
-                    Ok(output) if output == server => Verdict::Agree,
-                    Ok(output) => Verdict::Diverged {
-                        first_difference: pg_tester::first_difference(&server, &output),
-                        engine: output,
-                    },
-                    Err(message) => Verdict::Diverged {
-                        first_difference: format!("engine error: {message}"),
-                        engine: message,
-                    },
-                },
+                Some(run) => {
+                    let result = run(&spec);
+                    match signature(&server, &result) {
+                        None => Verdict::Agree,
+                        // A race inside PostgreSQL (say, two waiters woken by one ROLLBACK)
+                        // can give the same output twice by chance; before blaming the
+                        // engine, make sure the server really always says this.
+                        Some(_) if !server_repeats(conninfo, &spec, &server, options) => {
+                            Verdict::Unstable
+                        }
+                        Some(signature) => Verdict::Diverged {
+                            first_difference: match &result {
+                                Ok(output) => pg_tester::first_difference(&server, output),
+                                Err(message) => format!("engine error: {message}"),
+                            },
+                            engine: result.unwrap_or_else(|message| message),
+                            signature,
+                        },
+                    }
+                }
             };
             (server, verdict)
         }
@@ -100,18 +121,67 @@ pub fn compare(
     }
 }
 
-/// Whether the engine and a single server run disagree on `spec` (used while shrinking, where
-/// a second server run per candidate would double the cost).
-fn diverges(conninfo: &str, spec: &Spec, engine: &EngineRunner, options: &Options) -> bool {
-    let Ok(server) = pg_tester::run_spec(conninfo, spec, options) else {
-        return false;
-    };
-    engine(spec).map_or(true, |output| output != server)
+/// What a divergence looks like, without where it is: the server's and the engine's lines at
+/// the first difference, step lines reduced to their kind. Shrinking keeps a candidate only if its signature is unchanged, so it
+/// cannot wander off to a different bug.
+pub fn signature(server: &str, engine: &Result<String, String>) -> Option<String> {
+    match engine {
+        Ok(output) if output == server => None,
+        Ok(output) => {
+            let server_lines: Vec<&str> = server.lines().collect();
+            let engine_lines: Vec<&str> = output.lines().collect();
+            let at = (0..)
+                .find(|&i| server_lines.get(i) != engine_lines.get(i))
+                .unwrap_or(0);
+            Some(format!(
+                "server: {} / engine: {}",
+                line_kind(server_lines.get(at).copied()),
+                line_kind(engine_lines.get(at).copied())
+            ))
+        }
+        Err(message) => Some(format!("engine error: {message}")),
+    }
 }
 
-/// Shrinks a diverging spec: keep one diverging permutation, then drop steps (from the
-/// permutation and their session) and whole sessions while the divergence remains. Bounded by
-/// `attempts_max` server runs.
+/// A line of output with what varies between specs taken out: which step it is, and its SQL.
+/// Result rows and errors stay as they are.
+fn line_kind(line: Option<&str>) -> String {
+    // Lines that only say "the next thing happened": a missing ERROR or table shows up as one
+    // of these on the other side, whichever step follows in a given spec.
+    const NEXT: &str = "(next step, permutation or end)";
+    let Some(line) = line else {
+        return NEXT.to_string();
+    };
+    if line.starts_with("step ") {
+        if line.ends_with("<waiting ...>") {
+            "step ... <waiting ...>".to_string()
+        } else if line.ends_with("<... completed>") {
+            "step ... <... completed>".to_string()
+        } else {
+            NEXT.to_string()
+        }
+    } else if line.is_empty() || line.starts_with("starting permutation:") {
+        NEXT.to_string()
+    } else {
+        line.to_string()
+    }
+}
+
+/// The signature of `spec`'s divergence on one server run, if it diverges (used while
+/// shrinking, where a second server run per candidate would double the cost).
+fn divergence(
+    conninfo: &str,
+    spec: &Spec,
+    engine: &EngineRunner,
+    options: &Options,
+) -> Option<String> {
+    let server = pg_tester::run_spec(conninfo, spec, options).ok()?;
+    signature(&server, &engine(spec))
+}
+
+/// Shrinks a diverging spec: keep one permutation that shows the same divergence, then drop
+/// steps (from the permutation and their session) and whole sessions while it remains.
+/// Bounded by `attempts_max` server runs.
 pub fn shrink(
     conninfo: &str,
     spec: &Spec,
@@ -119,7 +189,13 @@ pub fn shrink(
     options: &Options,
     attempts_max: usize,
 ) -> Spec {
-    let mut attempts = 0;
+    let Some(wanted) = divergence(conninfo, spec, engine, options) else {
+        return spec.clone();
+    };
+    let same = |candidate: &Spec| {
+        divergence(conninfo, candidate, engine, options).as_ref() == Some(&wanted)
+    };
+    let mut attempts = 1;
     let mut current = spec.clone();
     if current.permutations.len() > 1 {
         for permutation in &spec.permutations {
@@ -128,7 +204,7 @@ pub fn shrink(
                 permutations: vec![permutation.clone()],
                 ..spec.clone()
             };
-            if diverges(conninfo, &candidate, engine, options) {
+            if same(&candidate) {
                 current = candidate;
                 break;
             }
@@ -141,7 +217,7 @@ pub fn shrink(
                 return current;
             }
             attempts += 1;
-            if diverges(conninfo, &candidate, engine, options) {
+            if same(&candidate) {
                 smaller = Some(candidate);
                 break;
             }
@@ -279,8 +355,49 @@ pub fn write_regression(
     server_output: &str,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let header = "# Found by the differential tester (tests/src/differential.rs): the engine's\n\
-                  # output differed from PostgreSQL's. NAME.out is the real server's output.\n\n";
+    let header = format!(
+        "# Found by the differential tester (tests/src/differential.rs): the engine's\n\
+         # output differed from PostgreSQL's. {name}.out is the real server's output.\n\n"
+    );
     std::fs::write(format!("{dir}/{name}.spec"), format!("{header}{spec}"))?;
     std::fs::write(format!("{dir}/{name}.out"), server_output)
+}
+
+/// Where regression specs live: `tests/pg/regressions/`.
+pub const REGRESSIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/pg/regressions");
+
+/// Names in `REGRESSIONS_DIR/known-divergences.txt`: regressions whose engine fix is pending.
+pub fn known_divergences() -> Vec<String> {
+    std::fs::read_to_string(format!("{REGRESSIONS_DIR}/known-divergences.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The signatures of the regression specs the engine still diverges on (every regression,
+/// listed as known or not): a generated scenario that diverges the same way is the same bug.
+pub fn regression_signatures(engine: &EngineRunner) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(REGRESSIONS_DIR) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.strip_suffix(".spec").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|name| {
+            let text = std::fs::read_to_string(format!("{REGRESSIONS_DIR}/{name}.spec")).ok()?;
+            let expected = std::fs::read_to_string(format!("{REGRESSIONS_DIR}/{name}.out")).ok()?;
+            let spec = Spec::parse(&text).ok()?;
+            signature(&expected, &engine(&spec))
+        })
+        .collect()
 }

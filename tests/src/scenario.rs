@@ -4,11 +4,12 @@
 //! A scenario has one or two small tables with a primary key and a few rows, two or three
 //! sessions, and per session a transaction (READ COMMITTED, REPEATABLE READ or SERIALIZABLE, or
 //! autocommit) of one to three statements: locking reads in the four strengths with NOWAIT or
-//! SKIP LOCKED, plain reads, UPDATE (key and non-key), DELETE, INSERT with or without
-//! ON CONFLICT, ending in COMMIT or ROLLBACK.
+//! SKIP LOCKED, plain reads, LOCK TABLE, UPDATE (key and non-key), DELETE, INSERT with or
+//! without ON CONFLICT, the odd SAVEPOINT / ROLLBACK TO, ending in COMMIT or ROLLBACK.
 //!
-//! Every session sets `deadlock_timeout` and `lock_timeout` in its setup, before BEGIN (a SET
-//! inside a transaction that rolls back would be undone), so no permutation hangs: a step left
+//! Every session sets `deadlock_timeout` and `lock_timeout` (a different one per session) in
+//! its setup, before BEGIN (a SET inside a transaction that rolls back would be undone), so no
+//! permutation hangs: a step left
 //! waiting fails with a lock timeout, and a deadlock is found by the first waiter of the cycle.
 //! The timeouts are long next to the tester's 10 ms polls, so the real server's timing decides
 //! nothing the virtual clock would decide differently.
@@ -22,9 +23,14 @@ use lockstep::spec::parse::{Permutation, PermutationEntry, Session, Spec, Step};
 /// launches in a generated permutation, so the session that waited first is the victim.
 pub const DEADLOCK_TIMEOUT_MS: u32 = 400;
 
-/// Lock wait limit for every generated session: after the deadlock check, so deadlocks are
-/// found before they time out.
+/// Lock wait limit of session 1: after the deadlock check, so deadlocks are found before they
+/// time out. Session N waits [`LOCK_TIMEOUT_STEP_MS`] longer than session N-1, so two sessions
+/// stuck at about the same time never time out within a poll of each other (when they did,
+/// which one the tester reported first was a matter of milliseconds).
 pub const LOCK_TIMEOUT_MS: u32 = 800;
+
+/// How much longer each later session's `lock_timeout` is.
+pub const LOCK_TIMEOUT_STEP_MS: u32 = 400;
 
 /// splitmix64 (Steele, Lea, Flood 2014): a tiny, well-mixed generator; good enough to pick
 /// SQL shapes and reproducible everywhere.
@@ -120,8 +126,9 @@ pub fn generate(seed: u64) -> Spec {
     let session_count = rng.between(2, 3);
     let mut sessions = Vec::new();
     for s in 1..=session_count {
+        let lock_timeout = LOCK_TIMEOUT_MS + LOCK_TIMEOUT_STEP_MS * (s as u32 - 1);
         let mut session_setup = format!(
-            "SET deadlock_timeout = '{DEADLOCK_TIMEOUT_MS}ms'; SET lock_timeout = '{LOCK_TIMEOUT_MS}ms';"
+            "SET deadlock_timeout = '{DEADLOCK_TIMEOUT_MS}ms'; SET lock_timeout = '{lock_timeout}ms';"
         );
         let autocommit = rng.percent(15);
         if !autocommit {
@@ -136,10 +143,20 @@ pub fn generate(seed: u64) -> Spec {
         }
         let statement_count = rng.between(1, 3);
         let mut steps = Vec::new();
+        let mut savepoint = false;
         for k in 0..statement_count {
+            let sql = if !autocommit && k + 1 < statement_count && !savepoint && rng.percent(10) {
+                savepoint = true;
+                "SAVEPOINT sp;".to_string()
+            } else if savepoint && rng.percent(40) {
+                savepoint = false;
+                "ROLLBACK TO sp;".to_string()
+            } else {
+                statement(&mut rng, &tables, s as u32)
+            };
             steps.push(Step {
                 name: format!("s{s}_{}", k + 1),
-                sql: statement(&mut rng, &tables, s as u32),
+                sql,
             });
         }
         if !autocommit {
@@ -216,7 +233,12 @@ fn statement(rng: &mut SplitMix64, tables: &[Table], session: u32) -> String {
                 _ => format!("SELECT id, v FROM {name} WHERE id = {key} FOR {strength}{wait};"),
             }
         }
-        35..=44 => format!("SELECT id, v FROM {name} ORDER BY id;"),
+        35..=41 => format!("SELECT id, v FROM {name} ORDER BY id;"),
+        42..=44 => {
+            let mode = *rng.pick(&["ROW EXCLUSIVE", "SHARE", "EXCLUSIVE", "ACCESS EXCLUSIVE"]);
+            let wait = if rng.percent(30) { " NOWAIT" } else { "" };
+            format!("LOCK TABLE {name} IN {mode} MODE{wait};")
+        }
         45..=59 => match rng.below(3) {
             0 => format!("UPDATE {name} SET v = v + 1 WHERE id = {key};"),
             1 => format!("UPDATE {name} SET v = {value} WHERE id = {key} RETURNING id, v;"),
@@ -278,5 +300,25 @@ mod tests {
             let text = spec.to_string();
             assert_eq!(Spec::parse(&text), Ok(spec), "{text}");
         }
+    }
+
+    #[test]
+    fn every_generated_statement_is_in_the_engines_sql_subset() {
+        let mut failures = std::collections::BTreeSet::new();
+        for index in 0..300 {
+            let spec = generate(scenario_seed(11, index));
+            let mut texts: Vec<&str> = spec.setup.iter().map(String::as_str).collect();
+            texts.extend(spec.teardown.as_deref());
+            for session in &spec.sessions {
+                texts.extend(session.setup.as_deref());
+                texts.extend(session.steps.iter().map(|s| s.sql.as_str()));
+            }
+            for text in texts {
+                if let Err(e) = lockstep::sql::parse(text) {
+                    failures.insert(format!("{text}: {e}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }

@@ -4,10 +4,11 @@
 //! ```text
 //! pg-isolation run FILE.spec...                 # output of each spec, concatenated
 //! pg-isolation check SPECS_DIR EXPECTED_DIR [--skip NAME]...
-//! pg-isolation fuzz [--seed N] [--count K] [--show]   # generated scenarios, server vs engine
+//! pg-isolation fuzz [--seed N] [--count K] [--show] [--all]  # generated scenarios, server vs engine
 //! pg-isolation generate SEED                        # print one generated scenario's spec
 //! ```
-//! `fuzz` stops at the first divergence, shrinks it and writes it to tests/pg/regressions/.
+//! `fuzz` stops at the first divergence (with `--all`, runs the whole batch and takes one
+//! divergence of each kind), shrinks it and writes it to tests/pg/regressions/.
 //! The server comes from `LOCKSTEP_PG` or `target/pg/conninfo` (see tests/pg/start.sh).
 
 use lockstep_tests::differential::{self, Verdict};
@@ -85,7 +86,7 @@ fn main() -> ExitCode {
         }
         Some("fuzz") => fuzz(&conninfo, &args[1..], &options),
         _ => {
-            eprintln!("usage: pg-isolation run FILE.spec... | check SPECS_DIR EXPECTED_DIR [--skip NAME]... | fuzz [--seed N] [--count K] [--show] | generate SEED");
+            eprintln!("usage: pg-isolation run FILE.spec... | check SPECS_DIR EXPECTED_DIR [--skip NAME]... | fuzz [--seed N] [--count K] [--show] [--all] | generate SEED");
             ExitCode::from(2)
         }
     }
@@ -95,6 +96,7 @@ fn fuzz(conninfo: &str, args: &[String], options: &Options) -> ExitCode {
     let mut seed = 1u64;
     let mut count = 50u64;
     let mut show = false;
+    let mut all = false;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let number = |value: Option<&String>| value.and_then(|v| v.parse::<u64>().ok());
@@ -108,14 +110,19 @@ fn fuzz(conninfo: &str, args: &[String], options: &Options) -> ExitCode {
                 None => return usage_error("--count needs a number"),
             },
             "--show" => show = true,
+            "--all" => all = true,
             other => return usage_error(&format!("unexpected argument {other}")),
         }
     }
     let engine = differential::engine_runner();
     if engine.is_none() {
-        eprintln!("pg-isolation: the engine has no spec runner yet; running the server twice per scenario only");
+        eprintln!(
+            "pg-isolation: no engine spec runner; running the server twice per scenario only"
+        );
     }
-    let report = differential::run_batch(conninfo, seed, count, engine.as_deref(), options, true);
+    let report = differential::run_batch(conninfo, seed, count, engine.as_deref(), options, !all);
+    // One representative per kind of divergence, in the order first seen.
+    let mut kinds: Vec<(String, Vec<u64>)> = Vec::new();
     for comparison in &report.comparisons {
         let verdict = match &comparison.verdict {
             Verdict::Agree => "agree".to_string(),
@@ -123,8 +130,16 @@ fn fuzz(conninfo: &str, args: &[String], options: &Options) -> ExitCode {
             Verdict::Unstable => "UNSTABLE on the server".to_string(),
             Verdict::ServerFailed(why) => format!("SERVER FAILED: {why}"),
             Verdict::Diverged {
-                first_difference, ..
-            } => format!("DIVERGED: {first_difference}"),
+                first_difference,
+                signature,
+                ..
+            } => {
+                match kinds.iter_mut().find(|(s, _)| s == signature) {
+                    Some((_, seeds)) => seeds.push(comparison.seed),
+                    None => kinds.push((signature.clone(), vec![comparison.seed])),
+                }
+                format!("DIVERGED: {first_difference}")
+            }
         };
         println!("scenario {}: {verdict}", comparison.seed);
         if show {
@@ -132,29 +147,43 @@ fn fuzz(conninfo: &str, args: &[String], options: &Options) -> ExitCode {
         }
     }
     println!("{}", report.summary());
-    let Some(first) = report.diverged().first().cloned().cloned() else {
+    let Some(engine) = engine else {
         return ExitCode::SUCCESS;
     };
-    let Some(engine) = engine else {
-        return ExitCode::FAILURE;
-    };
-    let minimal = differential::shrink(conninfo, &first.spec, engine.as_ref(), options, 200);
-    let server = match differential::run_on_server(conninfo, &minimal, options) {
-        Ok(output) => output,
-        Err(verdict) => {
-            eprintln!(
-                "shrunk spec is not stable on the server ({verdict:?}); keeping the original"
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let name = format!("gen-{}", first.seed);
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/pg/regressions");
-    match differential::write_regression(dir, &name, &minimal, &server) {
-        Ok(()) => println!("minimal reproduction written to tests/pg/regressions/{name}.spec"),
-        Err(e) => eprintln!("writing the regression: {e}"),
+    if kinds.is_empty() {
+        return ExitCode::SUCCESS;
     }
-    println!("{minimal}");
+    println!("{} kinds of divergence:", kinds.len());
+    for (signature, seeds) in &kinds {
+        println!(
+            "  {} scenarios (first {}): {signature}",
+            seeds.len(),
+            seeds[0]
+        );
+    }
+    let dir = differential::REGRESSIONS_DIR;
+    let recorded = differential::regression_signatures(engine.as_ref());
+    for (signature, seeds) in &kinds {
+        if recorded.contains(signature) {
+            println!("\n{signature}\n  already recorded in tests/pg/regressions");
+            continue;
+        }
+        let spec = scenario::generate(seeds[0]);
+        let minimal = differential::shrink(conninfo, &spec, engine.as_ref(), options, 150);
+        let server = match differential::run_on_server(conninfo, &minimal, options) {
+            Ok(output) => output,
+            Err(verdict) => {
+                eprintln!("shrunk spec for {signature} is not stable on the server ({verdict:?})");
+                continue;
+            }
+        };
+        let name = format!("gen-{}", seeds[0]);
+        match differential::write_regression(dir, &name, &minimal, &server) {
+            Ok(()) => println!("\n{signature}\n  -> tests/pg/regressions/{name}.spec"),
+            Err(e) => eprintln!("writing the regression: {e}"),
+        }
+        println!("{minimal}");
+    }
     ExitCode::FAILURE
 }
 
