@@ -1137,7 +1137,7 @@ impl Server {
                         return Flow::Fail(PgError::no_such_table(&scan.table));
                     }
                     if let Some(t) = self.tables.get(&scan.table) {
-                        if self.ssi_active(s) && !is_index_scan(t, scan.filter.as_ref()) {
+                        if self.ssi_active(s) {
                             let oid = t.oid;
                             self.ssi_read_relation(s, oid);
                         }
@@ -1501,6 +1501,8 @@ impl Server {
                 return Flow::Fail(PgError::no_such_table(&scan.table));
             };
             let viewer = Self::viewer(s, snapshot);
+            let ssi = self.ssi_active(s);
+            let mut examined = Vec::new();
             let mut found = None;
             while scan.pos < scan.candidates.len() {
                 let idx = scan.candidates[scan.pos];
@@ -1508,12 +1510,21 @@ impl Server {
                     scan.pos += 1;
                     continue;
                 };
-                if !self.visible(tup, viewer) {
+                let visible = self.visible(tup, viewer);
+                if ssi {
+                    examined.push(idx);
+                }
+                if !visible {
                     scan.pos += 1;
                     continue;
                 }
                 found = Some(idx);
                 break;
+            }
+            for idx in examined {
+                let viewer = Self::viewer(s, snapshot);
+                let table = scan.table.clone();
+                self.ssi_examine(s, &table, idx, viewer);
             }
             let Some(idx) = found else {
                 // The scan is over: sort collected rows, then lock them if asked.
@@ -1536,7 +1547,6 @@ impl Server {
                 Err(Stop::Error(e)) => return Flow::Fail(e),
             }
             scan.pos += 1;
-            self.ssi_read_tuple(s, &scan.table, idx);
             if scan.collect {
                 scan.matched.push(idx);
                 return Flow::Continue;
@@ -3117,13 +3127,4 @@ fn index_keys(filter: &Expr, column: &str, t: &Table) -> Option<Vec<Value>> {
         }
         _ => None,
     }
-}
-
-fn is_index_scan(t: &Table, filter: Option<&Expr>) -> bool {
-    let Some(f) = filter else {
-        return false;
-    };
-    t.indexes.iter().any(|ix| {
-        ix.columns.len() == 1 && index_keys(f, &t.columns[ix.columns[0]].name, t).is_some()
-    })
 }
