@@ -2138,7 +2138,7 @@ impl Server {
                 }
                 return RowRes::Ok;
             }
-            let xwait = conflicting[0].xid;
+            let xwait = self.wait_target(conflicting[0].xid);
             let (block, offset) = ctid(idx);
             let nowait = policy != WaitPolicy::Block;
             if !skip_tuple_lock && s.tuple_lock.is_none() {
@@ -2893,7 +2893,7 @@ impl Server {
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Result<bool, PgError> {
-        let tag = LockTag::Transaction(xwait);
+        let tag = LockTag::Transaction(self.wait_target(xwait));
         match self.acquire(
             s,
             tag,

@@ -440,7 +440,12 @@ mod tests {
     use super::*;
 
     /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
-    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 8] = [
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 9] = [
+        (
+            "misc",
+            include_str!("testdata/misc.spec"),
+            include_str!("testdata/misc.out"),
+        ),
         (
             "roa",
             include_str!("testdata/roa.spec"),
