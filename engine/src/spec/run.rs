@@ -440,7 +440,12 @@ mod tests {
     use super::*;
 
     /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
-    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 9] = [
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 10] = [
+        (
+            "rr2",
+            include_str!("testdata/rr2.spec"),
+            include_str!("testdata/rr2.out"),
+        ),
         (
             "misc",
             include_str!("testdata/misc.spec"),
