@@ -440,7 +440,12 @@ mod tests {
     use super::*;
 
     /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
-    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 10] = [
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 11] = [
+        (
+            "dl4",
+            include_str!("testdata/dl4.spec"),
+            include_str!("testdata/dl4.out"),
+        ),
         (
             "rr2",
             include_str!("testdata/rr2.spec"),
