@@ -9,8 +9,11 @@
 //! (deadlock check, lock/statement/idle timeouts) fire only in [`Server::fire_timers`].
 //!
 //! Modules: [`storage`] (heap, tuples, values), [`locks`] (heavyweight locks and queues),
-//! `txn` (xids, snapshots, visibility, commit/abort), `exec` (statement execution),
-//! `deadlock` (PostgreSQL's deadlock detector), [`event`] (the trace), [`error`] (error texts).
+//! `txn` (xids, snapshots, visibility, commit/abort), `exec` (statement execution: transaction
+//! control, planning, scans), `rowlock` (row locks, tuple-lock and xid waits, UPDATE/DELETE of
+//! one row), `insert` (INSERT, unique checks, ON CONFLICT), `ssi` (serializable snapshot
+//! isolation), `deadlock` (PostgreSQL's deadlock detector), [`event`] (the trace), [`error`]
+//! (error texts).
 
 // PgError carries PostgreSQL's whole report (message, DETAIL, HINT, CONTEXT) by value, as the
 // public API promises; errors are rare next to rows, so the size of Result's Err side does not
@@ -22,7 +25,9 @@ pub mod error;
 mod eval;
 pub mod event;
 mod exec;
+mod insert;
 pub mod locks;
+mod rowlock;
 mod ssi;
 pub mod storage;
 mod txn;

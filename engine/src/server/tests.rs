@@ -420,7 +420,7 @@ fn the_row_lock_conflict_table_is_postgresqls_table_13_3() {
     for (i, row) in table.iter().enumerate() {
         for (j, c) in row.chars().enumerate() {
             assert_eq!(
-                exec::row_conflicts(modes[i], modes[j]),
+                rowlock::row_conflicts(modes[i], modes[j]),
                 c == 'X',
                 "{:?} vs {:?}",
                 modes[i],
@@ -429,10 +429,10 @@ fn the_row_lock_conflict_table_is_postgresqls_table_13_3() {
         }
     }
     // The tuple lock taken while queueing for a row (tupleLockExtraInfo).
-    assert_eq!(exec::tuple_lock_mode(KeyShare), LockMode::AccessShare);
-    assert_eq!(exec::tuple_lock_mode(Share), LockMode::RowShare);
-    assert_eq!(exec::tuple_lock_mode(NoKeyUpdate), LockMode::Exclusive);
-    assert_eq!(exec::tuple_lock_mode(Update), LockMode::AccessExclusive);
+    assert_eq!(rowlock::tuple_lock_mode(KeyShare), LockMode::AccessShare);
+    assert_eq!(rowlock::tuple_lock_mode(Share), LockMode::RowShare);
+    assert_eq!(rowlock::tuple_lock_mode(NoKeyUpdate), LockMode::Exclusive);
+    assert_eq!(rowlock::tuple_lock_mode(Update), LockMode::AccessExclusive);
 }
 
 #[test]
