@@ -15,34 +15,49 @@ use crate::time::Instant;
 
 /// What happened to one row-level operation.
 pub(super) enum RowRes {
+    /// Done: the lock is held, or the row was updated/deleted.
     Ok,
+    /// This very statement already updated or deleted the row (`TM_SelfModified`): skip it.
     SelfModified,
+    /// SKIP LOCKED found the row locked: leave it out.
     Skip,
     /// The row was updated (`Some(newer version)`) or deleted (`None`) by a committed
     /// transaction.
     Updated(Option<usize>),
+    /// The backend now waits (for the tuple lock or a transaction); try again once woken.
     Wait,
+    /// The statement fails (NOWAIT, deadlock, ...).
     Fail(PgError),
 }
 
+/// What to do to a row.
 #[derive(Clone, Debug)]
 pub(super) enum RowOp {
+    /// SELECT ... FOR <strength>, or the lock EvalPlanQual takes on a newer version.
     Lock(RowLockStrength),
+    /// Write a new version with these values, holding this strength (FOR UPDATE when a key
+    /// changes, FOR NO KEY UPDATE otherwise).
     Update(Vec<Value>, RowLockStrength),
+    /// Mark the version deleted (FOR UPDATE strength).
     Delete,
 }
 
 /// Whether a row operation only locked or also wrote.
 pub(super) enum OpKind {
+    /// Only a row lock: not a write for SSI.
     Lock,
+    /// An update or delete.
     Write,
 }
 
 /// The wait contexts of `XactLockTableWait` (lmgr.c `XactLockTableWaitErrorCb`).
 #[derive(Clone, Copy)]
 pub(super) enum WaitOper {
+    /// `while updating tuple (b,o) in relation "t"`.
     Update,
+    /// `while deleting tuple (b,o) in relation "t"`.
     Delete,
+    /// `while locking tuple (b,o) in relation "t"`.
     Lock,
 }
 
