@@ -506,6 +506,13 @@ impl Server {
                 // DDL writes the catalogs, so it takes an xid like any write.
                 self.ensure_txn(s, events);
                 self.assign_xid(s, events);
+                for c in &t.columns {
+                    if let Some(Expr::Function(f, args)) = &c.default {
+                        if let (true, [Expr::Str(seq)]) = (f == "nextval", args.as_slice()) {
+                            self.sequences.insert(seq.clone(), 0);
+                        }
+                    }
+                }
                 self.tables.insert(ct.name.clone(), t);
                 command("CREATE TABLE")
             }
@@ -1054,6 +1061,17 @@ impl Server {
                 Body::Drop(names) => {
                     self.assign_xid(s, events);
                     for n in names.iter() {
+                        if let Some(t) = self.tables.get(n) {
+                            for c in &t.columns {
+                                if let Some(Expr::Function(f, args)) = &c.default {
+                                    if let (true, [Expr::Str(seq)]) =
+                                        (f == "nextval", args.as_slice())
+                                    {
+                                        self.sequences.remove(seq);
+                                    }
+                                }
+                            }
+                        }
                         self.tables.remove(n);
                     }
                     return command("DROP TABLE");
@@ -1100,6 +1118,7 @@ impl Server {
     pub(super) fn call_function(
         locks: &mut super::locks::LockManager,
         woken: &mut Vec<super::locks::Grant>,
+        sequences: &mut std::collections::BTreeMap<String, i64>,
         s: &mut Session,
         name: &str,
         args: &[Value],
@@ -1226,6 +1245,22 @@ impl Server {
                 }
                 _ => Err(PgError::error("42883", "function current_setting does not exist").into()),
             },
+            // Sequences are not transactional: a value handed out stays used even if the
+            // transaction rolls back, as in PostgreSQL.
+            "nextval" => match args {
+                [Value::Text(name)] => match sequences.get_mut(name) {
+                    Some(v) => {
+                        *v += 1;
+                        Ok(Value::Int(*v))
+                    }
+                    None => Err(PgError::error(
+                        "42P01",
+                        format!("relation \"{name}\" does not exist"),
+                    )
+                    .into()),
+                },
+                _ => Err(PgError::error("42883", "function nextval does not exist").into()),
+            },
             "pg_backend_pid" => Ok(Value::Int(s.pid.0 as i64)),
             "txid_current" | "pg_current_xact_id" => Err(PgError::error(
                 "0A000",
@@ -1274,7 +1309,10 @@ impl Server {
         let mut row = Vec::new();
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
         let keep = match filter.map(|e| eval::eval(e, RowRef::empty(), &mut f)) {
             None => true,
             Some(Ok(v)) => is_true(&v),
@@ -1335,7 +1373,10 @@ impl Server {
         };
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
         Ok(is_true(&eval::eval(filter, row, &mut f)?))
     }
 
@@ -1361,7 +1402,10 @@ impl Server {
         };
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
         let mut out = Vec::new();
         for item in items {
             match item {
@@ -1978,7 +2022,10 @@ impl Server {
         let tname = t.name.clone();
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
         for (c, e) in assignments {
             let Some(ci) = cols.iter().position(|x| &x.name == c) else {
                 return Err(PgError::no_such_column(c).into());

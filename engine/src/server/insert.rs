@@ -130,11 +130,18 @@ impl Server {
         let exprs = ins.rows[ins.row_pos].clone();
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
         let mut values = vec![Value::Null; cols.len()];
         let mut given = vec![false; cols.len()];
         for (i, e) in exprs.iter().enumerate() {
             let ci = ins.columns[i];
+            // DEFAULT in VALUES leaves the column to its default below.
+            if *e == Expr::Default {
+                continue;
+            }
             let v = eval::eval(e, RowRef::empty(), &mut f)?;
             values[ci] = coerce(v, cols[ci].ty, &cols[ci].name)?;
             given[ci] = true;

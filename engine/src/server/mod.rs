@@ -317,6 +317,8 @@ pub struct Server {
     sessions: BTreeMap<Pid, Session>,
     next_pid: u32,
     ssi: ssi::Ssi,
+    /// Sequences (serial columns) and their last value.
+    sequences: BTreeMap<String, i64>,
     /// Grants made by lock releases that the sessions have not been told about yet; always
     /// empty between calls.
     woken: Vec<locks::Grant>,
@@ -334,6 +336,7 @@ impl Server {
             sessions: BTreeMap::new(),
             next_pid: FIRST_PID,
             ssi: ssi::Ssi::default(),
+            sequences: BTreeMap::new(),
             woken: Vec::new(),
         }
     }

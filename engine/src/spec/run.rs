@@ -440,7 +440,12 @@ mod tests {
     use super::*;
 
     /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
-    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 11] = [
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 12] = [
+        (
+            "ser",
+            include_str!("testdata/ser.spec"),
+            include_str!("testdata/ser.out"),
+        ),
         (
             "dl4",
             include_str!("testdata/dl4.spec"),
