@@ -789,6 +789,14 @@ impl Server {
             .collect()
     }
 
+    /// The statement the backend runs (or ran last), like `pg_stat_activity.query`.
+    pub fn current_query(&self, pid: Pid) -> Option<&str> {
+        self.sessions
+            .get(&pid)
+            .map(|s| s.activity.as_str())
+            .filter(|q| !q.is_empty())
+    }
+
     /// The xid of the backend's transaction, once it has one (at its first write or row lock).
     pub fn backend_xid(&self, pid: Pid) -> Option<Xid> {
         self.sessions.get(&pid)?.txn.as_ref()?.xid
