@@ -1,0 +1,548 @@
+//! PostgreSQL's `isolationtester`, reimplemented on the simulated server and its virtual clock.
+//!
+//! The loop follows `run_permutation`, `try_complete_steps`, `try_complete_step` and
+//! `step_has_blocker` in `src/test/isolation/isolationtester.c` (PG 14+), because the order of
+//! `<waiting ...>` / `<... completed>` lines is exactly what the expected files pin:
+//!
+//! - a step is launched on its session's backend, which then runs until it finishes or waits
+//!   for a heavyweight lock (the simulated server is infinitely fast, so no time passes);
+//! - "seen waiting" means the backend waits for a lock (what
+//!   `pg_isolation_test_session_is_blocked` reports);
+//! - each poll of a busy step costs 10 ms of virtual time, as the real tester's `select()`
+//!   timeout does, so timers that fall due meanwhile fire in the same order as on a real server;
+//! - when the tester must block on a step (its session has a step still running, or at the
+//!   end of the permutation), the virtual clock jumps to the next timer — a deadlock check, a
+//!   lock or statement timeout — which is what would happen while the real tester sleeps.
+//!
+//! Each permutation runs on a fresh server: the spec's setup and teardown make the state the
+//! same anyway, and a fresh server keeps one permutation's leftovers out of the next.
+
+use super::parse::{Marker, Permutation, Spec};
+use super::table;
+use crate::server::{Pid, QueryOutcome, Server, SessionState, Settings, StatementResult};
+use crate::time::{Duration, Instant};
+
+/// How many times the tester may wait for timers for one step before giving up; a limit so a
+/// wrong annotation cannot loop forever.
+const WAITS_MAX: usize = 10_000;
+
+/// How long isolationtester waits on a busy step before checking whether it is blocked.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Parses, validates and runs a spec's text; returns the expected-file output.
+pub fn run_text(text: &str) -> Result<String, String> {
+    let spec = Spec::parse(text).map_err(|e| e.to_string())?;
+    spec.validate()?;
+    run(&spec)
+}
+
+/// Settings of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// How long a step may block before the tester cancels it (isolationtester's
+    /// `PGISOLATIONTIMEOUT`, 300 s by default). Only a permutation whose step can never finish
+    /// gets there; the cancel is then printed as isolationtester prints it.
+    pub step_wait_max: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            step_wait_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Runs every permutation of `spec` and returns what isolationtester would print.
+pub fn run(spec: &Spec) -> Result<String, String> {
+    run_with(spec, &RunOptions::default())
+}
+
+/// [`run`] with explicit settings.
+pub fn run_with(spec: &Spec, options: &RunOptions) -> Result<String, String> {
+    let mut out = table::spec_header(spec.sessions.len());
+    // One server and one connection per session for the whole spec, as isolationtester keeps
+    // its connections: a transaction a permutation leaves open is still open in the next one.
+    let mut tester = Tester::new(spec, options.clone())?;
+    for permutation in spec.permutations_to_run()? {
+        out.push_str(&table::permutation_header(&permutation));
+        let result = tester.run_permutation(&permutation);
+        out.push_str(&std::mem::take(&mut tester.out));
+        result?;
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy)]
+struct Flags {
+    nonblock: bool,
+    retry: bool,
+}
+
+const NONBLOCK: Flags = Flags {
+    nonblock: true,
+    retry: false,
+};
+const RETRY: Flags = Flags {
+    nonblock: false,
+    retry: true,
+};
+const NONBLOCK_RETRY: Flags = Flags {
+    nonblock: true,
+    retry: true,
+};
+
+struct Tester<'a> {
+    spec: &'a Spec,
+    options: RunOptions,
+    srv: Server,
+    now: Instant,
+    control: Pid,
+    conns: Vec<Pid>,
+    /// Per session: the permutation entry launched and not yet reported.
+    active: Vec<Option<usize>>,
+    /// Per session: the finished query's outcome, until it is reported.
+    done: Vec<Option<QueryOutcome>>,
+    out: String,
+}
+
+impl<'a> Tester<'a> {
+    fn new(spec: &'a Spec, options: RunOptions) -> Result<Tester<'a>, String> {
+        let mut srv = Server::new(Settings::default());
+        let mut events = Vec::new();
+        let now = Instant::START;
+        let control = srv.connect(now, &mut events).map_err(|e| e.to_string())?;
+        let mut conns = Vec::new();
+        for _ in &spec.sessions {
+            conns.push(srv.connect(now, &mut events).map_err(|e| e.to_string())?);
+        }
+        Ok(Tester {
+            spec,
+            options,
+            srv,
+            now,
+            control,
+            conns,
+            active: vec![None; spec.sessions.len()],
+            done: vec![None; spec.sessions.len()],
+            out: String::new(),
+        })
+    }
+
+    /// Runs every runnable backend until none is: woken backends continue at once, as real
+    /// ones would.
+    fn settle(&mut self) {
+        let mut events = Vec::new();
+        loop {
+            let runnable: Vec<Pid> = self
+                .srv
+                .sessions()
+                .filter(|p| self.srv.is_runnable(*p))
+                .collect();
+            if runnable.is_empty() {
+                break;
+            }
+            for pid in runnable {
+                self.srv.run(pid, self.now, &mut events);
+            }
+        }
+        for (i, pid) in self.conns.iter().enumerate() {
+            if let Some(o) = self.srv.take_outcome(*pid) {
+                self.done[i] = Some(o);
+            }
+        }
+    }
+
+    /// Lets virtual time pass until the next timer and fires it. False when no timer is
+    /// pending (nothing will ever change by waiting).
+    fn let_time_pass(&mut self) -> bool {
+        let Some(at) = self.srv.next_timer() else {
+            return false;
+        };
+        let mut events = Vec::new();
+        self.now = self.now.max(at);
+        self.srv.fire_timers(self.now, &mut events);
+        self.settle();
+        true
+    }
+
+    /// One poll of a busy step: isolationtester sleeps up to 10 ms in `select()` before it asks
+    /// whether the step waits for a lock, and wakes early if the step finishes. Timers of every
+    /// backend that fall due meanwhile fire, as they would on a real server.
+    fn poll_interval(&mut self, session: usize) {
+        let deadline = self.now + POLL_INTERVAL;
+        let mut events = Vec::new();
+        for _ in 0..WAITS_MAX {
+            match self.srv.next_timer() {
+                Some(at) if at <= deadline => {
+                    self.now = self.now.max(at);
+                    self.srv.fire_timers(self.now, &mut events);
+                    self.settle();
+                    if self.done[session].is_some() {
+                        return;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = deadline;
+    }
+
+    /// PQexec on a connection that is not a test session's: runs SQL to completion.
+    fn exec_blocking(&mut self, pid: Pid, sql: &str) -> Result<QueryOutcome, String> {
+        let mut events = Vec::new();
+        self.srv.submit(pid, sql, self.now, &mut events);
+        for _ in 0..WAITS_MAX {
+            self.settle();
+            if let Some(o) = self.srv.take_outcome(pid) {
+                return Ok(o);
+            }
+            if let Some(i) = self.conns.iter().position(|p| *p == pid) {
+                if let Some(o) = self.done[i].take() {
+                    return Ok(o);
+                }
+            }
+            if !self.let_time_pass() {
+                self.srv.cancel(pid, self.now, &mut events);
+            }
+        }
+        Err(format!("query did not finish: {sql}"))
+    }
+
+    /// Prints PQexec's result: only the last statement's, and only if it returned rows.
+    fn print_last_result(&mut self, outcome: &QueryOutcome) {
+        if outcome.error.is_some() {
+            return;
+        }
+        if let Some(StatementResult::Rows { columns, rows }) = outcome.results.last() {
+            self.out.push_str(&table::format_table(columns, rows));
+        }
+    }
+
+    fn run_permutation(&mut self, permutation: &Permutation) -> Result<(), String> {
+        let mut events = Vec::new();
+        let control = self.control;
+        for sql in &self.spec.setup {
+            let outcome = self.exec_blocking(control, sql)?;
+            // The control connection's notices are not printed.
+            self.srv.take_notices(control);
+            if let Some(e) = &outcome.error {
+                return Err(format!("setup failed: {e}"));
+            }
+            self.print_last_result(&outcome);
+        }
+        for (i, session) in self.spec.sessions.iter().enumerate() {
+            if let Some(sql) = &session.setup {
+                let outcome = self.exec_blocking(self.conns[i], sql)?;
+                self.print_notices(i);
+                if let Some(e) = &outcome.error {
+                    return Err(format!("setup of session {} failed: {e}", session.name));
+                }
+                self.print_last_result(&outcome);
+            }
+        }
+
+        let mut waiting: Vec<usize> = Vec::new();
+        for (e, entry) in permutation.entries.iter().enumerate() {
+            let (si, step) = self
+                .spec
+                .step(&entry.step)
+                .ok_or_else(|| format!("undefined step \"{}\"", entry.step))?;
+            // The session is still busy with an earlier step: wait for it, polling the others.
+            let mut rounds = 0;
+            while let Some(old) = self.active[si] {
+                rounds += 1;
+                if rounds > WAITS_MAX {
+                    return Err(format!(
+                        "step {} never finished; the permutation cannot go on",
+                        permutation.entries[old].step
+                    ));
+                }
+                if !self.try_complete(permutation, old, RETRY) {
+                    waiting.retain(|w| *w != old);
+                }
+                waiting = self.try_complete_steps(permutation, waiting, NONBLOCK_RETRY);
+            }
+            self.active[si] = Some(e);
+            self.done[si] = None;
+            self.srv
+                .submit(self.conns[si], &step.sql, self.now, &mut events);
+            self.settle();
+            let must_wait = self.try_complete(permutation, e, NONBLOCK);
+            waiting = self.try_complete_steps(permutation, waiting, NONBLOCK_RETRY);
+            if must_wait {
+                waiting.push(e);
+            }
+        }
+        let waiting = self.try_complete_steps(permutation, waiting, RETRY);
+        if !waiting.is_empty() {
+            return Err("failed to complete permutation due to mutually-blocking steps".into());
+        }
+
+        for (i, session) in self.spec.sessions.iter().enumerate() {
+            if let Some(sql) = &session.teardown {
+                let outcome = self.exec_blocking(self.conns[i], sql)?;
+                self.print_notices(i);
+                self.print_last_result(&outcome);
+            }
+        }
+        if let Some(sql) = &self.spec.teardown {
+            // Teardown errors go to stderr upstream, never into the expected output.
+            let _ = self.exec_blocking(control, sql)?;
+        }
+        Ok(())
+    }
+
+    /// Prints the notices a session's backend sent, as isolationtester's notice processor
+    /// does when libpq reads them: `s1: WARNING:  message`.
+    fn print_notices(&mut self, session: usize) {
+        let Some(&pid) = self.conns.get(session) else {
+            return;
+        };
+        for n in self.srv.take_notices(pid) {
+            self.out.push_str(&table::notice_line(
+                &self.spec.sessions[session].name,
+                &n.severity,
+                &n.message,
+            ));
+        }
+    }
+
+    fn try_complete_steps(
+        &mut self,
+        permutation: &Permutation,
+        mut waiting: Vec<usize>,
+        flags: Flags,
+    ) -> Vec<usize> {
+        for _ in 0..WAITS_MAX {
+            let old = waiting.len();
+            let mut have_blocker = false;
+            let mut w = 0;
+            while w < waiting.len() {
+                let e = waiting[w];
+                if self.try_complete(permutation, e, flags) {
+                    if !permutation.entries[e].markers.is_empty() {
+                        have_blocker = true;
+                    }
+                    w += 1;
+                } else {
+                    waiting.remove(w);
+                }
+            }
+            if !(have_blocker && waiting.len() < old) {
+                break;
+            }
+        }
+        waiting
+    }
+
+    fn has_blocker(&self, permutation: &Permutation, e: usize) -> bool {
+        permutation.entries[e].markers.iter().any(|m| match m {
+            Marker::After(other) | Marker::Notices(other, _) => {
+                self.spec.step(other).is_some_and(|(si, _)| {
+                    self.active[si].is_some_and(|a| permutation.entries[a].step == *other)
+                })
+            }
+            Marker::Star => false,
+        })
+    }
+
+    /// True while the step is (reported as) still waiting; false once it was reported done.
+    fn try_complete(&mut self, permutation: &Permutation, e: usize, flags: Flags) -> bool {
+        let entry = &permutation.entries[e];
+        let Some((si, step)) = self.spec.step(&entry.step) else {
+            return false;
+        };
+        if !flags.retry && entry.markers.contains(&Marker::Star) {
+            // Reported as waiting without reading the connection: notices stay unread.
+            self.out
+                .push_str(&table::step_waiting_line(&step.name, &step.sql));
+            return true;
+        }
+        self.print_notices(si);
+        if self.done[si].is_none() && flags.nonblock {
+            self.poll_interval(si);
+            self.print_notices(si);
+        }
+        if self.done[si].is_none() {
+            if flags.nonblock {
+                let blocked = matches!(
+                    self.srv.state(self.conns[si]),
+                    SessionState::Waiting(_) | SessionState::Active
+                );
+                if blocked {
+                    if !flags.retry {
+                        self.out
+                            .push_str(&table::step_waiting_line(&step.name, &step.sql));
+                    }
+                    return true;
+                }
+            } else {
+                let mut events = Vec::new();
+                let deadline = self.now + self.options.step_wait_max;
+                let mut canceled = false;
+                for _ in 0..WAITS_MAX {
+                    if self.done[si].is_some() {
+                        break;
+                    }
+                    match self.srv.next_timer() {
+                        Some(at) if at <= deadline || canceled => {
+                            self.let_time_pass();
+                        }
+                        _ if !canceled => {
+                            // Nothing wakes it in time: isolationtester cancels the step.
+                            self.now = deadline;
+                            self.out.push_str(&format!(
+                                "isolationtester: canceling step {} after {} seconds\n",
+                                step.name,
+                                self.options.step_wait_max.0 / 1_000_000
+                            ));
+                            self.srv.cancel(self.conns[si], self.now, &mut events);
+                            self.settle();
+                            canceled = true;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+        self.print_notices(si);
+        if self.has_blocker(permutation, e) {
+            if !flags.retry {
+                self.out
+                    .push_str(&table::step_waiting_line(&step.name, &step.sql));
+            }
+            return true;
+        }
+        if flags.retry {
+            self.out.push_str(&table::step_completed_line(&step.name));
+        } else {
+            self.out.push_str(&table::step_line(&step.name, &step.sql));
+        }
+        if let Some(outcome) = self.done[si].take() {
+            for r in &outcome.results {
+                if let StatementResult::Rows { columns, rows } = r {
+                    self.out.push_str(&table::format_table(columns, rows));
+                }
+            }
+            if let Some(err) = &outcome.error {
+                self.out
+                    .push_str(&format!("{}:  {}\n", err.severity, err.message));
+            }
+        }
+        self.active[si] = None;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 12] = [
+        (
+            "ser",
+            include_str!("testdata/ser.spec"),
+            include_str!("testdata/ser.out"),
+        ),
+        (
+            "dl4",
+            include_str!("testdata/dl4.spec"),
+            include_str!("testdata/dl4.out"),
+        ),
+        (
+            "rr2",
+            include_str!("testdata/rr2.spec"),
+            include_str!("testdata/rr2.out"),
+        ),
+        (
+            "misc",
+            include_str!("testdata/misc.spec"),
+            include_str!("testdata/misc.out"),
+        ),
+        (
+            "roa",
+            include_str!("testdata/roa.spec"),
+            include_str!("testdata/roa.out"),
+        ),
+        (
+            "errs",
+            include_str!("testdata/errs.spec"),
+            include_str!("testdata/errs.out"),
+        ),
+        (
+            "epq",
+            include_str!("testdata/epq.spec"),
+            include_str!("testdata/epq.out"),
+        ),
+        (
+            "sp",
+            include_str!("testdata/sp.spec"),
+            include_str!("testdata/sp.out"),
+        ),
+        (
+            "rr",
+            include_str!("testdata/rr.spec"),
+            include_str!("testdata/rr.out"),
+        ),
+        (
+            "lim",
+            include_str!("testdata/lim.spec"),
+            include_str!("testdata/lim.out"),
+        ),
+        (
+            "order",
+            include_str!("testdata/order.spec"),
+            include_str!("testdata/order.out"),
+        ),
+        (
+            "dl3",
+            include_str!("testdata/dl3.spec"),
+            include_str!("testdata/dl3.out"),
+        ),
+    ];
+
+    #[test]
+    fn specs_print_what_postgresql_printed() {
+        let options = RunOptions {
+            step_wait_max: Duration::from_secs(60),
+        };
+        for (name, text, expected) in CHECKED_AGAINST_POSTGRES {
+            let spec = Spec::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let actual = run_with(&spec, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(actual, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_step_that_can_never_finish_is_cancelled_like_isolationtester_does() {
+        let text = "setup { CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); }
+            teardown { DROP TABLE t; }
+            session s1
+            setup { BEGIN; }
+            step s1a { SELECT * FROM t FOR UPDATE; }
+            step s1c { COMMIT; }
+            session s2
+            step s2a { SELECT * FROM t FOR UPDATE; }
+            step s2b { SELECT 1 AS one; }
+            permutation s1a s2a s2b s1c";
+        let out = run_text(text).unwrap();
+        assert!(
+            out.contains(
+                "isolationtester: canceling step s2a after 300 seconds\n\
+                 step s2a: <... completed>\n\
+                 ERROR:  canceling statement due to user request\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn bad_specs_are_errors_with_positions() {
+        let err = run_text("session s1\nstep a { SELECT 1; }\npermutation b").unwrap_err();
+        assert!(err.contains('b'), "{err}");
+        let err = run_text("setup { SELEC 1; }\nsession s1\nstep a { SELECT 1; }").unwrap_err();
+        assert!(err.contains("syntax error"), "{err}");
+    }
+}
