@@ -195,6 +195,9 @@ pub enum Reader {
         tag: Option<String>,
         error: Option<ErrorFields>,
     },
+    /// `simpleQuery`: 'T' and 'C' continue, the first 'D' is kept for `rows.Next`, 'Z' ends a
+    /// result without rows.
+    SimpleQuery { error: Option<ErrorFields> },
     /// `rows.Next`: 'D' is a row, 'C' continues, 'Z' ends the result.
     RowsNext { error: Option<ErrorFields> },
     /// After an ErrorResponse, `readReadyForQuery` and then the error is returned.
@@ -339,6 +342,35 @@ impl Reader {
                 Backend::RowDescription { .. } | Backend::DataRow { .. },
             ) => ReadOutcome::More(r),
             (Reader::SimpleExec { .. }, _) => ReadOutcome::Protocol(format!(
+                "unknown response for simple query: {}",
+                quoted(code)
+            )),
+            (Reader::SimpleQuery { error: None }, m @ Backend::DataRow { .. }) => {
+                ReadOutcome::Done {
+                    save: Some(m),
+                    tag: None,
+                }
+            }
+            (Reader::SimpleQuery { error: Some(_) }, Backend::DataRow { .. }) => {
+                ReadOutcome::Protocol("unexpected DataRow in simple query execution".into())
+            }
+            (r @ Reader::SimpleQuery { .. }, Backend::RowDescription { .. }) => {
+                ReadOutcome::More(r)
+            }
+            (r @ Reader::SimpleQuery { error: None }, Backend::CommandComplete { .. }) => {
+                ReadOutcome::More(r)
+            }
+            (Reader::SimpleQuery { error: Some(_) }, Backend::CommandComplete { .. }) => {
+                ReadOutcome::Protocol("unexpected message 'C' in simple query execution".into())
+            }
+            (Reader::SimpleQuery { .. }, Backend::ErrorResponse { error }) => {
+                ReadOutcome::More(Reader::SimpleQuery { error: Some(error) })
+            }
+            (Reader::SimpleQuery { error }, Backend::ReadyForQuery { .. }) => match error {
+                Some(error) => ReadOutcome::ServerError(error),
+                None => ReadOutcome::RowsDone,
+            },
+            (Reader::SimpleQuery { .. }, _) => ReadOutcome::Protocol(format!(
                 "unknown response for simple query: {}",
                 quoted(code)
             )),

@@ -1,0 +1,363 @@
+//! Behaviour of the world as a whole: pools, protocol streams, contexts, the wait-for graph.
+
+use super::*;
+use serde_json::json;
+
+fn scenario(value: serde_json::Value) -> Scenario {
+    serde_json::from_value(value).expect("scenario")
+}
+
+/// Lesson pool-exhaustion: `rows := pool.Query(q1)`, and inside `for rows.Next()` a second
+/// `pool.Query(q2)` read to the end.
+fn nested_queries(requests: u32, max_conns: Option<u32>, context: Option<&str>) -> Scenario {
+    let mut pool = json!({ "name": "db", "driver": "pgxpool" });
+    if let Some(n) = max_conns {
+        pool["max_conns"] = json!(n);
+    }
+    let mut inner = json!({ "line": 6, "op": "query", "on": "db",
+        "sql": "SELECT sku FROM item WHERE order_id = $1", "args": ["$id"], "rows": "items" });
+    let mut outer = json!({ "line": 3, "op": "query", "on": "db",
+        "sql": "SELECT id FROM orders WHERE customer = 1", "rows": "orders" });
+    let mut program = vec![];
+    if let Some(ms) = context {
+        program.push(json!({ "line": 2, "op": "context", "name": "ctx", "timeout_ms": ms.parse::<u64>().unwrap() }));
+        inner["context"] = json!("ctx");
+        outer["context"] = json!("ctx");
+    }
+    program.extend([
+        outer,
+        json!({ "line": 3, "op": "defer", "body": [{ "line": 3, "op": "close", "rows": "orders" }] }),
+        json!({ "line": 4, "op": "next", "rows": "orders", "done": "end", "label": "loop" }),
+        json!({ "line": 5, "op": "scan", "rows": "orders", "into": ["id"] }),
+        inner,
+        json!({ "line": 7, "op": "close", "rows": "items" }),
+        json!({ "line": 8, "op": "goto", "to": "loop" }),
+        json!({ "line": 10, "op": "return", "label": "end" }),
+    ]);
+    scenario(json!({
+        "setup": "CREATE TABLE orders (id int PRIMARY KEY, customer int); \
+                  CREATE TABLE item (sku int PRIMARY KEY, order_id int); \
+                  INSERT INTO orders VALUES (1, 1), (2, 1); \
+                  INSERT INTO item VALUES (10, 1), (20, 2);",
+        "pools": [pool],
+        "tasks": [{ "name": "R", "count": requests, "program": program }],
+        "invariants": [{ "check": "all-tasks-finished" }],
+    }))
+}
+
+/// Steps `task` while it can run, at most `limit` times.
+fn run_until_blocked(world: &mut World, task: &str, limit: usize) -> Vec<Event> {
+    let id = world.task_named(task).expect("task");
+    let mut events = Vec::new();
+    for _ in 0..limit {
+        if world.task_state(id) != TaskState::Runnable {
+            break;
+        }
+        events.extend(world.step(Choice::Task(id)).expect("enabled"));
+    }
+    events
+}
+
+/// Runs the first enabled choice until nothing is enabled, returning the schedule taken.
+fn run_first_choice(world: &mut World, limit: usize) -> (Schedule, Vec<Event>) {
+    let mut moves = Vec::new();
+    let mut events = Vec::new();
+    for _ in 0..limit {
+        let Some(&choice) = world.choices().first() else {
+            break;
+        };
+        moves.push(world.move_of(choice));
+        events.extend(world.step(choice).expect("enabled"));
+    }
+    (Schedule(moves), events)
+}
+
+/// Runs `task` alone until its inner query waits for the pool.
+fn run_to_second_acquire(world: &mut World, task: &str) {
+    let id = world.task_named(task).unwrap();
+    for _ in 0..50 {
+        if matches!(world.block_reason(id), Some(BlockReason::PoolSlot { .. })) {
+            return;
+        }
+        world.step(Choice::Task(id)).expect("runnable");
+    }
+    panic!("{task} never waited for the pool");
+}
+
+#[test]
+fn pgxpool_max_conns_defaults_to_the_greater_of_four_and_the_cpu_count() {
+    let mut s = nested_queries(1, None, None);
+    assert_eq!(World::new(&s).unwrap().pools[0].max_open, Some(4));
+    s.cpus = 16;
+    assert_eq!(World::new(&s).unwrap().pools[0].max_open, Some(16));
+}
+
+#[test]
+fn one_request_with_nested_queries_finishes_on_its_own() {
+    let mut world = World::new(&nested_queries(1, None, None)).unwrap();
+    let (_, events) = run_first_choice(&mut world, 1000);
+    assert_eq!(
+        world.status(),
+        Status::Finished {
+            invariant_violations: vec![]
+        }
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::TaskFinished { .. })));
+    // Both connections went back to the pool.
+    assert_eq!(world.pools[0].idle.len(), world.pools[0].open.len());
+}
+
+#[test]
+fn four_requests_that_each_hold_one_connection_wait_in_acquire_forever() {
+    let mut world = World::new(&nested_queries(4, None, None)).unwrap();
+    let mut events = Vec::new();
+    for name in ["R1", "R2", "R3", "R4"] {
+        // Each request's first query takes a connection; nobody has read its rows yet.
+        let id = world.task_named(name).unwrap();
+        events.extend(world.step(Choice::Task(id)).unwrap());
+    }
+    for name in ["R1", "R2", "R3", "R4"] {
+        run_to_second_acquire(&mut world, name);
+    }
+    assert!(
+        world.choices().is_empty(),
+        "nothing can run and no timer is pending"
+    );
+    for view in world.task_views() {
+        assert!(
+            matches!(view.state, TaskState::Blocked(BlockReason::PoolSlot { .. })),
+            "{}: {:?}",
+            view.name,
+            view.state
+        );
+        assert_eq!(
+            view.line,
+            Some(6),
+            "every request is stuck at the inner query"
+        );
+        assert_eq!(view.connections.len(), 1);
+    }
+    let Status::Deadlock { tasks, explanation } = world.status() else {
+        panic!("{:?}", world.status())
+    };
+    assert_eq!(tasks.len(), 4);
+    assert!(
+        explanation[0].starts_with("pool starvation"),
+        "{explanation:?}"
+    );
+    assert!(
+        explanation
+            .iter()
+            .any(|l| l
+                .contains("R1 waits in Acquire for a connection from pool db: all 4 are in use"))
+    );
+    assert!(explanation
+        .iter()
+        .any(|l| l.contains("is held by R4, and only R4 can give it back")));
+    // PostgreSQL sees nothing wrong: no lock waits among sessions.
+    assert!(world.wait_for_graph().edges.iter().all(|e| !matches!(
+        (e.from, e.to),
+        (WaitNode::Connection(_), WaitNode::Connection(_))
+    )));
+}
+
+#[test]
+fn with_max_conns_five_four_requests_always_finish_on_this_schedule() {
+    let mut world = World::new(&nested_queries(4, Some(5), None)).unwrap();
+    for name in ["R1", "R2", "R3", "R4"] {
+        let id = world.task_named(name).unwrap();
+        world.step(Choice::Task(id)).unwrap();
+    }
+    let (_, _) = run_first_choice(&mut world, 10_000);
+    assert_eq!(
+        world.status(),
+        Status::Finished {
+            invariant_violations: vec![]
+        }
+    );
+}
+
+#[test]
+fn an_acquire_deadline_turns_the_hang_into_context_deadline_exceeded() {
+    let mut world = World::new(&nested_queries(4, None, Some("500"))).unwrap();
+    for name in ["R1", "R2", "R3", "R4"] {
+        let id = world.task_named(name).unwrap();
+        world.step(Choice::Task(id)).unwrap(); // context.WithTimeout
+        world.step(Choice::Task(id)).unwrap(); // the first query
+    }
+    for name in ["R1", "R2", "R3", "R4"] {
+        run_to_second_acquire(&mut world, name);
+    }
+    assert_eq!(world.choices(), vec![Choice::Tick]);
+    let events = world.step(Choice::Tick).unwrap();
+    assert_eq!(world.now, Instant::START + Duration::from_millis(500));
+    let failures: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::AcquireFailed { .. }))
+        .collect();
+    assert_eq!(failures.len(), 4);
+    assert!(failures
+        .iter()
+        .all(|e| e.narration().ends_with("context deadline exceeded")));
+    // The requests fail, their connections come back, and the server recovers.
+    let (_, _) = run_first_choice(&mut world, 10_000);
+    let Status::Finished {
+        invariant_violations,
+    } = world.status()
+    else {
+        panic!()
+    };
+    assert!(invariant_violations.is_empty());
+    for view in world.task_views() {
+        assert_eq!(
+            view.state,
+            TaskState::Failed("context deadline exceeded".into())
+        );
+    }
+    assert_eq!(world.pools[0].idle.len(), world.pools[0].open.len());
+}
+
+#[test]
+fn pgxpool_hands_released_connections_to_waiters_first_come_first_served() {
+    let s = scenario(json!({
+        "pools": [{ "name": "db", "driver": "pgxpool", "max_conns": 1 }],
+        "tasks": [{ "name": "T", "count": 3, "program": [
+            { "line": 1, "op": "acquire", "pool": "db" },
+            { "line": 2, "op": "sleep", "ms": 10 },
+            { "line": 3, "op": "release" },
+        ]}],
+    }));
+    let mut world = World::new(&s).unwrap();
+    let mut granted = Vec::new();
+    for name in ["T1", "T3", "T2"] {
+        let id = world.task_named(name).unwrap();
+        world.step(Choice::Task(id)).unwrap();
+    }
+    assert_eq!(
+        world.pools[0].waiters,
+        VecDeque::from([TaskId(2), TaskId(1)])
+    );
+    for _ in 0..100 {
+        let Some(&choice) = world.choices().first() else {
+            break;
+        };
+        for e in world.step(choice).unwrap() {
+            if let Event::AcquireGranted { task, .. } = e {
+                granted.push(world.tasks[task.0 as usize].name.clone());
+            }
+        }
+    }
+    assert_eq!(granted, vec!["T3", "T2"]);
+    assert!(world.all_finished());
+}
+
+#[test]
+fn rows_keep_their_connection_until_read_to_the_end_or_closed() {
+    let s = scenario(json!({
+        "setup": "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);",
+        "pools": [{ "name": "db", "driver": "pgxpool", "max_conns": 1 }],
+        "tasks": [{ "name": "A", "program": [
+            { "line": 1, "op": "query", "on": "db", "sql": "SELECT id FROM t ORDER BY id" },
+            { "line": 2, "op": "next", "done": "end", "label": "loop" },
+            { "line": 3, "op": "goto", "to": "loop" },
+            { "line": 4, "op": "return", "label": "end" },
+        ]}],
+    }));
+    let mut world = World::new(&s).unwrap();
+    let a = TaskId(0);
+    world.step(Choice::Task(a)).unwrap();
+    assert_eq!(
+        world.held_connections(a).len(),
+        1,
+        "the rows hold the connection"
+    );
+    let mut released_at = None;
+    for i in 0..20 {
+        if world.task_state(a) != TaskState::Runnable {
+            break;
+        }
+        let events = world.step(Choice::Task(a)).unwrap();
+        if events
+            .iter()
+            .any(|e| matches!(e, Event::ConnectionReleased { .. }))
+        {
+            released_at = Some(i);
+            assert_eq!(
+                world.current_op(a).map(|op| op.line),
+                Some(4),
+                "released by the Next that returns false"
+            );
+        }
+    }
+    assert!(released_at.is_some());
+    assert!(world.held_connections(a).is_empty());
+    assert_eq!(
+        world.pools[0].idle.len(),
+        1,
+        "the connection went back idle, not destroyed"
+    );
+}
+
+#[test]
+fn database_sql_hands_connections_to_a_seeded_random_waiter_reproducibly() {
+    let order = |seed: u64| {
+        let s = scenario(json!({
+            "seed": seed,
+            "pools": [{ "name": "db", "driver": "database/sql", "max_open_conns": 1 }],
+            "tasks": [{ "name": "T", "count": 5, "program": [
+                { "line": 1, "op": "acquire", "pool": "db" },
+                { "line": 2, "op": "release" },
+            ]}],
+        }));
+        let mut world = World::new(&s).unwrap();
+        for i in 0..5 {
+            world.step(Choice::Task(TaskId(i))).unwrap();
+        }
+        let mut granted = Vec::new();
+        for _ in 0..100 {
+            let Some(&choice) = world.choices().first() else {
+                break;
+            };
+            for e in world.step(choice).unwrap() {
+                if let Event::AcquireGranted { task, .. } = e {
+                    granted.push(task.0);
+                }
+            }
+        }
+        assert!(world.all_finished());
+        granted
+    };
+    assert_eq!(order(7), order(7));
+    assert!(
+        (0..8).any(|seed| order(seed) != vec![1, 2, 3, 4]),
+        "not first-come-first-served"
+    );
+}
+
+#[test]
+fn schedules_replay_to_the_same_world() {
+    let s = nested_queries(2, None, None);
+    let mut world = World::new(&s).unwrap();
+    let (schedule, events) = run_first_choice(&mut world, 1000);
+    let text = schedule.to_string();
+    let (replayed, replay_events) = World::replay(&s, &text.parse().unwrap()).unwrap();
+    assert_eq!(replayed, world);
+    assert_eq!(replay_events, events);
+    let err = World::replay(&s, &"R1 Z".parse().unwrap()).unwrap_err();
+    assert!(matches!(err, ReplayError::UnknownTask { index: 1, .. }));
+}
+
+#[test]
+fn a_step_that_is_not_enabled_is_an_error() {
+    let mut world = World::new(&nested_queries(1, None, None)).unwrap();
+    assert_eq!(
+        world.step(Choice::Tick),
+        Err(StepError::NotEnabled(Choice::Tick))
+    );
+    assert_eq!(
+        world.step(Choice::Task(TaskId(9))),
+        Err(StepError::UnknownTask(TaskId(9)))
+    );
+}
