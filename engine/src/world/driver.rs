@@ -944,7 +944,7 @@ impl World {
                         Ok(None) => return,
                         Err(e) => return self.fail_call(id, e, events),
                     }
-                    if !pgx {
+                    if self.finish_if_done(id, events) || !pgx {
                         return;
                     }
                 }
@@ -966,6 +966,10 @@ impl World {
                         }
                     }
                     self.pop_micro(id);
+                    // The end of one driver call: another goroutine may take the mutex now.
+                    if self.finish_if_done(id, events) || !pgx {
+                        return;
+                    }
                 }
                 Micro::Send(messages) => {
                     let conn = call.conn.expect("a sending call has a connection");
@@ -988,7 +992,7 @@ impl World {
                     }
                     self.pop_micro(id);
                     self.backend_process(conn, events);
-                    if !pgx {
+                    if self.finish_if_done(id, events) || !pgx {
                         return;
                     }
                 }
@@ -1028,12 +1032,36 @@ impl World {
                             return;
                         }
                     }
-                    if !pgx {
+                    if self.finish_if_done(id, events) || !pgx {
                         return;
                     }
                 }
             }
         }
+    }
+
+    /// Finishes the call when nothing but giving the mutex back is left; true if it did.
+    fn finish_if_done(&mut self, id: TaskId, events: &mut Vec<Event>) -> bool {
+        let Some(call) = self.tasks[id.0 as usize].call.as_ref() else {
+            return true;
+        };
+        if call.script == [Micro::Unlock] {
+            if let Some(c) = call.conn.and_then(|c| self.connections.get_mut(&c)) {
+                if c.locked_by == Some(id) {
+                    c.locked_by = None;
+                }
+            }
+            self.pop_micro(id);
+        }
+        if self.tasks[id.0 as usize]
+            .call
+            .as_ref()
+            .is_some_and(|c| c.script.is_empty())
+        {
+            self.finish_call(id, events);
+            return true;
+        }
+        false
     }
 
     fn pop_micro(&mut self, id: TaskId) {

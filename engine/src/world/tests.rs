@@ -361,3 +361,239 @@ fn a_step_that_is_not_enabled_is_an_error() {
         Err(StepError::UnknownTask(TaskId(9)))
     );
 }
+
+/// Lesson shared-transaction: two goroutines use one database/sql Tx (lib/pq) at once.
+fn shared_transaction() -> Scenario {
+    scenario(json!({
+        "setup": "CREATE TABLE orders (id int PRIMARY KEY, qty int, status text); \
+                  CREATE TABLE inventory (sku int PRIMARY KEY, stock int); \
+                  INSERT INTO orders VALUES (1, 2, 'new'); INSERT INTO inventory VALUES (1, 10);",
+        "pools": [{ "name": "db", "driver": "database/sql" }],
+        "tasks": [
+            { "name": "P", "program": [
+                { "line": 2, "op": "begin", "on": "db" },
+                { "line": 3, "op": "defer", "body": [{ "line": 3, "op": "rollback" }] },
+                { "line": 5, "op": "spawn", "task": "GetOrder" },
+                { "line": 6, "op": "spawn", "task": "GetInventory" },
+                { "line": 8, "op": "wait" },
+                { "line": 12, "op": "exec", "on": "tx",
+                  "sql": "UPDATE inventory SET stock = stock - $1 WHERE sku = $2", "args": ["$qty", "1"] },
+                { "line": 13, "op": "exec", "on": "tx",
+                  "sql": "UPDATE orders SET status = 'shipped' WHERE id = $1", "args": ["1"] },
+                { "line": 14, "op": "commit" },
+            ]},
+            { "name": "GetOrder", "goroutine": true, "program": [
+                { "line": 20, "op": "query-row", "on": "tx",
+                  "sql": "SELECT qty FROM orders WHERE id = $1 LIMIT 1", "args": ["1"], "into": ["qty"] },
+            ]},
+            { "name": "GetInventory", "goroutine": true, "program": [
+                { "line": 25, "op": "query-row", "on": "tx",
+                  "sql": "SELECT stock FROM inventory WHERE sku = $1 LIMIT 1", "args": ["1"], "into": ["stock"] },
+            ]},
+        ],
+        "invariants": [{ "check": "no-task-failed" }],
+    }))
+}
+
+fn failure_of(world: &World, name: &str) -> Option<String> {
+    match world.task_state(world.task_named(name)?) {
+        TaskState::Failed(e) => Some(e),
+        _ => None,
+    }
+}
+
+#[test]
+fn goroutines_sharing_a_lib_pq_transaction_fail_only_on_some_interleavings() {
+    let s = shared_transaction();
+    let mut start = World::new(&s).unwrap();
+    run_until_blocked(&mut start, "P", 20); // begin, defer, spawn, spawn, then g.Wait()
+    assert!(matches!(
+        start.block_reason(TaskId(0)),
+        Some(BlockReason::Goroutines { .. })
+    ));
+    let g1 = start.task_named("P.GetOrder").unwrap();
+    let mut outcomes = BTreeMap::new();
+    for k in 0..30 {
+        // GetOrder takes k steps, then GetInventory runs alone, then everything else.
+        let mut world = start.clone();
+        for _ in 0..k {
+            if world.task_state(g1) == TaskState::Runnable {
+                world.step(Choice::Task(g1)).unwrap();
+            }
+        }
+        run_until_blocked(&mut world, "P.GetInventory", 100);
+        run_first_choice(&mut world, 1000);
+        assert!(world.all_finished());
+        let error =
+            failure_of(&world, "P.GetInventory").or_else(|| failure_of(&world, "P.GetOrder"));
+        outcomes.entry(error).or_insert(k);
+    }
+    let errors: Vec<Option<String>> = outcomes.keys().cloned().collect();
+    assert!(
+        errors.contains(&None),
+        "running one after the other works: {errors:?}"
+    );
+    assert!(
+        errors.contains(&Some("pq: unexpected Parse response 'C'".into())),
+        "{errors:?}"
+    );
+    assert!(
+        errors.contains(&Some("pq: unexpected Parse response 'D'".into())),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn the_unexpected_parse_response_kills_the_transaction_and_the_order_is_not_shipped() {
+    let s = shared_transaction();
+    let mut world = World::new(&s).unwrap();
+    run_until_blocked(&mut world, "P", 20);
+    let g1 = world.task_named("P.GetOrder").unwrap();
+    // GetOrder until rows.Next has returned its row (the DataRow is read twice: by
+    // postExecuteWorkaround, which saves it, then by rows.Next), before rows.Close.
+    let mut data_rows = 0;
+    for _ in 0..30 {
+        let events = world.step(Choice::Task(g1)).unwrap();
+        data_rows += events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::MessageReceived {
+                        message: Backend::DataRow { .. },
+                        ..
+                    }
+                )
+            })
+            .count();
+        if data_rows == 2 {
+            world.step(Choice::Task(g1)).unwrap(); // the end of rows.Next's driver call
+            break;
+        }
+    }
+    let events = run_until_blocked(&mut world, "P.GetInventory", 100);
+    assert_eq!(
+        failure_of(&world, "P.GetInventory").as_deref(),
+        Some("pq: unexpected Parse response 'C'")
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::ConnectionMarkedBad { .. })));
+    let (_, events) = run_first_choice(&mut world, 1000);
+    // errgroup returns the error; the deferred Rollback meets a bad connection, which
+    // database/sql closes: the server session ends and the transaction with it.
+    assert_eq!(
+        failure_of(&world, "P").as_deref(),
+        Some("pq: unexpected Parse response 'C'")
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::ConnectionClosed { .. })));
+    assert!(world.connections.is_empty());
+    let Status::Finished {
+        invariant_violations,
+    } = world.status()
+    else {
+        panic!()
+    };
+    assert_eq!(invariant_violations.len(), 1);
+}
+
+/// Lesson leaked-transaction: an early return that neither commits nor rolls back.
+fn leaked_transaction(
+    requests: u32,
+    max_connections: u32,
+    begin_context: Option<&str>,
+) -> Scenario {
+    let mut begin = json!({ "line": 2, "op": "begin", "on": "db" });
+    if let Some(ctx) = begin_context {
+        begin["context"] = json!(ctx);
+    }
+    scenario(json!({
+        "server": { "max_connections": max_connections, "superuser_reserved_connections": 0 },
+        "setup": "CREATE TABLE subscription (id int PRIMARY KEY, status text); \
+                  INSERT INTO subscription VALUES (1, 'cancelled');",
+        "pools": [{ "name": "db", "driver": "database/sql" }],
+        "tasks": [{ "name": "C", "count": requests, "every_ms": 100, "program": [
+            begin,
+            { "line": 3, "op": "defer", "body": [{ "line": 3, "op": "rollback", "when": "error" }] },
+            { "line": 5, "op": "query-row", "on": "tx",
+              "sql": "SELECT status FROM subscription WHERE id = $1 FOR UPDATE", "args": ["1"], "into": ["status"] },
+            { "line": 6, "op": "if", "var": "status", "is": "eq", "value": "cancelled", "to": "early" },
+            { "line": 9, "op": "exec", "on": "tx",
+              "sql": "UPDATE subscription SET status = 'cancelled' WHERE id = $1", "args": ["1"] },
+            { "line": 10, "op": "commit" },
+            { "line": 11, "op": "return" },
+            { "line": 7, "op": "return", "label": "early" },
+        ]}],
+    }))
+}
+
+#[test]
+#[ignore = "needs the server branch's SQL"]
+fn a_transaction_leaked_by_an_early_return_keeps_its_connection_forever() {
+    let mut world = World::new(&leaked_transaction(1, 100, None)).unwrap();
+    run_first_choice(&mut world, 1000);
+    assert!(world.all_finished());
+    let c1 = TaskId(0);
+    assert_eq!(
+        world.task_state(c1),
+        TaskState::Finished,
+        "the early return is a success"
+    );
+    assert_eq!(
+        world.held_connections(c1).len(),
+        1,
+        "the Tx still holds its connection"
+    );
+    let conn = world.connections.values().next().unwrap();
+    assert_eq!(conn.tx_status, TxStatus::InTransaction);
+    assert!(world.pools[0].idle.is_empty());
+    let graph = world.wait_for_graph();
+    assert!(graph
+        .explain()
+        .iter()
+        .any(|l| l.contains("has returned without giving it back")));
+}
+
+#[test]
+#[ignore = "needs the server branch's SQL"]
+fn a_transaction_begun_with_the_request_context_is_rolled_back_when_the_handler_returns() {
+    let mut world = World::new(&leaked_transaction(1, 100, Some("request"))).unwrap();
+    let (_, events) = run_first_choice(&mut world, 1000);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::TransactionRolledBackByContext { .. })));
+    assert!(world.held_connections(TaskId(0)).is_empty());
+    assert_eq!(
+        world.pools[0].idle.len(),
+        1,
+        "keepConnOnRollback: lib/pq's connection is reused"
+    );
+}
+
+#[test]
+fn database_sql_opens_connections_until_postgres_refuses_with_too_many_clients() {
+    let s = scenario(json!({
+        "server": { "max_connections": 3, "superuser_reserved_connections": 0 },
+        "pools": [{ "name": "db", "driver": "database/sql" }],
+        "tasks": [{ "name": "T", "count": 4, "program": [
+            { "line": 1, "op": "begin", "on": "db" },
+            { "line": 2, "op": "sleep", "ms": 1000 },
+            { "line": 3, "op": "commit" },
+        ]}],
+    }));
+    let mut world = World::new(&s).unwrap();
+    assert_eq!(
+        world.pools[0].max_open, None,
+        "MaxOpenConns defaults to unlimited"
+    );
+    for name in ["T1", "T2", "T3", "T4"] {
+        run_until_blocked(&mut world, name, 20);
+    }
+    assert_eq!(world.connections.len(), 3);
+    assert_eq!(
+        failure_of(&world, "T4").as_deref(),
+        Some("pq: sorry, too many clients already")
+    );
+}
