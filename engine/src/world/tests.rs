@@ -597,3 +597,82 @@ fn database_sql_opens_connections_until_postgres_refuses_with_too_many_clients()
         Some("pq: sorry, too many clients already")
     );
 }
+
+#[test]
+fn pgx_refuses_a_second_goroutine_on_a_busy_connection_with_conn_busy() {
+    let s = scenario(json!({
+        "pools": [{ "name": "db", "driver": "pgxpool" }],
+        "tasks": [
+            { "name": "P", "program": [
+                { "line": 1, "op": "begin", "on": "db" },
+                { "line": 2, "op": "spawn", "task": "Reader" },
+                { "line": 3, "op": "spawn", "task": "Writer" },
+                { "line": 4, "op": "wait" },
+                { "line": 5, "op": "commit" },
+            ]},
+            { "name": "Reader", "goroutine": true, "program": [
+                { "line": 10, "op": "query", "on": "tx", "sql": "SELECT id FROM t" },
+                { "line": 11, "op": "close" },
+            ]},
+            { "name": "Writer", "goroutine": true, "program": [
+                { "line": 20, "op": "exec", "on": "tx", "sql": "UPDATE t SET n = 1" },
+            ]},
+        ],
+    }));
+    let mut world = World::new(&s).unwrap();
+    run_until_blocked(&mut world, "P", 10);
+    let reader = world.task_named("P.Reader").unwrap();
+    world.step(Choice::Task(reader)).unwrap(); // the rows are open: the connection is busy
+    run_until_blocked(&mut world, "P.Writer", 10);
+    assert_eq!(failure_of(&world, "P.Writer").as_deref(), Some("conn busy"));
+    run_first_choice(&mut world, 100);
+    assert_eq!(
+        failure_of(&world, "P").as_deref(),
+        Some("conn busy"),
+        "errgroup returns it"
+    );
+}
+
+#[test]
+fn database_sql_rolls_a_transaction_back_when_its_context_is_cancelled() {
+    let s = scenario(json!({
+        "pools": [{ "name": "db", "driver": "database/sql" }],
+        "tasks": [{ "name": "W", "program": [
+            { "line": 1, "op": "context", "name": "ctx" },
+            { "line": 2, "op": "begin", "on": "db", "context": "ctx" },
+            { "line": 3, "op": "cancel", "context": "ctx" },
+            { "line": 4, "op": "commit" },
+        ]}],
+    }));
+    let mut world = World::new(&s).unwrap();
+    let events = run_until_blocked(&mut world, "W", 20);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::TransactionRolledBackByContext { .. })));
+    assert_eq!(
+        world.pools[0].idle.len(),
+        1,
+        "the connection is back in the pool"
+    );
+    // Tx.Commit after the automatic rollback: ErrTxDone.
+    assert_eq!(
+        failure_of(&world, "W").as_deref(),
+        Some("sql: transaction has already been committed or rolled back")
+    );
+}
+
+#[test]
+fn a_leaked_transaction_without_a_context_is_never_rolled_back() {
+    let s = scenario(json!({
+        "pools": [{ "name": "db", "driver": "database/sql" }],
+        "tasks": [{ "name": "W", "program": [
+            { "line": 1, "op": "begin", "on": "db" },
+            { "line": 2, "op": "return" },
+        ]}],
+    }));
+    let mut world = World::new(&s).unwrap();
+    run_first_choice(&mut world, 100);
+    assert!(world.all_finished());
+    assert_eq!(world.held_connections(TaskId(0)).len(), 1);
+    assert!(world.pools[0].idle.is_empty());
+}
