@@ -6,8 +6,8 @@
 
 use super::protocol::{bind, returns_rows, ErrorFields, Frontend, TxStatus};
 use super::scenario::ServerSettings;
-use super::server::{self, PgError, Pid, StatementResult};
 use super::{Backend, BackendState, ConnId, Event, World};
+use crate::server::{self, PgError, Pid, StatementResult};
 use crate::time::Duration;
 
 /// The server's settings from the scenario's.
@@ -157,17 +157,20 @@ impl World {
             return;
         };
         let pid = c.pid;
-        if !c.terminated && self.server.state(pid) == server::SessionState::Terminated {
-            let fatal = self.server.take_outcome(pid).and_then(|o| o.error);
-            if let Some(error) = fatal {
-                self.reply(
-                    conn,
-                    Backend::ErrorResponse {
-                        error: error_fields(&error),
-                    },
-                    events,
-                );
-            }
+        if c.terminated {
+            return;
+        }
+        if let server::SessionState::Terminated(fatal) = self.server.state(pid) {
+            // The server ended the session (e.g. idle_in_transaction_session_timeout): it
+            // writes the FATAL ErrorResponse and closes the socket.
+            let _ = self.server.take_outcome(pid);
+            self.reply(
+                conn,
+                Backend::ErrorResponse {
+                    error: error_fields(&fatal),
+                },
+                events,
+            );
             if let Some(c) = self.connections.get_mut(&conn) {
                 c.terminated = true;
             }
@@ -263,16 +266,16 @@ impl World {
 
     /// Who a waiting backend waits for, and a description of the lock.
     pub(super) fn lock_wait(&self, pid: Pid) -> (Vec<Pid>, String) {
-        let mut blockers = Vec::new();
-        let mut what = String::from("a lock");
-        for edge in self.server.wait_edges() {
-            if edge.waiter == pid {
-                if !blockers.contains(&edge.holder) {
-                    blockers.push(edge.holder);
-                }
-                what = edge.describe();
+        match self.server.state(pid) {
+            server::SessionState::Waiting(reason) => {
+                let what = format!(
+                    "{} on {}",
+                    server::locks::mode_name(reason.mode),
+                    reason.tag
+                );
+                (reason.blockers, what)
             }
+            _ => (Vec::new(), String::from("nothing")),
         }
-        (blockers, what)
     }
 }

@@ -3,9 +3,9 @@
 
 use super::protocol::{Backend, Frontend};
 use super::schedule::TaskId;
-use super::server;
 use super::view::BlockReason;
 use super::ConnId;
+use crate::server;
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
 

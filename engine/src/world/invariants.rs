@@ -1,9 +1,9 @@
 //! Checking a scenario's invariants at the end of a run.
 
 use super::scenario::Invariant;
-use super::server::StatementResult;
 use super::task::Life;
 use super::World;
+use crate::server::StatementResult;
 
 impl World {
     /// The invariants that do not hold now, one sentence each.

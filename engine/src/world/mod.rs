@@ -35,13 +35,10 @@ pub use scenario::{
 pub use schedule::{Choice, Move, Schedule, ScheduleParseError, TaskId};
 pub use view::{BlockReason, TaskState, TaskView};
 
-mod server_stub;
-// TEMPORARY: becomes `use crate::server::{self, Pid, Server};` once the server branch lands.
+use crate::server::{Pid, Server};
 use crate::time::{Duration, Instant};
 use rng::SplitMix64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use server::{Pid, Server};
-use server_stub as server;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;

@@ -530,7 +530,6 @@ fn leaked_transaction(
 }
 
 #[test]
-#[ignore = "needs the server branch's SQL"]
 fn a_transaction_leaked_by_an_early_return_keeps_its_connection_forever() {
     let mut world = World::new(&leaked_transaction(1, 100, None)).unwrap();
     run_first_choice(&mut world, 1000);
@@ -557,7 +556,6 @@ fn a_transaction_leaked_by_an_early_return_keeps_its_connection_forever() {
 }
 
 #[test]
-#[ignore = "needs the server branch's SQL"]
 fn a_transaction_begun_with_the_request_context_is_rolled_back_when_the_handler_returns() {
     let mut world = World::new(&leaked_transaction(1, 100, Some("request"))).unwrap();
     let (_, events) = run_first_choice(&mut world, 1000);

@@ -1,8 +1,8 @@
 //! Read-only views for the UI: what each task is doing and why a blocked one waits.
 
 use super::schedule::TaskId;
-use super::server::Pid;
 use super::ConnId;
+use crate::server::Pid;
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
 use std::fmt;

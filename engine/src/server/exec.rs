@@ -1,0 +1,2775 @@
+//! Statement execution as a resumable state machine. Each call to [`Server::advance`] does one
+//! unit of work: a statement's start (table locks, snapshot, plan), one row, or the end. A row
+//! that cannot be locked makes the backend wait; once the lock is granted the same row is
+//! tried again from the top, as PostgreSQL's `heap_lock_tuple` loops back to `l3`.
+
+use super::eval::{self, coerce, column_name, is_true, RowRef, Stop};
+use super::event::{Event, WriteKind};
+use super::locks::{conflicts as _mode_conflicts, LockMode, LockTag, Owner};
+use super::storage::{ctid, Column, Index, Table, Tuple, Value, XmaxMember};
+use super::txn::{Snapshot, Sub, Txn, Viewer, XidStatus};
+use super::{AcquireFailure, PgError, QueryOutcome, Server, Session, StatementResult, Xid};
+use crate::sql::{
+    ConflictAction, Expr, IsolationLevel, Locking, OnConflict, RowLockStrength, SelectItem,
+    Statement, StatementKind, WaitPolicy,
+};
+use crate::time::{Duration, Instant};
+use serde::{Deserialize, Serialize};
+
+/// A query string in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct Query {
+    pub statements: Vec<Statement>,
+    pub next: usize,
+    pub current: Option<Exec>,
+    pub results: Vec<StatementResult>,
+}
+
+impl Query {
+    pub fn new(statements: Vec<Statement>) -> Query {
+        Query {
+            statements,
+            next: 0,
+            current: None,
+            results: Vec::new(),
+        }
+    }
+}
+
+/// A statement in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct Exec {
+    /// Table locks still to take before the statement can run (the start step).
+    locks: Vec<(u32, String, LockMode)>,
+    locks_done: usize,
+    nowait: bool,
+    started: bool,
+    snapshot: Option<Snapshot>,
+    body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+enum Body {
+    /// LOCK TABLE: done once the locks are held.
+    Lock,
+    /// DROP TABLE: drops once the locks are held.
+    Drop(Vec<String>),
+    /// SELECT without FROM: one row of expressions.
+    Values(Vec<SelectItem>),
+    Scan(Box<Scan>),
+    Insert(Box<InsertRun>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+enum ScanKind {
+    Select {
+        items: Vec<SelectItem>,
+        order_by: Vec<(Expr, bool)>,
+        limit: Option<u64>,
+        locking: Option<Locking>,
+        aggregate: bool,
+    },
+    Update {
+        assignments: Vec<(String, Expr)>,
+        returning: Vec<SelectItem>,
+    },
+    Delete {
+        returning: Vec<SelectItem>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct Scan {
+    table: String,
+    alias: Option<String>,
+    filter: Option<Expr>,
+    kind: ScanKind,
+    candidates: Vec<usize>,
+    pos: usize,
+    /// ORDER BY or aggregates: rows are collected first, then sorted (and locked).
+    collect: bool,
+    matched: Vec<usize>,
+    lock_list: Option<Vec<usize>>,
+    lock_pos: usize,
+    row: Option<RowWork>,
+    out: Vec<Vec<Value>>,
+    affected: u64,
+}
+
+/// The row being worked on: the heap index of the version, and whether we are following its
+/// update chain (EvalPlanQual: lock the newest version, then re-check the WHERE clause).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct RowWork {
+    idx: usize,
+    latest: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct InsertRun {
+    table: String,
+    columns: Vec<usize>,
+    rows: Vec<Vec<Expr>>,
+    row_pos: usize,
+    on_conflict: Option<OnConflict>,
+    arbiters: Vec<usize>,
+    returning: Vec<SelectItem>,
+    pending: Option<Vec<Value>>,
+    /// Heap index of the tuple already written for the pending row (plain INSERT writes the
+    /// heap tuple first and then checks the unique index, waiting there if needed).
+    written: Option<usize>,
+    /// ON CONFLICT DO UPDATE: the existing row being locked/updated.
+    conflict_row: Option<usize>,
+    out: Vec<Vec<Value>>,
+    affected: u64,
+}
+
+/// What one unit of work led to.
+enum Flow {
+    Continue,
+    Done(StatementResult),
+    Wait,
+    Fail(PgError),
+}
+
+/// What happened to one row-level operation.
+enum RowRes {
+    Ok,
+    SelfModified,
+    Skip,
+    /// The row was updated (`Some(newer version)`) or deleted (`None`) by a committed
+    /// transaction.
+    Updated(Option<usize>),
+    Wait,
+    Fail(PgError),
+}
+
+#[derive(Clone, Debug)]
+enum RowOp {
+    Lock(RowLockStrength),
+    Update(Vec<Value>, RowLockStrength),
+    Delete,
+}
+
+/// The wait contexts of `XactLockTableWait` (lmgr.c `XactLockTableWaitErrorCb`).
+#[derive(Clone, Copy)]
+enum WaitOper {
+    Update,
+    Delete,
+    Lock,
+}
+
+/// `Table 13.3 Conflicting Row-Level Locks`.
+pub(crate) fn row_conflicts(requested: RowLockStrength, held: RowLockStrength) -> bool {
+    use RowLockStrength::*;
+    match requested {
+        KeyShare => held == Update,
+        Share => matches!(held, NoKeyUpdate | Update),
+        NoKeyUpdate => matches!(held, Share | NoKeyUpdate | Update),
+        Update => true,
+    }
+}
+
+/// The heavyweight mode of the tuple lock for a row-lock strength (`tupleLockExtraInfo`).
+pub(crate) fn tuple_lock_mode(s: RowLockStrength) -> LockMode {
+    match s {
+        RowLockStrength::KeyShare => LockMode::AccessShare,
+        RowLockStrength::Share => LockMode::RowShare,
+        RowLockStrength::NoKeyUpdate => LockMode::Exclusive,
+        RowLockStrength::Update => LockMode::AccessExclusive,
+    }
+}
+
+fn command(tag: impl Into<String>) -> Flow {
+    Flow::Done(StatementResult::Command { tag: tag.into() })
+}
+
+fn parse_duration(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let n: u64 = digits.parse().ok()?;
+    let unit = v[digits.len()..].trim().to_ascii_lowercase();
+    let us = match unit.as_str() {
+        "" | "ms" => n * 1000,
+        "us" => n,
+        "s" => n * 1_000_000,
+        "min" => n * 60_000_000,
+        "h" => n * 3_600_000_000,
+        _ => return None,
+    };
+    Some(Duration(us))
+}
+
+fn show_duration(d: Duration) -> String {
+    if d == Duration::ZERO {
+        "0".to_string()
+    } else {
+        d.to_string()
+    }
+}
+
+impl Server {
+    /// One unit of work of backend `s`'s query.
+    pub(crate) fn advance(&mut self, s: &mut Session, now: Instant, events: &mut Vec<Event>) {
+        let Some(q) = s.query.as_mut() else {
+            return;
+        };
+        let flow = match q.current.take() {
+            Some(mut exec) => {
+                let flow = self.run_exec(s, &mut exec, now, events);
+                if let Some(q) = s.query.as_mut() {
+                    q.current = Some(exec);
+                }
+                flow
+            }
+            None => {
+                if q.next >= q.statements.len() {
+                    self.finish_query(s, None, now, events);
+                    return;
+                }
+                let stmt = q.statements[q.next].clone();
+                q.next += 1;
+                self.start_statement(s, stmt, now, events)
+            }
+        };
+        match flow {
+            Flow::Continue | Flow::Wait => {}
+            Flow::Done(result) => {
+                s.statement_deadline = None;
+                let Some(q) = s.query.as_mut() else {
+                    return;
+                };
+                q.current = None;
+                q.results.push(result);
+                if q.next >= q.statements.len() {
+                    self.finish_query(s, None, now, events);
+                }
+            }
+            Flow::Fail(e) => self.fail_query(s, e, now, events),
+        }
+    }
+
+    /// Ends the query: records the outcome, commits an implicit transaction, arms the
+    /// idle-in-transaction timer.
+    pub(crate) fn finish_query(
+        &mut self,
+        s: &mut Session,
+        error: Option<PgError>,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) {
+        let results = s.query.take().map(|q| q.results).unwrap_or_default();
+        if error.is_none() && s.txn.as_ref().is_some_and(|t| !t.explicit) {
+            if let Err(e) = self.ssi_precommit(s) {
+                self.abort_transaction(s, now, events);
+                s.outcome = Some(QueryOutcome {
+                    results,
+                    error: Some(e.clone()),
+                });
+                events.push(Event::Error {
+                    pid: s.pid,
+                    error: e,
+                });
+                events.push(Event::QueryFinished { pid: s.pid });
+                return;
+            }
+            self.commit_transaction(s, now, events);
+        }
+        s.statement_deadline = None;
+        if s.txn.as_ref().is_some_and(|t| t.explicit)
+            && s.gucs.idle_in_transaction_session_timeout > Duration::ZERO
+        {
+            s.idle_deadline = Some(now + s.gucs.idle_in_transaction_session_timeout);
+        }
+        s.outcome = Some(QueryOutcome { results, error });
+        events.push(Event::QueryFinished { pid: s.pid });
+    }
+
+    /// Fails the running statement: cancels any wait, aborts the (sub)transaction, ends the
+    /// query with the error.
+    pub(crate) fn fail_query(
+        &mut self,
+        s: &mut Session,
+        error: PgError,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) {
+        if s.wait.take().is_some() {
+            let woken = self.locks.cancel_wait(s.pid);
+            self.woken.extend(woken);
+        }
+        s.granted = None;
+        if let Some((tag, mode)) = s.tuple_lock.take() {
+            if let Some(w) = self.locks.release_any(s.pid, tag, mode) {
+                self.woken.extend(w);
+            }
+        }
+        events.push(Event::Log {
+            pid: s.pid,
+            at: now,
+            line: error.to_string(),
+        });
+        if !s.activity.is_empty() {
+            events.push(Event::Log {
+                pid: s.pid,
+                at: now,
+                line: format!("STATEMENT:  {}", s.activity),
+            });
+        }
+        events.push(Event::Error {
+            pid: s.pid,
+            error: error.clone(),
+        });
+        self.abort_on_error(s, now, events);
+        self.finish_query(s, Some(error), now, events);
+    }
+
+    fn level(s: &Session) -> u32 {
+        s.txn.as_ref().map_or(0, Txn::level)
+    }
+
+    fn ensure_txn(&mut self, s: &mut Session, events: &mut Vec<Event>) {
+        if s.txn.is_none() {
+            s.txn = Some(Txn::new(false, s.gucs.default_isolation));
+        }
+        let _ = events;
+    }
+
+    fn start_statement(
+        &mut self,
+        s: &mut Session,
+        stmt: Statement,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        s.activity = stmt.text.clone();
+        events.push(Event::StatementStarted {
+            pid: s.pid,
+            sql: stmt.text.clone(),
+        });
+        if s.gucs.statement_timeout > Duration::ZERO {
+            s.statement_deadline = Some(now + s.gucs.statement_timeout);
+        }
+        let failed = s.txn.as_ref().is_some_and(Txn::is_failed);
+        let control = matches!(
+            stmt.kind,
+            StatementKind::Commit | StatementKind::Rollback | StatementKind::RollbackTo(_)
+        );
+        if failed && !control {
+            return Flow::Fail(PgError::in_failed_transaction());
+        }
+        match stmt.kind {
+            StatementKind::Begin(level) => {
+                match s.txn.as_mut() {
+                    Some(t) if t.explicit => {
+                        events.push(Event::Log {
+                            pid: s.pid,
+                            at: now,
+                            line: "WARNING:  there is already a transaction in progress".into(),
+                        });
+                    }
+                    Some(t) => {
+                        t.explicit = true;
+                        if let Some(l) = level {
+                            t.isolation = l;
+                        }
+                    }
+                    None => {
+                        s.txn = Some(Txn::new(true, level.unwrap_or(s.gucs.default_isolation)));
+                        events.push(Event::TransactionBegan { pid: s.pid });
+                    }
+                }
+                command("BEGIN")
+            }
+            StatementKind::Commit => match s.txn.as_ref() {
+                None => {
+                    events.push(Event::Log {
+                        pid: s.pid,
+                        at: now,
+                        line: "WARNING:  there is no transaction in progress".into(),
+                    });
+                    command("COMMIT")
+                }
+                Some(t) if t.is_failed() => {
+                    self.abort_transaction(s, now, events);
+                    command("ROLLBACK")
+                }
+                Some(_) => {
+                    if let Err(e) = self.ssi_precommit(s) {
+                        // The commit itself fails; the transaction is rolled back.
+                        if let Some(t) = s.txn.as_mut() {
+                            t.explicit = false;
+                        }
+                        return Flow::Fail(e);
+                    }
+                    self.commit_transaction(s, now, events);
+                    command("COMMIT")
+                }
+            },
+            StatementKind::Rollback => {
+                if s.txn.is_none() {
+                    events.push(Event::Log {
+                        pid: s.pid,
+                        at: now,
+                        line: "WARNING:  there is no transaction in progress".into(),
+                    });
+                }
+                self.abort_transaction(s, now, events);
+                command("ROLLBACK")
+            }
+            StatementKind::Savepoint(name) => match s.txn.as_mut() {
+                Some(t) if t.explicit => {
+                    t.subs.push(Sub {
+                        name,
+                        xid: None,
+                        merged: Vec::new(),
+                        failed: false,
+                    });
+                    command("SAVEPOINT")
+                }
+                _ => Flow::Fail(PgError::error(
+                    "25P01",
+                    "SAVEPOINT can only be used in transaction blocks",
+                )),
+            },
+            StatementKind::RollbackTo(name) => {
+                let Some(t) = s.txn.as_ref().filter(|t| t.explicit) else {
+                    return Flow::Fail(PgError::error(
+                        "25P01",
+                        "ROLLBACK TO SAVEPOINT can only be used in transaction blocks",
+                    ));
+                };
+                if t.failed {
+                    return Flow::Fail(PgError::in_failed_transaction());
+                }
+                let Some(i) = t.subs.iter().rposition(|sp| sp.name == name) else {
+                    return Flow::Fail(PgError::error(
+                        "3B001",
+                        format!("savepoint \"{name}\" does not exist"),
+                    ));
+                };
+                self.abort_subtransactions(s, i as u32 + 1, events);
+                if let Some(t) = s.txn.as_mut() {
+                    t.subs.truncate(i);
+                    t.subs.push(Sub {
+                        name,
+                        xid: None,
+                        merged: Vec::new(),
+                        failed: false,
+                    });
+                }
+                command("ROLLBACK")
+            }
+            StatementKind::Release(name) => {
+                let Some(t) = s.txn.as_ref().filter(|t| t.explicit) else {
+                    return Flow::Fail(PgError::error(
+                        "25P01",
+                        "RELEASE SAVEPOINT can only be used in transaction blocks",
+                    ));
+                };
+                let Some(i) = t.subs.iter().rposition(|sp| sp.name == name) else {
+                    return Flow::Fail(PgError::error(
+                        "3B001",
+                        format!("savepoint \"{name}\" does not exist"),
+                    ));
+                };
+                self.release_subtransactions(s, i as u32 + 1);
+                command("RELEASE")
+            }
+            StatementKind::SetTransaction(level) => {
+                match s.txn.as_mut() {
+                    Some(t) if t.started_statements => {
+                        return Flow::Fail(PgError::error(
+                            "25001",
+                            "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                        ))
+                    }
+                    Some(t) => t.isolation = level,
+                    None => events.push(Event::Log {
+                        pid: s.pid,
+                        at: now,
+                        line: "WARNING:  SET TRANSACTION can only be used in transaction blocks"
+                            .into(),
+                    }),
+                }
+                command("SET")
+            }
+            StatementKind::Set { name, value } => match self.set_guc(s, &name, &value) {
+                Ok(()) => command("SET"),
+                Err(e) => Flow::Fail(e),
+            },
+            StatementKind::Show(name) => match self.show_guc(s, &name) {
+                Ok(v) => Flow::Done(StatementResult::Rows {
+                    columns: vec![name],
+                    rows: vec![vec![Some(v)]],
+                }),
+                Err(e) => Flow::Fail(e),
+            },
+            StatementKind::CreateTable(ct) => {
+                if self.tables.contains_key(&ct.name) {
+                    if ct.if_not_exists {
+                        return command("CREATE TABLE");
+                    }
+                    return Flow::Fail(PgError::error(
+                        "42P07",
+                        format!("relation \"{}\" already exists", ct.name),
+                    ));
+                }
+                match self.build_table(&ct) {
+                    Ok(t) => {
+                        // DDL writes the catalogs, so it takes an xid like any write.
+                        self.ensure_txn(s, events);
+                        self.assign_xid(s, events);
+                        self.tables.insert(ct.name.clone(), t);
+                        command("CREATE TABLE")
+                    }
+                    Err(e) => Flow::Fail(e),
+                }
+            }
+            kind => {
+                self.ensure_txn(s, events);
+                if let Some(t) = s.txn.as_mut() {
+                    t.cid += 1;
+                    t.started_statements = true;
+                }
+                // REPEATABLE READ takes its snapshot at the first statement that needs one,
+                // before waiting for any table lock.
+                let needs_txn_snapshot = s
+                    .txn
+                    .as_ref()
+                    .is_some_and(|t| t.uses_transaction_snapshot() && t.snapshot.is_none());
+                let is_ddl = matches!(kind, StatementKind::DropTable { .. });
+                if needs_txn_snapshot && !is_ddl {
+                    let snap = self.take_snapshot(s, events);
+                    if let Some(t) = s.txn.as_mut() {
+                        t.snapshot = Some(snap);
+                    }
+                    self.ssi_begin(s);
+                }
+                let mut exec = match self.plan(kind) {
+                    Ok(e) => e,
+                    Err(e) => return Flow::Fail(e),
+                };
+                let flow = self.run_exec(s, &mut exec, now, events);
+                if let Some(q) = s.query.as_mut() {
+                    q.current = Some(exec);
+                }
+                match flow {
+                    // The start step ends once the locks are held and the plan is ready.
+                    Flow::Continue => Flow::Continue,
+                    f => f,
+                }
+            }
+        }
+    }
+
+    fn set_guc(&mut self, s: &mut Session, name: &str, value: &str) -> Result<(), PgError> {
+        let dur = || {
+            parse_duration(value).ok_or_else(|| {
+                PgError::error(
+                    "22023",
+                    format!("invalid value for parameter \"{name}\": \"{value}\""),
+                )
+            })
+        };
+        match name {
+            "deadlock_timeout" => s.gucs.deadlock_timeout = dur()?.max(Duration::from_millis(1)),
+            "lock_timeout" => s.gucs.lock_timeout = dur()?,
+            "statement_timeout" => s.gucs.statement_timeout = dur()?,
+            "idle_in_transaction_session_timeout" => {
+                s.gucs.idle_in_transaction_session_timeout = dur()?
+            }
+            "default_transaction_isolation" | "transaction_isolation" => {
+                let level = match value.to_ascii_lowercase().as_str() {
+                    "read committed" | "read uncommitted" => IsolationLevel::ReadCommitted,
+                    "repeatable read" => IsolationLevel::RepeatableRead,
+                    "serializable" => IsolationLevel::Serializable,
+                    _ => {
+                        return Err(PgError::error(
+                            "22023",
+                            format!("invalid value for parameter \"{name}\": \"{value}\""),
+                        ))
+                    }
+                };
+                if name == "transaction_isolation" {
+                    if let Some(t) = s.txn.as_mut() {
+                        t.isolation = level;
+                    }
+                } else {
+                    s.gucs.default_isolation = level;
+                }
+            }
+            // Accepted and ignored: they change nothing the model shows.
+            "client_min_messages"
+            | "search_path"
+            | "application_name"
+            | "timezone"
+            | "datestyle"
+            | "log_lock_waits"
+            | "enable_seqscan"
+            | "max_parallel_workers" => {}
+            _ => {
+                return Err(PgError::error(
+                    "42704",
+                    format!("unrecognized configuration parameter \"{name}\""),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn show_guc(&self, s: &Session, name: &str) -> Result<String, PgError> {
+        Ok(match name {
+            "deadlock_timeout" => show_duration(s.gucs.deadlock_timeout),
+            "lock_timeout" => show_duration(s.gucs.lock_timeout),
+            "statement_timeout" => show_duration(s.gucs.statement_timeout),
+            "idle_in_transaction_session_timeout" => {
+                show_duration(s.gucs.idle_in_transaction_session_timeout)
+            }
+            "default_transaction_isolation" => s.gucs.default_isolation.name().to_string(),
+            "transaction_isolation" => s
+                .txn
+                .as_ref()
+                .map_or(s.gucs.default_isolation, |t| t.isolation)
+                .name()
+                .to_string(),
+            "max_connections" => self.settings.max_connections.to_string(),
+            "superuser_reserved_connections" => {
+                self.settings.superuser_reserved_connections.to_string()
+            }
+            _ => {
+                return Err(PgError::error(
+                    "42704",
+                    format!("unrecognized configuration parameter \"{name}\""),
+                ))
+            }
+        })
+    }
+
+    fn build_table(&mut self, ct: &crate::sql::CreateTable) -> Result<Table, PgError> {
+        let mut columns: Vec<Column> = Vec::new();
+        for c in &ct.columns {
+            if columns.iter().any(|x| x.name == c.name) {
+                return Err(PgError::error(
+                    "42701",
+                    format!("column \"{}\" specified more than once", c.name),
+                ));
+            }
+            columns.push(Column {
+                name: c.name.clone(),
+                ty: c.ty,
+                not_null: c.not_null,
+                default: c.default.clone(),
+            });
+        }
+        let find = |names: &[String], cols: &[Column]| -> Result<Vec<usize>, PgError> {
+            names
+                .iter()
+                .map(|n| {
+                    cols.iter().position(|c| &c.name == n).ok_or_else(|| {
+                        PgError::error(
+                            "42703",
+                            format!("column \"{n}\" named in key does not exist"),
+                        )
+                    })
+                })
+                .collect()
+        };
+        let mut indexes = Vec::new();
+        if let Some(pk) = &ct.primary_key {
+            let cols = find(pk, &columns)?;
+            for &c in &cols {
+                columns[c].not_null = true;
+            }
+            indexes.push(Index {
+                name: format!("{}_pkey", ct.name),
+                columns: cols,
+                primary: true,
+            });
+        }
+        for u in &ct.unique {
+            let cols = find(u, &columns)?;
+            indexes.push(Index {
+                name: format!("{}_{}_key", ct.name, u.join("_")),
+                columns: cols,
+                primary: false,
+            });
+        }
+        let oid = self.next_oid;
+        self.next_oid += 1;
+        Ok(Table {
+            oid,
+            name: ct.name.clone(),
+            columns,
+            indexes,
+            heap: Vec::new(),
+        })
+    }
+
+    fn table(&self, name: &str) -> Result<&Table, PgError> {
+        self.tables
+            .get(name)
+            .ok_or_else(|| PgError::no_such_table(name))
+    }
+
+    /// Builds the statement's execution state: which table locks it needs and what it does.
+    fn plan(&self, kind: StatementKind) -> Result<Exec, PgError> {
+        let mut exec = Exec {
+            locks: Vec::new(),
+            locks_done: 0,
+            nowait: false,
+            started: false,
+            snapshot: None,
+            body: Body::Lock,
+        };
+        match kind {
+            StatementKind::Lock {
+                tables,
+                mode,
+                nowait,
+            } => {
+                for name in tables {
+                    let t = self.table(&name)?;
+                    exec.locks.push((t.oid, t.name.clone(), mode));
+                }
+                exec.nowait = nowait;
+            }
+            StatementKind::DropTable { names, if_exists } => {
+                let mut keep = Vec::new();
+                for name in names {
+                    match self.tables.get(&name) {
+                        Some(t) => {
+                            exec.locks
+                                .push((t.oid, t.name.clone(), LockMode::AccessExclusive));
+                            keep.push(name);
+                        }
+                        None if if_exists => {}
+                        None => {
+                            return Err(PgError::error(
+                                "42P01",
+                                format!("table \"{name}\" does not exist"),
+                            ))
+                        }
+                    }
+                }
+                exec.body = Body::Drop(keep);
+            }
+            StatementKind::Select(sel) => {
+                let Some((tname, alias)) = sel.from else {
+                    if sel.items.iter().any(|i| matches!(i, SelectItem::Star)) {
+                        return Err(PgError::error(
+                            "42601",
+                            "SELECT * with no tables specified is not valid",
+                        ));
+                    }
+                    exec.body = Body::Values(sel.items);
+                    return Ok(exec);
+                };
+                let t = self.table(&tname)?;
+                let mode = if sel.locking.is_some() {
+                    LockMode::RowShare
+                } else {
+                    LockMode::AccessShare
+                };
+                exec.locks.push((t.oid, t.name.clone(), mode));
+                let aggregate = sel.items.iter().any(|i| match i {
+                    SelectItem::Expr(Expr::Function(n, _), _) => is_aggregate(n),
+                    _ => false,
+                });
+                if aggregate && sel.locking.is_some() {
+                    return Err(PgError::error(
+                        "0A000",
+                        "FOR UPDATE is not allowed with aggregate functions",
+                    ));
+                }
+                let limit = match &sel.limit {
+                    None => None,
+                    Some(Expr::Int(n)) if *n >= 0 => Some(*n as u64),
+                    Some(Expr::Null) => None,
+                    Some(_) => {
+                        return Err(PgError::error(
+                            "0A000",
+                            "LIMIT must be a non-negative integer literal in Lockstep",
+                        ))
+                    }
+                };
+                let candidates = self.plan_scan(t, sel.filter.as_ref());
+                let collect = !sel.order_by.is_empty() || aggregate;
+                exec.body = Body::Scan(Box::new(Scan {
+                    table: tname,
+                    alias,
+                    filter: sel.filter,
+                    kind: ScanKind::Select {
+                        items: sel.items,
+                        order_by: sel.order_by,
+                        limit,
+                        locking: sel.locking,
+                        aggregate,
+                    },
+                    candidates,
+                    pos: 0,
+                    collect,
+                    matched: Vec::new(),
+                    lock_list: None,
+                    lock_pos: 0,
+                    row: None,
+                    out: Vec::new(),
+                    affected: 0,
+                }));
+            }
+            StatementKind::Update(u) => {
+                let t = self.table(&u.table)?;
+                for (c, _) in &u.assignments {
+                    if t.column(c).is_none() {
+                        return Err(PgError::error(
+                            "42703",
+                            format!("column \"{c}\" of relation \"{}\" does not exist", t.name),
+                        ));
+                    }
+                }
+                exec.locks
+                    .push((t.oid, t.name.clone(), LockMode::RowExclusive));
+                let candidates = self.plan_scan(t, u.filter.as_ref());
+                exec.body = Body::Scan(Box::new(Scan {
+                    table: u.table,
+                    alias: u.alias,
+                    filter: u.filter,
+                    kind: ScanKind::Update {
+                        assignments: u.assignments,
+                        returning: u.returning,
+                    },
+                    candidates,
+                    pos: 0,
+                    collect: false,
+                    matched: Vec::new(),
+                    lock_list: None,
+                    lock_pos: 0,
+                    row: None,
+                    out: Vec::new(),
+                    affected: 0,
+                }));
+            }
+            StatementKind::Delete(d) => {
+                let t = self.table(&d.table)?;
+                exec.locks
+                    .push((t.oid, t.name.clone(), LockMode::RowExclusive));
+                let candidates = self.plan_scan(t, d.filter.as_ref());
+                exec.body = Body::Scan(Box::new(Scan {
+                    table: d.table,
+                    alias: d.alias,
+                    filter: d.filter,
+                    kind: ScanKind::Delete {
+                        returning: d.returning,
+                    },
+                    candidates,
+                    pos: 0,
+                    collect: false,
+                    matched: Vec::new(),
+                    lock_list: None,
+                    lock_pos: 0,
+                    row: None,
+                    out: Vec::new(),
+                    affected: 0,
+                }));
+            }
+            StatementKind::Insert(ins) => {
+                let t = self.table(&ins.table)?;
+                exec.locks
+                    .push((t.oid, t.name.clone(), LockMode::RowExclusive));
+                let columns: Vec<usize> = match &ins.columns {
+                    Some(cols) => cols
+                        .iter()
+                        .map(|c| {
+                            t.column(c).ok_or_else(|| {
+                                PgError::error(
+                                    "42703",
+                                    format!(
+                                        "column \"{c}\" of relation \"{}\" does not exist",
+                                        t.name
+                                    ),
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?,
+                    None => (0..t.columns.len()).collect(),
+                };
+                for r in &ins.rows {
+                    if r.len() > columns.len() {
+                        return Err(PgError::error(
+                            "42601",
+                            "INSERT has more expressions than target columns",
+                        ));
+                    }
+                    if ins.columns.is_some() && r.len() < columns.len() {
+                        return Err(PgError::error(
+                            "42601",
+                            "INSERT has more target columns than expressions",
+                        ));
+                    }
+                }
+                let arbiters = match &ins.on_conflict {
+                    None => Vec::new(),
+                    Some(OnConflict { target: None, .. }) => (0..t.indexes.len()).collect(),
+                    Some(OnConflict {
+                        target: Some(cols), ..
+                    }) => {
+                        let want: Vec<Option<usize>> = cols.iter().map(|c| t.column(c)).collect();
+                        let found: Vec<usize> = t
+                            .indexes
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, ix)| {
+                                ix.columns.len() == want.len()
+                                    && ix.columns.iter().all(|c| want.contains(&Some(*c)))
+                            })
+                            .map(|(i, _)| i)
+                            .collect();
+                        if found.is_empty() {
+                            return Err(PgError::error(
+                                "42P10",
+                                "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+                            ));
+                        }
+                        found
+                    }
+                };
+                exec.body = Body::Insert(Box::new(InsertRun {
+                    table: ins.table,
+                    columns,
+                    rows: ins.rows,
+                    row_pos: 0,
+                    on_conflict: ins.on_conflict,
+                    arbiters,
+                    returning: ins.returning,
+                    pending: None,
+                    written: None,
+                    conflict_row: None,
+                    out: Vec::new(),
+                    affected: 0,
+                }));
+            }
+            _ => {
+                return Err(PgError::error(
+                    "0A000",
+                    "statement not supported here by Lockstep",
+                ))
+            }
+        }
+        Ok(exec)
+    }
+
+    /// The planner, as far as lock order needs it: equality or IN on a single-column unique
+    /// key is an index scan (keys sorted and de-duplicated, versions of one key in heap
+    /// order); anything else is a sequential scan in heap order.
+    fn plan_scan(&self, t: &Table, filter: Option<&Expr>) -> Vec<usize> {
+        if let Some(f) = filter {
+            for ix in &t.indexes {
+                if ix.columns.len() != 1 {
+                    continue;
+                }
+                let col = ix.columns[0];
+                if let Some(keys) = index_keys(f, &t.columns[col].name, t) {
+                    let ty = t.columns[col].ty;
+                    let mut vals: Vec<Value> = keys
+                        .into_iter()
+                        .filter_map(|k| coerce(k, ty, "").ok())
+                        .filter(|v| *v != Value::Null)
+                        .collect();
+                    vals.sort_by(|a, b| a.sort_cmp(b));
+                    vals.dedup();
+                    let mut out = Vec::new();
+                    for v in &vals {
+                        for (i, tup) in t.heap.iter().enumerate() {
+                            if tup.values[col].compare(v) == Some(std::cmp::Ordering::Equal) {
+                                out.push(i);
+                            }
+                        }
+                    }
+                    return out;
+                }
+            }
+        }
+        (0..t.heap.len()).collect()
+    }
+
+    fn run_exec(
+        &mut self,
+        s: &mut Session,
+        exec: &mut Exec,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        if !exec.started {
+            while exec.locks_done < exec.locks.len() {
+                let (oid, name, mode) = exec.locks[exec.locks_done].clone();
+                let owner = Owner::Xact(Self::level(s));
+                match self.acquire(
+                    s,
+                    LockTag::Relation { rel: oid },
+                    mode,
+                    owner,
+                    exec.nowait,
+                    None,
+                    now,
+                    events,
+                ) {
+                    Ok(true) => exec.locks_done += 1,
+                    Ok(false) => return Flow::Wait,
+                    Err(AcquireFailure::WouldBlock) => {
+                        return Flow::Fail(PgError::relation_lock_not_available(&name))
+                    }
+                    Err(AcquireFailure::Deadlock(e)) => return Flow::Fail(e),
+                }
+            }
+            exec.started = true;
+            match &mut exec.body {
+                Body::Lock => return command("LOCK TABLE"),
+                Body::Drop(names) => {
+                    self.assign_xid(s, events);
+                    for n in names.iter() {
+                        self.tables.remove(n);
+                    }
+                    return command("DROP TABLE");
+                }
+                Body::Scan(scan) => {
+                    // Tables may have changed while we waited for the lock: plan now.
+                    if let Some(t) = self.tables.get(&scan.table) {
+                        scan.candidates = self.plan_scan(t, scan.filter.as_ref());
+                    } else {
+                        return Flow::Fail(PgError::no_such_table(&scan.table));
+                    }
+                    if let Some(t) = self.tables.get(&scan.table) {
+                        if self.ssi_active(s) && !is_index_scan(t, scan.filter.as_ref()) {
+                            let oid = t.oid;
+                            self.ssi_read_relation(s, oid);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            exec.snapshot = Some(match s.txn.as_ref().and_then(|t| t.snapshot.clone()) {
+                Some(snap) => snap,
+                None => self.take_snapshot(s, events),
+            });
+            return Flow::Continue;
+        }
+        let Some(snapshot) = exec.snapshot.clone() else {
+            return Flow::Fail(PgError::error("XX000", "statement has no snapshot"));
+        };
+        match &mut exec.body {
+            Body::Lock | Body::Drop(_) => command("LOCK TABLE"),
+            Body::Values(items) => {
+                let items = items.clone();
+                self.run_values(s, &items, now, events)
+            }
+            Body::Scan(scan) => self.run_scan(s, scan, &snapshot, now, events),
+            Body::Insert(ins) => self.run_insert(s, ins, &snapshot, now, events),
+        }
+    }
+
+    /// Calls a function for an expression (advisory locks, current_setting).
+    #[allow(clippy::too_many_arguments)]
+    fn call_function(
+        locks: &mut super::locks::LockManager,
+        woken: &mut Vec<super::locks::Grant>,
+        s: &mut Session,
+        name: &str,
+        args: &[Value],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<Value, Stop> {
+        let key = || -> Result<i64, Stop> {
+            match args {
+                [Value::Int(k)] => Ok(*k),
+                [Value::Int(a), Value::Int(b)] => Ok((*a << 32) | (*b & 0xffff_ffff)),
+                [Value::Null] => Ok(i64::MIN),
+                _ => Err(PgError::error(
+                    "42883",
+                    format!("function {name} does not exist with these arguments"),
+                )
+                .into()),
+            }
+        };
+        let level = Self::level(s);
+        match name {
+            "pg_advisory_lock"
+            | "pg_advisory_xact_lock"
+            | "pg_advisory_lock_shared"
+            | "pg_advisory_xact_lock_shared"
+            | "pg_try_advisory_lock"
+            | "pg_try_advisory_xact_lock"
+            | "pg_try_advisory_lock_shared"
+            | "pg_try_advisory_xact_lock_shared" => {
+                let k = key()?;
+                let mode = if name.ends_with("_shared") {
+                    LockMode::Share
+                } else {
+                    LockMode::Exclusive
+                };
+                let owner = if name.contains("xact") {
+                    Owner::Xact(level)
+                } else {
+                    Owner::Session
+                };
+                let tryit = name.starts_with("pg_try");
+                match acquire_lock(
+                    locks,
+                    s,
+                    LockTag::Advisory { key: k },
+                    mode,
+                    owner,
+                    tryit,
+                    None,
+                    now,
+                    events,
+                ) {
+                    Ok(true) => Ok(if tryit { Value::Bool(true) } else { Value::Void }),
+                    Ok(false) => Err(Stop::Wait),
+                    Err(AcquireFailure::WouldBlock) => Ok(Value::Bool(false)),
+                    Err(AcquireFailure::Deadlock(e)) => Err(Stop::Error(e)),
+                }
+            }
+            "pg_advisory_unlock" | "pg_advisory_unlock_shared" => {
+                let k = key()?;
+                let mode = if name.ends_with("_shared") {
+                    LockMode::Share
+                } else {
+                    LockMode::Exclusive
+                };
+                match locks.release(s.pid, LockTag::Advisory { key: k }, mode, Owner::Session) {
+                    Some(w) => {
+                        woken.extend(w);
+                        Ok(Value::Bool(true))
+                    }
+                    None => {
+                        events.push(Event::Log {
+                            pid: s.pid,
+                            at: now,
+                            line: format!(
+                                "WARNING:  you don't own a lock of type {}",
+                                super::locks::mode_name(mode)
+                            ),
+                        });
+                        Ok(Value::Bool(false))
+                    }
+                }
+            }
+            "pg_advisory_unlock_all" => {
+                let pid = s.pid;
+                // Only session-level advisory locks; transaction-level ones stay.
+                let tags: Vec<LockTag> = locks
+                    .locks
+                    .keys()
+                    .filter(|t| matches!(t, LockTag::Advisory { .. }))
+                    .copied()
+                    .collect();
+                for tag in tags {
+                    for mode in [LockMode::Exclusive, LockMode::Share] {
+                        while locks.hold_count(pid, &tag, mode, Owner::Session) > 0 {
+                            if let Some(w) = locks.release(pid, tag, mode, Owner::Session) {
+                                woken.extend(w);
+                            }
+                        }
+                    }
+                }
+                Ok(Value::Void)
+            }
+            "current_setting" => match args {
+                [Value::Text(n)] => {
+                    let v = match n.as_str() {
+                        "default_transaction_isolation" => {
+                            s.gucs.default_isolation.name().to_string()
+                        }
+                        "transaction_isolation" => s
+                            .txn
+                            .as_ref()
+                            .map_or(s.gucs.default_isolation, |t| t.isolation)
+                            .name()
+                            .to_string(),
+                        "deadlock_timeout" => show_duration(s.gucs.deadlock_timeout),
+                        "lock_timeout" => show_duration(s.gucs.lock_timeout),
+                        "statement_timeout" => show_duration(s.gucs.statement_timeout),
+                        _ => {
+                            return Err(PgError::error(
+                                "42704",
+                                format!("unrecognized configuration parameter \"{n}\""),
+                            )
+                            .into())
+                        }
+                    };
+                    Ok(Value::Text(v))
+                }
+                _ => Err(PgError::error("42883", "function current_setting does not exist").into()),
+            },
+            "pg_backend_pid" => Ok(Value::Int(s.pid.0 as i64)),
+            "txid_current" | "pg_current_xact_id" => Err(PgError::error(
+                "0A000",
+                format!("function {name} is not supported by Lockstep"),
+            )
+            .into()),
+            "lower" | "upper" => match args {
+                [Value::Text(t)] => Ok(Value::Text(if name == "lower" {
+                    t.to_lowercase()
+                } else {
+                    t.to_uppercase()
+                })),
+                [Value::Null] => Ok(Value::Null),
+                _ => Err(PgError::error("42883", format!("function {name} does not exist")).into()),
+            },
+            "coalesce" => Ok(args
+                .iter()
+                .find(|v| **v != Value::Null)
+                .cloned()
+                .unwrap_or(Value::Null)),
+            _ if is_aggregate(name) => Err(PgError::error(
+                "42803",
+                format!("aggregate functions are not allowed here ({name})"),
+            )
+            .into()),
+            _ => Err(PgError::error(
+                "42883",
+                format!("function {name} does not exist"),
+            )
+            .with_hint(
+                "No function matches the given name and argument types. You might need to add explicit type casts.",
+            )
+            .into()),
+        }
+    }
+
+    fn run_values(
+        &mut self,
+        s: &mut Session,
+        items: &[SelectItem],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        let mut columns = Vec::new();
+        let mut row = Vec::new();
+        let locks = &mut self.locks;
+        let woken = &mut self.woken;
+        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        for item in items {
+            if let SelectItem::Expr(e, alias) = item {
+                match eval::eval(e, RowRef::empty(), &mut f) {
+                    Ok(v) => row.push(v),
+                    Err(Stop::Wait) => return Flow::Wait,
+                    Err(Stop::Error(e)) => return Flow::Fail(e),
+                }
+                columns.push(alias.clone().unwrap_or_else(|| column_name(e)));
+            }
+        }
+        Flow::Done(StatementResult::Rows {
+            columns,
+            rows: vec![row.iter().map(Value::to_text).collect()],
+        })
+    }
+
+    fn viewer<'a>(s: &Session, snapshot: &'a Snapshot) -> Viewer<'a> {
+        Viewer {
+            snapshot,
+            top: s.txn.as_ref().and_then(|t| t.xid),
+            cid: s.txn.as_ref().map_or(0, |t| t.cid),
+        }
+    }
+
+    /// Evaluates the scan's WHERE clause on heap tuple `idx`.
+    fn filter_matches(
+        &mut self,
+        s: &mut Session,
+        scan: &Scan,
+        idx: usize,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, Stop> {
+        let Some(filter) = &scan.filter else {
+            return Ok(true);
+        };
+        let Some(t) = self.tables.get(&scan.table) else {
+            return Err(PgError::no_such_table(&scan.table).into());
+        };
+        let row = RowRef {
+            table: Some((&t.name, &t.columns)),
+            alias: scan.alias.as_deref(),
+            values: Some(&t.heap[idx].values),
+            excluded: None,
+        };
+        let locks = &mut self.locks;
+        let woken = &mut self.woken;
+        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        Ok(is_true(&eval::eval(filter, row, &mut f)?))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn project(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        alias: Option<&str>,
+        items: &[SelectItem],
+        values: &[Value],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<Vec<Value>, Stop> {
+        let Some(t) = self.tables.get(table) else {
+            return Err(PgError::no_such_table(table).into());
+        };
+        let row = RowRef {
+            table: Some((&t.name, &t.columns)),
+            alias,
+            values: Some(values),
+            excluded: None,
+        };
+        let locks = &mut self.locks;
+        let woken = &mut self.woken;
+        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::Star => out.extend(values.iter().cloned()),
+                SelectItem::Expr(e, _) => out.push(eval::eval(e, row, &mut f)?),
+            }
+        }
+        Ok(out)
+    }
+
+    fn output_columns(&self, table: &str, items: &[SelectItem]) -> Vec<String> {
+        let mut cols = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::Star => {
+                    if let Some(t) = self.tables.get(table) {
+                        cols.extend(t.columns.iter().map(|c| c.name.clone()));
+                    }
+                }
+                SelectItem::Expr(e, alias) => {
+                    cols.push(alias.clone().unwrap_or_else(|| column_name(e)))
+                }
+            }
+        }
+        cols
+    }
+
+    fn run_scan(
+        &mut self,
+        s: &mut Session,
+        scan: &mut Scan,
+        snapshot: &Snapshot,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        // A bound on rows skipped within one step; a table is never that big in a lesson.
+        for _ in 0..100_000 {
+            if let Some(rw) = scan.row.take() {
+                let mut rw = rw;
+                match self.process_row(s, scan, &mut rw, now, events) {
+                    Ok(true) => return Flow::Continue,
+                    Ok(false) => {
+                        scan.row = Some(rw);
+                        return Flow::Wait;
+                    }
+                    Err(e) => return Flow::Fail(e),
+                }
+            }
+            let (limit, locking) = match &scan.kind {
+                ScanKind::Select { limit, locking, .. } => (*limit, locking.is_some()),
+                _ => (None, false),
+            };
+            if limit.is_some_and(|l| scan.out.len() as u64 >= l) && (!scan.collect || locking) {
+                return self.finish_scan(s, scan, now, events);
+            }
+            if let Some(list) = &scan.lock_list {
+                if scan.lock_pos < list.len() {
+                    let idx = list[scan.lock_pos];
+                    scan.lock_pos += 1;
+                    scan.row = Some(RowWork { idx, latest: false });
+                    continue;
+                }
+                return self.finish_scan(s, scan, now, events);
+            }
+            let Some(t) = self.tables.get(&scan.table) else {
+                return Flow::Fail(PgError::no_such_table(&scan.table));
+            };
+            let viewer = Self::viewer(s, snapshot);
+            let mut found = None;
+            while scan.pos < scan.candidates.len() {
+                let idx = scan.candidates[scan.pos];
+                let Some(tup) = t.heap.get(idx) else {
+                    scan.pos += 1;
+                    continue;
+                };
+                if !self.visible(tup, viewer) {
+                    scan.pos += 1;
+                    continue;
+                }
+                found = Some(idx);
+                break;
+            }
+            let Some(idx) = found else {
+                // The scan is over: sort collected rows, then lock them if asked.
+                if scan.collect && scan.lock_list.is_none() {
+                    self.sort_matched(scan);
+                    if locking {
+                        scan.lock_list = Some(std::mem::take(&mut scan.matched));
+                        continue;
+                    }
+                }
+                return self.finish_scan(s, scan, now, events);
+            };
+            match self.filter_matches(s, scan, idx, now, events) {
+                Ok(true) => {}
+                Ok(false) => {
+                    scan.pos += 1;
+                    continue;
+                }
+                Err(Stop::Wait) => return Flow::Wait,
+                Err(Stop::Error(e)) => return Flow::Fail(e),
+            }
+            scan.pos += 1;
+            self.ssi_read_tuple(s, &scan.table, idx);
+            if scan.collect {
+                scan.matched.push(idx);
+                return Flow::Continue;
+            }
+            scan.row = Some(RowWork { idx, latest: false });
+        }
+        Flow::Fail(PgError::error(
+            "54000",
+            "scan exceeded Lockstep's row limit",
+        ))
+    }
+
+    fn sort_matched(&mut self, scan: &mut Scan) {
+        let ScanKind::Select { order_by, .. } = &scan.kind else {
+            return;
+        };
+        if order_by.is_empty() {
+            return;
+        }
+        let Some(t) = self.tables.get(&scan.table) else {
+            return;
+        };
+        let mut keyed: Vec<(Vec<Value>, usize)> = Vec::new();
+        for &idx in &scan.matched {
+            let row = RowRef {
+                table: Some((&t.name, &t.columns)),
+                alias: scan.alias.as_deref(),
+                values: Some(&t.heap[idx].values),
+                excluded: None,
+            };
+            let mut nofn = |_: &str, _: &[Value]| -> Result<Value, Stop> { Ok(Value::Null) };
+            let keys = order_by
+                .iter()
+                .map(|(e, _)| eval::eval(e, row, &mut nofn).unwrap_or(Value::Null))
+                .collect();
+            keyed.push((keys, idx));
+        }
+        keyed.sort_by(|a, b| {
+            for (i, (_, desc)) in order_by.iter().enumerate() {
+                let o = a.0[i].sort_cmp(&b.0[i]);
+                let o = if *desc { o.reverse() } else { o };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        scan.matched = keyed.into_iter().map(|(_, i)| i).collect();
+    }
+
+    fn finish_scan(
+        &mut self,
+        s: &mut Session,
+        scan: &mut Scan,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        match scan.kind.clone() {
+            ScanKind::Select {
+                items,
+                limit,
+                locking,
+                aggregate,
+                ..
+            } => {
+                let columns = self.output_columns(&scan.table, &items);
+                let mut rows: Vec<Vec<Value>> = Vec::new();
+                if aggregate {
+                    match self.aggregate(scan, &items) {
+                        Ok(r) => rows.push(r),
+                        Err(e) => return Flow::Fail(e),
+                    }
+                } else if scan.collect && locking.is_none() {
+                    let matched = scan.matched.clone();
+                    for idx in matched {
+                        if limit.is_some_and(|l| rows.len() as u64 >= l) {
+                            break;
+                        }
+                        let Some(values) = self
+                            .tables
+                            .get(&scan.table)
+                            .map(|t| t.heap[idx].values.clone())
+                        else {
+                            break;
+                        };
+                        match self.project(
+                            s,
+                            &scan.table.clone(),
+                            scan.alias.clone().as_deref(),
+                            &items,
+                            &values,
+                            now,
+                            events,
+                        ) {
+                            Ok(r) => rows.push(r),
+                            Err(Stop::Wait) => return Flow::Wait,
+                            Err(Stop::Error(e)) => return Flow::Fail(e),
+                        }
+                    }
+                } else {
+                    rows = std::mem::take(&mut scan.out);
+                }
+                Flow::Done(StatementResult::Rows {
+                    columns,
+                    rows: rows
+                        .into_iter()
+                        .map(|r| r.iter().map(Value::to_text).collect())
+                        .collect(),
+                })
+            }
+            ScanKind::Update { returning, .. } => {
+                if returning.is_empty() {
+                    command(format!("UPDATE {}", scan.affected))
+                } else {
+                    Flow::Done(StatementResult::Rows {
+                        columns: self.output_columns(&scan.table, &returning),
+                        rows: scan
+                            .out
+                            .iter()
+                            .map(|r| r.iter().map(Value::to_text).collect())
+                            .collect(),
+                    })
+                }
+            }
+            ScanKind::Delete { returning } => {
+                if returning.is_empty() {
+                    command(format!("DELETE {}", scan.affected))
+                } else {
+                    Flow::Done(StatementResult::Rows {
+                        columns: self.output_columns(&scan.table, &returning),
+                        rows: scan
+                            .out
+                            .iter()
+                            .map(|r| r.iter().map(Value::to_text).collect())
+                            .collect(),
+                    })
+                }
+            }
+        }
+    }
+
+    fn aggregate(&self, scan: &Scan, items: &[SelectItem]) -> Result<Vec<Value>, PgError> {
+        let t = self.table(&scan.table)?;
+        let mut out = Vec::new();
+        for item in items {
+            let SelectItem::Expr(Expr::Function(name, args), _) = item else {
+                return Err(PgError::error(
+                    "42803",
+                    "column must appear in the GROUP BY clause or be used in an aggregate function",
+                ));
+            };
+            let mut vals = Vec::new();
+            for &idx in &scan.matched {
+                let row = RowRef {
+                    table: Some((&t.name, &t.columns)),
+                    alias: scan.alias.as_deref(),
+                    values: Some(&t.heap[idx].values),
+                    excluded: None,
+                };
+                let v = match args.as_slice() {
+                    [Expr::Star] | [] => Value::Int(1),
+                    [e] => {
+                        let mut nofn =
+                            |_: &str, _: &[Value]| -> Result<Value, Stop> { Ok(Value::Null) };
+                        match eval::eval(e, row, &mut nofn) {
+                            Ok(v) => v,
+                            Err(Stop::Error(e)) => return Err(e),
+                            Err(Stop::Wait) => Value::Null,
+                        }
+                    }
+                    _ => {
+                        return Err(PgError::error(
+                            "42883",
+                            format!("function {name} does not exist"),
+                        ))
+                    }
+                };
+                if v != Value::Null {
+                    vals.push(v);
+                }
+            }
+            out.push(match name.as_str() {
+                "count" => Value::Int(vals.len() as i64),
+                "sum" => {
+                    if vals.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Int(
+                            vals.iter()
+                                .map(|v| match v {
+                                    Value::Int(n) => *n,
+                                    _ => 0,
+                                })
+                                .sum(),
+                        )
+                    }
+                }
+                "max" => vals
+                    .into_iter()
+                    .max_by(|a, b| a.sort_cmp(b))
+                    .unwrap_or(Value::Null),
+                _ => vals
+                    .into_iter()
+                    .min_by(|a, b| a.sort_cmp(b))
+                    .unwrap_or(Value::Null),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Works on one row of a scan. Ok(true): the row is done (this step's unit of work);
+    /// Ok(false): the backend now waits and will come back to this row.
+    fn process_row(
+        &mut self,
+        s: &mut Session,
+        scan: &mut Scan,
+        rw: &mut RowWork,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
+        for _ in 0..64 {
+            let kind = scan.kind.clone();
+            match kind {
+                ScanKind::Select { items, locking, .. } => {
+                    if let Some(l) = locking {
+                        let res = self.row_op(
+                            s,
+                            &scan.table,
+                            rw.idx,
+                            RowOp::Lock(l.strength),
+                            l.wait,
+                            WaitOper::Lock,
+                            now,
+                            events,
+                        );
+                        match res {
+                            RowRes::Ok => {
+                                if rw.latest && !self.recheck(s, scan, rw.idx, now, events)? {
+                                    return Ok(true);
+                                }
+                            }
+                            RowRes::SelfModified | RowRes::Skip => return Ok(true),
+                            RowRes::Updated(next) => {
+                                if rr {
+                                    return Err(PgError::concurrent_update());
+                                }
+                                match next {
+                                    Some(n) => {
+                                        rw.idx = n;
+                                        rw.latest = true;
+                                        continue;
+                                    }
+                                    None => return Ok(true),
+                                }
+                            }
+                            RowRes::Wait => return Ok(false),
+                            RowRes::Fail(e) => return Err(e),
+                        }
+                    }
+                    let values = self.tables[&scan.table].heap[rw.idx].values.clone();
+                    let table = scan.table.clone();
+                    let alias = scan.alias.clone();
+                    match self.project(s, &table, alias.as_deref(), &items, &values, now, events) {
+                        Ok(r) => scan.out.push(r),
+                        Err(Stop::Wait) => return Ok(false),
+                        Err(Stop::Error(e)) => return Err(e),
+                    }
+                    return Ok(true);
+                }
+                ScanKind::Update {
+                    assignments,
+                    returning,
+                } => {
+                    let (new_values, strength) =
+                        match self.updated_values(s, scan, rw.idx, &assignments, now, events) {
+                            Ok(v) => v,
+                            Err(Stop::Wait) => return Ok(false),
+                            Err(Stop::Error(e)) => return Err(e),
+                        };
+                    let op = if rw.latest {
+                        RowOp::Lock(strength)
+                    } else {
+                        RowOp::Update(new_values, strength)
+                    };
+                    let res = self.row_op(
+                        s,
+                        &scan.table,
+                        rw.idx,
+                        op,
+                        WaitPolicy::Block,
+                        if rw.latest {
+                            WaitOper::Lock
+                        } else {
+                            WaitOper::Update
+                        },
+                        now,
+                        events,
+                    );
+                    match res {
+                        RowRes::Ok if rw.latest => {
+                            if !self.recheck(s, scan, rw.idx, now, events)? {
+                                return Ok(true);
+                            }
+                            rw.latest = false;
+                            continue;
+                        }
+                        RowRes::Ok => {
+                            scan.affected += 1;
+                            if !returning.is_empty() {
+                                let t = &self.tables[&scan.table];
+                                let new_idx = t.heap[rw.idx].next.unwrap_or(rw.idx);
+                                let values = t.heap[new_idx].values.clone();
+                                let table = scan.table.clone();
+                                let alias = scan.alias.clone();
+                                match self.project(
+                                    s,
+                                    &table,
+                                    alias.as_deref(),
+                                    &returning,
+                                    &values,
+                                    now,
+                                    events,
+                                ) {
+                                    Ok(r) => scan.out.push(r),
+                                    Err(Stop::Wait) => return Ok(false),
+                                    Err(Stop::Error(e)) => return Err(e),
+                                }
+                            }
+                            return Ok(true);
+                        }
+                        RowRes::SelfModified | RowRes::Skip => return Ok(true),
+                        RowRes::Updated(next) => match next {
+                            Some(_) if rr => return Err(PgError::concurrent_update()),
+                            None if rr => return Err(PgError::concurrent_delete()),
+                            Some(n) => {
+                                rw.idx = n;
+                                rw.latest = true;
+                                continue;
+                            }
+                            None => return Ok(true),
+                        },
+                        RowRes::Wait => return Ok(false),
+                        RowRes::Fail(e) => return Err(e),
+                    }
+                }
+                ScanKind::Delete { returning } => {
+                    let op = if rw.latest {
+                        RowOp::Lock(RowLockStrength::Update)
+                    } else {
+                        RowOp::Delete
+                    };
+                    let res = self.row_op(
+                        s,
+                        &scan.table,
+                        rw.idx,
+                        op,
+                        WaitPolicy::Block,
+                        if rw.latest {
+                            WaitOper::Lock
+                        } else {
+                            WaitOper::Delete
+                        },
+                        now,
+                        events,
+                    );
+                    match res {
+                        RowRes::Ok if rw.latest => {
+                            if !self.recheck(s, scan, rw.idx, now, events)? {
+                                return Ok(true);
+                            }
+                            rw.latest = false;
+                            continue;
+                        }
+                        RowRes::Ok => {
+                            scan.affected += 1;
+                            if !returning.is_empty() {
+                                let values = self.tables[&scan.table].heap[rw.idx].values.clone();
+                                let table = scan.table.clone();
+                                let alias = scan.alias.clone();
+                                match self.project(
+                                    s,
+                                    &table,
+                                    alias.as_deref(),
+                                    &returning,
+                                    &values,
+                                    now,
+                                    events,
+                                ) {
+                                    Ok(r) => scan.out.push(r),
+                                    Err(Stop::Wait) => return Ok(false),
+                                    Err(Stop::Error(e)) => return Err(e),
+                                }
+                            }
+                            return Ok(true);
+                        }
+                        RowRes::SelfModified | RowRes::Skip => return Ok(true),
+                        RowRes::Updated(next) => match next {
+                            Some(_) if rr => return Err(PgError::concurrent_update()),
+                            None if rr => return Err(PgError::concurrent_delete()),
+                            Some(n) => {
+                                rw.idx = n;
+                                rw.latest = true;
+                                continue;
+                            }
+                            None => return Ok(true),
+                        },
+                        RowRes::Wait => return Ok(false),
+                        RowRes::Fail(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Err(PgError::error(
+            "XX000",
+            "row kept changing while Lockstep tried to lock it",
+        ))
+    }
+
+    /// EvalPlanQual's re-check: does the newer version still satisfy the WHERE clause?
+    fn recheck(
+        &mut self,
+        s: &mut Session,
+        scan: &Scan,
+        idx: usize,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        match self.filter_matches(s, scan, idx, now, events) {
+            Ok(b) => Ok(b),
+            // A function in the WHERE clause that would wait now: PostgreSQL would wait in
+            // the re-check too; we treat the row as matching (the lock is already held).
+            Err(Stop::Wait) => Ok(true),
+            Err(Stop::Error(e)) => Err(e),
+        }
+    }
+
+    fn updated_values(
+        &mut self,
+        s: &mut Session,
+        scan: &Scan,
+        idx: usize,
+        assignments: &[(String, Expr)],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<(Vec<Value>, RowLockStrength), Stop> {
+        let Some(t) = self.tables.get(&scan.table) else {
+            return Err(PgError::no_such_table(&scan.table).into());
+        };
+        let old = t.heap[idx].values.clone();
+        let mut new = old.clone();
+        let row = RowRef {
+            table: Some((&t.name, &t.columns)),
+            alias: scan.alias.as_deref(),
+            values: Some(&old),
+            excluded: None,
+        };
+        let cols = t.columns.clone();
+        let key_cols: Vec<bool> = (0..cols.len()).map(|c| t.is_key_column(c)).collect();
+        let tname = t.name.clone();
+        let locks = &mut self.locks;
+        let woken = &mut self.woken;
+        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        for (c, e) in assignments {
+            let Some(ci) = cols.iter().position(|x| &x.name == c) else {
+                return Err(PgError::no_such_column(c).into());
+            };
+            let v = eval::eval(e, row, &mut f)?;
+            let v = coerce(v, cols[ci].ty, c)?;
+            if v == Value::Null && cols[ci].not_null {
+                return Err(not_null_violation(c, &tname).into());
+            }
+            new[ci] = v;
+        }
+        let key_change = (0..cols.len()).any(|c| key_cols[c] && old[c] != new[c]);
+        let strength = if key_change {
+            RowLockStrength::Update
+        } else {
+            RowLockStrength::NoKeyUpdate
+        };
+        Ok((new, strength))
+    }
+
+    /// Locks, updates or deletes one tuple version, waiting the way PostgreSQL does: take the
+    /// tuple lock (queue position), sleep on the locker's xid, look again.
+    #[allow(clippy::too_many_arguments)]
+    fn row_op(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        idx: usize,
+        op: RowOp,
+        policy: WaitPolicy,
+        oper: WaitOper,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> RowRes {
+        let strength = match &op {
+            RowOp::Lock(st) => *st,
+            RowOp::Update(_, st) => *st,
+            RowOp::Delete => RowLockStrength::Update,
+        };
+        let level = Self::level(s);
+        let top = s.txn.as_ref().and_then(|t| t.xid);
+        for _ in 0..64 {
+            let Some(t) = self.tables.get(table) else {
+                return RowRes::Fail(PgError::no_such_table(table));
+            };
+            let oid = t.oid;
+            let tup = &t.heap[idx];
+            let live: Vec<XmaxMember> = tup
+                .xmax
+                .iter()
+                .filter(|m| {
+                    let st = self.xid_status(m.xid);
+                    st != XidStatus::Aborted && (m.update || st == XidStatus::InProgress)
+                })
+                .cloned()
+                .collect();
+            let mine = |m: &XmaxMember| self.is_current(top, m.xid);
+            if live.iter().any(|m| m.update && mine(m)) {
+                self.release_tuple_lock(s);
+                return RowRes::SelfModified;
+            }
+            if matches!(op, RowOp::Lock(_)) && live.iter().any(|m| mine(m) && m.mode >= strength) {
+                self.release_tuple_lock(s);
+                return RowRes::Ok;
+            }
+            let skip_tuple_lock = live.iter().any(&mine);
+            let conflicting: Vec<&XmaxMember> = live
+                .iter()
+                .filter(|m| !mine(m) && row_conflicts(strength, m.mode))
+                .collect();
+            if let Some(m) = conflicting
+                .iter()
+                .find(|m| m.update && self.xid_status(m.xid) == XidStatus::Committed)
+            {
+                let _ = m;
+                let next = tup.next;
+                self.release_tuple_lock(s);
+                return RowRes::Updated(next);
+            }
+            if conflicting.is_empty() {
+                self.apply_row_op(s, table, idx, op, strength, now, events);
+                self.release_tuple_lock(s);
+                return RowRes::Ok;
+            }
+            let xwait = conflicting[0].xid;
+            let (block, offset) = ctid(idx);
+            let nowait = policy != WaitPolicy::Block;
+            if !skip_tuple_lock && s.tuple_lock.is_none() {
+                let tag = LockTag::Tuple {
+                    rel: oid,
+                    block,
+                    offset,
+                };
+                let mode = tuple_lock_mode(strength);
+                match self.acquire(s, tag, mode, Owner::Xact(level), nowait, None, now, events) {
+                    Ok(true) => s.tuple_lock = Some((tag, mode)),
+                    Ok(false) => return RowRes::Wait,
+                    Err(AcquireFailure::WouldBlock) => {
+                        return if policy == WaitPolicy::SkipLocked {
+                            RowRes::Skip
+                        } else {
+                            RowRes::Fail(PgError::row_lock_not_available(table))
+                        }
+                    }
+                    Err(AcquireFailure::Deadlock(e)) => return RowRes::Fail(e),
+                }
+            }
+            let context = Some(match oper {
+                WaitOper::Update => {
+                    format!("while updating tuple ({block},{offset}) in relation \"{table}\"")
+                }
+                WaitOper::Delete => {
+                    format!("while deleting tuple ({block},{offset}) in relation \"{table}\"")
+                }
+                WaitOper::Lock => {
+                    format!("while locking tuple ({block},{offset}) in relation \"{table}\"")
+                }
+            });
+            let tag = LockTag::Transaction(xwait);
+            match self.acquire(
+                s,
+                tag,
+                LockMode::Share,
+                Owner::Xact(level),
+                nowait,
+                context,
+                now,
+                events,
+            ) {
+                Ok(true) => {
+                    // The transaction already ended: drop the share lock and look again.
+                    if let Some(w) = self.locks.release_any(s.pid, tag, LockMode::Share) {
+                        self.woken.extend(w);
+                    }
+                    continue;
+                }
+                Ok(false) => return RowRes::Wait,
+                Err(AcquireFailure::WouldBlock) => {
+                    self.release_tuple_lock(s);
+                    return if policy == WaitPolicy::SkipLocked {
+                        RowRes::Skip
+                    } else {
+                        RowRes::Fail(PgError::row_lock_not_available(table))
+                    };
+                }
+                Err(AcquireFailure::Deadlock(e)) => return RowRes::Fail(e),
+            }
+        }
+        RowRes::Fail(PgError::error(
+            "XX000",
+            "row kept changing while Lockstep tried to lock it",
+        ))
+    }
+
+    fn release_tuple_lock(&mut self, s: &mut Session) {
+        if let Some((tag, mode)) = s.tuple_lock.take() {
+            if let Some(w) = self.locks.release_any(s.pid, tag, mode) {
+                self.woken.extend(w);
+            }
+        }
+    }
+
+    /// Records a row lock, an update or a delete in the tuple (no conflicts remain).
+    #[allow(clippy::too_many_arguments)]
+    fn apply_row_op(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        idx: usize,
+        op: RowOp,
+        strength: RowLockStrength,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) {
+        let _ = now;
+        let xid = self.assign_xid(s, events);
+        let cid = s.txn.as_ref().map_or(0, |t| t.cid);
+        let pid = s.pid;
+        // Forget members that no longer lock anything, as PostgreSQL compacts a MultiXact.
+        let statuses: Vec<(Xid, XidStatus)> = self.tables[table].heap[idx]
+            .xmax
+            .iter()
+            .map(|m| (m.xid, self.xid_status(m.xid)))
+            .collect();
+        let carried: Vec<XmaxMember> = {
+            let top = s.txn.as_ref().and_then(|t| t.xid);
+            self.tables[table].heap[idx]
+                .xmax
+                .iter()
+                .filter(|m| {
+                    !m.update
+                        && self.xid_status(m.xid) == XidStatus::InProgress
+                        && !self.is_current(top, m.xid)
+                        && m.mode == RowLockStrength::KeyShare
+                })
+                .cloned()
+                .collect()
+        };
+        let ssi_write = self.ssi_active(s);
+        let Some(t) = self.tables.get_mut(table) else {
+            return;
+        };
+        let tup = &mut t.heap[idx];
+        tup.xmax.retain(|m| {
+            let st = statuses
+                .iter()
+                .find(|(x, _)| *x == m.xid)
+                .map_or(XidStatus::InProgress, |(_, st)| *st);
+            st != XidStatus::Aborted && (m.update || st == XidStatus::InProgress)
+        });
+        if !tup.xmax.iter().any(|m| m.update) {
+            tup.next = None;
+        }
+        match op {
+            RowOp::Lock(_) => {
+                tup.xmax
+                    .retain(|m| !(m.xid == xid && !m.update && m.mode <= strength));
+                tup.xmax.push(XmaxMember {
+                    xid,
+                    mode: strength,
+                    update: false,
+                    cmax: cid,
+                });
+                events.push(Event::RowLocked {
+                    pid,
+                    table: table.to_string(),
+                    ctid: ctid(idx),
+                    strength,
+                });
+            }
+            RowOp::Update(values, _) => {
+                let new_idx = t.heap.len();
+                let tup = &mut t.heap[idx];
+                tup.xmax.push(XmaxMember {
+                    xid,
+                    mode: strength,
+                    update: true,
+                    cmax: cid,
+                });
+                tup.next = Some(new_idx);
+                t.heap.push(Tuple {
+                    xmin: xid,
+                    cmin: cid,
+                    xmax: carried,
+                    next: None,
+                    values,
+                });
+                events.push(Event::TupleWritten {
+                    pid,
+                    table: table.to_string(),
+                    ctid: ctid(new_idx),
+                    kind: WriteKind::Update,
+                });
+            }
+            RowOp::Delete => {
+                tup.xmax.push(XmaxMember {
+                    xid,
+                    mode: RowLockStrength::Update,
+                    update: true,
+                    cmax: cid,
+                });
+                events.push(Event::TupleWritten {
+                    pid,
+                    table: table.to_string(),
+                    ctid: ctid(idx),
+                    kind: WriteKind::Delete,
+                });
+            }
+        }
+        if ssi_write {
+            self.ssi_write(s, table, idx);
+        }
+    }
+
+    fn run_insert(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        snapshot: &Snapshot,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        for _ in 0..64 {
+            if ins.pending.is_none() {
+                if ins.row_pos >= ins.rows.len() {
+                    if ins.returning.is_empty() {
+                        return command(format!("INSERT 0 {}", ins.affected));
+                    }
+                    return Flow::Done(StatementResult::Rows {
+                        columns: self.output_columns(&ins.table, &ins.returning),
+                        rows: ins
+                            .out
+                            .iter()
+                            .map(|r| r.iter().map(Value::to_text).collect())
+                            .collect(),
+                    });
+                }
+                match self.insert_values(s, ins, now, events) {
+                    Ok(v) => ins.pending = Some(v),
+                    Err(Stop::Wait) => return Flow::Wait,
+                    Err(Stop::Error(e)) => return Flow::Fail(e),
+                }
+            }
+            let Some(values) = ins.pending.clone() else {
+                continue;
+            };
+            match self.insert_row(s, ins, &values, snapshot, now, events) {
+                Ok(true) => {
+                    ins.pending = None;
+                    ins.written = None;
+                    ins.conflict_row = None;
+                    ins.row_pos += 1;
+                    return Flow::Continue;
+                }
+                Ok(false) => return Flow::Wait,
+                Err(e) => return Flow::Fail(e),
+            }
+        }
+        Flow::Fail(PgError::error("XX000", "insert kept retrying in Lockstep"))
+    }
+
+    fn insert_values(
+        &mut self,
+        s: &mut Session,
+        ins: &InsertRun,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<Vec<Value>, Stop> {
+        let Some(t) = self.tables.get(&ins.table) else {
+            return Err(PgError::no_such_table(&ins.table).into());
+        };
+        let cols = t.columns.clone();
+        let tname = t.name.clone();
+        let exprs = ins.rows[ins.row_pos].clone();
+        let locks = &mut self.locks;
+        let woken = &mut self.woken;
+        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let mut values = vec![Value::Null; cols.len()];
+        let mut given = vec![false; cols.len()];
+        for (i, e) in exprs.iter().enumerate() {
+            let ci = ins.columns[i];
+            let v = eval::eval(e, RowRef::empty(), &mut f)?;
+            values[ci] = coerce(v, cols[ci].ty, &cols[ci].name)?;
+            given[ci] = true;
+        }
+        for (ci, c) in cols.iter().enumerate() {
+            if !given[ci] {
+                if let Some(d) = &c.default {
+                    let v = eval::eval(d, RowRef::empty(), &mut f)?;
+                    values[ci] = coerce(v, c.ty, &c.name)?;
+                }
+            }
+            if c.not_null && values[ci] == Value::Null {
+                return Err(not_null_violation(&c.name, &tname).into());
+            }
+        }
+        Ok(values)
+    }
+
+    /// Finds a tuple that conflicts with `values` in one of `indexes`, the way a unique check
+    /// with a dirty snapshot does. Returns the conflicting heap index, or the xid to wait for.
+    fn unique_conflict(
+        &self,
+        s: &Session,
+        table: &Table,
+        indexes: &[usize],
+        values: &[Value],
+        exclude: Option<usize>,
+    ) -> Option<(usize, usize, Option<Xid>)> {
+        let top = s.txn.as_ref().and_then(|t| t.xid);
+        for &ixi in indexes {
+            let ix = &table.indexes[ixi];
+            if ix.columns.iter().any(|&c| values[c] == Value::Null) {
+                continue;
+            }
+            for (j, tup) in table.heap.iter().enumerate() {
+                if Some(j) == exclude {
+                    continue;
+                }
+                if !ix
+                    .columns
+                    .iter()
+                    .all(|&c| tup.values[c].compare(&values[c]) == Some(std::cmp::Ordering::Equal))
+                {
+                    continue;
+                }
+                let ins_status = self.xid_status(tup.xmin);
+                if ins_status == XidStatus::Aborted {
+                    continue;
+                }
+                let own_insert = self.is_current(top, tup.xmin);
+                if ins_status == XidStatus::InProgress && !own_insert {
+                    return Some((ixi, j, Some(tup.xmin)));
+                }
+                let deleter = tup
+                    .xmax
+                    .iter()
+                    .find(|m| m.update && self.xid_status(m.xid) != XidStatus::Aborted);
+                match deleter {
+                    Some(m) if self.is_current(top, m.xid) => continue,
+                    Some(m) if self.xid_status(m.xid) == XidStatus::Committed => continue,
+                    Some(m) => return Some((ixi, j, Some(m.xid))),
+                    None => return Some((ixi, j, None)),
+                }
+            }
+        }
+        None
+    }
+
+    /// Inserts one row (or handles its conflict). Ok(true) when the row is done.
+    fn insert_row(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        values: &[Value],
+        snapshot: &Snapshot,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        let level = Self::level(s);
+        for _ in 0..64 {
+            let t = self.table(&ins.table)?;
+            let tname = t.name.clone();
+            // ON CONFLICT DO UPDATE after the conflicting row was found.
+            if let Some(j) = ins.conflict_row {
+                let Some(OnConflict {
+                    action:
+                        ConflictAction::Update {
+                            assignments,
+                            filter,
+                        },
+                    ..
+                }) = ins.on_conflict.clone()
+                else {
+                    return Ok(true);
+                };
+                let key_change = assignments
+                    .iter()
+                    .any(|(c, _)| t.column(c).is_some_and(|ci| t.is_key_column(ci)));
+                let strength = if key_change {
+                    RowLockStrength::Update
+                } else {
+                    RowLockStrength::NoKeyUpdate
+                };
+                match self.row_op(
+                    s,
+                    &tname,
+                    j,
+                    RowOp::Lock(strength),
+                    WaitPolicy::Block,
+                    WaitOper::Lock,
+                    now,
+                    events,
+                ) {
+                    RowRes::Ok => {}
+                    RowRes::Wait => return Ok(false),
+                    RowRes::Fail(e) => return Err(e),
+                    RowRes::SelfModified => {
+                        return Err(PgError::error(
+                            "21000",
+                            "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                        )
+                        .with_hint(
+                            "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
+                        ))
+                    }
+                    RowRes::Skip => return Ok(true),
+                    RowRes::Updated(_) => {
+                        if s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot) {
+                            return Err(PgError::concurrent_update());
+                        }
+                        ins.conflict_row = None;
+                        continue;
+                    }
+                }
+                let t = self.table(&ins.table)?;
+                let viewer = Self::viewer(s, snapshot);
+                let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
+                if rr
+                    && !self.visible(&t.heap[j], viewer)
+                    && !self.is_current(viewer.top, t.heap[j].xmin)
+                {
+                    return Err(PgError::concurrent_update());
+                }
+                let existing = t.heap[j].values.clone();
+                let cols = t.columns.clone();
+                let row = RowRef {
+                    table: Some((&t.name, &t.columns)),
+                    alias: None,
+                    values: Some(&existing),
+                    excluded: Some(values),
+                };
+                let mut nofn = |n: &str, _: &[Value]| -> Result<Value, Stop> {
+                    Err(PgError::error(
+                        "0A000",
+                        format!("function {n} is not supported in ON CONFLICT by Lockstep"),
+                    )
+                    .into())
+                };
+                if let Some(f) = &filter {
+                    match eval::eval(f, row, &mut nofn) {
+                        Ok(v) if is_true(&v) => {}
+                        Ok(_) => return Ok(true),
+                        Err(Stop::Error(e)) => return Err(e),
+                        Err(Stop::Wait) => return Ok(false),
+                    }
+                }
+                let mut new = existing.clone();
+                for (c, e) in &assignments {
+                    let Some(ci) = cols.iter().position(|x| &x.name == c) else {
+                        return Err(PgError::no_such_column(c));
+                    };
+                    let v = match eval::eval(e, row, &mut nofn) {
+                        Ok(v) => v,
+                        Err(Stop::Error(e)) => return Err(e),
+                        Err(Stop::Wait) => return Ok(false),
+                    };
+                    new[ci] = match coerce(v, cols[ci].ty, c) {
+                        Ok(v) => v,
+                        Err(Stop::Error(e)) => return Err(e),
+                        Err(Stop::Wait) => return Ok(false),
+                    };
+                }
+                match self.row_op(
+                    s,
+                    &tname,
+                    j,
+                    RowOp::Update(new.clone(), strength),
+                    WaitPolicy::Block,
+                    WaitOper::Update,
+                    now,
+                    events,
+                ) {
+                    RowRes::Ok => {
+                        ins.affected += 1;
+                        if !ins.returning.is_empty() {
+                            let table = ins.table.clone();
+                            let returning = ins.returning.clone();
+                            match self.project(s, &table, None, &returning, &new, now, events) {
+                                Ok(r) => ins.out.push(r),
+                                Err(Stop::Error(e)) => return Err(e),
+                                Err(Stop::Wait) => return Ok(false),
+                            }
+                        }
+                        return Ok(true);
+                    }
+                    RowRes::Wait => return Ok(false),
+                    RowRes::Fail(e) => return Err(e),
+                    _ => {
+                        ins.conflict_row = None;
+                        continue;
+                    }
+                }
+            }
+            let t = self.table(&ins.table)?;
+            let oid = t.oid;
+            if let Some(_oc) = &ins.on_conflict {
+                // Speculative insertion: check the arbiter indexes first, waiting for
+                // in-progress inserters of the same key.
+                match self.unique_conflict(s, t, &ins.arbiters, values, None) {
+                    Some((_, j, Some(xwait))) => {
+                        let (b, o) = ctid(j);
+                        let context = Some(format!(
+                            "while inserting index tuple ({b},{o}) in relation \"{tname}\""
+                        ));
+                        match self.wait_for_xid(s, xwait, level, context, now, events)? {
+                            true => continue,
+                            false => return Ok(false),
+                        }
+                    }
+                    Some((_, j, None)) => {
+                        let nothing = matches!(
+                            ins.on_conflict,
+                            Some(OnConflict {
+                                action: ConflictAction::Nothing,
+                                ..
+                            })
+                        );
+                        if nothing {
+                            let viewer = Self::viewer(s, snapshot);
+                            let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
+                            if rr
+                                && !self.visible(&t.heap[j], viewer)
+                                && !self.is_current(viewer.top, t.heap[j].xmin)
+                            {
+                                return Err(PgError::concurrent_update());
+                            }
+                            return Ok(true);
+                        }
+                        ins.conflict_row = Some(j);
+                        continue;
+                    }
+                    None => {
+                        let idx = self.write_tuple(s, &ins.table, values.to_vec(), events);
+                        ins.affected += 1;
+                        self.insert_returning(s, ins, values, now, events)?;
+                        let _ = idx;
+                        return Ok(true);
+                    }
+                }
+            }
+            // Plain INSERT: the heap tuple goes in first, then each unique index is checked.
+            let my_idx = match ins.written {
+                Some(i) => i,
+                None => {
+                    let i = self.write_tuple(s, &ins.table, values.to_vec(), events);
+                    ins.written = Some(i);
+                    i
+                }
+            };
+            let t = self.table(&ins.table)?;
+            let all: Vec<usize> = (0..t.indexes.len()).collect();
+            match self.unique_conflict(s, t, &all, values, Some(my_idx)) {
+                Some((ixi, _, Some(xwait))) => {
+                    let (b, o) = ctid(my_idx);
+                    let ixname = t.indexes[ixi].name.clone();
+                    let context = Some(format!(
+                        "while inserting index tuple ({b},{o}) in relation \"{ixname}\""
+                    ));
+                    match self.wait_for_xid(s, xwait, level, context, now, events)? {
+                        true => continue,
+                        false => return Ok(false),
+                    }
+                }
+                Some((ixi, _, None)) => {
+                    let ix = &t.indexes[ixi];
+                    let names: Vec<String> = ix
+                        .columns
+                        .iter()
+                        .map(|&c| t.columns[c].name.clone())
+                        .collect();
+                    let vals: Vec<String> = ix
+                        .columns
+                        .iter()
+                        .map(|&c| values[c].to_text().unwrap_or_default())
+                        .collect();
+                    return Err(PgError::error(
+                        "23505",
+                        format!(
+                            "duplicate key value violates unique constraint \"{}\"",
+                            ix.name
+                        ),
+                    )
+                    .with_detail(format!(
+                        "Key ({})=({}) already exists.",
+                        names.join(", "),
+                        vals.join(", ")
+                    )));
+                }
+                None => {
+                    let _ = oid;
+                    ins.affected += 1;
+                    self.insert_returning(s, ins, values, now, events)?;
+                    return Ok(true);
+                }
+            }
+        }
+        Err(PgError::error("XX000", "insert kept retrying in Lockstep"))
+    }
+
+    fn insert_returning(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        values: &[Value],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<(), PgError> {
+        if ins.returning.is_empty() {
+            return Ok(());
+        }
+        let table = ins.table.clone();
+        let returning = ins.returning.clone();
+        match self.project(s, &table, None, &returning, values, now, events) {
+            Ok(r) => {
+                ins.out.push(r);
+                Ok(())
+            }
+            Err(Stop::Error(e)) => Err(e),
+            Err(Stop::Wait) => Ok(()),
+        }
+    }
+
+    /// Sleeps on `ShareLock on transaction xwait` (XactLockTableWait). Ok(true) when the
+    /// transaction had already ended; Ok(false) when the backend now waits.
+    fn wait_for_xid(
+        &mut self,
+        s: &mut Session,
+        xwait: Xid,
+        level: u32,
+        context: Option<String>,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        let tag = LockTag::Transaction(xwait);
+        match self.acquire(
+            s,
+            tag,
+            LockMode::Share,
+            Owner::Xact(level),
+            false,
+            context,
+            now,
+            events,
+        ) {
+            Ok(true) => {
+                if let Some(w) = self.locks.release_any(s.pid, tag, LockMode::Share) {
+                    self.woken.extend(w);
+                }
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(AcquireFailure::WouldBlock) => Ok(false),
+            Err(AcquireFailure::Deadlock(e)) => Err(e),
+        }
+    }
+
+    fn write_tuple(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        values: Vec<Value>,
+        events: &mut Vec<Event>,
+    ) -> usize {
+        let xid = self.assign_xid(s, events);
+        let cid = s.txn.as_ref().map_or(0, |t| t.cid);
+        let ssi = self.ssi_active(s);
+        let Some(t) = self.tables.get_mut(table) else {
+            return 0;
+        };
+        let idx = t.heap.len();
+        t.heap.push(Tuple {
+            xmin: xid,
+            cmin: cid,
+            xmax: Vec::new(),
+            next: None,
+            values,
+        });
+        events.push(Event::TupleWritten {
+            pid: s.pid,
+            table: table.to_string(),
+            ctid: ctid(idx),
+            kind: WriteKind::Insert,
+        });
+        if ssi {
+            self.ssi_write(s, table, idx);
+        }
+        idx
+    }
+}
+
+/// Registers a lock request for backend `s`, recording the wait (with its deadlock and lock
+/// timers) if it has to sleep. A free function so that expression evaluation can take
+/// advisory locks while the table being scanned is borrowed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn acquire_lock(
+    locks: &mut super::locks::LockManager,
+    s: &mut Session,
+    tag: LockTag,
+    mode: LockMode,
+    owner: Owner,
+    nowait: bool,
+    context: Option<String>,
+    now: Instant,
+    events: &mut Vec<Event>,
+) -> Result<bool, AcquireFailure> {
+    if s.granted == Some((tag, mode)) {
+        s.granted = None;
+        return Ok(true);
+    }
+    match locks.acquire(s.pid, tag, mode, owner, nowait) {
+        super::locks::Acquire::Granted => {
+            if !matches!(tag, LockTag::Relation { .. }) || mode > LockMode::RowExclusive {
+                events.push(Event::LockGranted {
+                    pid: s.pid,
+                    tag,
+                    mode,
+                });
+            }
+            Ok(true)
+        }
+        super::locks::Acquire::Waiting => {
+            let w = super::Wait {
+                tag,
+                mode,
+                since: now,
+                deadlock_at: Some(now + s.gucs.deadlock_timeout),
+                lock_timeout_at: (s.gucs.lock_timeout > Duration::ZERO)
+                    .then(|| now + s.gucs.lock_timeout),
+                context,
+            };
+            let reason = super::wait_reason_of(locks, s.pid, &w);
+            s.wait = Some(w);
+            events.push(Event::LockWaiting { pid: s.pid, reason });
+            Ok(false)
+        }
+        super::locks::Acquire::WouldBlock => Err(AcquireFailure::WouldBlock),
+        super::locks::Acquire::SimpleDeadlock(other) => {
+            let other_wait = locks.waiting.get(&other).copied();
+            let mut detail = format!(
+                "Process {} waits for {} on {}; blocked by process {}.",
+                s.pid,
+                super::locks::mode_name(mode),
+                tag,
+                other
+            );
+            if let Some((otag, omode)) = other_wait {
+                detail.push_str(&format!(
+                    "\nProcess {} waits for {} on {}; blocked by process {}.",
+                    other,
+                    super::locks::mode_name(omode),
+                    otag,
+                    s.pid
+                ));
+            }
+            events.push(Event::DeadlockCheck {
+                pid: s.pid,
+                verdict: super::DeadlockVerdict::Deadlock {
+                    detail: detail.clone(),
+                },
+            });
+            Err(AcquireFailure::Deadlock(PgError::deadlock(detail, context)))
+        }
+    }
+}
+
+fn not_null_violation(column: &str, table: &str) -> PgError {
+    PgError::error(
+        "23502",
+        format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
+    )
+}
+
+fn is_aggregate(name: &str) -> bool {
+    matches!(name, "count" | "sum" | "min" | "max")
+}
+
+/// If `filter` restricts `column` to constants with `=` or `IN` (at the top level or inside an
+/// AND), returns those constants.
+fn index_keys(filter: &Expr, column: &str, t: &Table) -> Option<Vec<Value>> {
+    let is_col = |e: &Expr| matches!(e, Expr::Column(q, c) if c == column && q.as_deref().is_none_or(|q| q == t.name));
+    let constant = |e: &Expr| -> Option<Value> {
+        match e {
+            Expr::Int(n) => Some(Value::Int(*n)),
+            Expr::Str(s) => Some(Value::Text(s.clone())),
+            Expr::Cast(inner, _) => match inner.as_ref() {
+                Expr::Int(n) => Some(Value::Int(*n)),
+                Expr::Str(s) => Some(Value::Text(s.clone())),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    match filter {
+        Expr::Binary(crate::sql::BinOp::Eq, l, r) => {
+            if is_col(l) {
+                constant(r).map(|v| vec![v])
+            } else if is_col(r) {
+                constant(l).map(|v| vec![v])
+            } else {
+                None
+            }
+        }
+        Expr::InList(e, list, false) if is_col(e) => list.iter().map(constant).collect(),
+        Expr::Binary(crate::sql::BinOp::And, l, r) => {
+            index_keys(l, column, t).or_else(|| index_keys(r, column, t))
+        }
+        _ => None,
+    }
+}
+
+fn is_index_scan(t: &Table, filter: Option<&Expr>) -> bool {
+    let Some(f) = filter else {
+        return false;
+    };
+    t.indexes.iter().any(|ix| {
+        ix.columns.len() == 1 && index_keys(f, &t.columns[ix.columns[0]].name, t).is_some()
+    })
+}
+
+#[allow(dead_code)]
+fn mode_conflicts(a: LockMode, b: LockMode) -> bool {
+    _mode_conflicts(a, b)
+}

@@ -1,0 +1,992 @@
+//! A recursive-descent parser for the SQL subset. Hand-written rather than generated or taken
+//! from `sqlparser`, because the engine ships to the browser and every kilobyte of WASM counts.
+
+use super::ast::*;
+use super::lexer::{tokenize, Tok, Token};
+use super::SqlError;
+
+/// Parses a query string that may hold several statements separated by `;`.
+pub fn parse(src: &str) -> Result<Vec<Statement>, SqlError> {
+    let tokens = tokenize(src)?;
+    let mut p = Parser {
+        src,
+        tokens,
+        pos: 0,
+    };
+    let mut out = Vec::new();
+    loop {
+        while p.eat_sym(";") {}
+        if p.at_eof() {
+            break;
+        }
+        let start = p.offset();
+        let kind = p.statement()?;
+        let end = p.offset();
+        if !p.eat_sym(";") && !p.at_eof() {
+            return Err(p.error_here());
+        }
+        out.push(Statement {
+            kind,
+            text: src[start..end].trim().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+/// Words that cannot be a bare alias after a table name or a select item.
+const RESERVED: [&str; 28] = [
+    "where",
+    "order",
+    "limit",
+    "for",
+    "set",
+    "from",
+    "returning",
+    "on",
+    "values",
+    "group",
+    "having",
+    "union",
+    "and",
+    "or",
+    "not",
+    "as",
+    "into",
+    "select",
+    "is",
+    "in",
+    "asc",
+    "desc",
+    "nowait",
+    "skip",
+    "offset",
+    "using",
+    "join",
+    "default",
+];
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> &Tok {
+        &self.tokens[self.pos].tok
+    }
+
+    fn peek_at(&self, n: usize) -> &Tok {
+        let i = (self.pos + n).min(self.tokens.len() - 1);
+        &self.tokens[i].tok
+    }
+
+    fn offset(&self) -> usize {
+        self.tokens[self.pos].offset
+    }
+
+    fn at_eof(&self) -> bool {
+        matches!(self.peek(), Tok::Eof)
+    }
+
+    fn advance(&mut self) -> Tok {
+        let t = self.tokens[self.pos].tok.clone();
+        if self.pos + 1 < self.tokens.len() {
+            self.pos += 1;
+        }
+        t
+    }
+
+    /// PostgreSQL's own wording: `syntax error at or near "X"` (or `at end of input`).
+    fn error_here(&self) -> SqlError {
+        let t = &self.tokens[self.pos];
+        let msg = match &t.tok {
+            Tok::Eof => "syntax error at end of input".to_string(),
+            _ => {
+                let end = self
+                    .tokens
+                    .get(self.pos + 1)
+                    .map(|n| n.offset)
+                    .unwrap_or(self.src.len());
+                let text = self.src[t.offset..end].trim_end();
+                format!("syntax error at or near \"{text}\"")
+            }
+        };
+        SqlError::at(self.src, t.offset, &msg)
+    }
+
+    fn unsupported(&self, what: &str) -> SqlError {
+        SqlError::at(
+            self.src,
+            self.offset(),
+            &format!("{what} is not supported by Lockstep's SQL subset"),
+        )
+    }
+
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Tok::Word(x) if x == w)
+    }
+
+    fn is_word_at(&self, n: usize, w: &str) -> bool {
+        matches!(self.peek_at(n), Tok::Word(x) if x == w)
+    }
+
+    fn eat_word(&mut self, w: &str) -> bool {
+        if self.is_word(w) {
+            self.advance();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_word(&mut self, w: &str) -> Result<(), SqlError> {
+        if self.eat_word(w) {
+            Ok(())
+        } else {
+            Err(self.error_here())
+        }
+    }
+
+    fn is_sym(&self, s: &str) -> bool {
+        matches!(self.peek(), Tok::Sym(x) if *x == s)
+    }
+
+    fn eat_sym(&mut self, s: &str) -> bool {
+        if self.is_sym(s) {
+            self.advance();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_sym(&mut self, s: &str) -> Result<(), SqlError> {
+        if self.eat_sym(s) {
+            Ok(())
+        } else {
+            Err(self.error_here())
+        }
+    }
+
+    fn ident(&mut self) -> Result<String, SqlError> {
+        match self.peek().clone() {
+            Tok::Word(w) => {
+                self.advance();
+                Ok(w)
+            }
+            Tok::QuotedIdent(w) => {
+                self.advance();
+                Ok(w)
+            }
+            _ => Err(self.error_here()),
+        }
+    }
+
+    fn ident_list(&mut self) -> Result<Vec<String>, SqlError> {
+        self.expect_sym("(")?;
+        let mut out = vec![self.ident()?];
+        while self.eat_sym(",") {
+            out.push(self.ident()?);
+        }
+        self.expect_sym(")")?;
+        Ok(out)
+    }
+
+    /// An optional alias: `AS name` or a bare non-reserved word.
+    fn alias(&mut self) -> Result<Option<String>, SqlError> {
+        if self.eat_word("as") {
+            return Ok(Some(self.ident()?));
+        }
+        match self.peek() {
+            Tok::Word(w) if !RESERVED.contains(&w.as_str()) => Ok(Some(self.ident()?)),
+            Tok::QuotedIdent(_) => Ok(Some(self.ident()?)),
+            _ => Ok(None),
+        }
+    }
+
+    fn statement(&mut self) -> Result<StatementKind, SqlError> {
+        let word = match self.peek() {
+            Tok::Word(w) => w.clone(),
+            _ => return Err(self.error_here()),
+        };
+        match word.as_str() {
+            "create" => self.create_table(),
+            "drop" => self.drop_table(),
+            "insert" => self.insert(),
+            "update" => self.update(),
+            "delete" => self.delete(),
+            "select" => Ok(StatementKind::Select(self.select()?)),
+            "begin" => {
+                self.advance();
+                let _ = self.eat_word("transaction") || self.eat_word("work");
+                Ok(StatementKind::Begin(self.transaction_modes()?))
+            }
+            "start" => {
+                self.advance();
+                self.expect_word("transaction")?;
+                Ok(StatementKind::Begin(self.transaction_modes()?))
+            }
+            "commit" | "end" => {
+                self.advance();
+                let _ = self.eat_word("transaction") || self.eat_word("work");
+                Ok(StatementKind::Commit)
+            }
+            "abort" => {
+                self.advance();
+                let _ = self.eat_word("transaction") || self.eat_word("work");
+                Ok(StatementKind::Rollback)
+            }
+            "rollback" => {
+                self.advance();
+                let _ = self.eat_word("transaction") || self.eat_word("work");
+                if self.eat_word("to") {
+                    self.eat_word("savepoint");
+                    return Ok(StatementKind::RollbackTo(self.ident()?));
+                }
+                Ok(StatementKind::Rollback)
+            }
+            "savepoint" => {
+                self.advance();
+                Ok(StatementKind::Savepoint(self.ident()?))
+            }
+            "release" => {
+                self.advance();
+                self.eat_word("savepoint");
+                Ok(StatementKind::Release(self.ident()?))
+            }
+            "set" => self.set(),
+            "show" => {
+                self.advance();
+                Ok(StatementKind::Show(self.ident()?))
+            }
+            "lock" => self.lock(),
+            _ => Err(self.error_here()),
+        }
+    }
+
+    fn transaction_modes(&mut self) -> Result<Option<IsolationLevel>, SqlError> {
+        let mut level = None;
+        loop {
+            if self.eat_word("isolation") {
+                self.expect_word("level")?;
+                level = Some(self.isolation_level()?);
+            } else if self.eat_word("read") {
+                if !(self.eat_word("write") || self.eat_word("only")) {
+                    return Err(self.error_here());
+                }
+            } else if self.is_word("deferrable") || self.is_word("not") {
+                return Err(self.unsupported("DEFERRABLE"));
+            } else {
+                break;
+            }
+            self.eat_sym(",");
+        }
+        Ok(level)
+    }
+
+    fn isolation_level(&mut self) -> Result<IsolationLevel, SqlError> {
+        if self.eat_word("serializable") {
+            return Ok(IsolationLevel::Serializable);
+        }
+        if self.eat_word("repeatable") {
+            self.expect_word("read")?;
+            return Ok(IsolationLevel::RepeatableRead);
+        }
+        if self.eat_word("read") && (self.eat_word("committed") || self.eat_word("uncommitted")) {
+            return Ok(IsolationLevel::ReadCommitted);
+        }
+        Err(self.error_here())
+    }
+
+    fn set(&mut self) -> Result<StatementKind, SqlError> {
+        self.advance();
+        if self.eat_word("transaction") {
+            return match self.transaction_modes()? {
+                Some(level) => Ok(StatementKind::SetTransaction(level)),
+                None => Err(self.error_here()),
+            };
+        }
+        let _ = self.eat_word("session") || self.eat_word("local");
+        let name = self.ident()?;
+        if !(self.eat_sym("=") || self.eat_word("to")) {
+            return Err(self.error_here());
+        }
+        let value = match self.advance() {
+            Tok::Str(s) | Tok::Number(s) | Tok::Word(s) | Tok::QuotedIdent(s) => s,
+            _ => {
+                self.pos -= 1;
+                return Err(self.error_here());
+            }
+        };
+        // `SET x = 10 ms`-style unit words are not PostgreSQL syntax; a number may be followed
+        // by nothing else.
+        Ok(StatementKind::Set { name, value })
+    }
+
+    fn lock(&mut self) -> Result<StatementKind, SqlError> {
+        self.advance();
+        self.eat_word("table");
+        self.eat_word("only");
+        let mut tables = vec![self.ident()?];
+        while self.eat_sym(",") {
+            tables.push(self.ident()?);
+        }
+        let mut mode = TableLockMode::AccessExclusive;
+        if self.eat_word("in") {
+            mode = self.lock_mode()?;
+            self.expect_word("mode")?;
+        }
+        let nowait = self.eat_word("nowait");
+        Ok(StatementKind::Lock {
+            tables,
+            mode,
+            nowait,
+        })
+    }
+
+    fn lock_mode(&mut self) -> Result<TableLockMode, SqlError> {
+        if self.eat_word("access") {
+            if self.eat_word("share") {
+                return Ok(TableLockMode::AccessShare);
+            }
+            self.expect_word("exclusive")?;
+            return Ok(TableLockMode::AccessExclusive);
+        }
+        if self.eat_word("row") {
+            if self.eat_word("share") {
+                return Ok(TableLockMode::RowShare);
+            }
+            self.expect_word("exclusive")?;
+            return Ok(TableLockMode::RowExclusive);
+        }
+        if self.eat_word("share") {
+            if self.eat_word("update") {
+                self.expect_word("exclusive")?;
+                return Ok(TableLockMode::ShareUpdateExclusive);
+            }
+            if self.eat_word("row") {
+                self.expect_word("exclusive")?;
+                return Ok(TableLockMode::ShareRowExclusive);
+            }
+            return Ok(TableLockMode::Share);
+        }
+        if self.eat_word("exclusive") {
+            return Ok(TableLockMode::Exclusive);
+        }
+        Err(self.error_here())
+    }
+
+    fn create_table(&mut self) -> Result<StatementKind, SqlError> {
+        self.advance();
+        if self.is_word("unique") || self.is_word("index") {
+            return Err(self.unsupported("CREATE INDEX"));
+        }
+        if !self.is_word("table") {
+            return Err(self.error_here());
+        }
+        self.advance();
+        let mut if_not_exists = false;
+        if self.is_word("if") {
+            self.advance();
+            self.expect_word("not")?;
+            self.expect_word("exists")?;
+            if_not_exists = true;
+        }
+        let name = self.ident()?;
+        self.expect_sym("(")?;
+        let mut table = CreateTable {
+            name,
+            if_not_exists,
+            columns: Vec::new(),
+            primary_key: None,
+            unique: Vec::new(),
+        };
+        if !self.eat_sym(")") {
+            loop {
+                self.table_element(&mut table)?;
+                if self.eat_sym(")") {
+                    break;
+                }
+                self.expect_sym(",")?;
+            }
+        }
+        Ok(StatementKind::CreateTable(table))
+    }
+
+    fn table_element(&mut self, table: &mut CreateTable) -> Result<(), SqlError> {
+        if self.eat_word("constraint") {
+            self.ident()?;
+        }
+        if self.is_word("primary") && self.is_word_at(1, "key") {
+            self.advance();
+            self.advance();
+            let cols = self.ident_list()?;
+            // INCLUDE columns are only payload in the index: for locking and uniqueness the key
+            // is what counts.
+            if self.eat_word("include") {
+                self.ident_list()?;
+            }
+            if table.primary_key.is_some() {
+                return Err(SqlError::at(
+                    self.src,
+                    self.offset(),
+                    "multiple primary keys for table are not allowed",
+                ));
+            }
+            table.primary_key = Some(cols);
+            return Ok(());
+        }
+        if self.is_word("unique") && matches!(self.peek_at(1), Tok::Sym("(")) {
+            self.advance();
+            let cols = self.ident_list()?;
+            if self.eat_word("include") {
+                self.ident_list()?;
+            }
+            table.unique.push(cols);
+            return Ok(());
+        }
+        if self.is_word("foreign") || self.is_word("check") || self.is_word("exclude") {
+            return Err(self.unsupported("this table constraint"));
+        }
+        let name = self.ident()?;
+        let ty = self.sql_type()?;
+        let mut col = ColumnDef {
+            name: name.clone(),
+            ty,
+            not_null: false,
+            default: None,
+        };
+        loop {
+            if self.eat_word("primary") {
+                self.expect_word("key")?;
+                col.not_null = true;
+                if table.primary_key.is_some() {
+                    return Err(SqlError::at(
+                        self.src,
+                        self.offset(),
+                        "multiple primary keys for table are not allowed",
+                    ));
+                }
+                table.primary_key = Some(vec![name.clone()]);
+            } else if self.eat_word("unique") {
+                table.unique.push(vec![name.clone()]);
+            } else if self.eat_word("not") {
+                self.expect_word("null")?;
+                col.not_null = true;
+            } else if self.eat_word("null") {
+            } else if self.eat_word("default") {
+                col.default = Some(self.expr()?);
+            } else if self.is_word("references") || self.is_word("check") {
+                return Err(self.unsupported("this column constraint"));
+            } else {
+                break;
+            }
+        }
+        table.columns.push(col);
+        Ok(())
+    }
+
+    fn sql_type(&mut self) -> Result<SqlType, SqlError> {
+        let w = match self.peek() {
+            Tok::Word(w) => w.clone(),
+            _ => return Err(self.error_here()),
+        };
+        let ty = match w.as_str() {
+            "int" | "integer" | "int4" | "int8" | "int2" | "bigint" | "smallint" => SqlType::Int,
+            "numeric" | "decimal" => SqlType::Numeric,
+            "text" | "varchar" | "char" | "character" => SqlType::Text,
+            "boolean" | "bool" => SqlType::Bool,
+            "serial" | "bigserial" => return Err(self.unsupported("serial")),
+            _ => return Err(self.unsupported(&format!("type \"{w}\""))),
+        };
+        self.advance();
+        if w == "character" {
+            self.eat_word("varying");
+        }
+        if self.eat_sym("(") {
+            loop {
+                match self.advance() {
+                    Tok::Number(_) => {}
+                    _ => {
+                        self.pos -= 1;
+                        return Err(self.error_here());
+                    }
+                }
+                if self.eat_sym(")") {
+                    break;
+                }
+                self.expect_sym(",")?;
+            }
+        }
+        Ok(ty)
+    }
+
+    fn drop_table(&mut self) -> Result<StatementKind, SqlError> {
+        self.advance();
+        self.expect_word("table")?;
+        let mut if_exists = false;
+        if self.eat_word("if") {
+            self.expect_word("exists")?;
+            if_exists = true;
+        }
+        let mut names = vec![self.ident()?];
+        while self.eat_sym(",") {
+            names.push(self.ident()?);
+        }
+        let _ = self.eat_word("cascade") || self.eat_word("restrict");
+        Ok(StatementKind::DropTable { names, if_exists })
+    }
+
+    fn insert(&mut self) -> Result<StatementKind, SqlError> {
+        self.advance();
+        self.expect_word("into")?;
+        let table = self.ident()?;
+        let alias = if self.eat_word("as") {
+            Some(self.ident()?)
+        } else {
+            None
+        };
+        let columns = if self.is_sym("(") {
+            Some(self.ident_list()?)
+        } else {
+            None
+        };
+        if self.is_word("select") {
+            return Err(self.unsupported("INSERT ... SELECT"));
+        }
+        if self.eat_word("default") {
+            self.expect_word("values")?;
+            return Err(self.unsupported("DEFAULT VALUES"));
+        }
+        self.expect_word("values")?;
+        let mut rows = Vec::new();
+        loop {
+            self.expect_sym("(")?;
+            let mut row = vec![self.expr()?];
+            while self.eat_sym(",") {
+                row.push(self.expr()?);
+            }
+            self.expect_sym(")")?;
+            rows.push(row);
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        let mut on_conflict = None;
+        if self.eat_word("on") {
+            self.expect_word("conflict")?;
+            let target = if self.is_sym("(") {
+                Some(self.ident_list()?)
+            } else {
+                None
+            };
+            self.expect_word("do")?;
+            let action = if self.eat_word("nothing") {
+                ConflictAction::Nothing
+            } else {
+                self.expect_word("update")?;
+                self.expect_word("set")?;
+                let assignments = self.assignments()?;
+                let filter = if self.eat_word("where") {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                ConflictAction::Update {
+                    assignments,
+                    filter,
+                }
+            };
+            on_conflict = Some(OnConflict { target, action });
+        }
+        let returning = self.returning()?;
+        Ok(StatementKind::Insert(Insert {
+            table,
+            alias,
+            columns,
+            rows,
+            on_conflict,
+            returning,
+        }))
+    }
+
+    fn assignments(&mut self) -> Result<Vec<(String, Expr)>, SqlError> {
+        let mut out = Vec::new();
+        loop {
+            let col = self.ident()?;
+            self.expect_sym("=")?;
+            let e = self.expr()?;
+            out.push((col, e));
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn returning(&mut self) -> Result<Vec<SelectItem>, SqlError> {
+        if self.eat_word("returning") {
+            self.select_items()
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    fn update(&mut self) -> Result<StatementKind, SqlError> {
+        self.advance();
+        self.eat_word("only");
+        let table = self.ident()?;
+        let alias = self.alias()?;
+        self.expect_word("set")?;
+        let assignments = self.assignments()?;
+        if self.is_word("from") {
+            return Err(self.unsupported("UPDATE ... FROM"));
+        }
+        let filter = if self.eat_word("where") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let returning = self.returning()?;
+        Ok(StatementKind::Update(Update {
+            table,
+            alias,
+            assignments,
+            filter,
+            returning,
+        }))
+    }
+
+    fn delete(&mut self) -> Result<StatementKind, SqlError> {
+        self.advance();
+        self.expect_word("from")?;
+        self.eat_word("only");
+        let table = self.ident()?;
+        let alias = self.alias()?;
+        if self.is_word("using") {
+            return Err(self.unsupported("DELETE ... USING"));
+        }
+        let filter = if self.eat_word("where") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        let returning = self.returning()?;
+        Ok(StatementKind::Delete(Delete {
+            table,
+            alias,
+            filter,
+            returning,
+        }))
+    }
+
+    fn select_items(&mut self) -> Result<Vec<SelectItem>, SqlError> {
+        let mut items = Vec::new();
+        loop {
+            if self.eat_sym("*") {
+                items.push(SelectItem::Star);
+            } else {
+                let e = self.expr()?;
+                let alias = self.alias()?;
+                items.push(SelectItem::Expr(e, alias));
+            }
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    fn select(&mut self) -> Result<Select, SqlError> {
+        self.advance();
+        let items = self.select_items()?;
+        let mut sel = Select {
+            items,
+            from: None,
+            filter: None,
+            order_by: Vec::new(),
+            limit: None,
+            locking: None,
+        };
+        if self.eat_word("from") {
+            let t = self.ident()?;
+            let alias = self.alias()?;
+            if self.is_sym(",") || self.is_word("join") {
+                return Err(self.unsupported("reading more than one table"));
+            }
+            sel.from = Some((t, alias));
+        }
+        if self.eat_word("where") {
+            sel.filter = Some(self.expr()?);
+        }
+        if self.is_word("group") || self.is_word("having") {
+            return Err(self.unsupported("GROUP BY"));
+        }
+        if self.eat_word("order") {
+            self.expect_word("by")?;
+            loop {
+                let e = self.expr()?;
+                let desc = if self.eat_word("desc") {
+                    true
+                } else {
+                    self.eat_word("asc");
+                    false
+                };
+                sel.order_by.push((e, desc));
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        // PostgreSQL accepts LIMIT before or after the locking clause.
+        loop {
+            if sel.limit.is_none() && self.eat_word("limit") {
+                sel.limit = Some(self.expr()?);
+            } else if sel.locking.is_none() && self.is_word("for") {
+                sel.locking = Some(self.locking()?);
+            } else if self.is_word("offset") {
+                return Err(self.unsupported("OFFSET"));
+            } else {
+                break;
+            }
+        }
+        Ok(sel)
+    }
+
+    fn locking(&mut self) -> Result<Locking, SqlError> {
+        self.expect_word("for")?;
+        let strength = if self.eat_word("update") {
+            RowLockStrength::Update
+        } else if self.eat_word("share") {
+            RowLockStrength::Share
+        } else if self.eat_word("no") {
+            self.expect_word("key")?;
+            self.expect_word("update")?;
+            RowLockStrength::NoKeyUpdate
+        } else if self.eat_word("key") {
+            self.expect_word("share")?;
+            RowLockStrength::KeyShare
+        } else {
+            return Err(self.error_here());
+        };
+        if self.eat_word("of") {
+            self.ident()?;
+            while self.eat_sym(",") {
+                self.ident()?;
+            }
+        }
+        let wait = if self.eat_word("nowait") {
+            WaitPolicy::NoWait
+        } else if self.eat_word("skip") {
+            self.expect_word("locked")?;
+            WaitPolicy::SkipLocked
+        } else {
+            WaitPolicy::Block
+        };
+        Ok(Locking { strength, wait })
+    }
+
+    // Expressions, by increasing precedence: OR, AND, NOT, comparison/IS/IN, ||, + -, * / %,
+    // unary minus, postfix ::, primary.
+
+    fn expr(&mut self) -> Result<Expr, SqlError> {
+        let mut left = self.and_expr()?;
+        while self.eat_word("or") {
+            let right = self.and_expr()?;
+            left = Expr::Binary(BinOp::Or, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and_expr(&mut self) -> Result<Expr, SqlError> {
+        let mut left = self.not_expr()?;
+        while self.eat_word("and") {
+            let right = self.not_expr()?;
+            left = Expr::Binary(BinOp::And, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn not_expr(&mut self) -> Result<Expr, SqlError> {
+        if self.eat_word("not") {
+            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Expr, SqlError> {
+        let left = self.concat()?;
+        let op = match self.peek() {
+            Tok::Sym("=") => Some(BinOp::Eq),
+            Tok::Sym("<>") | Tok::Sym("!=") => Some(BinOp::NotEq),
+            Tok::Sym("<") => Some(BinOp::Lt),
+            Tok::Sym("<=") => Some(BinOp::LtEq),
+            Tok::Sym(">") => Some(BinOp::Gt),
+            Tok::Sym(">=") => Some(BinOp::GtEq),
+            _ => None,
+        };
+        if let Some(op) = op {
+            self.advance();
+            let right = self.concat()?;
+            return Ok(Expr::Binary(op, Box::new(left), Box::new(right)));
+        }
+        if self.eat_word("is") {
+            let negated = self.eat_word("not");
+            self.expect_word("null")?;
+            return Ok(Expr::IsNull(Box::new(left), negated));
+        }
+        let negated = if self.is_word("not") && self.is_word_at(1, "in") {
+            self.advance();
+            true
+        } else {
+            false
+        };
+        if self.eat_word("in") {
+            self.expect_sym("(")?;
+            if self.is_word("select") {
+                return Err(self.unsupported("a subquery"));
+            }
+            let mut list = vec![self.expr()?];
+            while self.eat_sym(",") {
+                list.push(self.expr()?);
+            }
+            self.expect_sym(")")?;
+            return Ok(Expr::InList(Box::new(left), list, negated));
+        }
+        Ok(left)
+    }
+
+    fn concat(&mut self) -> Result<Expr, SqlError> {
+        let mut left = self.additive()?;
+        while self.eat_sym("||") {
+            let right = self.additive()?;
+            left = Expr::Binary(BinOp::Concat, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn additive(&mut self) -> Result<Expr, SqlError> {
+        let mut left = self.multiplicative()?;
+        loop {
+            let op = if self.eat_sym("+") {
+                BinOp::Add
+            } else if self.eat_sym("-") {
+                BinOp::Sub
+            } else {
+                break;
+            };
+            let right = self.multiplicative()?;
+            left = Expr::Binary(op, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn multiplicative(&mut self) -> Result<Expr, SqlError> {
+        let mut left = self.unary()?;
+        loop {
+            let op = if self.eat_sym("*") {
+                BinOp::Mul
+            } else if self.eat_sym("/") {
+                BinOp::Div
+            } else if self.eat_sym("%") {
+                BinOp::Mod
+            } else {
+                break;
+            };
+            let right = self.unary()?;
+            left = Expr::Binary(op, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr, SqlError> {
+        if self.eat_sym("-") {
+            return Ok(match self.unary()? {
+                Expr::Int(n) => Expr::Int(-n),
+                e => Expr::Neg(Box::new(e)),
+            });
+        }
+        if self.eat_sym("+") {
+            return self.unary();
+        }
+        let mut e = self.primary()?;
+        while self.eat_sym("::") {
+            let ty = self.sql_type()?;
+            e = Expr::Cast(Box::new(e), ty);
+        }
+        Ok(e)
+    }
+
+    fn primary(&mut self) -> Result<Expr, SqlError> {
+        let offset = self.offset();
+        match self.peek().clone() {
+            Tok::Number(n) => {
+                self.advance();
+                match n.parse::<i64>() {
+                    Ok(v) => Ok(Expr::Int(v)),
+                    Err(_) => Err(SqlError::at(
+                        self.src,
+                        offset,
+                        &format!("numeric literal {n} is not supported (integers only)"),
+                    )),
+                }
+            }
+            Tok::Str(s) => {
+                self.advance();
+                Ok(Expr::Str(s))
+            }
+            Tok::Sym("(") => {
+                self.advance();
+                if self.is_word("select") {
+                    return Err(self.unsupported("a subquery"));
+                }
+                let e = self.expr()?;
+                self.expect_sym(")")?;
+                Ok(e)
+            }
+            Tok::Word(w) => match w.as_str() {
+                "null" => {
+                    self.advance();
+                    Ok(Expr::Null)
+                }
+                "true" => {
+                    self.advance();
+                    Ok(Expr::Bool(true))
+                }
+                "false" => {
+                    self.advance();
+                    Ok(Expr::Bool(false))
+                }
+                "case" | "exists" | "select" => Err(self.unsupported(&w.to_uppercase())),
+                _ if RESERVED.contains(&w.as_str()) => Err(self.error_here()),
+                _ => self.name_or_call(),
+            },
+            Tok::QuotedIdent(_) => self.name_or_call(),
+            _ => Err(self.error_here()),
+        }
+    }
+
+    fn name_or_call(&mut self) -> Result<Expr, SqlError> {
+        let first = self.ident()?;
+        if self.eat_sym("(") {
+            let mut args = Vec::new();
+            if self.eat_sym("*") {
+                args.push(Expr::Star);
+                self.expect_sym(")")?;
+            } else if !self.eat_sym(")") {
+                args.push(self.expr()?);
+                while self.eat_sym(",") {
+                    args.push(self.expr()?);
+                }
+                self.expect_sym(")")?;
+            }
+            return Ok(Expr::Function(first, args));
+        }
+        if self.eat_sym(".") {
+            let col = self.ident()?;
+            return Ok(Expr::Column(Some(first), col));
+        }
+        Ok(Expr::Column(None, first))
+    }
+}
