@@ -785,3 +785,111 @@ fn workers_locking_rows_in_key_order_never_deadlock_on_these_schedules() {
         );
     }
 }
+
+#[test]
+fn later_requests_queue_on_the_leaked_row_lock_while_database_sql_opens_connections_until_refused()
+{
+    let mut s = leaked_transaction(6, 4, None);
+    s.invariants = vec![Invariant::AllTasksFinished];
+    let mut world = World::new(&s).unwrap();
+    // Requests arrive every 100 ms; each runs until it blocks.
+    let (schedule, events) = run_first_choice(&mut world, 10_000);
+    assert!(schedule.0.contains(&Move::Tick), "arrivals move the clock");
+    assert_eq!(
+        world.task_state(TaskId(0)),
+        TaskState::Finished,
+        "C1 returned early, leaking its Tx"
+    );
+    for name in ["C2", "C3", "C4"] {
+        let id = world.task_named(name).unwrap();
+        assert!(
+            matches!(world.block_reason(id), Some(BlockReason::Lock { .. })),
+            "{name}: {:?}",
+            world.task_state(id)
+        );
+    }
+    for name in ["C5", "C6"] {
+        assert_eq!(
+            failure_of(&world, name).as_deref(),
+            Some("pq: sorry, too many clients already"),
+            "{name}"
+        );
+    }
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::ConnectionRefused { .. })));
+    let Status::Stall { explanation } = world.status() else {
+        panic!("{:?}", world.status())
+    };
+    assert!(
+        explanation
+            .iter()
+            .any(|l| l.contains("has returned without giving it back: nobody will end it")),
+        "{explanation:#?}"
+    );
+    assert!(
+        explanation
+            .iter()
+            .any(|l| l.contains("waits for ShareLock on transaction")),
+        "{explanation:#?}"
+    );
+}
+
+#[test]
+fn the_idle_in_transaction_timeout_terminates_the_leaked_session_and_the_queue_moves() {
+    let mut s = leaked_transaction(3, 100, None);
+    s.server.idle_in_transaction_session_timeout_ms = Some(10_000);
+    let mut world = World::new(&s).unwrap();
+    let (_, events) = run_first_choice(&mut world, 10_000);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Server(crate::server::Event::Log { line, .. })
+            if line.contains("terminating connection due to idle-in-transaction timeout")
+    )));
+    assert_eq!(
+        world.status(),
+        Status::Finished {
+            invariant_violations: vec![]
+        }
+    );
+    // Every request saw the row already cancelled and leaked in turn; the server ended the
+    // sessions of all but the last (the run ends when every request has returned).
+    assert_eq!(
+        world.connections.values().filter(|c| c.terminated).count(),
+        2
+    );
+}
+
+#[test]
+fn a_request_timeout_cancels_the_statement_waiting_for_the_leaked_lock() {
+    let mut s = leaked_transaction(2, 100, Some("request"));
+    // The first request's Tx uses no context (the leak); the second times out after 5 s.
+    s.tasks[0].program[0] =
+        serde_json::from_value(json!({ "line": 2, "op": "begin", "on": "db" })).unwrap();
+    s.tasks.push(TaskSpec {
+        name: "Late".into(),
+        count: 1,
+        arrival_ms: 500,
+        every_ms: 0,
+        timeout_ms: Some(5_000),
+        goroutine: false,
+        program: s.tasks[0].program.clone(),
+    });
+    s.tasks[0].count = 1;
+    s.tasks[1].program[0] = serde_json::from_value(
+        json!({ "line": 2, "op": "begin", "on": "db", "context": "request" }),
+    )
+    .unwrap();
+    s.tasks[1].program[2] = serde_json::from_value(json!({ "line": 5, "op": "query-row", "on": "tx", "context": "request",
+        "sql": "SELECT status FROM subscription WHERE id = $1 FOR UPDATE", "args": ["1"], "into": ["status"] })).unwrap();
+    let mut world = World::new(&s).unwrap();
+    run_first_choice(&mut world, 10_000);
+    assert_eq!(
+        failure_of(&world, "Late").as_deref(),
+        Some("pq: canceling statement due to user request")
+    );
+    assert_eq!(world.now, Instant::START + Duration::from_millis(5_500));
+    // Its own Tx was rolled back by database/sql when the request context ended.
+    let late = world.task_named("Late").unwrap();
+    assert!(world.held_connections(late).is_empty());
+}
