@@ -893,3 +893,178 @@ fn a_request_timeout_cancels_the_statement_waiting_for_the_leaked_lock() {
     let late = world.task_named("Late").unwrap();
     assert!(world.held_connections(late).is_empty());
 }
+
+#[test]
+fn a_row_lock_held_while_waiting_for_a_full_pool_is_a_cycle_postgres_cannot_see() {
+    let s = scenario(json!({
+        "setup": "CREATE TABLE account (id int PRIMARY KEY, balance int); \
+                  CREATE TABLE audit (id int, note text); \
+                  INSERT INTO account VALUES (1, 100);",
+        "pools": [{ "name": "db", "driver": "pgxpool", "max_conns": 2 }],
+        "tasks": [
+            { "name": "A", "program": [
+                { "line": 1, "op": "begin", "on": "db" },
+                { "line": 2, "op": "exec", "on": "tx", "sql": "UPDATE account SET balance = balance - 1 WHERE id = 1" },
+                // The bug: pool.Exec instead of tx.Exec needs a second connection.
+                { "line": 3, "op": "exec", "on": "db", "sql": "INSERT INTO audit VALUES (1, 'debit')" },
+                { "line": 4, "op": "commit" },
+            ]},
+            { "name": "B", "program": [
+                { "line": 1, "op": "begin", "on": "db" },
+                { "line": 2, "op": "exec", "on": "tx", "sql": "UPDATE account SET balance = balance + 1 WHERE id = 1" },
+                { "line": 4, "op": "commit" },
+            ]},
+        ],
+    }));
+    let mut world = World::new(&s).unwrap();
+    let a = world.task_named("A").unwrap();
+    while world.current_op(a).map(|op| op.line) != Some(3) {
+        world.step(Choice::Task(a)).unwrap();
+    }
+    run_until_blocked(&mut world, "B", 50);
+    run_until_blocked(&mut world, "A", 50);
+    // PostgreSQL's deadlock check runs after deadlock_timeout and finds nothing.
+    assert_eq!(world.choices(), vec![Choice::Tick]);
+    world.step(Choice::Tick).unwrap();
+    assert!(world.choices().is_empty());
+    let Status::Deadlock { tasks, explanation } = world.status() else {
+        panic!("{:?}", world.status())
+    };
+    assert_eq!(tasks, vec![a, world.task_named("B").unwrap()]);
+    assert!(
+        explanation[0].starts_with("a cycle through the pool and the database"),
+        "{explanation:#?}"
+    );
+    for needle in [
+        "A waits in Acquire for a connection from pool db",
+        "pool db's conn 1 is held by B",
+        "B waits for the reply to its query on conn 1",
+        "waits for ShareLock on transaction",
+        "is idle in a transaction: only A can move it on",
+    ] {
+        assert!(
+            explanation.iter().any(|l| l.contains(needle)),
+            "{needle}: {explanation:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_graph_shows_a_database_deadlock_before_postgres_breaks_it() {
+    let s = lock_order("owner_id IN (1, 2, 3)", "id IN (2, 3, 5)");
+    let schedule: Schedule = "B B B B B A A A A A A A B".parse().unwrap();
+    let (world, _) = World::replay(&s, &schedule).unwrap();
+    assert_eq!(
+        world.status(),
+        Status::Running,
+        "the deadlock check is a pending timer"
+    );
+    let graph = world.wait_for_graph();
+    let cycles = graph.all_cycles();
+    assert_eq!(cycles.len(), 1);
+    assert_eq!(WaitForGraph::kind(&cycles[0]), graph::CycleKind::Database);
+    let lines = graph.explain_cycle(&cycles[0]);
+    assert!(lines[0].starts_with("a deadlock between database sessions"));
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "process 4101 waits for ShareLock on transaction 742, held by process 4102"
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "process 4102 waits for ShareLock on transaction 741, held by process 4101"
+        )),
+        "{lines:#?}"
+    );
+}
+
+/// Lesson read-skew: two reads at two moments, a transfer committing in between.
+fn read_skew(in_tx: Option<&str>) -> Scenario {
+    let on = if in_tx.is_some() { "tx" } else { "db" };
+    let mut handler = vec![];
+    if let Some(isolation) = in_tx {
+        handler.push(json!({ "line": 2, "op": "begin", "on": "db", "isolation": isolation }));
+    }
+    handler.extend([
+        json!({ "line": 3, "op": "query-row", "on": on, "sql": "SELECT balance FROM account WHERE id = 1", "into": ["a"] }),
+        json!({ "line": 4, "op": "query-row", "on": on, "sql": "SELECT balance FROM account WHERE id = 2", "into": ["b"] }),
+        json!({ "line": 5, "op": "add", "into": "total", "of": ["$a", "$b"] }),
+        json!({ "line": 5, "op": "record", "var": "total" }),
+    ]);
+    if in_tx.is_some() {
+        handler.push(json!({ "line": 6, "op": "commit" }));
+    }
+    scenario(json!({
+        "setup": "CREATE TABLE account (id int PRIMARY KEY, balance int); \
+                  INSERT INTO account VALUES (1, 100), (2, 100);",
+        "pools": [{ "name": "db", "driver": "pgxpool" }],
+        "tasks": [
+            { "name": "H", "program": handler },
+            { "name": "T", "program": [
+                { "line": 20, "op": "begin", "on": "db" },
+                { "line": 21, "op": "exec", "on": "tx", "sql": "UPDATE account SET balance = balance + 50 WHERE id = 1" },
+                { "line": 22, "op": "exec", "on": "tx", "sql": "UPDATE account SET balance = balance - 50 WHERE id = 2" },
+                { "line": 23, "op": "commit" },
+            ]},
+        ],
+        "invariants": [
+            { "check": "recorded", "task": "H", "var": "total", "equals": "200" },
+            { "check": "sql", "query": "SELECT sum(balance) FROM account", "equals": "200" },
+        ],
+    }))
+}
+
+/// Runs H until its first read has returned, then T to the end, then the rest.
+fn transfer_between_the_reads(s: &Scenario) -> World {
+    let mut world = World::new(s).unwrap();
+    let h = world.task_named("H").unwrap();
+    while world.current_op(h).map(|op| op.line) != Some(4) {
+        world.step(Choice::Task(h)).unwrap();
+    }
+    run_until_blocked(&mut world, "T", 100);
+    run_first_choice(&mut world, 1000);
+    world
+}
+
+#[test]
+fn two_reads_on_the_pool_see_a_total_that_never_existed() {
+    let world = transfer_between_the_reads(&read_skew(None));
+    let Status::Finished {
+        invariant_violations,
+    } = world.status()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        invariant_violations,
+        vec!["total recorded by H = 200: H recorded 150".to_string()]
+    );
+    assert_eq!(
+        world.query_value("SELECT sum(balance) FROM account"),
+        Ok(Some("200".into()))
+    );
+}
+
+#[test]
+fn one_read_committed_transaction_still_sees_the_skew() {
+    let world = transfer_between_the_reads(&read_skew(Some("read-committed")));
+    let Status::Finished {
+        invariant_violations,
+    } = world.status()
+    else {
+        panic!()
+    };
+    assert_eq!(invariant_violations.len(), 1, "{invariant_violations:?}");
+}
+
+#[test]
+fn one_repeatable_read_transaction_sees_one_snapshot() {
+    let world = transfer_between_the_reads(&read_skew(Some("repeatable-read")));
+    assert_eq!(
+        world.status(),
+        Status::Finished {
+            invariant_violations: vec![]
+        }
+    );
+}
