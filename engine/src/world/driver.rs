@@ -1667,9 +1667,18 @@ impl World {
             });
             match self.driver_of_conn(conn) {
                 // pgconn's context watcher interrupts the socket: the connection is closed.
+                // The server session ends with the socket (rolling back its transaction);
+                // the pool destroys the connection when it is released.
                 Driver::Pgxpool => {
                     if let Some(c) = self.connections.get_mut(&conn) {
                         c.bad = true;
+                        if !c.terminated {
+                            c.terminated = true;
+                            let pid = c.pid;
+                            let mut server_events = Vec::new();
+                            self.server.disconnect(pid, self.now, &mut server_events);
+                            events.extend(server_events.into_iter().map(Event::Server));
+                        }
                     }
                     self.fail_call(id, error(format!("timeout: {e}")), events);
                 }

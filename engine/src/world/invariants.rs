@@ -17,6 +17,18 @@ impl World {
         violations
     }
 
+    /// Emits one event per broken invariant (at the step that finishes the last task).
+    pub(super) fn report_invariants(&self, events: &mut Vec<super::Event>) {
+        for invariant in &self.scenario().invariants {
+            if let Some(explanation) = self.check(invariant) {
+                events.push(super::Event::InvariantViolated {
+                    invariant: invariant.to_string(),
+                    explanation,
+                });
+            }
+        }
+    }
+
     fn check(&self, invariant: &Invariant) -> Option<String> {
         match invariant {
             Invariant::AllTasksFinished => {

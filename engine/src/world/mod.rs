@@ -422,8 +422,12 @@ impl World {
                 if self.task_state(t) != TaskState::Runnable {
                     return Err(StepError::NotEnabled(choice));
                 }
+                let was_finished = self.all_finished();
                 self.step_task(t, &mut events);
                 self.settle(&mut events);
+                if !was_finished && self.all_finished() {
+                    self.report_invariants(&mut events);
+                }
                 if let TaskState::Blocked(reason) = self.task_state(t) {
                     let name = self.tasks[t.0 as usize].name.clone();
                     events.push(Event::TaskBlocked {
@@ -446,6 +450,9 @@ impl World {
                 self.server.fire_timers(at, &mut server_events);
                 events.extend(server_events.into_iter().map(Event::Server));
                 self.settle(&mut events);
+                if self.all_finished() {
+                    self.report_invariants(&mut events);
+                }
             }
         }
         Ok(events)

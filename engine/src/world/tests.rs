@@ -1068,3 +1068,24 @@ fn one_repeatable_read_transaction_sees_one_snapshot() {
         }
     );
 }
+
+#[test]
+fn the_step_that_finishes_the_last_task_reports_broken_invariants() {
+    let s = read_skew(None);
+    let mut world = World::new(&s).unwrap();
+    let h = world.task_named("H").unwrap();
+    while world.current_op(h).map(|op| op.line) != Some(4) {
+        world.step(Choice::Task(h)).unwrap();
+    }
+    run_until_blocked(&mut world, "T", 100);
+    let (_, events) = run_first_choice(&mut world, 1000);
+    let broken: Vec<String> = events
+        .iter()
+        .filter(|e| matches!(e, Event::InvariantViolated { .. }))
+        .map(Event::narration)
+        .collect();
+    assert_eq!(
+        broken,
+        vec!["invariant broken: total recorded by H = 200: H recorded 150"]
+    );
+}
