@@ -1,5 +1,7 @@
 //! The `lockstep` command line: run isolation specs, check lessons, replay schedules.
 
+use std::io::Write;
+
 const USAGE: &str =
     "usage: lockstep spec FILE.spec... | check DIR [--json] | run LESSON [--fix F] [--schedule S]";
 
@@ -7,6 +9,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         // Subcommands are added here, one arm each.
+        Some("spec") => spec(&args[1..]),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             0
@@ -17,4 +20,34 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `lockstep spec FILE.spec...`: prints isolationtester's output for each spec.
+fn spec(files: &[String]) -> i32 {
+    if files.is_empty() {
+        eprintln!("{USAGE}");
+        return 2;
+    }
+    let mut code = 0;
+    let stdout = std::io::stdout();
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{file}: {e}");
+                code = 1;
+                continue;
+            }
+        };
+        match lockstep::spec::run_text(&text) {
+            Ok(out) => {
+                let _ = stdout.lock().write_all(out.as_bytes());
+            }
+            Err(e) => {
+                eprintln!("{file}: {e}");
+                code = 1;
+            }
+        }
+    }
+    code
 }

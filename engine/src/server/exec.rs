@@ -1952,7 +1952,7 @@ impl Server {
             }
             if matches!(op, RowOp::Lock(_)) && live.iter().any(|m| mine(m) && m.mode >= strength) {
                 self.release_tuple_lock(s);
-                return RowRes::Ok;
+                return self.follow_updates(s, table, idx, strength, now, events);
             }
             let skip_tuple_lock = live.iter().any(&mine);
             let conflicting: Vec<&XmaxMember> = live
@@ -1969,8 +1969,12 @@ impl Server {
                 return RowRes::Updated(next);
             }
             if conflicting.is_empty() {
+                let lock_only = matches!(op, RowOp::Lock(_));
                 self.apply_row_op(s, table, idx, op, strength, now, events);
                 self.release_tuple_lock(s);
+                if lock_only {
+                    return self.follow_updates(s, table, idx, strength, now, events);
+                }
                 return RowRes::Ok;
             }
             let xwait = conflicting[0].xid;
@@ -2041,6 +2045,89 @@ impl Server {
             "XX000",
             "row kept changing while Lockstep tried to lock it",
         ))
+    }
+
+    /// `heap_lock_updated_tuple`: a row lock that did not conflict with a concurrent update
+    /// (FOR KEY SHARE against a non-key UPDATE) is also taken on every newer version of the
+    /// row, so that whoever later deletes or re-keys the row still has to wait for us. A newer
+    /// version that is locked or updated in a conflicting way makes us wait, or reports the
+    /// row as updated/deleted when that change committed.
+    #[allow(clippy::too_many_arguments)]
+    fn follow_updates(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        idx: usize,
+        strength: RowLockStrength,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> RowRes {
+        let level = Self::level(s);
+        let top = s.txn.as_ref().and_then(|t| t.xid);
+        let mut prior = idx;
+        for _ in 0..1000 {
+            let Some(t) = self.tables.get(table) else {
+                return RowRes::Ok;
+            };
+            let base = &t.heap[prior];
+            let Some(updater) = base
+                .xmax
+                .iter()
+                .find(|m| m.update && self.xid_status(m.xid) != XidStatus::Aborted)
+                .cloned()
+            else {
+                return RowRes::Ok;
+            };
+            if self.is_current(top, updater.xid) {
+                return RowRes::Ok;
+            }
+            let Some(n) = base.next else {
+                return RowRes::Ok;
+            };
+            let tup = &t.heap[n];
+            if tup.xmin != updater.xid || self.xid_status(tup.xmin) == XidStatus::Aborted {
+                return RowRes::Ok;
+            }
+            let live: Vec<XmaxMember> = tup
+                .xmax
+                .iter()
+                .filter(|m| {
+                    let st = self.xid_status(m.xid);
+                    st != XidStatus::Aborted && (m.update || st == XidStatus::InProgress)
+                })
+                .cloned()
+                .collect();
+            let held = live
+                .iter()
+                .any(|m| self.is_current(top, m.xid) && m.mode >= strength);
+            let conflicting: Vec<&XmaxMember> = live
+                .iter()
+                .filter(|m| !self.is_current(top, m.xid) && row_conflicts(strength, m.mode))
+                .collect();
+            if conflicting
+                .iter()
+                .any(|m| m.update && self.xid_status(m.xid) == XidStatus::Committed)
+            {
+                return RowRes::Updated(tup.next);
+            }
+            if let Some(m) = conflicting.first() {
+                let (b, o) = ctid(n);
+                let context = Some(format!(
+                    "while locking updated version ({b},{o}) of tuple in relation \"{table}\""
+                ));
+                let xwait = m.xid;
+                match self.wait_for_xid(s, xwait, level, context, now, events) {
+                    Ok(true) => continue,
+                    Ok(false) => return RowRes::Wait,
+                    Err(e) => return RowRes::Fail(e),
+                }
+            }
+            if !held {
+                self.apply_row_op(s, table, n, RowOp::Lock(strength), strength, now, events);
+            }
+            prior = n;
+        }
+        RowRes::Ok
     }
 
     fn release_tuple_lock(&mut self, s: &mut Session) {

@@ -1,2 +1,12 @@
 //! PostgreSQL's isolation-tester `.spec` format, and a tester that runs specs on the simulated
 //! server and prints what `expected/NAME.out` records.
+//!
+//! - [`parse`]: the spec syntax tree and parser;
+//! - [`table`]: the output pieces (PQprint-style result tables, step lines);
+//! - [`mod@run`]: the tester itself, on the virtual clock.
+
+pub mod parse;
+pub mod run;
+pub mod table;
+
+pub use run::{run, run_text};

@@ -1,0 +1,965 @@
+//! The isolation-tester `.spec` file format: its syntax tree, a parser, validation, the
+//! permutations the tester runs, and printing a spec back as `.spec` text.
+//!
+//! The grammar follows PostgreSQL's `specparse.y` / `specscanner.l` (PG 14 onward): global
+//! `setup` blocks (any number), an optional global `teardown`, one or more `session`s each with
+//! an optional `setup`, one or more `step`s and an optional `teardown`, then zero or more
+//! `permutation` lines whose entries may carry blocker markers. Outside `{ }` blocks a `#`
+//! starts a comment. Names are bare identifiers or double-quoted strings (`""` is a quote).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The largest spec text accepted, in bytes. Upstream specs are a few KB; a limit keeps a
+/// pasted or generated file from exhausting memory in the browser.
+pub const SPEC_BYTES_MAX: usize = 1 << 20;
+
+/// The most permutations [`Spec::permutations_to_run`] generates for a spec without
+/// `permutation` lines. Interleavings grow factorially; past this a spec must list its own.
+pub const PERMUTATIONS_MAX: usize = 100_000;
+
+/// A parsed isolation spec.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spec {
+    /// Global `setup` blocks, run in order on the control connection before each permutation.
+    pub setup: Vec<String>,
+    /// The global `teardown` block, run on the control connection after each permutation.
+    pub teardown: Option<String>,
+    /// The sessions, in declaration order (each gets its own connection).
+    pub sessions: Vec<Session>,
+    /// The explicit `permutation` lines; empty means "every interleaving".
+    pub permutations: Vec<Permutation>,
+}
+
+/// One `session NAME` block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The session's name, as printed in NOTICE prefixes.
+    pub name: String,
+    /// The session's `setup` block, run after the global setup.
+    pub setup: Option<String>,
+    /// The session's steps, in declaration order.
+    pub steps: Vec<Step>,
+    /// The session's `teardown` block, run after all steps of a permutation.
+    pub teardown: Option<String>,
+}
+
+/// One `step NAME { SQL }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The step's name, unique across the whole spec.
+    pub name: String,
+    /// The SQL between the braces, trimmed of leading and trailing whitespace; it may hold
+    /// several statements and is sent as one simple-protocol query string.
+    pub sql: String,
+}
+
+/// One `permutation` line: the steps to run, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permutation {
+    /// The entries of the line, in order.
+    pub entries: Vec<PermutationEntry>,
+}
+
+/// One entry of a permutation line: a step name and its blocker markers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermutationEntry {
+    /// The name of the step to launch.
+    pub step: String,
+    /// Markers that delay the report of this step's completion (never its launch).
+    pub markers: Vec<Marker>,
+}
+
+/// A blocker marker on a permutation entry: `step(*)`, `step(other)`, `step(other notices N)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Marker {
+    /// `(*)`: report the step as `<waiting ...>` at launch without checking that it blocks.
+    Star,
+    /// `(other)`: do not report completion while step `other` is still running.
+    After(String),
+    /// `(other notices N)`: do not report completion until `other`'s session has sent N
+    /// notices since this step was launched.
+    Notices(String, u32),
+}
+
+/// Invalid spec input, with the 1-based line and column where the problem was found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecError {
+    /// 1-based line of the offending token.
+    pub line: u32,
+    /// 1-based column (in characters) of the offending token.
+    pub column: u32,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// A place in the spec text, 1-based.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Position {
+    line: u32,
+    column: u32,
+}
+
+impl Position {
+    fn error(self, message: impl Into<String>) -> SpecError {
+        SpecError {
+            line: self.line,
+            column: self.column,
+            message: message.into(),
+        }
+    }
+}
+
+/// The reserved words of the spec language. They are keywords only when bare, as in
+/// `specscanner.l`; quoted, they are ordinary names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Keyword {
+    Setup,
+    Teardown,
+    Session,
+    Step,
+    Permutation,
+    Notices,
+}
+
+impl Keyword {
+    fn from_word(word: &str) -> Option<Keyword> {
+        match word {
+            "setup" => Some(Keyword::Setup),
+            "teardown" => Some(Keyword::Teardown),
+            "session" => Some(Keyword::Session),
+            "step" => Some(Keyword::Step),
+            "permutation" => Some(Keyword::Permutation),
+            "notices" => Some(Keyword::Notices),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    Keyword(Keyword),
+    Name(String),
+    Integer(u32),
+    Sql(String),
+    LeftParen,
+    RightParen,
+    Comma,
+    Star,
+}
+
+impl Token {
+    fn describe(&self) -> String {
+        match self {
+            Token::Keyword(k) => format!("keyword `{}`", format!("{k:?}").to_lowercase()),
+            Token::Name(n) => format!("name `{n}`"),
+            Token::Integer(i) => format!("number `{i}`"),
+            Token::Sql(_) => "SQL block `{ ... }`".to_string(),
+            Token::LeftParen => "`(`".to_string(),
+            Token::RightParen => "`)`".to_string(),
+            Token::Comma => "`,`".to_string(),
+            Token::Star => "`*`".to_string(),
+        }
+    }
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Splits spec text into tokens with their positions.
+fn tokenize(text: &str) -> Result<Vec<(Position, Token)>, SpecError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let mut line = 1u32;
+    let mut column = 1u32;
+    // Advances over one character, keeping line and column right.
+    let advance = |i: &mut usize, line: &mut u32, column: &mut u32| {
+        if chars[*i] == '\n' {
+            *line += 1;
+            *column = 1;
+        } else {
+            *column += 1;
+        }
+        *i += 1;
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        let at = Position { line, column };
+        if c.is_whitespace() {
+            advance(&mut i, &mut line, &mut column);
+        } else if c == '#' {
+            while i < chars.len() && chars[i] != '\n' {
+                advance(&mut i, &mut line, &mut column);
+            }
+        } else if c == '{' {
+            advance(&mut i, &mut line, &mut column);
+            let start = i;
+            // Like the upstream scanner, an SQL block ends at the first `}`: braces don't nest.
+            while i < chars.len() && chars[i] != '}' {
+                advance(&mut i, &mut line, &mut column);
+            }
+            if i == chars.len() {
+                return Err(at.error("SQL block `{` is never closed with `}`"));
+            }
+            let sql: String = chars[start..i].iter().collect();
+            advance(&mut i, &mut line, &mut column);
+            tokens.push((at, Token::Sql(sql.trim().to_string())));
+        } else if c == '"' {
+            advance(&mut i, &mut line, &mut column);
+            let mut name = String::new();
+            loop {
+                if i == chars.len() {
+                    return Err(at.error("quoted name is never closed with `\"`"));
+                }
+                if chars[i] == '"' {
+                    if i + 1 < chars.len() && chars[i + 1] == '"' {
+                        name.push('"');
+                        advance(&mut i, &mut line, &mut column);
+                        advance(&mut i, &mut line, &mut column);
+                        continue;
+                    }
+                    advance(&mut i, &mut line, &mut column);
+                    break;
+                }
+                name.push(chars[i]);
+                advance(&mut i, &mut line, &mut column);
+            }
+            tokens.push((at, Token::Name(name)));
+        } else if is_name_start(c) {
+            let start = i;
+            while i < chars.len() && is_name_char(chars[i]) {
+                advance(&mut i, &mut line, &mut column);
+            }
+            let word: String = chars[start..i].iter().collect();
+            let token = match Keyword::from_word(&word) {
+                Some(k) => Token::Keyword(k),
+                None => Token::Name(word),
+            };
+            tokens.push((at, token));
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                advance(&mut i, &mut line, &mut column);
+            }
+            let digits: String = chars[start..i].iter().collect();
+            let value = digits
+                .parse::<u32>()
+                .map_err(|_| at.error(format!("number `{digits}` is too large")))?;
+            tokens.push((at, Token::Integer(value)));
+        } else {
+            let token = match c {
+                '(' => Token::LeftParen,
+                ')' => Token::RightParen,
+                ',' => Token::Comma,
+                '*' => Token::Star,
+                _ => return Err(at.error(format!("unexpected character `{c}`"))),
+            };
+            advance(&mut i, &mut line, &mut column);
+            tokens.push((at, token));
+        }
+    }
+    Ok(tokens)
+}
+
+/// A cursor over the token list; `end` is where an "unexpected end of file" points.
+struct Parser {
+    tokens: Vec<(Position, Token)>,
+    next: usize,
+    end: Position,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.next).map(|(_, t)| t)
+    }
+
+    fn position(&self) -> Position {
+        self.tokens.get(self.next).map_or(self.end, |(p, _)| *p)
+    }
+
+    fn bump(&mut self) -> Option<(Position, Token)> {
+        let token = self.tokens.get(self.next).cloned();
+        if token.is_some() {
+            self.next += 1;
+        }
+        token
+    }
+
+    fn eat_keyword(&mut self, keyword: Keyword) -> bool {
+        if self.peek() == Some(&Token::Keyword(keyword)) {
+            self.next += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn unexpected(&self, wanted: &str) -> SpecError {
+        let found = self
+            .peek()
+            .map_or_else(|| "end of file".to_string(), Token::describe);
+        self.position()
+            .error(format!("expected {wanted}, found {found}"))
+    }
+
+    fn expect_name(&mut self, wanted: &str) -> Result<(Position, String), SpecError> {
+        match self.peek() {
+            Some(Token::Name(_)) => match self.bump() {
+                Some((at, Token::Name(name))) => Ok((at, name)),
+                _ => Err(self.unexpected(wanted)),
+            },
+            _ => Err(self.unexpected(wanted)),
+        }
+    }
+
+    fn expect_sql(&mut self, wanted: &str) -> Result<String, SpecError> {
+        match self.peek() {
+            Some(Token::Sql(_)) => match self.bump() {
+                Some((_, Token::Sql(sql))) => Ok(sql),
+                _ => Err(self.unexpected(wanted)),
+            },
+            _ => Err(self.unexpected(wanted)),
+        }
+    }
+
+    fn expect(&mut self, token: Token, wanted: &str) -> Result<(), SpecError> {
+        if self.peek() == Some(&token) {
+            self.next += 1;
+            Ok(())
+        } else {
+            Err(self.unexpected(wanted))
+        }
+    }
+}
+
+/// Where each name in a permutation line was written, so validation errors can point at it.
+struct EntryPositions {
+    step: Position,
+    markers: Vec<Position>,
+}
+
+impl Spec {
+    /// Parses and validates `.spec` text. Errors name the line and column; input longer than
+    /// [`SPEC_BYTES_MAX`] is refused.
+    pub fn parse(text: &str) -> Result<Spec, SpecError> {
+        if text.len() > SPEC_BYTES_MAX {
+            return Err(Position { line: 1, column: 1 }.error(format!(
+                "spec is {} bytes; the limit is {SPEC_BYTES_MAX}",
+                text.len()
+            )));
+        }
+        let tokens = tokenize(text)?;
+        let end = end_position(text);
+        let mut parser = Parser {
+            tokens,
+            next: 0,
+            end,
+        };
+        let mut spec = Spec {
+            setup: Vec::new(),
+            teardown: None,
+            sessions: Vec::new(),
+            permutations: Vec::new(),
+        };
+        while parser.eat_keyword(Keyword::Setup) {
+            spec.setup.push(parser.expect_sql("`{` after `setup`")?);
+        }
+        if parser.eat_keyword(Keyword::Teardown) {
+            spec.teardown = Some(parser.expect_sql("`{` after `teardown`")?);
+        }
+        let mut step_positions: BTreeMap<String, Position> = BTreeMap::new();
+        while parser.eat_keyword(Keyword::Session) {
+            let (_, name) = parser.expect_name("a session name after `session`")?;
+            let mut session = Session {
+                name,
+                setup: None,
+                steps: Vec::new(),
+                teardown: None,
+            };
+            if parser.eat_keyword(Keyword::Setup) {
+                session.setup = Some(parser.expect_sql("`{` after `setup`")?);
+            }
+            while parser.eat_keyword(Keyword::Step) {
+                let (at, name) = parser.expect_name("a step name after `step`")?;
+                let sql = parser.expect_sql("`{` with the step's SQL")?;
+                if step_positions.insert(name.clone(), at).is_some() {
+                    return Err(at.error(format!("duplicate step name \"{name}\"")));
+                }
+                session.steps.push(Step { name, sql });
+            }
+            if session.steps.is_empty() {
+                return Err(parser.unexpected("`step` (a session needs at least one step)"));
+            }
+            if parser.eat_keyword(Keyword::Teardown) {
+                session.teardown = Some(parser.expect_sql("`{` after `teardown`")?);
+            }
+            spec.sessions.push(session);
+        }
+        if spec.sessions.is_empty() {
+            return Err(parser.unexpected("`session` (a spec needs at least one session)"));
+        }
+        let mut positions: Vec<Vec<EntryPositions>> = Vec::new();
+        while parser.eat_keyword(Keyword::Permutation) {
+            let (permutation, entry_positions) = parse_permutation(&mut parser)?;
+            spec.permutations.push(permutation);
+            positions.push(entry_positions);
+        }
+        if parser.peek().is_some() {
+            return Err(parser.unexpected("`permutation` or end of file"));
+        }
+        if let Err(problem) = spec.check() {
+            let at = match problem.place {
+                Place::Step { permutation, entry } => positions[permutation][entry].step,
+                Place::Marker {
+                    permutation,
+                    entry,
+                    marker,
+                } => positions[permutation][entry].markers[marker],
+            };
+            return Err(at.error(problem.message));
+        }
+        Ok(spec)
+    }
+
+    /// Checks the references that the grammar can't: every permutation entry and blocker names
+    /// a step of this spec, and no step is blocked by a step of its own session (as
+    /// isolationtester requires). Step names must also be unique.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut seen = BTreeMap::new();
+        for session in &self.sessions {
+            for step in &session.steps {
+                if seen.insert(step.name.as_str(), ()).is_some() {
+                    return Err(format!("duplicate step name \"{}\"", step.name));
+                }
+            }
+        }
+        self.check().map_err(|problem| problem.message)
+    }
+
+    fn check(&self) -> Result<(), Problem> {
+        let session_of = self.session_of_steps();
+        for (p, permutation) in self.permutations.iter().enumerate() {
+            for (e, entry) in permutation.entries.iter().enumerate() {
+                let Some(&own) = session_of.get(entry.step.as_str()) else {
+                    return Err(Problem {
+                        place: Place::Step {
+                            permutation: p,
+                            entry: e,
+                        },
+                        message: format!(
+                            "undefined step \"{}\" specified in permutation",
+                            entry.step
+                        ),
+                    });
+                };
+                for (m, marker) in entry.markers.iter().enumerate() {
+                    let blocker = match marker {
+                        Marker::Star => continue,
+                        Marker::After(b) | Marker::Notices(b, _) => b,
+                    };
+                    let place = Place::Marker {
+                        permutation: p,
+                        entry: e,
+                        marker: m,
+                    };
+                    match session_of.get(blocker.as_str()) {
+                        None => {
+                            return Err(Problem {
+                                place,
+                                message: format!(
+                                    "undefined step \"{blocker}\" specified as blocker of \"{}\"",
+                                    entry.step
+                                ),
+                            })
+                        }
+                        Some(&session) if session == own => {
+                            return Err(Problem {
+                                place,
+                                message: format!(
+                                "step \"{}\" cannot be blocked by \"{blocker}\" of its own session",
+                                entry.step
+                            ),
+                            })
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Maps each step name to the index of its session.
+    fn session_of_steps(&self) -> BTreeMap<&str, usize> {
+        let mut map = BTreeMap::new();
+        for (index, session) in self.sessions.iter().enumerate() {
+            for step in &session.steps {
+                map.insert(step.name.as_str(), index);
+            }
+        }
+        map
+    }
+
+    /// Finds a step and the index of its session by name.
+    pub fn step(&self, name: &str) -> Option<(usize, &Step)> {
+        self.sessions
+            .iter()
+            .enumerate()
+            .find_map(|(index, session)| {
+                session
+                    .steps
+                    .iter()
+                    .find(|step| step.name == name)
+                    .map(|step| (index, step))
+            })
+    }
+
+    /// The permutations the tester runs: the explicit `permutation` lines if there are any,
+    /// otherwise every interleaving of the sessions' steps, in isolationtester's order (a
+    /// depth-first search that tries sessions in declaration order, so the first permutation
+    /// runs session 1's steps first). More than [`PERMUTATIONS_MAX`] generated permutations is
+    /// an error.
+    pub fn permutations_to_run(&self) -> Result<Vec<Permutation>, String> {
+        if !self.permutations.is_empty() {
+            return Ok(self.permutations.clone());
+        }
+        let step_counts: Vec<usize> = self.sessions.iter().map(|s| s.steps.len()).collect();
+        let count = interleaving_count(&step_counts);
+        if count > PERMUTATIONS_MAX {
+            return Err(format!(
+                "the spec has no permutation lines and its steps have more than \
+                 {PERMUTATIONS_MAX} interleavings; list the permutations to run"
+            ));
+        }
+        let mut out = Vec::with_capacity(count);
+        let mut next_step = vec![0usize; self.sessions.len()];
+        let mut current = Vec::new();
+        self.interleave(&mut next_step, &mut current, &mut out);
+        Ok(out)
+    }
+
+    fn interleave(
+        &self,
+        next_step: &mut [usize],
+        current: &mut Vec<PermutationEntry>,
+        out: &mut Vec<Permutation>,
+    ) {
+        let mut extended = false;
+        for index in 0..self.sessions.len() {
+            let session = &self.sessions[index];
+            if next_step[index] < session.steps.len() {
+                current.push(PermutationEntry {
+                    step: session.steps[next_step[index]].name.clone(),
+                    markers: Vec::new(),
+                });
+                next_step[index] += 1;
+                self.interleave(next_step, current, out);
+                next_step[index] -= 1;
+                current.pop();
+                extended = true;
+            }
+        }
+        if !extended {
+            out.push(Permutation {
+                entries: current.clone(),
+            });
+        }
+    }
+}
+
+/// The multinomial count of interleavings, saturating so huge specs don't overflow.
+fn interleaving_count(step_counts: &[usize]) -> usize {
+    // Multiply in binomials C(total, k) one session at a time; each partial product is exact.
+    let mut total = 0usize;
+    let mut count = 1usize;
+    for &k in step_counts {
+        for i in 1..=k {
+            total += 1;
+            // count * total / i stays integral because count * C(total, i) is built up exactly.
+            count = match count.checked_mul(total) {
+                Some(v) => v / i,
+                None => return usize::MAX,
+            };
+        }
+    }
+    count
+}
+
+/// The position just past the end of the text.
+fn end_position(text: &str) -> Position {
+    let mut line = 1u32;
+    let mut column = 1u32;
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    Position { line, column }
+}
+
+enum Place {
+    Step {
+        permutation: usize,
+        entry: usize,
+    },
+    Marker {
+        permutation: usize,
+        entry: usize,
+        marker: usize,
+    },
+}
+
+struct Problem {
+    place: Place,
+    message: String,
+}
+
+fn parse_permutation(parser: &mut Parser) -> Result<(Permutation, Vec<EntryPositions>), SpecError> {
+    let mut entries = Vec::new();
+    let mut positions = Vec::new();
+    while let Some(Token::Name(_)) = parser.peek() {
+        let (at, step) = parser.expect_name("a step name")?;
+        let mut markers = Vec::new();
+        let mut marker_positions = Vec::new();
+        if parser.peek() == Some(&Token::LeftParen) {
+            parser.next += 1;
+            loop {
+                let marker_at = parser.position();
+                if parser.peek() == Some(&Token::Star) {
+                    parser.next += 1;
+                    markers.push(Marker::Star);
+                } else {
+                    let (_, blocker) = parser.expect_name("`*` or a step name in the markers")?;
+                    if parser.eat_keyword(Keyword::Notices) {
+                        let Some(Token::Integer(n)) = parser.peek().cloned() else {
+                            return Err(parser.unexpected("a number after `notices`"));
+                        };
+                        parser.next += 1;
+                        markers.push(Marker::Notices(blocker, n));
+                    } else {
+                        markers.push(Marker::After(blocker));
+                    }
+                }
+                marker_positions.push(marker_at);
+                if parser.peek() == Some(&Token::Comma) {
+                    parser.next += 1;
+                    continue;
+                }
+                parser.expect(Token::RightParen, "`,` or `)` after a marker")?;
+                break;
+            }
+        }
+        entries.push(PermutationEntry { step, markers });
+        positions.push(EntryPositions {
+            step: at,
+            markers: marker_positions,
+        });
+    }
+    if entries.is_empty() {
+        return Err(parser.unexpected("a step name after `permutation`"));
+    }
+    Ok((Permutation { entries }, positions))
+}
+
+/// Writes `name` bare when the scanner would read it back as the same name, else quoted.
+fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    let bare = name.chars().next().is_some_and(is_name_start)
+        && name.chars().all(is_name_char)
+        && Keyword::from_word(name).is_none();
+    if bare {
+        f.write_str(name)
+    } else {
+        write!(f, "\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+impl fmt::Display for Permutation {
+    /// The entries as written on a `permutation` line, markers included.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, entry) in self.entries.iter().enumerate() {
+            if index > 0 {
+                f.write_str(" ")?;
+            }
+            write_name(f, &entry.step)?;
+            if entry.markers.is_empty() {
+                continue;
+            }
+            f.write_str("(")?;
+            for (m, marker) in entry.markers.iter().enumerate() {
+                if m > 0 {
+                    f.write_str(", ")?;
+                }
+                match marker {
+                    Marker::Star => f.write_str("*")?,
+                    Marker::After(step) => write_name(f, step)?,
+                    Marker::Notices(step, n) => {
+                        write_name(f, step)?;
+                        write!(f, " notices {n}")?;
+                    }
+                }
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Spec {
+    /// The spec as `.spec` text that [`Spec::parse`] reads back to an equal value, provided no
+    /// SQL contains `}` (the format has no way to escape it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for setup in &self.setup {
+            writeln!(f, "setup\n{{\n  {setup}\n}}\n")?;
+        }
+        if let Some(teardown) = &self.teardown {
+            writeln!(f, "teardown\n{{\n  {teardown}\n}}\n")?;
+        }
+        for session in &self.sessions {
+            f.write_str("session ")?;
+            write_name(f, &session.name)?;
+            f.write_str("\n")?;
+            if let Some(setup) = &session.setup {
+                writeln!(f, "setup\t{{ {setup} }}")?;
+            }
+            for step in &session.steps {
+                f.write_str("step ")?;
+                write_name(f, &step.name)?;
+                writeln!(f, "\t{{ {} }}", step.sql)?;
+            }
+            if let Some(teardown) = &session.teardown {
+                writeln!(f, "teardown\t{{ {teardown} }}")?;
+            }
+            f.write_str("\n")?;
+        }
+        for permutation in &self.permutations {
+            writeln!(f, "permutation {permutation}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFORMANCE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/conformance/postgres"
+    );
+
+    fn shared_specs() -> Vec<(String, String)> {
+        let dir = format!("{CONFORMANCE}/specs");
+        let mut specs: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("reading {dir}: {e}"))
+            .map(|entry| entry.expect("directory entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "spec"))
+            .map(|path| {
+                let name = path
+                    .file_stem()
+                    .expect("stem")
+                    .to_string_lossy()
+                    .to_string();
+                let text = std::fs::read_to_string(&path).expect("spec text");
+                (name, text)
+            })
+            .collect();
+        specs.sort();
+        specs
+    }
+
+    #[test]
+    fn every_shared_spec_parses_and_its_permutations_match_the_expected_file() {
+        let specs = shared_specs();
+        assert_eq!(specs.len(), 29);
+        for (name, text) in specs {
+            let spec = Spec::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let expected = std::fs::read_to_string(format!("{CONFORMANCE}/expected/{name}.out"))
+                .expect("expected file");
+            let listed: Vec<&str> = expected
+                .lines()
+                .filter_map(|line| line.strip_prefix("starting permutation: "))
+                .collect();
+            let generated: Vec<String> = spec
+                .permutations_to_run()
+                .expect("permutations")
+                .iter()
+                .map(|p| {
+                    let names: Vec<&str> = p.entries.iter().map(|e| e.step.as_str()).collect();
+                    names.join(" ")
+                })
+                .collect();
+            assert_eq!(generated, listed, "{name}");
+            assert_eq!(
+                expected.lines().next(),
+                Some(format!("Parsed test spec with {} sessions", spec.sessions.len()).as_str()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn generated_permutation_counts_follow_the_tester() {
+        let count = |name: &str| {
+            let text =
+                std::fs::read_to_string(format!("{CONFORMANCE}/specs/{name}.spec")).expect("spec");
+            let spec = Spec::parse(&text).expect("parses");
+            assert!(spec.permutations.is_empty());
+            spec.permutations_to_run().expect("permutations").len()
+        };
+        assert_eq!(count("skip-locked"), 20);
+        assert_eq!(count("nowait"), 6);
+        assert_eq!(count("simple-write-skew"), 6);
+    }
+
+    #[test]
+    fn sessions_steps_and_markers_are_read_as_written() {
+        let text = std::fs::read_to_string(format!("{CONFORMANCE}/specs/deadlock-hard.spec"))
+            .expect("spec");
+        let spec = Spec::parse(&text).expect("parses");
+        assert_eq!(spec.setup.len(), 1);
+        assert!(spec.setup[0].starts_with("CREATE TABLE a1 ();"));
+        assert!(spec.setup[0].ends_with("CREATE TABLE a8 ();"));
+        assert_eq!(
+            spec.teardown.as_deref(),
+            Some("DROP TABLE a1, a2, a3, a4, a5, a6, a7, a8;")
+        );
+        assert_eq!(spec.sessions.len(), 8);
+        let s8 = &spec.sessions[7];
+        assert_eq!(s8.name, "s8");
+        assert_eq!(
+            s8.setup.as_deref(),
+            Some("BEGIN; SET deadlock_timeout = '10ms';")
+        );
+        assert_eq!(
+            s8.steps[1],
+            Step {
+                name: "s8a1".into(),
+                sql: "LOCK TABLE a1;".into()
+            }
+        );
+        let entries = &spec.permutations[0].entries;
+        assert_eq!(entries[14].step, "s7a8");
+        assert_eq!(entries[14].markers, vec![Marker::After("s8a1".into())]);
+        assert_eq!(entries[15].markers, vec![Marker::Star]);
+    }
+
+    #[test]
+    fn quoted_names_comments_and_notices_markers_are_understood() {
+        let text = "# a comment\nsetup { CREATE TABLE t (); }\nsetup{SELECT 1;}\n\
+                    session \"s 1\" # trailing comment\n\
+                    step \"a\"\"b\" { SELECT '#not a comment'; }\n\
+                    session s2 setup { BEGIN; } step b { COMMIT; } teardown { ABORT; }\n\
+                    permutation \"a\"\"b\"(b notices 2, *) b\n";
+        let spec = Spec::parse(text).expect("parses");
+        assert_eq!(spec.setup, vec!["CREATE TABLE t ();", "SELECT 1;"]);
+        assert_eq!(spec.sessions[0].name, "s 1");
+        assert_eq!(spec.sessions[0].steps[0].name, "a\"b");
+        assert_eq!(spec.sessions[0].steps[0].sql, "SELECT '#not a comment';");
+        assert_eq!(spec.sessions[1].teardown.as_deref(), Some("ABORT;"));
+        assert_eq!(
+            spec.permutations[0].entries[0].markers,
+            vec![Marker::Notices("b".into(), 2), Marker::Star]
+        );
+    }
+
+    #[test]
+    fn printing_a_spec_gives_text_that_parses_back_to_the_same_spec() {
+        for (name, text) in shared_specs() {
+            let spec = Spec::parse(&text).expect("parses");
+            let printed = spec.to_string();
+            assert_eq!(Spec::parse(&printed), Ok(spec), "{name}:\n{printed}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_step_in_a_permutation_is_an_error_at_its_position() {
+        let text = "session s1\nstep a { SELECT 1; }\npermutation a\n  missing\n";
+        let error = Spec::parse(text).unwrap_err();
+        assert_eq!((error.line, error.column), (4, 3));
+        assert!(
+            error.message.contains("undefined step \"missing\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_blocker_from_the_same_session_or_unknown_is_an_error() {
+        let text = "session s1\nstep a { SELECT 1; }\nstep b { SELECT 2; }\npermutation a b(a)\n";
+        let error = Spec::parse(text).unwrap_err();
+        assert_eq!((error.line, error.column), (4, 17));
+        let text = "session s1\nstep a { SELECT 1; }\npermutation a(zz)\n";
+        let error = Spec::parse(text).unwrap_err();
+        assert_eq!((error.line, error.column), (3, 15));
+    }
+
+    #[test]
+    fn malformed_input_gets_a_positioned_error_and_never_panics() {
+        let cases: &[(&str, (u32, u32))] = &[
+            ("", (1, 1)),
+            ("session s1\n", (2, 1)),
+            ("session s1 step a { SELECT 1;", (1, 19)),
+            ("session s1 step a { x } step a { y }", (1, 30)),
+            ("session \"s1", (1, 9)),
+            ("session s1 step a { x } permutation", (1, 36)),
+            ("session s1 step a { x } permutation a(a notices", (1, 48)),
+            ("session s1 step a { x } permutation a(", (1, 39)),
+            ("session s1 step a { x } permutation a(* b", (1, 41)),
+            ("session s1 step a { x } permutation a(a notices)", (1, 48)),
+            (
+                "session s1 step a { x } permutation a(a notices 99999999999)",
+                (1, 49),
+            ),
+            ("session s1 step a { x } ;", (1, 25)),
+            ("setup SELECT", (1, 7)),
+            ("session s1 step a { x } session s2 step a { y }", (1, 41)),
+        ];
+        for (text, (line, column)) in cases {
+            let error = Spec::parse(text).unwrap_err();
+            assert_eq!(
+                (error.line, error.column),
+                (*line, *column),
+                "{text:?}: {error}"
+            );
+        }
+        let huge = "#".repeat(SPEC_BYTES_MAX + 1);
+        assert!(Spec::parse(&huge).unwrap_err().message.contains("limit"));
+    }
+
+    #[test]
+    fn too_many_generated_permutations_is_an_error_not_a_hang() {
+        let mut text = String::new();
+        for s in 0..8 {
+            text.push_str(&format!("session s{s}\n"));
+            for k in 0..3 {
+                text.push_str(&format!("step s{s}x{k} {{ SELECT 1; }}\n"));
+            }
+        }
+        let spec = Spec::parse(&text).expect("parses");
+        assert!(spec.permutations_to_run().is_err());
+        assert_eq!(interleaving_count(&[3, 3]), 20);
+        assert_eq!(interleaving_count(&[2, 2]), 6);
+        assert_eq!(interleaving_count(&[2, 2, 2]), 90);
+    }
+}
