@@ -236,7 +236,7 @@ impl World {
 
     /// A fallible operation succeeded: `err = nil`, next operation.
     fn succeed(&mut self, id: TaskId, events: &mut Vec<Event>) {
-        if !self.in_defer(id) {
+        if !self.in_defer(id) && !self.result_ignored(id) {
             self.task_mut(id).err = None;
         }
         self.advance(id, events);
@@ -245,7 +245,7 @@ impl World {
     /// A fallible operation failed: `if err != nil { return err }`, or its `on_error`.
     /// Inside a deferred body the error is ignored, as `defer tx.Rollback()` ignores it.
     fn fail(&mut self, id: TaskId, error: TaskError, events: &mut Vec<Event>) {
-        if self.in_defer(id) {
+        if self.in_defer(id) || self.result_ignored(id) {
             self.advance(id, events);
             return;
         }
@@ -256,6 +256,15 @@ impl World {
             Some(label) => self.jump(id, label),
             None => self.begin_return(id, Some(error), events),
         }
+    }
+
+    /// Go code almost never looks at what `tx.Rollback()` returns (`defer tx.Rollback()`,
+    /// or a rollback before `return err`), so a rollback leaves `err` as it was.
+    fn result_ignored(&self, id: TaskId) -> bool {
+        matches!(
+            self.op_at(id).map(|op| op.action),
+            Some(Action::Rollback { .. })
+        )
     }
 
     fn begin_return(&mut self, id: TaskId, returned: Option<TaskError>, events: &mut Vec<Event>) {

@@ -152,7 +152,7 @@ pub enum Action {
     },
     /// `err := tx.Commit()`.
     Commit { tx: String },
-    /// `err := tx.Rollback()`.
+    /// `tx.Rollback()`, its result ignored as Go code does: `err` keeps its value.
     Rollback { tx: String },
     /// `g.Go(func() error { ... })`: start the goroutine task `task` of the scenario, with a
     /// copy of this task's variables (what its closure captures).

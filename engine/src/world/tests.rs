@@ -1089,3 +1089,48 @@ fn the_step_that_finishes_the_last_task_reports_broken_invariants() {
         vec!["invariant broken: total recorded by H = 200: H recorded 150"]
     );
 }
+
+#[test]
+fn a_worker_that_retries_on_40p01_completes_after_the_deadlock() {
+    let mut s = lock_order("owner_id IN (1, 2, 3)", "id IN (2, 3, 5)");
+    for task in &mut s.tasks {
+        let Action::Query { sql, .. } = task.program[1].action.clone() else {
+            panic!()
+        };
+        let program: Vec<Op> = serde_json::from_value(json!([
+            { "line": 2, "op": "begin", "on": "db", "label": "retry" },
+            { "line": 4, "op": "query", "on": "tx", "on_error": "failed",
+              "sql": sql, "rows": "widgets" },
+            { "line": 4, "op": "collect", "rows": "widgets", "into": "ids", "on_error": "failed" },
+            { "line": 5, "op": "next", "rows": "ids", "done": "commit", "label": "loop" },
+            { "line": 5, "op": "scan", "rows": "ids", "into": ["id"] },
+            { "line": 6, "op": "exec", "on": "tx", "on_error": "failed",
+              "sql": "UPDATE widget SET n = n + 1 WHERE id = $1", "args": ["$id"] },
+            { "line": 5, "op": "goto", "to": "loop" },
+            { "line": 7, "op": "commit", "label": "commit" },
+            { "line": 8, "op": "return" },
+            { "line": 10, "op": "rollback", "label": "failed" },
+            { "line": 11, "op": "if", "var": "sqlstate", "is": "eq", "value": "40P01", "to": "retry" },
+            { "line": 12, "op": "return", "error": "$err" },
+        ]))
+        .unwrap();
+        task.program = program;
+    }
+    let schedule: Schedule = "B B B B B A A A A A A A B +".parse().unwrap();
+    let (mut world, events) = World::replay(&s, &schedule).unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.narration().contains("deadlock detected")));
+    run_first_choice(&mut world, 10_000);
+    assert_eq!(
+        world.status(),
+        Status::Finished {
+            invariant_violations: vec![]
+        }
+    );
+    // Both workers' updates are there: every widget they wanted was bumped once per worker.
+    assert_eq!(
+        world.query_value("SELECT n FROM widget WHERE id = 3"),
+        Ok(Some("2".into()))
+    );
+}
