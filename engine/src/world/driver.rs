@@ -23,6 +23,10 @@ fn error(text: impl Into<String>) -> TaskError {
     }
 }
 
+/// The most contexts a run may create (a `context` op in a loop would otherwise grow the
+/// world without bound).
+pub const CONTEXTS_MAX: usize = 10_000;
+
 /// database/sql's `driver.ErrBadConn`.
 const BAD_CONNECTION: &str = "driver: bad connection";
 /// database/sql's `ErrTxDone`.
@@ -318,7 +322,33 @@ impl World {
     }
 
     fn set_var(&mut self, id: TaskId, name: &str, value: Var) {
-        self.task_mut(id).vars.insert(name.to_string(), value);
+        let old = self.task_mut(id).vars.insert(name.to_string(), value);
+        // Forget finished handles nobody refers to any more, so that a loop (a retry, a
+        // query per row) comes back to the same state instead of growing the world.
+        let referenced = |world: &World, var: &Var| {
+            world
+                .tasks
+                .iter()
+                .any(|t| t.vars.values().any(|v| v == var))
+        };
+        match old {
+            Some(Var::Rows(r))
+                if !referenced(self, &Var::Rows(r))
+                    && self
+                        .rows
+                        .get(&r)
+                        .is_some_and(|rows| rows.closed || rows.buffered.is_some()) =>
+            {
+                self.rows.remove(&r);
+            }
+            Some(Var::Tx(tx))
+                if !referenced(self, &Var::Tx(tx))
+                    && self.transactions.get(&tx).is_some_and(|t| t.done) =>
+            {
+                self.transactions.remove(&tx);
+            }
+            _ => {}
+        }
     }
 
     /// The text of a value operand: `$name` reads a variable (`$err`, `$sqlstate` too).
@@ -524,6 +554,10 @@ impl World {
             Action::Commit { tx } => self.start_tx_end(id, &tx, true, events),
             Action::Rollback { tx } => self.start_tx_end(id, &tx, false, events),
             Action::Spawn { task } => {
+                if self.tasks.len() >= super::scenario::TASKS_MAX as usize {
+                    let text = format!("lockstep: more than {} tasks", super::scenario::TASKS_MAX);
+                    return self.fail(id, error(text), events);
+                }
                 let spec = self
                     .scenario
                     .0
@@ -597,6 +631,10 @@ impl World {
                 timeout_ms,
                 parent,
             } => {
+                if self.contexts.len() >= CONTEXTS_MAX {
+                    let text = format!("lockstep: more than {CONTEXTS_MAX} contexts");
+                    return self.fail(id, error(text), events);
+                }
                 let parent = match parent {
                     Some(p) => self.context_var(id, &Some(p)),
                     None => Ok(Some(self.tasks[id.0 as usize].request_context)),
@@ -909,9 +947,17 @@ impl World {
         self.start_call(id, call, events);
     }
 
+    /// The smallest id not in use: handles are forgotten when done, so reusing ids lets a
+    /// loop come back to an identical state.
+    fn free_rows_id(&self) -> RowsId {
+        (0..)
+            .map(RowsId)
+            .find(|r| !self.rows.contains_key(r))
+            .expect("a free id")
+    }
+
     fn new_list(&mut self, id: TaskId, var: &str, list: Vec<Vec<Option<String>>>) {
-        let rows_id = RowsId(self.next_rows);
-        self.next_rows += 1;
+        let rows_id = self.free_rows_id();
         self.rows.insert(
             rows_id,
             Rows {
@@ -1241,8 +1287,7 @@ impl World {
             }
             CallKind::Query { var } => {
                 let conn = conn.expect("queried");
-                let rows_id = RowsId(self.next_rows);
-                self.next_rows += 1;
+                let rows_id = self.free_rows_id();
                 self.rows.insert(
                     rows_id,
                     Rows {
@@ -1299,8 +1344,10 @@ impl World {
                 } else {
                     None
                 };
-                let tx = TxId(self.next_tx);
-                self.next_tx += 1;
+                let tx = (0..)
+                    .map(TxId)
+                    .find(|t| !self.transactions.contains_key(t))
+                    .expect("a free id");
                 self.transactions.insert(
                     tx,
                     Transaction {

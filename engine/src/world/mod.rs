@@ -188,8 +188,6 @@ pub struct World {
     /// Values recorded for the invariants.
     pub records: Vec<Record>,
     next_conn: u32,
-    next_tx: u32,
-    next_rows: u32,
 }
 
 /// A choice that cannot be taken now.
@@ -314,8 +312,6 @@ impl World {
             contexts: Vec::new(),
             records: Vec::new(),
             next_conn: 0,
-            next_tx: 0,
-            next_rows: 0,
         };
         for (spec_index, spec) in scenario.tasks.iter().enumerate() {
             if spec.goroutine {
