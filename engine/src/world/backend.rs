@@ -10,6 +10,17 @@ use super::{Backend, BackendState, ConnId, Event, World};
 use crate::server::{self, PgError, Pid, StatementResult};
 use crate::time::Duration;
 
+/// Whether a statement may take row locks one row at a time (UPDATE, DELETE, INSERT,
+/// SELECT ... FOR ...): only then is the order of its units observable by other sessions. A
+/// plain SELECT reads one snapshot; BEGIN, COMMIT and the like are one edge each.
+pub(super) fn locks_rows(sql: &str) -> bool {
+    let upper = sql.trim_start().to_ascii_uppercase();
+    ["UPDATE", "DELETE", "INSERT", "WITH", "MERGE"]
+        .iter()
+        .any(|k| upper.starts_with(k))
+        || (upper.starts_with("SELECT") && upper.contains(" FOR "))
+}
+
 /// The server's settings from the scenario's.
 pub(super) fn server_settings(s: &ServerSettings) -> server::Settings {
     let mut settings = server::Settings::default();
@@ -84,6 +95,8 @@ impl World {
                 // After an error, the backend discards messages until Sync.
                 if message == Frontend::Sync {
                     c.backend = BackendState::Ready;
+                    c.statement = None;
+                    c.portal = None;
                     let status = self.tx_status(pid);
                     self.reply(conn, Backend::ReadyForQuery { status }, events);
                 }
@@ -92,6 +105,7 @@ impl World {
             match message {
                 Frontend::Parse { sql } => {
                     c.statement = Some(sql);
+                    c.portal = None;
                     self.reply(conn, Backend::ParseComplete, events);
                 }
                 Frontend::Describe => {
@@ -111,15 +125,39 @@ impl World {
                     self.reply(conn, Backend::BindComplete, events);
                 }
                 Frontend::Execute => {
-                    let sql = c.portal.clone().unwrap_or_default();
-                    c.backend = BackendState::Executing { simple: false };
+                    let Some(sql) = c.portal.clone() else {
+                        c.backend = BackendState::Skipping;
+                        let error = ErrorFields {
+                            severity: "ERROR".into(),
+                            code: "34000".into(),
+                            message: "portal \"\" does not exist".into(),
+                            detail: None,
+                            hint: None,
+                            context: None,
+                        };
+                        self.reply(conn, Backend::ErrorResponse { error }, events);
+                        continue;
+                    };
+                    c.backend = BackendState::Executing {
+                        simple: false,
+                        row_by_row: locks_rows(&sql),
+                    };
                     self.submit(conn, pid, &sql, events);
                 }
                 Frontend::Query { sql } => {
-                    c.backend = BackendState::Executing { simple: true };
+                    c.backend = BackendState::Executing {
+                        simple: true,
+                        row_by_row: locks_rows(&sql),
+                    };
                     self.submit(conn, pid, &sql, events);
                 }
                 Frontend::Sync => {
+                    // After a Bind/Execute series nothing refers to the unnamed statement or
+                    // portal again (the drivers re-Parse each query): forgetting them keeps
+                    // equal states equal.
+                    if c.portal.take().is_some() {
+                        c.statement = None;
+                    }
                     let status = self.tx_status(pid);
                     self.reply(conn, Backend::ReadyForQuery { status }, events);
                 }
@@ -145,7 +183,12 @@ impl World {
         };
         let pid = c.pid;
         let mut server_events = Vec::new();
-        self.server.step(pid, self.now, &mut server_events);
+        match c.backend {
+            BackendState::Executing {
+                row_by_row: false, ..
+            } => self.server.run(pid, self.now, &mut server_events),
+            _ => self.server.step(pid, self.now, &mut server_events),
+        }
         events.extend(server_events.into_iter().map(Event::Server));
         self.poll_backend(conn, events);
     }
@@ -176,7 +219,7 @@ impl World {
             }
             return;
         }
-        let BackendState::Executing { simple } = c.backend else {
+        let BackendState::Executing { simple, .. } = c.backend else {
             return;
         };
         let Some(outcome) = self.server.take_outcome(pid) else {

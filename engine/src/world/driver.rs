@@ -163,8 +163,45 @@ impl World {
             .unwrap_or(Driver::Pgxpool)
     }
 
-    /// One step of a runnable task.
+    /// One step of a runnable task, followed by the purely local operations after it (jumps,
+    /// scans, defers...): they touch nothing another task could observe, so giving them steps
+    /// of their own would only multiply schedules.
     pub(super) fn step_task(&mut self, id: TaskId, events: &mut Vec<Event>) {
+        self.step_task_once(id, events);
+        for _ in 0..=super::scenario::PROGRAM_LENGTH_MAX {
+            if !self.next_op_is_local(id) {
+                return;
+            }
+            self.step_task_once(id, events);
+        }
+    }
+
+    /// Whether the task's next step is a local operation (see [`World::next_step_is_local`]).
+    pub(super) fn next_op_is_local(&self, id: TaskId) -> bool {
+        let t = &self.tasks[id.0 as usize];
+        if t.call.is_some() || !t.started || t.wake_at.is_some() || !matches!(t.life, Life::Running)
+        {
+            return false;
+        }
+        match self.op_at(id).map(|op| op.action) {
+            Some(
+                Action::Scan { .. }
+                | Action::Defer { .. }
+                | Action::Context { .. }
+                | Action::Add { .. }
+                | Action::If { .. }
+                | Action::Goto { .. },
+            ) => true,
+            // `next` over an in-memory list reads no connection.
+            Some(Action::Next { rows, .. }) => matches!(
+                t.vars.get(&rows),
+                Some(Var::Rows(r)) if self.rows.get(r).is_some_and(|r| r.buffered.is_some())
+            ),
+            _ => false,
+        }
+    }
+
+    fn step_task_once(&mut self, id: TaskId, events: &mut Vec<Event>) {
         let t = self.task_mut(id);
         if !t.started {
             t.started = true;

@@ -146,8 +146,11 @@ pub struct Connection {
 pub enum BackendState {
     /// Processing messages as they come.
     Ready,
-    /// Running a statement on the server: `simple` for a Query ('Q'), else an Execute.
-    Executing { simple: bool },
+    /// Running a statement on the server: `simple` for a Query ('Q'), else an Execute;
+    /// `row_by_row` when it may lock rows one at a time (then each unit of its work is a
+    /// step, so other tasks can interleave between two row locks), else it runs to
+    /// completion (or to a lock wait) in one step.
+    Executing { simple: bool, row_by_row: bool },
     /// After an error in an extended-query series: discarding messages until Sync.
     Skipping,
 }
@@ -567,23 +570,11 @@ impl World {
     }
 
     /// Whether the task's next step touches only its own state (no pool, connection, server,
-    /// clock or other task): an explorer may treat such a step as independent of all others.
+    /// clock or other task). Such operations normally ride along with the step before them;
+    /// this is true only for a task that has not started or whose previous step could not
+    /// take them (an explorer may treat such a step as independent of all others).
     pub fn next_step_is_local(&self, task: TaskId) -> bool {
-        let t = &self.tasks[task.0 as usize];
-        if t.call.is_some() || !t.started || t.wake_at.is_some() {
-            return false;
-        }
-        matches!(
-            self.current_op(task).map(|op| &op.action),
-            Some(
-                Action::Scan { .. }
-                    | Action::Defer { .. }
-                    | Action::Context { .. }
-                    | Action::Add { .. }
-                    | Action::If { .. }
-                    | Action::Goto { .. }
-            )
-        )
+        self.next_op_is_local(task)
     }
 
     /// The error a context has ended with, if it has.
