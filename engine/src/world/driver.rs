@@ -1293,6 +1293,21 @@ impl World {
                 // A failed Next closes the rows (pgx: and releases the connection).
                 self.close_rows(rows, id, events);
             }
+            // Both drivers end the transaction and give its connection back even when
+            // COMMIT or ROLLBACK fails (pgxpool's Tx.Commit/Rollback release regardless;
+            // database/sql's tx.close).
+            CallKind::Commit { tx, .. } | CallKind::Rollback { tx } => {
+                if let Some(handle) = self.transactions.get_mut(&tx) {
+                    handle.done = true;
+                    let (conn, releases) = (handle.conn, handle.releases);
+                    if let Some(c) = self.connections.get_mut(&conn) {
+                        c.busy = false;
+                    }
+                    if releases {
+                        self.release_conn(conn, id, events);
+                    }
+                }
+            }
             _ => {
                 if let Some(conn) = call.conn {
                     if let Some(c) = self.connections.get_mut(&conn) {

@@ -1134,3 +1134,47 @@ fn a_worker_that_retries_on_40p01_completes_after_the_deadlock() {
         Ok(Some("2".into()))
     );
 }
+
+#[test]
+fn a_pgx_query_whose_context_ends_while_it_waits_for_a_lock_closes_its_connection() {
+    let s = scenario(json!({
+        "setup": "CREATE TABLE account (id int PRIMARY KEY, balance int); INSERT INTO account VALUES (1, 100);",
+        "pools": [{ "name": "db", "driver": "pgxpool" }],
+        "tasks": [
+            { "name": "A", "program": [
+                { "line": 1, "op": "begin", "on": "db" },
+                { "line": 2, "op": "exec", "on": "tx", "sql": "UPDATE account SET balance = 0 WHERE id = 1" },
+                { "line": 3, "op": "sleep", "ms": 2000 },
+                { "line": 4, "op": "commit" },
+            ]},
+            { "name": "B", "arrival_ms": 10, "program": [
+                { "line": 10, "op": "context", "name": "ctx", "timeout_ms": 500 },
+                { "line": 11, "op": "begin", "on": "db" },
+                { "line": 11, "op": "defer", "body": [{ "line": 11, "op": "rollback" }] },
+                { "line": 12, "op": "exec", "on": "tx", "context": "ctx",
+                  "sql": "UPDATE account SET balance = 1 WHERE id = 1" },
+                { "line": 13, "op": "commit" },
+            ]},
+        ],
+    }));
+    let mut world = World::new(&s).unwrap();
+    let (_, events) = run_first_choice(&mut world, 1000);
+    assert_eq!(
+        failure_of(&world, "B").as_deref(),
+        Some("timeout: context deadline exceeded")
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Server(crate::server::Event::Disconnected { .. }))));
+    assert_eq!(
+        world.task_state(TaskId(0)),
+        TaskState::Finished,
+        "A commits after B gave up"
+    );
+    assert_eq!(
+        world.query_value("SELECT balance FROM account WHERE id = 1"),
+        Ok(Some("0".into()))
+    );
+    // B's connection was destroyed on release, not put back idle.
+    assert_eq!(world.pools[0].open.len(), world.pools[0].idle.len());
+}
