@@ -17,7 +17,38 @@
 //! UI can highlight it. A fallible operation sets the task's `err` (Go's `err` variable) and, on
 //! failure, returns from the task with that error (the ubiquitous `if err != nil { return err }`)
 //! unless `on_error` names a label to jump to instead (or `"continue"`). Values written `$name`
-//! refer to variables: query arguments, `return` errors and `if` operands.
+//! refer to variables: query arguments, `return` errors and `if` operands (`$err` and
+//! `$sqlstate` are the current error's text and SQLSTATE). `tx.Rollback()` leaves `err` alone,
+//! as Go code ignores its result. Every operation may also take `label`, `when`
+//! (`always` | `error` | `ok`) and `on_error`.
+//!
+//! | `op` | fields (defaults) | Go |
+//! |---|---|---|
+//! | `acquire` | `pool`, `conn` (`conn`), `context` | `conn, err := pool.Acquire(ctx)` |
+//! | `release` | `conn` (`conn`) | `conn.Release()` |
+//! | `query` | `on`, `sql`, `args`, `rows` (`rows`), `context` | `rows, err := on.Query(ctx, sql, args...)` |
+//! | `query-row` | `on`, `sql`, `args`, `into`, `context` | `on.QueryRow(ctx, sql, args...).Scan(&into...)` |
+//! | `exec` | `on`, `sql`, `args`, `context` | `_, err := on.Exec(ctx, sql, args...)` |
+//! | `next` | `rows` (`rows`), `done` | `for rows.Next() {` (jumps to `done` at the end) |
+//! | `scan` | `rows` (`rows`), `into` | `rows.Scan(&into...)` |
+//! | `close` | `rows` (`rows`) | `rows.Close()` |
+//! | `collect` | `rows` (`rows`), `into` | `list, err := pgx.CollectRows(rows, ...)` |
+//! | `begin` | `on`, `tx` (`tx`), `isolation`, `context` | `tx, err := on.BeginTx(ctx, opts)` |
+//! | `commit` / `rollback` | `tx` (`tx`) | `tx.Commit(ctx)` / `tx.Rollback(ctx)` |
+//! | `spawn` / `wait` | `task` / — | `g.Go(func() error {...})` / `err := g.Wait()` |
+//! | `defer` | `body` (operations without jumps) | `defer ...` |
+//! | `return` | `error` (nil) | `return err` |
+//! | `sleep` | `ms` | `time.Sleep(ms)` |
+//! | `context` / `cancel` | `name`, `timeout_ms`, `parent` (`request`) / `context` | `ctx, cancel := context.WithTimeout(parent, t)` / `cancel()` |
+//! | `record` | `var` | (a value the scenario's invariants check) |
+//! | `add` | `into`, `of` | `into := a + b` |
+//! | `if` | `var`, `is` (`eq` `ne` `lt` `le` `gt` `ge` `null` `not-null`), `value`, `to` | `if var == value { goto to }` |
+//! | `goto` | `to` | loops |
+//!
+//! `on` names a pool (the call acquires and releases a connection itself, like `pool.Query`),
+//! or a variable holding a transaction or an acquired connection. The context `request` is the
+//! request's own (`r.Context()`): cancelled when the request's task returns, or when its
+//! scenario `timeout_ms` passes.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
