@@ -28,6 +28,15 @@ fn spec(files: &[String]) -> i32 {
         eprintln!("{USAGE}");
         return 2;
     }
+    // Like isolationtester, PGISOLATIONTIMEOUT (seconds) bounds how long a step may block
+    // before it is cancelled; on the virtual clock this only matters to broken permutations.
+    let mut options = lockstep::spec::RunOptions::default();
+    if let Some(secs) = std::env::var("PGISOLATIONTIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        options.step_wait_max = lockstep::time::Duration::from_secs(secs);
+    }
     let mut code = 0;
     let stdout = std::io::stdout();
     for file in files {
@@ -39,7 +48,20 @@ fn spec(files: &[String]) -> i32 {
                 continue;
             }
         };
-        match lockstep::spec::run_text(&text) {
+        let spec = match lockstep::spec::parse::Spec::parse(&text) {
+            Ok(spec) => spec,
+            Err(e) => {
+                eprintln!("{file}: {e}");
+                code = 1;
+                continue;
+            }
+        };
+        if let Err(e) = spec.validate() {
+            eprintln!("{file}: {e}");
+            code = 1;
+            continue;
+        }
+        match lockstep::spec::run_with(&spec, &options) {
             Ok(out) => {
                 let _ = stdout.lock().write_all(out.as_bytes());
             }

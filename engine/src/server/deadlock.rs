@@ -351,13 +351,14 @@ impl Server {
                     };
                     log.push_str(&format!("\nProcess {pid}: {activity}"));
                 }
-                events.push(Event::Log {
-                    pid: s.pid,
-                    at: now,
-                    line: format!("LOG:  deadlock cycle\nDETAIL:  {log}"),
-                });
                 let context = s.wait.as_ref().and_then(|w| w.context.clone());
-                self.fail_query(s, PgError::deadlock(detail, context), now, events);
+                self.fail_query_logged(
+                    s,
+                    PgError::deadlock(detail, context),
+                    Some(log),
+                    now,
+                    events,
+                );
             }
         }
     }

@@ -187,6 +187,33 @@ impl PgError {
     }
 }
 
+impl PgError {
+    /// The report as the server log writes it: like the client's, but lines that continue a
+    /// field are indented with a tab.
+    pub fn log_text(&self) -> String {
+        let mut out = String::new();
+        let mut field = |label: &str, text: &str| {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(label);
+            out.push_str(":  ");
+            out.push_str(&text.replace('\n', "\n\t"));
+        };
+        field(&self.severity.to_string(), &self.message);
+        if let Some(d) = &self.detail {
+            field("DETAIL", d);
+        }
+        if let Some(h) = &self.hint {
+            field("HINT", h);
+        }
+        if let Some(c) = &self.context {
+            field("CONTEXT", c);
+        }
+        out
+    }
+}
+
 impl fmt::Display for PgError {
     /// The way psql prints an error: one line per field, two spaces after the label.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

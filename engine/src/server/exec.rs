@@ -55,7 +55,7 @@ enum Body {
     /// DROP TABLE: drops once the locks are held.
     Drop(Vec<String>),
     /// SELECT without FROM: one row of expressions.
-    Values(Vec<SelectItem>),
+    Values(Vec<SelectItem>, Option<Expr>),
     Scan(Box<Scan>),
     Insert(Box<InsertRun>),
 }
@@ -150,6 +150,12 @@ enum RowOp {
     Delete,
 }
 
+/// Whether a row operation only locked or also wrote.
+enum OpKind {
+    Lock,
+    Write,
+}
+
 /// The wait contexts of `XactLockTableWait` (lmgr.c `XactLockTableWaitErrorCb`).
 #[derive(Clone, Copy)]
 enum WaitOper {
@@ -231,6 +237,11 @@ impl Server {
                 self.start_statement(s, stmt, now, events)
             }
         };
+        // SSI may have decided during this step that the statement must fail.
+        let flow = match s.ssi_failure.take() {
+            Some(e) if s.query.is_some() => Flow::Fail(e),
+            _ => flow,
+        };
         match flow {
             Flow::Continue | Flow::Wait => {}
             Flow::Done(result) => {
@@ -293,6 +304,19 @@ impl Server {
         now: Instant,
         events: &mut Vec<Event>,
     ) {
+        self.fail_query_logged(s, error, None, now, events);
+    }
+
+    /// [`Server::fail_query`] with a different DETAIL for the server log (a deadlock's log
+    /// entry also names each process's query).
+    pub(crate) fn fail_query_logged(
+        &mut self,
+        s: &mut Session,
+        error: PgError,
+        log_detail: Option<String>,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) {
         if s.wait.take().is_some() {
             let woken = self.locks.cancel_wait(s.pid);
             self.woken.extend(woken);
@@ -303,10 +327,15 @@ impl Server {
                 self.woken.extend(w);
             }
         }
+        // The server log indents continuation lines with a tab.
+        let mut logged = error.clone();
+        if let Some(d) = log_detail {
+            logged.detail = Some(d);
+        }
         events.push(Event::Log {
             pid: s.pid,
             at: now,
-            line: error.to_string(),
+            line: logged.log_text(),
         });
         if !s.activity.is_empty() {
             events.push(Event::Log {
@@ -361,11 +390,13 @@ impl Server {
             StatementKind::Begin(level) => {
                 match s.txn.as_mut() {
                     Some(t) if t.explicit => {
-                        events.push(Event::Log {
-                            pid: s.pid,
-                            at: now,
-                            line: "WARNING:  there is already a transaction in progress".into(),
-                        });
+                        notice(
+                            s,
+                            "WARNING",
+                            "there is already a transaction in progress",
+                            now,
+                            events,
+                        );
                     }
                     Some(t) => {
                         t.explicit = true;
@@ -382,11 +413,13 @@ impl Server {
             }
             StatementKind::Commit => match s.txn.as_ref() {
                 None => {
-                    events.push(Event::Log {
-                        pid: s.pid,
-                        at: now,
-                        line: "WARNING:  there is no transaction in progress".into(),
-                    });
+                    notice(
+                        s,
+                        "WARNING",
+                        "there is no transaction in progress",
+                        now,
+                        events,
+                    );
                     command("COMMIT")
                 }
                 Some(t) if t.is_failed() => {
@@ -407,11 +440,13 @@ impl Server {
             },
             StatementKind::Rollback => {
                 if s.txn.is_none() {
-                    events.push(Event::Log {
-                        pid: s.pid,
-                        at: now,
-                        line: "WARNING:  there is no transaction in progress".into(),
-                    });
+                    notice(
+                        s,
+                        "WARNING",
+                        "there is no transaction in progress",
+                        now,
+                        events,
+                    );
                 }
                 self.abort_transaction(s, now, events);
                 command("ROLLBACK")
@@ -484,19 +519,24 @@ impl Server {
                         ))
                     }
                     Some(t) => t.isolation = level,
-                    None => events.push(Event::Log {
-                        pid: s.pid,
-                        at: now,
-                        line: "WARNING:  SET TRANSACTION can only be used in transaction blocks"
-                            .into(),
-                    }),
+                    None => notice(
+                        s,
+                        "WARNING",
+                        "SET TRANSACTION can only be used in transaction blocks",
+                        now,
+                        events,
+                    ),
                 }
                 command("SET")
             }
-            StatementKind::Set { name, value } => match self.set_guc(s, &name, &value) {
-                Ok(()) => command("SET"),
-                Err(e) => Flow::Fail(e),
-            },
+            StatementKind::Set { name, value } => {
+                // SET inside a transaction is undone if the transaction rolls back.
+                let gucs = s.gucs.clone();
+                if let Some(t) = s.txn.as_mut() {
+                    t.saved_gucs.get_or_insert(gucs);
+                }
+                self.set_guc_statement(s, &name, &value)
+            }
             StatementKind::Show(name) => match self.show_guc(s, &name) {
                 Ok(v) => Flow::Done(StatementResult::Rows {
                     columns: vec![name],
@@ -504,61 +544,109 @@ impl Server {
                 }),
                 Err(e) => Flow::Fail(e),
             },
-            StatementKind::CreateTable(ct) => {
-                if self.tables.contains_key(&ct.name) {
-                    if ct.if_not_exists {
-                        return command("CREATE TABLE");
-                    }
-                    return Flow::Fail(PgError::error(
-                        "42P07",
-                        format!("relation \"{}\" already exists", ct.name),
-                    ));
-                }
-                match self.build_table(&ct) {
-                    Ok(t) => {
-                        // DDL writes the catalogs, so it takes an xid like any write.
-                        self.ensure_txn(s, events);
-                        self.assign_xid(s, events);
-                        self.tables.insert(ct.name.clone(), t);
-                        command("CREATE TABLE")
-                    }
-                    Err(e) => Flow::Fail(e),
-                }
+            StatementKind::CreateTable(ct) => self.create_table(s, ct, events),
+            kind => self.start_dml(s, kind, now, events),
+        }
+    }
+
+    fn set_guc_statement(&mut self, s: &mut Session, name: &str, value: &str) -> Flow {
+        match self.set_guc(s, name, value) {
+            Ok(()) => command("SET"),
+            Err(e) => Flow::Fail(e),
+        }
+    }
+
+    fn create_table(
+        &mut self,
+        s: &mut Session,
+        ct: crate::sql::CreateTable,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        if self.tables.contains_key(&ct.name) {
+            if ct.if_not_exists {
+                let message = format!("relation \"{}\" already exists, skipping", ct.name);
+                notice(s, "NOTICE", &message, Instant::START, events);
+                return command("CREATE TABLE");
             }
-            kind => {
+            return Flow::Fail(PgError::error(
+                "42P07",
+                format!("relation \"{}\" already exists", ct.name),
+            ));
+        }
+        match self.build_table(&ct) {
+            Ok(t) => {
+                // DDL writes the catalogs, so it takes an xid like any write.
                 self.ensure_txn(s, events);
-                if let Some(t) = s.txn.as_mut() {
-                    t.cid += 1;
-                    t.started_statements = true;
-                }
-                // REPEATABLE READ takes its snapshot at the first statement that needs one,
-                // before waiting for any table lock.
-                let needs_txn_snapshot = s
-                    .txn
-                    .as_ref()
-                    .is_some_and(|t| t.uses_transaction_snapshot() && t.snapshot.is_none());
-                let is_ddl = matches!(kind, StatementKind::DropTable { .. });
-                if needs_txn_snapshot && !is_ddl {
-                    let snap = self.take_snapshot(s, events);
-                    if let Some(t) = s.txn.as_mut() {
-                        t.snapshot = Some(snap);
-                    }
-                    self.ssi_begin(s);
-                }
-                let mut exec = match self.plan(kind) {
-                    Ok(e) => e,
-                    Err(e) => return Flow::Fail(e),
-                };
-                let flow = self.run_exec(s, &mut exec, now, events);
-                if let Some(q) = s.query.as_mut() {
-                    q.current = Some(exec);
-                }
-                match flow {
-                    // The start step ends once the locks are held and the plan is ready.
-                    Flow::Continue => Flow::Continue,
-                    f => f,
+                self.assign_xid(s, events);
+                self.tables.insert(ct.name.clone(), t);
+                command("CREATE TABLE")
+            }
+            Err(e) => Flow::Fail(e),
+        }
+    }
+
+    fn start_dml(
+        &mut self,
+        s: &mut Session,
+        kind: StatementKind,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        // LOCK TABLE needs a transaction block: a single-statement query's transaction would
+        // release the lock at once (PostgreSQL's RequireTransactionBlock).
+        let single_statement = s.query.as_ref().is_none_or(|q| q.statements.len() == 1);
+        if matches!(kind, StatementKind::Lock { .. })
+            && !s.txn.as_ref().is_some_and(|t| t.explicit)
+            && single_statement
+        {
+            return Flow::Fail(PgError::error(
+                "25P01",
+                "LOCK TABLE can only be used in transaction blocks",
+            ));
+        }
+        if let StatementKind::DropTable {
+            names,
+            if_exists: true,
+        } = &kind
+        {
+            for n in names {
+                if !self.tables.contains_key(n) {
+                    let message = format!("table \"{n}\" does not exist, skipping");
+                    notice(s, "NOTICE", &message, now, events);
                 }
             }
+        }
+        self.ensure_txn(s, events);
+        if let Some(t) = s.txn.as_mut() {
+            t.cid += 1;
+            t.started_statements = true;
+        }
+        // REPEATABLE READ takes its snapshot at the first statement that needs one,
+        // before waiting for any table lock.
+        let needs_txn_snapshot = s
+            .txn
+            .as_ref()
+            .is_some_and(|t| t.uses_transaction_snapshot() && t.snapshot.is_none());
+        let is_ddl = matches!(kind, StatementKind::DropTable { .. });
+        if needs_txn_snapshot && !is_ddl {
+            let snap = self.take_snapshot(s, events);
+            if let Some(t) = s.txn.as_mut() {
+                t.snapshot = Some(snap);
+            }
+            self.ssi_begin(s);
+        }
+        let mut exec = match self.plan(kind) {
+            Ok(e) => e,
+            Err(e) => return Flow::Fail(e),
+        };
+        let flow = self.run_exec(s, &mut exec, now, events);
+        if let Some(q) = s.query.as_mut() {
+            q.current = Some(exec);
+        }
+        match flow {
+            // The start step ends once the locks are held and the plan is ready.
+            Flow::Continue => Flow::Continue,
+            f => f,
         }
     }
 
@@ -761,7 +849,7 @@ impl Server {
                             "SELECT * with no tables specified is not valid",
                         ));
                     }
-                    exec.body = Body::Values(sel.items);
+                    exec.body = Body::Values(sel.items, sel.filter);
                     return Ok(exec);
                 };
                 let t = self.table(&tname)?;
@@ -1021,6 +1109,18 @@ impl Server {
                 }
             }
             exec.started = true;
+            // A table dropped (and maybe re-created) while we waited for its lock is gone for
+            // this statement, as PostgreSQL finds the OID it locked no longer exists.
+            if !matches!(exec.body, Body::Drop(_)) {
+                for (oid, name, _) in &exec.locks {
+                    if self.tables.get(name).map(|t| t.oid) != Some(*oid) {
+                        return Flow::Fail(PgError::error(
+                            "42P01",
+                            format!("could not open relation with OID {oid}"),
+                        ));
+                    }
+                }
+            }
             match &mut exec.body {
                 Body::Lock => return command("LOCK TABLE"),
                 Body::Drop(names) => {
@@ -1057,9 +1157,10 @@ impl Server {
         };
         match &mut exec.body {
             Body::Lock | Body::Drop(_) => command("LOCK TABLE"),
-            Body::Values(items) => {
+            Body::Values(items, filter) => {
                 let items = items.clone();
-                self.run_values(s, &items, now, events)
+                let filter = filter.clone();
+                self.run_values(s, &items, filter.as_ref(), now, events)
             }
             Body::Scan(scan) => self.run_scan(s, scan, &snapshot, now, events),
             Body::Insert(ins) => self.run_insert(s, ins, &snapshot, now, events),
@@ -1141,14 +1242,11 @@ impl Server {
                         Ok(Value::Bool(true))
                     }
                     None => {
-                        events.push(Event::Log {
-                            pid: s.pid,
-                            at: now,
-                            line: format!(
-                                "WARNING:  you don't own a lock of type {}",
-                                super::locks::mode_name(mode)
-                            ),
-                        });
+                        let message = format!(
+                            "you don't own a lock of type {}",
+                            super::locks::mode_name(mode)
+                        );
+                        notice(s, "WARNING", &message, now, events);
                         Ok(Value::Bool(false))
                     }
                 }
@@ -1240,6 +1338,7 @@ impl Server {
         &mut self,
         s: &mut Session,
         items: &[SelectItem],
+        filter: Option<&Expr>,
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Flow {
@@ -1248,19 +1347,32 @@ impl Server {
         let locks = &mut self.locks;
         let woken = &mut self.woken;
         let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let keep = match filter.map(|e| eval::eval(e, RowRef::empty(), &mut f)) {
+            None => true,
+            Some(Ok(v)) => is_true(&v),
+            Some(Err(Stop::Wait)) => return Flow::Wait,
+            Some(Err(Stop::Error(e))) => return Flow::Fail(e),
+        };
         for item in items {
             if let SelectItem::Expr(e, alias) = item {
-                match eval::eval(e, RowRef::empty(), &mut f) {
-                    Ok(v) => row.push(v),
-                    Err(Stop::Wait) => return Flow::Wait,
-                    Err(Stop::Error(e)) => return Flow::Fail(e),
+                // A filtered-out row's target list is never computed (no lock is taken).
+                if keep {
+                    match eval::eval(e, RowRef::empty(), &mut f) {
+                        Ok(v) => row.push(v),
+                        Err(Stop::Wait) => return Flow::Wait,
+                        Err(Stop::Error(e)) => return Flow::Fail(e),
+                    }
                 }
                 columns.push(alias.clone().unwrap_or_else(|| column_name(e)));
             }
         }
         Flow::Done(StatementResult::Rows {
             columns,
-            rows: vec![row.iter().map(Value::to_text).collect()],
+            rows: if keep {
+                vec![row.iter().map(Value::to_text).collect()]
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -1706,6 +1818,46 @@ impl Server {
                             Err(Stop::Wait) => return Ok(false),
                             Err(Stop::Error(e)) => return Err(e),
                         };
+                    // A key change must keep the unique indexes unique: lock the row first (as
+                    // heap_update would wait for it), then check the new key, waiting for an
+                    // in-progress inserter of the same key, then write the new version.
+                    if !rw.latest && strength == RowLockStrength::Update {
+                        match self.row_op(
+                            s,
+                            &scan.table,
+                            rw.idx,
+                            RowOp::Lock(strength),
+                            WaitPolicy::Block,
+                            WaitOper::Update,
+                            now,
+                            events,
+                        ) {
+                            RowRes::Ok => {}
+                            RowRes::SelfModified | RowRes::Skip => return Ok(true),
+                            RowRes::Updated(next) => match next {
+                                Some(_) if rr => return Err(PgError::concurrent_update()),
+                                None if rr => return Err(PgError::concurrent_delete()),
+                                Some(n) => {
+                                    rw.idx = n;
+                                    rw.latest = true;
+                                    continue;
+                                }
+                                None => return Ok(true),
+                            },
+                            RowRes::Wait => return Ok(false),
+                            RowRes::Fail(e) => return Err(e),
+                        }
+                        if !self.check_unique_for_update(
+                            s,
+                            &scan.table,
+                            rw.idx,
+                            &new_values,
+                            now,
+                            events,
+                        )? {
+                            return Ok(false);
+                        }
+                    }
                     let op = if rw.latest {
                         RowOp::Lock(strength)
                     } else {
@@ -2189,6 +2341,10 @@ impl Server {
         if !tup.xmax.iter().any(|m| m.update) {
             tup.next = None;
         }
+        let kind = match op {
+            RowOp::Lock(_) => OpKind::Lock,
+            _ => OpKind::Write,
+        };
         match op {
             RowOp::Lock(_) => {
                 tup.xmax
@@ -2209,6 +2365,9 @@ impl Server {
             RowOp::Update(values, _) => {
                 let new_idx = t.heap.len();
                 let tup = &mut t.heap[idx];
+                // Our own row lock is subsumed by the update, unless it was stronger.
+                tup.xmax
+                    .retain(|m| !(m.xid == xid && !m.update && m.mode <= strength));
                 tup.xmax.push(XmaxMember {
                     xid,
                     mode: strength,
@@ -2222,6 +2381,7 @@ impl Server {
                     xmax: carried,
                     next: None,
                     values,
+                    indexed: true,
                 });
                 events.push(Event::TupleWritten {
                     pid,
@@ -2245,7 +2405,7 @@ impl Server {
                 });
             }
         }
-        if ssi_write {
+        if ssi_write && !matches!(kind, OpKind::Lock) {
             self.ssi_write(s, table, idx);
         }
     }
@@ -2352,7 +2512,7 @@ impl Server {
                 continue;
             }
             for (j, tup) in table.heap.iter().enumerate() {
-                if Some(j) == exclude {
+                if Some(j) == exclude || !tup.indexed {
                     continue;
                 }
                 if !ix
@@ -2401,6 +2561,20 @@ impl Server {
             let tname = t.name.clone();
             // ON CONFLICT DO UPDATE after the conflicting row was found.
             if let Some(j) = ins.conflict_row {
+                // A row this very command inserted or updated is invisible to its own
+                // ON CONFLICT DO UPDATE (TM_Invisible): proposing the same key twice is an error.
+                let tup = &t.heap[j];
+                let top = s.txn.as_ref().and_then(|x| x.xid);
+                let cid = s.txn.as_ref().map_or(0, |x| x.cid);
+                if self.is_current(top, tup.xmin) && tup.cmin >= cid {
+                    return Err(PgError::error(
+                        "21000",
+                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                    )
+                    .with_hint(
+                        "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
+                    ));
+                }
                 let Some(OnConflict {
                     action:
                         ConflictAction::Update {
@@ -2569,7 +2743,7 @@ impl Server {
                         continue;
                     }
                     None => {
-                        let idx = self.write_tuple(s, &ins.table, values.to_vec(), events);
+                        let idx = self.write_tuple(s, &ins.table, values.to_vec(), true, events);
                         ins.affected += 1;
                         self.insert_returning(s, ins, values, now, events)?;
                         let _ = idx;
@@ -2581,7 +2755,7 @@ impl Server {
             let my_idx = match ins.written {
                 Some(i) => i,
                 None => {
-                    let i = self.write_tuple(s, &ins.table, values.to_vec(), events);
+                    let i = self.write_tuple(s, &ins.table, values.to_vec(), false, events);
                     ins.written = Some(i);
                     i
                 }
@@ -2600,33 +2774,12 @@ impl Server {
                         false => return Ok(false),
                     }
                 }
-                Some((ixi, _, None)) => {
-                    let ix = &t.indexes[ixi];
-                    let names: Vec<String> = ix
-                        .columns
-                        .iter()
-                        .map(|&c| t.columns[c].name.clone())
-                        .collect();
-                    let vals: Vec<String> = ix
-                        .columns
-                        .iter()
-                        .map(|&c| values[c].to_text().unwrap_or_default())
-                        .collect();
-                    return Err(PgError::error(
-                        "23505",
-                        format!(
-                            "duplicate key value violates unique constraint \"{}\"",
-                            ix.name
-                        ),
-                    )
-                    .with_detail(format!(
-                        "Key ({})=({}) already exists.",
-                        names.join(", "),
-                        vals.join(", ")
-                    )));
-                }
+                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, values)),
                 None => {
                     let _ = oid;
+                    if let Some(t) = self.tables.get_mut(&ins.table) {
+                        t.heap[my_idx].indexed = true;
+                    }
                     ins.affected += 1;
                     self.insert_returning(s, ins, values, now, events)?;
                     return Ok(true);
@@ -2657,6 +2810,50 @@ impl Server {
             Err(Stop::Error(e)) => Err(e),
             Err(Stop::Wait) => Ok(()),
         }
+    }
+
+    /// The unique check of an UPDATE that changes a key: Ok(true) when the new key is free,
+    /// Ok(false) when the backend now waits for an in-progress inserter or deleter of it.
+    fn check_unique_for_update(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        idx: usize,
+        new_values: &[Value],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        let level = Self::level(s);
+        for _ in 0..64 {
+            let t = self.table(table)?;
+            let old = &t.heap[idx].values;
+            let changed: Vec<usize> = (0..t.indexes.len())
+                .filter(|&i| {
+                    t.indexes[i]
+                        .columns
+                        .iter()
+                        .any(|&c| old[c] != new_values[c])
+                })
+                .collect();
+            match self.unique_conflict(s, t, &changed, new_values, Some(idx)) {
+                None => return Ok(true),
+                Some((ixi, _, Some(xwait))) => {
+                    let (b, o) = ctid(t.heap.len());
+                    let context = Some(format!(
+                        "while inserting index tuple ({b},{o}) in relation \"{}\"",
+                        t.indexes[ixi].name
+                    ));
+                    if !self.wait_for_xid(s, xwait, level, context, now, events)? {
+                        return Ok(false);
+                    }
+                }
+                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, new_values)),
+            }
+        }
+        Err(PgError::error(
+            "XX000",
+            "unique check kept retrying in Lockstep",
+        ))
     }
 
     /// Sleeps on `ShareLock on transaction xwait` (XactLockTableWait). Ok(true) when the
@@ -2698,6 +2895,7 @@ impl Server {
         s: &mut Session,
         table: &str,
         values: Vec<Value>,
+        indexed: bool,
         events: &mut Vec<Event>,
     ) -> usize {
         let xid = self.assign_xid(s, events);
@@ -2713,6 +2911,7 @@ impl Server {
             xmax: Vec::new(),
             next: None,
             values,
+            indexed,
         });
         events.push(Event::TupleWritten {
             pid: s.pid,
@@ -2800,6 +2999,46 @@ pub(crate) fn acquire_lock(
             Err(AcquireFailure::Deadlock(PgError::deadlock(detail, context)))
         }
     }
+}
+
+/// Sends a NOTICE or WARNING to the client (and the server log).
+fn notice(s: &mut Session, severity: &str, message: &str, now: Instant, events: &mut Vec<Event>) {
+    s.notices.push(super::Notice {
+        severity: severity.to_string(),
+        message: message.to_string(),
+    });
+    events.push(Event::Log {
+        pid: s.pid,
+        at: now,
+        line: format!("{severity}:  {message}"),
+    });
+}
+
+/// `duplicate key value violates unique constraint "t_pkey"` (23505) with its DETAIL.
+fn duplicate_key(t: &Table, ixi: usize, values: &[Value]) -> PgError {
+    let ix = &t.indexes[ixi];
+    let names: Vec<String> = ix
+        .columns
+        .iter()
+        .map(|&c| t.columns[c].name.clone())
+        .collect();
+    let vals: Vec<String> = ix
+        .columns
+        .iter()
+        .map(|&c| values[c].to_text().unwrap_or_default())
+        .collect();
+    PgError::error(
+        "23505",
+        format!(
+            "duplicate key value violates unique constraint \"{}\"",
+            ix.name
+        ),
+    )
+    .with_detail(format!(
+        "Key ({})=({}) already exists.",
+        names.join(", "),
+        vals.join(", ")
+    ))
 }
 
 fn not_null_violation(column: &str, table: &str) -> PgError {

@@ -113,6 +113,15 @@ pub struct QueryOutcome {
     pub error: Option<PgError>,
 }
 
+/// A NOTICE or WARNING sent to the client while a query ran.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Notice {
+    /// `NOTICE` or `WARNING`.
+    pub severity: String,
+    /// The message.
+    pub message: String,
+}
+
 /// What one statement returned.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum StatementResult {
@@ -279,6 +288,10 @@ pub(crate) struct Session {
     pub terminated: Option<PgError>,
     /// The statement text currently running, for the server log.
     pub activity: String,
+    /// NOTICEs and WARNINGs not yet read by the client.
+    pub notices: Vec<Notice>,
+    /// A serialization failure found by SSI during the current step.
+    pub ssi_failure: Option<PgError>,
 }
 
 /// The simulated PostgreSQL server.
@@ -291,7 +304,7 @@ pub struct Server {
     locks: LockManager,
     sessions: BTreeMap<Pid, Session>,
     next_pid: u32,
-    ssi: txn::Ssi,
+    ssi: ssi::Ssi,
     /// Grants made by lock releases that the sessions have not been told about yet; always
     /// empty between calls.
     woken: Vec<locks::Grant>,
@@ -308,7 +321,7 @@ impl Server {
             locks: LockManager::default(),
             sessions: BTreeMap::new(),
             next_pid: FIRST_PID,
-            ssi: txn::Ssi::default(),
+            ssi: ssi::Ssi::default(),
             woken: Vec::new(),
         }
     }
@@ -387,6 +400,8 @@ impl Server {
             idle_deadline: None,
             terminated: None,
             activity: String::new(),
+            notices: Vec::new(),
+            ssi_failure: None,
         };
         self.sessions.insert(pid, s);
         pid
@@ -489,6 +504,14 @@ impl Server {
     /// The finished query's results, once (None while running or waiting).
     pub fn take_outcome(&mut self, pid: Pid) -> Option<QueryOutcome> {
         self.sessions.get_mut(&pid)?.outcome.take()
+    }
+
+    /// NOTICEs and WARNINGs the backend sent since the last call, in order.
+    pub fn take_notices(&mut self, pid: Pid) -> Vec<Notice> {
+        self.sessions
+            .get_mut(&pid)
+            .map(|s| std::mem::take(&mut s.notices))
+            .unwrap_or_default()
     }
 
     /// `pg_stat_activity`-like state.

@@ -1,47 +1,297 @@
-//! Serializable snapshot isolation, reduced to what the lessons and specs need: SERIALIZABLE
-//! transactions record what they read (whole tables for sequential scans, single rows for
-//! index scans) and the rw-antidependencies to concurrent serializable writers; a transaction
-//! that would commit as the "pivot" of a dangerous structure (an rw-conflict in and an
-//! rw-conflict out to an already committed transaction) fails with
-//! `could not serialize access due to read/write dependencies among transactions`.
+//! Serializable snapshot isolation, following PostgreSQL's `predicate.c` at the level the
+//! lessons and specs need.
+//!
+//! SERIALIZABLE transactions record what they read as SIREAD locks on whole tables (lesson
+//! tables fit in one heap page and one index leaf page, and PostgreSQL's page-level locks then
+//! cover the whole table too) and what they wrote. A read of something a concurrent
+//! serializable transaction wrote, or a write of something a concurrent one read, is an
+//! rw-antidependency `reader -> writer`. Each new conflict is checked at once as
+//! `OnConflict_CheckForSerializationFailure` does: a dangerous structure `T0 -> R -> W -> T2`
+//! whose outgoing side committed first fails the current transaction right away or dooms the
+//! other one; at commit, `PreCommit_CheckForSerializationFailure` fails a doomed transaction and
+//! dooms pivots it would leave behind. The error is
+//! `could not serialize access due to read/write dependencies among transactions` (40001).
+//! Not modelled: READ ONLY optimisations, summarised conflicts, prepared transactions.
 
 use super::{PgError, Pid, Server, Session};
+use crate::sql::IsolationLevel;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One SERIALIZABLE transaction as SSI sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct SsiTxn {
+    pid: Pid,
+    /// Logical time of its snapshot.
+    begin: u64,
+    /// Logical time of its commit, once committed.
+    commit: Option<u64>,
+    /// Another transaction decided this one must fail.
+    doomed: bool,
+}
+
+/// SSI bookkeeping for the whole server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct Ssi {
+    next_id: u64,
+    clock: u64,
+    txns: BTreeMap<u64, SsiTxn>,
+    /// (transaction, table OID): SIREAD locks.
+    reads: BTreeSet<(u64, u32)>,
+    /// (transaction, table OID): tables written.
+    writes: BTreeSet<(u64, u32)>,
+    /// rw-antidependencies (reader, writer).
+    conflicts: BTreeSet<(u64, u64)>,
+}
+
+/// Why a serializable transaction is cancelled (PostgreSQL's "Reason code").
+fn failure(reason: &str) -> PgError {
+    PgError::serialization_failure(&format!("Reason code: {reason}."))
+}
+
+impl Ssi {
+    /// Two transactions overlap when neither committed before the other's snapshot.
+    fn concurrent(&self, a: u64, b: u64) -> bool {
+        let (Some(x), Some(y)) = (self.txns.get(&a), self.txns.get(&b)) else {
+            return false;
+        };
+        x.commit.is_none_or(|c| c > y.begin) && y.commit.is_none_or(|c| c > x.begin)
+    }
+
+    fn commit_of(&self, t: u64) -> Option<u64> {
+        self.txns.get(&t).and_then(|x| x.commit)
+    }
+
+    fn doomed(&self, t: u64) -> bool {
+        self.txns.get(&t).is_some_and(|x| x.doomed)
+    }
+
+    /// `OnConflict_CheckForSerializationFailure`, for a new conflict `reader -> writer`.
+    /// Returns the error for the current transaction `me`, dooming another one instead when
+    /// that is PostgreSQL's choice.
+    fn on_conflict(&mut self, reader: u64, writer: u64, me: u64) -> Option<PgError> {
+        if !self.conflicts.insert((reader, writer)) {
+            return None;
+        }
+        let r_commit = self.commit_of(reader);
+        let w_commit = self.commit_of(writer);
+        // R -> W -> T2 with T2 committed first (before R and W if they committed).
+        let mut fail = self.conflicts.iter().any(|&(w, t2)| {
+            w == writer
+                && self.commit_of(t2).is_some_and(|c2| {
+                    r_commit.is_none_or(|rc| c2 <= rc) && w_commit.is_none_or(|wc| c2 <= wc)
+                })
+        });
+        // T0 -> R -> W with W committed, unless T0 committed before W.
+        if !fail {
+            if let Some(wc) = w_commit {
+                fail = self.conflicts.iter().any(|&(t0, r)| {
+                    r == reader && !self.doomed(t0) && self.commit_of(t0).is_none_or(|c0| c0 >= wc)
+                });
+            }
+        }
+        if !fail {
+            return None;
+        }
+        if writer == me {
+            return Some(failure(
+                "Canceled on identification as a pivot, during write",
+            ));
+        }
+        if w_commit.is_some() {
+            return Some(failure("Canceled on conflict out to pivot, during read"));
+        }
+        if let Some(t) = self.txns.get_mut(&writer) {
+            t.doomed = true;
+        }
+        None
+    }
+}
 
 impl Server {
     /// Registers a SERIALIZABLE transaction when it takes its snapshot.
     pub(crate) fn ssi_begin(&mut self, s: &mut Session) {
-        let _ = s;
+        let Some(t) = s.txn.as_mut() else {
+            return;
+        };
+        if t.isolation != IsolationLevel::Serializable || t.ssi.is_some() {
+            return;
+        }
+        let id = self.ssi.next_id;
+        self.ssi.next_id += 1;
+        self.ssi.clock += 1;
+        self.ssi.txns.insert(
+            id,
+            SsiTxn {
+                pid: s.pid,
+                begin: self.ssi.clock,
+                commit: None,
+                doomed: false,
+            },
+        );
+        t.ssi = Some(id);
     }
 
     /// True when `s` runs a SERIALIZABLE transaction that SSI tracks.
     pub(crate) fn ssi_active(&self, s: &Session) -> bool {
-        let _ = s;
+        s.txn.as_ref().is_some_and(|t| t.ssi.is_some())
+    }
+
+    fn ssi_id(s: &Session) -> Option<u64> {
+        s.txn.as_ref().and_then(|t| t.ssi)
+    }
+
+    /// Records a failure for the running statement of `s` (checked after the current step).
+    fn ssi_fail(s: &mut Session, e: PgError) {
+        if s.ssi_failure.is_none() {
+            s.ssi_failure = Some(e);
+        }
+    }
+
+    /// A doomed transaction fails at its next read or write.
+    fn ssi_check_doomed(&self, s: &mut Session, me: u64) -> bool {
+        if self.ssi.doomed(me) {
+            Self::ssi_fail(
+                s,
+                failure("Canceled on identification as a pivot, during conflict out checking"),
+            );
+            return true;
+        }
         false
     }
 
-    /// A sequential scan of table `oid` by `s`.
-    pub(crate) fn ssi_read_relation(&mut self, s: &Session, oid: u32) {
-        let _ = (s, oid);
+    /// `s` read table `oid` (a scan: sequential, or an index scan whose leaf page holds the
+    /// whole small table).
+    pub(crate) fn ssi_read_relation(&mut self, s: &mut Session, oid: u32) {
+        let Some(me) = Self::ssi_id(s) else {
+            return;
+        };
+        if self.ssi_check_doomed(s, me) {
+            return;
+        }
+        self.ssi.reads.insert((me, oid));
+        let writers: Vec<u64> = self
+            .ssi
+            .writes
+            .iter()
+            .filter(|(w, rel)| *w != me && *rel == oid)
+            .map(|(w, _)| *w)
+            .collect();
+        for w in writers {
+            if self.ssi.concurrent(me, w) {
+                if let Some(e) = self.ssi.on_conflict(me, w, me) {
+                    Self::ssi_fail(s, e);
+                    return;
+                }
+            }
+        }
     }
 
-    /// `s` read tuple `idx` of `table`.
-    pub(crate) fn ssi_read_tuple(&mut self, s: &Session, table: &str, idx: usize) {
-        let _ = (s, table, idx);
+    /// `s` read tuple `idx` of `table`: covered by the table's SIREAD lock.
+    pub(crate) fn ssi_read_tuple(&mut self, s: &mut Session, table: &str, idx: usize) {
+        let _ = idx;
+        if let Some(oid) = self.tables.get(table).map(|t| t.oid) {
+            if Self::ssi_id(s).is_some_and(|me| !self.ssi.reads.contains(&(me, oid))) {
+                self.ssi_read_relation(s, oid);
+            }
+        }
     }
 
-    /// `s` wrote tuple `idx` of `table`.
-    pub(crate) fn ssi_write(&mut self, s: &Session, table: &str, idx: usize) {
-        let _ = (s, table, idx);
+    /// `s` wrote (updated, deleted or inserted) tuple `idx` of `table`.
+    pub(crate) fn ssi_write(&mut self, s: &mut Session, table: &str, idx: usize) {
+        let _ = idx;
+        let Some(me) = Self::ssi_id(s) else {
+            return;
+        };
+        if self.ssi_check_doomed(s, me) {
+            return;
+        }
+        let Some(oid) = self.tables.get(table).map(|t| t.oid) else {
+            return;
+        };
+        self.ssi.writes.insert((me, oid));
+        let readers: Vec<u64> = self
+            .ssi
+            .reads
+            .iter()
+            .filter(|(r, rel)| *r != me && *rel == oid)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in readers {
+            if self.ssi.concurrent(r, me) {
+                if let Some(e) = self.ssi.on_conflict(r, me, me) {
+                    Self::ssi_fail(s, e);
+                    return;
+                }
+            }
+        }
     }
 
-    /// The commit-time check.
+    /// `PreCommit_CheckForSerializationFailure`: a doomed transaction fails; otherwise the
+    /// pivots this commit would leave in a dangerous structure are doomed.
     pub(crate) fn ssi_precommit(&mut self, s: &Session) -> Result<(), PgError> {
-        let _ = s;
+        let Some(me) = Self::ssi_id(s) else {
+            return Ok(());
+        };
+        if self.ssi.doomed(me) {
+            return Err(failure(
+                "Canceled on identification as a pivot, during commit attempt",
+            ));
+        }
+        let near: Vec<u64> = self
+            .ssi
+            .conflicts
+            .iter()
+            .filter(|(_, w)| *w == me)
+            .map(|(r, _)| *r)
+            .collect();
+        for t_in in near {
+            if self.ssi.commit_of(t_in).is_some() || self.ssi.doomed(t_in) {
+                continue;
+            }
+            let dangerous = self.ssi.conflicts.iter().any(|&(far, w)| {
+                w == t_in
+                    && (far == me || (self.ssi.commit_of(far).is_none() && !self.ssi.doomed(far)))
+            });
+            if dangerous {
+                if let Some(t) = self.ssi.txns.get_mut(&t_in) {
+                    t.doomed = true;
+                }
+            }
+        }
         Ok(())
     }
 
-    /// The transaction of `pid` ended.
+    /// The transaction of `pid` ended. A committed one stays known while transactions that
+    /// overlap it still run; an aborted one is forgotten.
     pub(crate) fn ssi_end(&mut self, pid: Pid, committed: bool) {
-        let _ = (pid, committed);
+        let Some(id) = self
+            .ssi
+            .txns
+            .iter()
+            .find(|(_, t)| t.pid == pid && t.commit.is_none())
+            .map(|(id, _)| *id)
+        else {
+            return;
+        };
+        if committed {
+            self.ssi.clock += 1;
+            let at = self.ssi.clock;
+            if let Some(t) = self.ssi.txns.get_mut(&id) {
+                t.commit = Some(at);
+            }
+        } else {
+            self.ssi.txns.remove(&id);
+            self.ssi.reads.retain(|(t, _)| *t != id);
+            self.ssi.writes.retain(|(t, _)| *t != id);
+            self.ssi.conflicts.retain(|(r, w)| *r != id && *w != id);
+        }
+        if self.ssi.txns.values().all(|t| t.commit.is_some()) {
+            // Nobody can form a dangerous structure with finished transactions alone.
+            self.ssi.txns.clear();
+            self.ssi.reads.clear();
+            self.ssi.writes.clear();
+            self.ssi.conflicts.clear();
+        }
     }
 }

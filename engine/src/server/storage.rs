@@ -124,6 +124,10 @@ pub struct Tuple {
     pub next: Option<usize>,
     /// The column values.
     pub values: Vec<Value>,
+    /// False while a plain INSERT waits in its unique check: PostgreSQL writes the heap tuple
+    /// first and the index entry only once the check passes, so until then other inserters
+    /// cannot find this tuple through the index.
+    pub indexed: bool,
 }
 
 /// How many line pointers we put in one heap page before starting the next block. PostgreSQL's

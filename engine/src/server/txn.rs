@@ -69,6 +69,10 @@ pub(crate) struct Txn {
     pub cid: u32,
     /// Set once a statement ran: SET TRANSACTION ISOLATION LEVEL is then too late.
     pub started_statements: bool,
+    /// The SSI id of a SERIALIZABLE transaction, once it took its snapshot.
+    pub ssi: Option<u64>,
+    /// The session's settings before the transaction's first SET: a rollback restores them.
+    pub saved_gucs: Option<super::Gucs>,
 }
 
 impl Txn {
@@ -83,6 +87,8 @@ impl Txn {
             snapshot: None,
             cid: 0,
             started_statements: false,
+            ssi: None,
+            saved_gucs: None,
         }
     }
 
@@ -109,21 +115,6 @@ pub(crate) struct Viewer<'a> {
     /// The reader's own top-level xid, if it has one.
     pub top: Option<Xid>,
     pub cid: u32,
-}
-
-/// Serializable snapshot isolation bookkeeping: which serializable transactions read what
-/// (as SIREAD "predicate locks" on whole tables) and the rw-conflicts between them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub(crate) struct Ssi {
-    /// (reader top xid or pseudo id, table oid) pairs: what each serializable transaction read.
-    pub reads: BTreeSet<(u64, u32)>,
-    /// (reader, writer) rw-antidependencies: reader read something writer later changed.
-    pub conflicts: BTreeSet<(u64, u64)>,
-    /// Serializable transactions that committed while others still ran (they may still be
-    /// the pivot or the source of a dangerous structure).
-    pub committed: BTreeSet<u64>,
-    /// Running serializable transactions, by their SSI id.
-    pub running: BTreeSet<u64>,
 }
 
 impl Server {
@@ -356,6 +347,9 @@ impl Server {
         let Some(txn) = s.txn.take() else {
             return;
         };
+        if let Some(g) = txn.saved_gucs.clone() {
+            s.gucs = g;
+        }
         self.abort_xids(&txn);
         self.ssi_end(s.pid, false);
         let woken = self
@@ -421,6 +415,9 @@ impl Server {
         s.tuple_lock = None;
         if let Some(txn) = s.txn.as_mut() {
             txn.failed = true;
+            if let Some(g) = txn.saved_gucs.take() {
+                s.gucs = g;
+            }
         }
         events.push(Event::TransactionAborted { pid: s.pid, xid });
     }

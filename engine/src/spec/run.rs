@@ -8,6 +8,8 @@
 //!   for a heavyweight lock (the simulated server is infinitely fast, so no time passes);
 //! - "seen waiting" means the backend waits for a lock (what
 //!   `pg_isolation_test_session_is_blocked` reports);
+//! - each poll of a busy step costs 10 ms of virtual time, as the real tester's `select()`
+//!   timeout does, so timers that fall due meanwhile fire in the same order as on a real server;
 //! - when the tester must block on a step (its session has a step still running, or at the
 //!   end of the permutation), the virtual clock jumps to the next timer — a deadlock check, a
 //!   lock or statement timeout — which is what would happen while the real tester sleeps.
@@ -18,11 +20,14 @@
 use super::parse::{Marker, Permutation, Spec};
 use super::table;
 use crate::server::{Pid, QueryOutcome, Server, SessionState, Settings, StatementResult};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// How many times the tester may wait for timers for one step before giving up; a limit so a
 /// wrong annotation cannot loop forever.
 const WAITS_MAX: usize = 10_000;
+
+/// How long isolationtester waits on a busy step before checking whether it is blocked.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Parses, validates and runs a spec's text; returns the expected-file output.
 pub fn run_text(text: &str) -> Result<String, String> {
@@ -31,14 +36,39 @@ pub fn run_text(text: &str) -> Result<String, String> {
     run(&spec)
 }
 
+/// Settings of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// How long a step may block before the tester cancels it (isolationtester's
+    /// `PGISOLATIONTIMEOUT`, 300 s by default). Only a permutation whose step can never finish
+    /// gets there; the cancel is then printed as isolationtester prints it.
+    pub step_wait_max: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            step_wait_max: Duration::from_secs(300),
+        }
+    }
+}
+
 /// Runs every permutation of `spec` and returns what isolationtester would print.
 pub fn run(spec: &Spec) -> Result<String, String> {
+    run_with(spec, &RunOptions::default())
+}
+
+/// [`run`] with explicit settings.
+pub fn run_with(spec: &Spec, options: &RunOptions) -> Result<String, String> {
     let mut out = table::spec_header(spec.sessions.len());
+    // One server and one connection per session for the whole spec, as isolationtester keeps
+    // its connections: a transaction a permutation leaves open is still open in the next one.
+    let mut tester = Tester::new(spec, options.clone())?;
     for permutation in spec.permutations_to_run()? {
-        let mut tester = Tester::new(spec);
         out.push_str(&table::permutation_header(&permutation));
-        tester.run_permutation(&permutation)?;
-        out.push_str(&tester.out);
+        let result = tester.run_permutation(&permutation);
+        out.push_str(&std::mem::take(&mut tester.out));
+        result?;
     }
     Ok(out)
 }
@@ -64,8 +94,10 @@ const NONBLOCK_RETRY: Flags = Flags {
 
 struct Tester<'a> {
     spec: &'a Spec,
+    options: RunOptions,
     srv: Server,
     now: Instant,
+    control: Pid,
     conns: Vec<Pid>,
     /// Per session: the permutation entry launched and not yet reported.
     active: Vec<Option<usize>>,
@@ -75,16 +107,26 @@ struct Tester<'a> {
 }
 
 impl<'a> Tester<'a> {
-    fn new(spec: &'a Spec) -> Tester<'a> {
-        Tester {
+    fn new(spec: &'a Spec, options: RunOptions) -> Result<Tester<'a>, String> {
+        let mut srv = Server::new(Settings::default());
+        let mut events = Vec::new();
+        let now = Instant::START;
+        let control = srv.connect(now, &mut events).map_err(|e| e.to_string())?;
+        let mut conns = Vec::new();
+        for _ in &spec.sessions {
+            conns.push(srv.connect(now, &mut events).map_err(|e| e.to_string())?);
+        }
+        Ok(Tester {
             spec,
-            srv: Server::new(Settings::default()),
-            now: Instant::START,
-            conns: Vec::new(),
+            options,
+            srv,
+            now,
+            control,
+            conns,
             active: vec![None; spec.sessions.len()],
             done: vec![None; spec.sessions.len()],
             out: String::new(),
-        }
+        })
     }
 
     /// Runs every runnable backend until none is: woken backends continue at once, as real
@@ -124,6 +166,28 @@ impl<'a> Tester<'a> {
         true
     }
 
+    /// One poll of a busy step: isolationtester sleeps up to 10 ms in `select()` before it asks
+    /// whether the step waits for a lock, and wakes early if the step finishes. Timers of every
+    /// backend that fall due meanwhile fire, as they would on a real server.
+    fn poll_interval(&mut self, session: usize) {
+        let deadline = self.now + POLL_INTERVAL;
+        let mut events = Vec::new();
+        for _ in 0..WAITS_MAX {
+            match self.srv.next_timer() {
+                Some(at) if at <= deadline => {
+                    self.now = self.now.max(at);
+                    self.srv.fire_timers(self.now, &mut events);
+                    self.settle();
+                    if self.done[session].is_some() {
+                        return;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = deadline;
+    }
+
     /// PQexec on a connection that is not a test session's: runs SQL to completion.
     fn exec_blocking(&mut self, pid: Pid, sql: &str) -> Result<QueryOutcome, String> {
         let mut events = Vec::new();
@@ -157,27 +221,20 @@ impl<'a> Tester<'a> {
 
     fn run_permutation(&mut self, permutation: &Permutation) -> Result<(), String> {
         let mut events = Vec::new();
-        let control = self
-            .srv
-            .connect(self.now, &mut events)
-            .map_err(|e| e.to_string())?;
+        let control = self.control;
         for sql in &self.spec.setup {
             let outcome = self.exec_blocking(control, sql)?;
+            // The control connection's notices are not printed.
+            self.srv.take_notices(control);
             if let Some(e) = &outcome.error {
                 return Err(format!("setup failed: {e}"));
             }
             self.print_last_result(&outcome);
         }
-        for _ in &self.spec.sessions {
-            let pid = self
-                .srv
-                .connect(self.now, &mut events)
-                .map_err(|e| e.to_string())?;
-            self.conns.push(pid);
-        }
         for (i, session) in self.spec.sessions.iter().enumerate() {
             if let Some(sql) = &session.setup {
                 let outcome = self.exec_blocking(self.conns[i], sql)?;
+                self.print_notices(i);
                 if let Some(e) = &outcome.error {
                     return Err(format!("setup of session {} failed: {e}", session.name));
                 }
@@ -225,6 +282,7 @@ impl<'a> Tester<'a> {
         for (i, session) in self.spec.sessions.iter().enumerate() {
             if let Some(sql) = &session.teardown {
                 let outcome = self.exec_blocking(self.conns[i], sql)?;
+                self.print_notices(i);
                 self.print_last_result(&outcome);
             }
         }
@@ -233,6 +291,21 @@ impl<'a> Tester<'a> {
             let _ = self.exec_blocking(control, sql)?;
         }
         Ok(())
+    }
+
+    /// Prints the notices a session's backend sent, as isolationtester's notice processor
+    /// does when libpq reads them: `s1: WARNING:  message`.
+    fn print_notices(&mut self, session: usize) {
+        let Some(&pid) = self.conns.get(session) else {
+            return;
+        };
+        for n in self.srv.take_notices(pid) {
+            self.out.push_str(&table::notice_line(
+                &self.spec.sessions[session].name,
+                &n.severity,
+                &n.message,
+            ));
+        }
     }
 
     fn try_complete_steps(
@@ -281,9 +354,15 @@ impl<'a> Tester<'a> {
             return false;
         };
         if !flags.retry && entry.markers.contains(&Marker::Star) {
+            // Reported as waiting without reading the connection: notices stay unread.
             self.out
                 .push_str(&table::step_waiting_line(&step.name, &step.sql));
             return true;
+        }
+        self.print_notices(si);
+        if self.done[si].is_none() && flags.nonblock {
+            self.poll_interval(si);
+            self.print_notices(si);
         }
         if self.done[si].is_none() {
             if flags.nonblock {
@@ -300,19 +379,34 @@ impl<'a> Tester<'a> {
                 }
             } else {
                 let mut events = Vec::new();
+                let deadline = self.now + self.options.step_wait_max;
+                let mut canceled = false;
                 for _ in 0..WAITS_MAX {
                     if self.done[si].is_some() {
                         break;
                     }
-                    if !self.let_time_pass() {
-                        // Nothing will ever wake it: isolationtester cancels the step after
-                        // PGISOLATIONTIMEOUT.
-                        self.srv.cancel(self.conns[si], self.now, &mut events);
-                        self.settle();
+                    match self.srv.next_timer() {
+                        Some(at) if at <= deadline || canceled => {
+                            self.let_time_pass();
+                        }
+                        _ if !canceled => {
+                            // Nothing wakes it in time: isolationtester cancels the step.
+                            self.now = deadline;
+                            self.out.push_str(&format!(
+                                "isolationtester: canceling step {} after {} seconds\n",
+                                step.name,
+                                self.options.step_wait_max.0 / 1_000_000
+                            ));
+                            self.srv.cancel(self.conns[si], self.now, &mut events);
+                            self.settle();
+                            canceled = true;
+                        }
+                        _ => break,
                     }
                 }
             }
         }
+        self.print_notices(si);
         if self.has_blocker(permutation, e) {
             if !flags.retry {
                 self.out
@@ -338,5 +432,97 @@ impl<'a> Tester<'a> {
         }
         self.active[si] = None;
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
+    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 8] = [
+        (
+            "roa",
+            include_str!("testdata/roa.spec"),
+            include_str!("testdata/roa.out"),
+        ),
+        (
+            "errs",
+            include_str!("testdata/errs.spec"),
+            include_str!("testdata/errs.out"),
+        ),
+        (
+            "epq",
+            include_str!("testdata/epq.spec"),
+            include_str!("testdata/epq.out"),
+        ),
+        (
+            "sp",
+            include_str!("testdata/sp.spec"),
+            include_str!("testdata/sp.out"),
+        ),
+        (
+            "rr",
+            include_str!("testdata/rr.spec"),
+            include_str!("testdata/rr.out"),
+        ),
+        (
+            "lim",
+            include_str!("testdata/lim.spec"),
+            include_str!("testdata/lim.out"),
+        ),
+        (
+            "order",
+            include_str!("testdata/order.spec"),
+            include_str!("testdata/order.out"),
+        ),
+        (
+            "dl3",
+            include_str!("testdata/dl3.spec"),
+            include_str!("testdata/dl3.out"),
+        ),
+    ];
+
+    #[test]
+    fn specs_print_what_postgresql_printed() {
+        let options = RunOptions {
+            step_wait_max: Duration::from_secs(60),
+        };
+        for (name, text, expected) in CHECKED_AGAINST_POSTGRES {
+            let spec = Spec::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let actual = run_with(&spec, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(actual, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_step_that_can_never_finish_is_cancelled_like_isolationtester_does() {
+        let text = "setup { CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); }
+            teardown { DROP TABLE t; }
+            session s1
+            setup { BEGIN; }
+            step s1a { SELECT * FROM t FOR UPDATE; }
+            step s1c { COMMIT; }
+            session s2
+            step s2a { SELECT * FROM t FOR UPDATE; }
+            step s2b { SELECT 1 AS one; }
+            permutation s1a s2a s2b s1c";
+        let out = run_text(text).unwrap();
+        assert!(
+            out.contains(
+                "isolationtester: canceling step s2a after 300 seconds\n\
+                 step s2a: <... completed>\n\
+                 ERROR:  canceling statement due to user request\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn bad_specs_are_errors_with_positions() {
+        let err = run_text("session s1\nstep a { SELECT 1; }\npermutation b").unwrap_err();
+        assert!(err.contains('b'), "{err}");
+        let err = run_text("setup { SELEC 1; }\nsession s1\nstep a { SELECT 1; }").unwrap_err();
+        assert!(err.contains("syntax error"), "{err}");
     }
 }
