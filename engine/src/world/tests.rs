@@ -1178,3 +1178,37 @@ fn a_pgx_query_whose_context_ends_while_it_waits_for_a_lock_closes_its_connectio
     // B's connection was destroyed on release, not put back idle.
     assert_eq!(world.pools[0].open.len(), world.pools[0].idle.len());
 }
+
+#[test]
+fn the_pool_exhaustion_schedule_every_request_first_then_each_to_its_second_acquire_hangs() {
+    let schedule: Schedule = "R1 R2 R3 R4 R1 R1 R1 R2 R2 R2 R3 R3 R3 R4 R4 R4"
+        .parse()
+        .unwrap();
+    let (world, events) = World::replay(&nested_queries(4, None, None), &schedule).unwrap();
+    assert!(matches!(world.status(), Status::Deadlock { .. }));
+    let queued = events
+        .iter()
+        .filter(|e| matches!(e, Event::AcquireQueued { .. }))
+        .count();
+    assert_eq!(queued, 4);
+    // With MaxConns 5 (4 x (2 - 1) + 1) the same moves leave a request running.
+    let (world, _) = World::replay(&nested_queries(4, Some(5), None), &schedule).unwrap();
+    assert_eq!(world.status(), Status::Running);
+}
+
+#[test]
+fn the_shared_transaction_schedule_that_breaks_the_socket_is_pinned() {
+    let schedule: Schedule = "P P P P P P P \
+        P.GetOrder P.GetOrder P.GetOrder P.GetOrder P.GetOrder P.GetOrder P.GetOrder \
+        P.GetOrder P.GetOrder P.GetOrder P.GetOrder P.GetOrder P.GetInventory P.GetInventory"
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .parse()
+        .unwrap();
+    let (world, _) = World::replay(&shared_transaction(), &schedule).unwrap();
+    assert_eq!(
+        failure_of(&world, "P.GetInventory").as_deref(),
+        Some("pq: unexpected Parse response 'C'")
+    );
+}
