@@ -586,7 +586,7 @@ impl World {
                 let mut call = Call::new(CallKind::Begin { var: tx }, script);
                 call.conn = conn;
                 call.context = ctx;
-                self.start_call(id, call, events);
+                self.start_call(id, call, driver, events);
             }
             Action::Commit { tx } => self.start_tx_end(id, &tx, true, events),
             Action::Rollback { tx } => self.start_tx_end(id, &tx, false, events),
@@ -754,36 +754,31 @@ impl World {
         }
     }
 
-    fn start_call(&mut self, id: TaskId, call: Call, events: &mut Vec<Event>) {
-        // pgx refuses a second operation on a connection that is in use (§1.5).
-        if let Some(conn) = call.conn {
-            match self.connections.get(&conn) {
+    fn start_call(&mut self, id: TaskId, call: Call, driver: Driver, events: &mut Vec<Event>) {
+        let conn = call.conn;
+        self.task_mut(id).call = Some(call);
+        if let Some(conn) = conn {
+            match self.connections.get_mut(&conn) {
                 None => {
-                    let text = match self.pool_driver_hint(id) {
+                    let text = match driver {
                         Driver::Pgxpool => "conn closed",
                         Driver::DatabaseSql => BAD_CONNECTION,
                     };
-                    return self.fail(id, error(text), events);
+                    return self.fail_call(id, error(text), events);
                 }
-                Some(c) if self.driver_of_pool(c.pool) == Driver::Pgxpool => {
+                // pgx refuses a second operation on a connection that is in use (§1.5).
+                Some(c) if driver == Driver::Pgxpool => {
                     if c.busy {
+                        // Not `fail_call`: the connection stays with whoever is using it.
+                        self.task_mut(id).call = None;
                         return self.fail(id, error("conn busy"), events);
                     }
-                    self.connections.get_mut(&conn).expect("checked").busy = true;
+                    c.busy = true;
                 }
                 Some(_) => {}
             }
         }
-        self.task_mut(id).call = Some(call);
         self.advance_call(id, events);
-    }
-
-    /// The driver a task is most likely using, for errors about a connection that is gone.
-    fn pool_driver_hint(&self, _id: TaskId) -> Driver {
-        self.pools
-            .first()
-            .map(|p| p.driver)
-            .unwrap_or(Driver::Pgxpool)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -838,7 +833,7 @@ impl World {
         let mut call = Call::new(kind, script);
         call.conn = conn;
         call.context = ctx;
-        self.start_call(id, call, events);
+        self.start_call(id, call, driver, events);
     }
 
     fn start_rows_call(
@@ -981,7 +976,7 @@ impl World {
         };
         let mut call = Call::new(kind, simple_script(driver, sql));
         call.conn = Some(handle.conn);
-        self.start_call(id, call, events);
+        self.start_call(id, call, driver, events);
     }
 
     /// The smallest id not in use: handles are forgotten when done, so reusing ids lets a
