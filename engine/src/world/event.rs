@@ -1,0 +1,208 @@
+//! What happened in one step: the world's events, each with a one-line narration and the task
+//! it concerns. The UI renders these; it never re-derives engine facts.
+
+use super::protocol::{Backend, Frontend};
+use super::schedule::TaskId;
+use super::view::BlockReason;
+use super::ConnId;
+use crate::server;
+use crate::time::Instant;
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Event {
+    /// Something happened inside PostgreSQL.
+    Server(server::Event),
+    /// The clock jumped to the next timer.
+    ClockAdvanced { to: Instant },
+    /// A task took its first step.
+    TaskStarted { task: TaskId, name: String },
+    /// A task cannot go on until something else happens.
+    TaskBlocked {
+        task: TaskId,
+        name: String,
+        reason: BlockReason,
+    },
+    /// A task returned nil.
+    TaskFinished { task: TaskId, name: String },
+    /// A task returned an error, with Go's exact text.
+    TaskFailed {
+        task: TaskId,
+        name: String,
+        error: String,
+    },
+    /// A task spawned a goroutine.
+    GoroutineSpawned {
+        task: TaskId,
+        child: TaskId,
+        name: String,
+    },
+    /// A task asked a pool for a connection.
+    AcquireRequested { task: TaskId, pool: String },
+    /// A pool gave a task a connection.
+    AcquireGranted {
+        task: TaskId,
+        pool: String,
+        conn: ConnId,
+    },
+    /// A pool was full: the task joins the queue behind `ahead` others.
+    AcquireQueued {
+        task: TaskId,
+        pool: String,
+        ahead: usize,
+    },
+    /// The task's context ended while it waited for the pool.
+    AcquireFailed {
+        task: TaskId,
+        pool: String,
+        error: String,
+    },
+    /// A connection went back to its pool.
+    ConnectionReleased {
+        task: TaskId,
+        pool: String,
+        conn: ConnId,
+    },
+    /// A pool opened a new server connection.
+    ConnectionOpened {
+        task: Option<TaskId>,
+        pool: String,
+        conn: ConnId,
+        pid: server::Pid,
+    },
+    /// The server refused a new connection.
+    ConnectionRefused {
+        task: TaskId,
+        pool: String,
+        error: String,
+    },
+    /// A connection was closed (its server session ends, rolling back any transaction).
+    ConnectionClosed {
+        task: Option<TaskId>,
+        conn: ConnId,
+        why: String,
+    },
+    /// The driver will not use this connection again.
+    ConnectionMarkedBad {
+        task: TaskId,
+        conn: ConnId,
+        error: String,
+    },
+    /// A client wrote a message.
+    MessageSent {
+        task: TaskId,
+        conn: ConnId,
+        message: Frontend,
+    },
+    /// A backend queued a reply.
+    MessageQueued { conn: ConnId, message: Backend },
+    /// A client read a message.
+    MessageReceived {
+        task: TaskId,
+        conn: ConnId,
+        message: Backend,
+    },
+    /// A task ran a deferred operation.
+    DeferredRan { task: TaskId, line: u32, op: String },
+    /// A task recorded a value for the invariants.
+    ValueRecorded {
+        task: TaskId,
+        name: String,
+        var: String,
+        value: Option<String>,
+    },
+    /// A context ended.
+    ContextEnded { task: TaskId, error: String },
+    /// database/sql rolled a transaction back because its context ended.
+    TransactionRolledBackByContext { task: TaskId, conn: ConnId },
+    /// An invariant does not hold at the end.
+    InvariantViolated {
+        invariant: String,
+        explanation: String,
+    },
+}
+
+impl Event {
+    /// The task the event concerns, if any.
+    pub fn task(&self) -> Option<TaskId> {
+        match self {
+            Event::Server(_) | Event::ClockAdvanced { .. } | Event::MessageQueued { .. } => None,
+            Event::InvariantViolated { .. } => None,
+            Event::ConnectionOpened { task, .. } | Event::ConnectionClosed { task, .. } => *task,
+            Event::TaskStarted { task, .. }
+            | Event::TaskBlocked { task, .. }
+            | Event::TaskFinished { task, .. }
+            | Event::TaskFailed { task, .. }
+            | Event::GoroutineSpawned { task, .. }
+            | Event::AcquireRequested { task, .. }
+            | Event::AcquireGranted { task, .. }
+            | Event::AcquireQueued { task, .. }
+            | Event::AcquireFailed { task, .. }
+            | Event::ConnectionReleased { task, .. }
+            | Event::ConnectionRefused { task, .. }
+            | Event::ConnectionMarkedBad { task, .. }
+            | Event::MessageSent { task, .. }
+            | Event::MessageReceived { task, .. }
+            | Event::DeferredRan { task, .. }
+            | Event::ValueRecorded { task, .. }
+            | Event::ContextEnded { task, .. }
+            | Event::TransactionRolledBackByContext { task, .. } => Some(*task),
+        }
+    }
+
+    /// One line for the timeline.
+    pub fn narration(&self) -> String {
+        match self {
+            Event::Server(e) => e.narration(),
+            Event::ClockAdvanced { to } => format!("the clock advances to {to}"),
+            Event::TaskStarted { name, .. } => format!("{name} starts"),
+            Event::TaskBlocked { name, reason, .. } => format!("{name} blocks: {reason}"),
+            Event::TaskFinished { name, .. } => format!("{name} returns nil"),
+            Event::TaskFailed { name, error, .. } => format!("{name} fails: {error}"),
+            Event::GoroutineSpawned { name, .. } => format!("goroutine {name} starts"),
+            Event::AcquireRequested { pool, .. } => format!("asks pool {pool} for a connection"),
+            Event::AcquireGranted { pool, conn, .. } => format!("gets {conn} from pool {pool}"),
+            Event::AcquireQueued { pool, ahead, .. } => {
+                format!("pool {pool} is full: waits in Acquire behind {ahead} other(s)")
+            }
+            Event::AcquireFailed { pool, error, .. } => {
+                format!("gives up waiting for pool {pool}: {error}")
+            }
+            Event::ConnectionReleased { pool, conn, .. } => {
+                format!("gives {conn} back to pool {pool}")
+            }
+            Event::ConnectionOpened {
+                pool, conn, pid, ..
+            } => {
+                format!("pool {pool} opens {conn} (server process {})", pid.0)
+            }
+            Event::ConnectionRefused { pool, error, .. } => {
+                format!("pool {pool} cannot open a connection: {error}")
+            }
+            Event::ConnectionClosed { conn, why, .. } => format!("{conn} is closed: {why}"),
+            Event::ConnectionMarkedBad { conn, error, .. } => {
+                format!("{conn} is marked bad after: {error}")
+            }
+            Event::MessageSent { conn, message, .. } => format!("sends {message} on {conn}"),
+            Event::MessageQueued { conn, message } => {
+                format!("backend of {conn} replies {message}")
+            }
+            Event::MessageReceived { conn, message, .. } => format!("reads {message} from {conn}"),
+            Event::DeferredRan { line, op, .. } => format!("runs deferred {op} (line {line})"),
+            Event::ValueRecorded { var, value, .. } => {
+                format!("records {var} = {}", value.as_deref().unwrap_or("NULL"))
+            }
+            Event::ContextEnded { error, .. } => format!("its context ends: {error}"),
+            Event::TransactionRolledBackByContext { conn, .. } => format!(
+                "database/sql rolls back the transaction on {conn} because its context ended"
+            ),
+            Event::InvariantViolated {
+                invariant,
+                explanation,
+            } => {
+                format!("invariant broken: {invariant}: {explanation}")
+            }
+        }
+    }
+}
