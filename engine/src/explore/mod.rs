@@ -1,0 +1,65 @@
+//! The explorer: "check every schedule".
+//!
+//! Given a [`Model`] (a plain value whose only transitions are its enabled choices), the
+//! [`Explorer`] walks every schedule depth-first, remembers each state it has seen by a
+//! [fingerprint](fingerprint::fingerprint), and skips schedules that differ only in the order of
+//! independent steps (sleep sets, see [`explorer`]). It runs in slices of bounded work so a
+//! browser tab stays responsive, stops at explicit [`Limits`], and hands back a [`Report`]: whether
+//! the search was complete, how many states it saw, every distinct failure with the shortest
+//! schedule that reaches it, and whether the model is proven (complete, no failure).
+//!
+//! The explorer knows nothing of PostgreSQL: the world implements [`Model`] in a few lines, and
+//! the tests and the benchmark use small toy models. Determinism is a contract: the same model
+//! and limits give the same report, however the work is sliced, natively and in WebAssembly.
+
+pub mod explorer;
+pub mod fingerprint;
+pub mod footprint;
+pub mod model;
+pub mod report;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod toys;
+
+pub use explorer::{Explorer, Progress, Reduction};
+pub use footprint::Footprint;
+pub use model::Model;
+pub use report::{FailureFound, Report, Schedules, Stop, TerminalStates, Verdict};
+
+/// Default for [`Limits::states_max`]: enough for every lesson, small enough (a few tens of MB
+/// of bookkeeping) for a browser tab.
+pub const STATES_MAX_DEFAULT: usize = 1_000_000;
+
+/// Default for [`Limits::depth_max`]: far longer than any lesson's schedule; a schedule this long
+/// means the model loops without advancing, and the search says it stopped there.
+pub const DEPTH_MAX_DEFAULT: usize = 10_000;
+
+/// Default for [`Limits::slice_steps`]: about a few milliseconds of work for the world, short
+/// enough that a browser slice does not drop frames.
+pub const SLICE_STEPS_DEFAULT: usize = 2_000;
+
+/// Every bound on one exploration. The search never exceeds them; when it meets one it stops
+/// there and the [`Report`] says the search was not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// At most this many distinct states are recorded; meeting the next new state stops the
+    /// whole search.
+    pub states_max: usize,
+    /// States at this depth (steps from the start) are recorded but not expanded.
+    pub depth_max: usize,
+    /// Steps per slice for [`Explorer::run`], which runs slice after slice to the end. The UI
+    /// passes its own budget to [`Explorer::run_slice`] instead.
+    pub slice_steps: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            states_max: STATES_MAX_DEFAULT,
+            depth_max: DEPTH_MAX_DEFAULT,
+            slice_steps: SLICE_STEPS_DEFAULT,
+        }
+    }
+}

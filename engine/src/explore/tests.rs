@@ -1,0 +1,406 @@
+//! The explorer against toy models whose state spaces are known, and against a naive
+//! breadth-first search that shares no code with it.
+
+use super::toys::{
+    CounterFailure, Counters, Philosophers, Pool, PoolFailure, Random, RandomFailure, Switch,
+    TableFailure,
+};
+use super::*;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt::Debug;
+
+fn explore<M: Model>(model: M) -> Report<M::Choice, M::Failure> {
+    Explorer::new(model, Limits::default()).run()
+}
+
+fn explore_plain<M: Model>(model: M) -> Report<M::Choice, M::Failure> {
+    Explorer::with_reduction(model, Limits::default(), Reduction::Off).run()
+}
+
+/// What a naive search finds: every reachable state (compared by value, not fingerprint), the
+/// shortest distance to each failure kind, terminal states by outcome, and every complete
+/// schedule counted by enumerating them one by one.
+struct Naive<F> {
+    states: usize,
+    shortest: BTreeMap<F, usize>,
+    terminal: TerminalStates,
+    schedules: Option<(u128, u128)>,
+}
+
+fn naive<M: Model + Debug>(root: M, enumerate: bool) -> Naive<M::Failure> {
+    let mut seen: HashSet<M> = HashSet::from([root.clone()]);
+    let mut queue = VecDeque::from([(root.clone(), 0usize)]);
+    let mut shortest = BTreeMap::new();
+    let mut terminal = TerminalStates::default();
+    while let Some((state, depth)) = queue.pop_front() {
+        let failure = state.failure();
+        if let Some(failure) = failure.clone() {
+            shortest.entry(failure).or_insert(depth);
+        }
+        let mut choices = Vec::new();
+        state.choices(&mut choices);
+        if choices.is_empty() {
+            if failure.is_some() {
+                terminal.failing += 1;
+            } else {
+                terminal.succeeding += 1;
+            }
+        }
+        for choice in choices {
+            let mut next = state.clone();
+            next.step(&choice);
+            if seen.insert(next.clone()) {
+                queue.push_back((next, depth + 1));
+            }
+        }
+    }
+    let schedules = enumerate.then(|| {
+        let mut counts = (0u128, 0u128);
+        enumerate_schedules(&root, false, &mut counts);
+        counts
+    });
+    Naive {
+        states: seen.len(),
+        shortest,
+        terminal,
+        schedules,
+    }
+}
+
+fn enumerate_schedules<M: Model>(state: &M, failed: bool, counts: &mut (u128, u128)) {
+    let failed = failed || state.failure().is_some();
+    let mut choices = Vec::new();
+    state.choices(&mut choices);
+    if choices.is_empty() {
+        if failed {
+            counts.0 += 1;
+        } else {
+            counts.1 += 1;
+        }
+    }
+    for choice in choices {
+        let mut next = state.clone();
+        next.step(&choice);
+        enumerate_schedules(&next, failed, counts);
+    }
+}
+
+/// Checks a report against the naive search, and that each reported schedule replays to a state
+/// with its failure.
+fn assert_agrees_with_naive<M: Model + Debug>(
+    root: &M,
+    report: &Report<M::Choice, M::Failure>,
+    naive: &Naive<M::Failure>,
+) {
+    assert!(report.complete);
+    assert_eq!(report.states_unique, naive.states, "unique states");
+    assert_eq!(report.terminal_states, naive.terminal, "terminal states");
+    let shortest: BTreeMap<M::Failure, usize> = report
+        .failures
+        .iter()
+        .map(|found| (found.failure.clone(), found.schedule.len()))
+        .collect();
+    assert_eq!(
+        shortest, naive.shortest,
+        "failure kinds and shortest lengths"
+    );
+    for found in &report.failures {
+        let mut state = root.clone();
+        for choice in &found.schedule {
+            let mut choices = Vec::new();
+            state.choices(&mut choices);
+            assert!(
+                choices.contains(choice),
+                "the schedule only takes enabled choices"
+            );
+            state.step(choice);
+        }
+        assert_eq!(state.failure(), Some(found.failure.clone()));
+    }
+}
+
+fn assert_reduction_agrees<M: Model + Debug>(root: M) {
+    let plain = explore_plain(root.clone());
+    let reduced = explore(root.clone());
+    let naive = naive(root.clone(), false);
+    assert_agrees_with_naive(&root, &plain, &naive);
+    assert_agrees_with_naive(&root, &reduced, &naive);
+    assert!(reduced.transitions <= plain.transitions);
+}
+
+#[test]
+fn two_threads_incrementing_two_counters_non_atomically_lose_updates_on_the_shortest_schedule() {
+    let report = explore(Counters::non_atomic(2));
+    assert!(report.complete);
+    assert_eq!(report.states_unique, 53);
+    let kinds: Vec<_> = report.failures.iter().map(|f| f.failure).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            CounterFailure::LostUpdate('x'),
+            CounterFailure::LostUpdate('y')
+        ]
+    );
+    // Both read x before either writes it: the classic lost update, four steps.
+    assert_eq!(report.failures[0].schedule, vec![0, 1, 0, 1]);
+    assert_eq!(report.failures[1].schedule.len(), 8);
+    assert!(!report.proven());
+    assert_eq!(
+        report.verdict().to_string(),
+        "2 kinds of failure found (all schedules checked)"
+    );
+}
+
+#[test]
+fn counters_incremented_atomically_are_proven() {
+    let report = explore(Counters::atomic(2));
+    assert!(report.proven());
+    assert_eq!(report.states_unique, 9);
+    assert_eq!(
+        report.verdict().to_string(),
+        "No schedule fails (9 states, complete)"
+    );
+}
+
+#[test]
+fn two_philosophers_taking_the_left_fork_first_deadlock() {
+    let report = explore(Philosophers::left_first(2));
+    assert_eq!(report.states_unique, 13);
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].failure, TableFailure::Deadlock);
+    assert_eq!(report.failures[0].schedule, vec![0, 1]);
+}
+
+#[test]
+fn three_philosophers_taking_the_left_fork_first_deadlock() {
+    let report = explore(Philosophers::left_first(3));
+    assert_eq!(report.states_unique, 45);
+    assert_eq!(report.failures[0].failure, TableFailure::Deadlock);
+    assert_eq!(report.failures[0].schedule, vec![0, 1, 2]);
+}
+
+#[test]
+fn philosophers_taking_forks_in_order_are_proven() {
+    let two = explore(Philosophers::ordered(2));
+    assert!(two.proven());
+    assert_eq!(two.states_unique, 12);
+    let three = explore(Philosophers::ordered(3));
+    assert!(three.proven());
+    assert_eq!(three.states_unique, 42);
+}
+
+#[test]
+fn four_requests_needing_two_connections_each_exhaust_a_pool_of_four() {
+    let report = explore(Pool::new(4, 4));
+    assert_eq!(report.states_unique, 1051);
+    assert_eq!(report.failures[0].failure, PoolFailure::Deadlock);
+    assert_eq!(report.failures[0].schedule, vec![0, 1, 2, 3, 0, 1, 2, 3]);
+}
+
+#[test]
+fn a_pool_of_five_is_proven_for_four_requests_but_not_for_five() {
+    assert!(explore(Pool::new(4, 5)).proven());
+    let five = explore(Pool::new(5, 5));
+    assert_eq!(five.failures[0].failure, PoolFailure::Deadlock);
+    assert_eq!(five.failures[0].schedule.len(), 10);
+}
+
+#[test]
+fn the_reduction_finds_the_same_states_and_failures_as_the_plain_search_on_toy_models() {
+    assert_reduction_agrees(Counters::non_atomic(2));
+    assert_reduction_agrees(Counters::non_atomic(3));
+    assert_reduction_agrees(Counters::atomic(3));
+    assert_reduction_agrees(Philosophers::left_first(2));
+    assert_reduction_agrees(Philosophers::left_first(3));
+    assert_reduction_agrees(Philosophers::left_first(4));
+    assert_reduction_agrees(Philosophers::ordered(4));
+    assert_reduction_agrees(Pool::new(3, 2));
+    assert_reduction_agrees(Pool::new(4, 4));
+    assert_reduction_agrees(Pool::new(4, 5));
+    assert_reduction_agrees(Pool::new(5, 5));
+}
+
+#[test]
+fn the_reduction_finds_the_same_states_and_failures_as_the_plain_search_on_random_models() {
+    let mut with_failures = 0;
+    let mut saved = 0;
+    for seed in 0..400 {
+        let model = Random::new(seed);
+        let plain = explore_plain(model.clone());
+        let reduced = explore(model.clone());
+        let naive = naive(model.clone(), true);
+        assert_agrees_with_naive(&model, &plain, &naive);
+        assert_agrees_with_naive(&model, &reduced, &naive);
+        let (failing, succeeding) = naive.schedules.expect("enumerated");
+        assert_eq!(
+            plain.schedules,
+            Schedules::All {
+                failing,
+                succeeding
+            },
+            "seed {seed}"
+        );
+        with_failures += usize::from(!plain.failures.is_empty());
+        saved += plain.transitions - reduced.transitions;
+    }
+    // The random models are worth something only if they fail sometimes and reduce sometimes.
+    assert!(with_failures > 100, "{with_failures} models with failures");
+    assert!(saved > 1000, "{saved} transitions saved");
+}
+
+#[test]
+fn a_random_model_can_fail_in_several_ways() {
+    let kinds: HashSet<RandomFailure> = (0..400)
+        .flat_map(|seed| explore(Random::new(seed)).failures)
+        .map(|found| found.failure)
+        .collect();
+    assert!(kinds.contains(&RandomFailure::Deadlock));
+    assert!(kinds
+        .iter()
+        .any(|kind| matches!(kind, RandomFailure::Value(_))));
+}
+
+#[test]
+fn the_plain_search_counts_every_schedule_of_the_pool() {
+    let report = explore_plain(Pool::new(3, 2));
+    let naive = naive(Pool::new(3, 2), true);
+    let (failing, succeeding) = naive.schedules.expect("enumerated");
+    assert_eq!(
+        report.schedules,
+        Schedules::All {
+            failing,
+            succeeding
+        }
+    );
+    assert!(failing > 0 && succeeding > 0);
+}
+
+#[test]
+fn the_reduced_search_counts_only_the_schedules_it_explored() {
+    let plain = explore_plain(Counters::non_atomic(2));
+    let reduced = explore(Counters::non_atomic(2));
+    let (Schedules::All { failing, .. }, Schedules::Explored { failing: few, .. }) =
+        (plain.schedules, reduced.schedules)
+    else {
+        panic!("{:?} {:?}", plain.schedules, reduced.schedules);
+    };
+    assert!(0 < few && few <= failing);
+}
+
+#[test]
+fn slicing_the_search_gives_the_same_report_as_one_run() {
+    fn check<M: Model + Debug>(model: M) {
+        let whole = explore(model.clone());
+        for budget in [1, 2, 3, 7, 64] {
+            let mut explorer = Explorer::new(model.clone(), Limits::default());
+            let mut slices = 0;
+            while !explorer.run_slice(budget).finished {
+                slices += 1;
+                assert_eq!(explorer.report().stop, Some(Stop::Paused));
+            }
+            assert!(slices >= (whole.transitions as usize / budget).saturating_sub(1));
+            assert_eq!(explorer.report(), whole, "budget {budget}");
+        }
+    }
+    check(Counters::non_atomic(3));
+    check(Philosophers::left_first(3));
+    check(Pool::new(4, 4));
+    check(Random::new(7));
+}
+
+#[test]
+fn a_slice_takes_at_most_its_budget_of_steps() {
+    let mut explorer = Explorer::new(Pool::new(4, 4), Limits::default());
+    let first = explorer.run_slice(10);
+    assert_eq!(first.transitions, 10);
+    assert!(!first.finished);
+    let second = explorer.run_slice(5);
+    assert_eq!(second.transitions, 15);
+}
+
+#[test]
+fn a_search_stopped_by_the_state_limit_says_no_failure_within_that_many_states() {
+    let limits = Limits {
+        states_max: 5,
+        ..Limits::default()
+    };
+    let report = Explorer::new(Philosophers::ordered(3), limits).run();
+    assert!(!report.complete);
+    assert!(!report.proven());
+    assert_eq!(report.stop, Some(Stop::StatesMax));
+    assert_eq!(report.states_unique, 5);
+    assert_eq!(report.schedules, Schedules::Incomplete);
+    assert_eq!(
+        report.verdict().to_string(),
+        "No failure within 5 states (the state limit was reached)"
+    );
+}
+
+#[test]
+fn a_search_stopped_by_the_depth_limit_is_incomplete() {
+    let limits = Limits {
+        depth_max: 3,
+        ..Limits::default()
+    };
+    let report = Explorer::new(Philosophers::ordered(3), limits).run();
+    assert_eq!(report.stop, Some(Stop::DepthMax));
+    assert!(report.depth_max <= 3);
+    assert!(!report.proven());
+}
+
+#[test]
+fn a_depth_limited_search_still_finds_failures_within_the_limit() {
+    // The deadlock is 3 steps deep; the full search is 9 deep.
+    let limits = Limits {
+        depth_max: 3,
+        ..Limits::default()
+    };
+    let report = Explorer::new(Philosophers::left_first(3), limits).run();
+    assert_eq!(report.failures[0].schedule, vec![0, 1, 2]);
+    assert_eq!(
+        report.verdict().to_string(),
+        "1 kind of failure found (search incomplete)"
+    );
+}
+
+#[test]
+fn a_model_that_cycles_is_proven_but_its_schedules_are_not_counted() {
+    let report = explore(Switch(false));
+    assert!(report.proven());
+    assert_eq!(report.states_unique, 2);
+    assert_eq!(report.schedules, Schedules::Cyclic);
+}
+
+#[test]
+fn the_report_prints_the_verdict_the_counts_and_each_failure() {
+    let text = explore(Philosophers::left_first(2)).to_string();
+    assert!(text.starts_with("1 kind of failure found (all schedules checked)\n"));
+    assert!(text.contains("Deadlock: shortest schedule (2 steps): [0, 1]; failing states: 1"));
+}
+
+#[test]
+fn every_explored_transition_is_counted_once() {
+    let report = explore_plain(Philosophers::left_first(3));
+    assert_eq!(report.states_visited, report.transitions + 1);
+    // Without reduction every enabled choice of every state is taken exactly once.
+    let mut total = 0u64;
+    let naive_transitions = {
+        let mut seen = HashMap::new();
+        let mut queue = VecDeque::from([Philosophers::left_first(3)]);
+        seen.insert(Philosophers::left_first(3), ());
+        while let Some(state) = queue.pop_front() {
+            let mut choices = Vec::new();
+            state.choices(&mut choices);
+            total += choices.len() as u64;
+            for choice in choices {
+                let mut next = state.clone();
+                next.step(&choice);
+                if seen.insert(next.clone(), ()).is_none() {
+                    queue.push_back(next);
+                }
+            }
+        }
+        total
+    };
+    assert_eq!(report.transitions, naive_transitions);
+}
