@@ -34,10 +34,11 @@
 //! choice positions: choices beyond the 64th are never put to sleep (explored always, which is
 //! sound).
 
-use super::fingerprint::{fingerprint, BuildIdentity};
+use super::fingerprint::fingerprint;
 use super::report::{self, Report, Stop};
+use super::visited::{Visited, STATES_LIMIT};
 use super::{Limits, Model};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// How the explorer prunes schedules that differ only in the order of independent steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,7 +67,7 @@ pub struct Progress {
 /// A sleep set's width: choices at positions 64 and beyond never sleep.
 const SLEEP_BITS: usize = 64;
 
-/// What the explorer remembers about one distinct state.
+/// What the explorer remembers about one distinct state: 16 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Record {
     /// The sleep set the state was entered with (intersected over later visits), as a mask over
@@ -75,10 +76,34 @@ pub(crate) struct Record {
     /// The shallowest depth at which the state was entered (only used when the depth limit has
     /// been met, to re-expand a state met again closer to the start).
     pub depth: u32,
+    /// The failure kind's index plus one (zero for none), and [`TERMINAL`] if the state has no
+    /// choices.
+    outcome: u32,
+}
+
+/// The bit of [`Record::outcome`] that marks a terminal state.
+const TERMINAL: u32 = 1 << 31;
+
+impl Record {
+    fn new(sleep: u64, depth: u32, failure: u32, terminal: bool) -> Record {
+        debug_assert!(failure < TERMINAL);
+        let terminal = if terminal { TERMINAL } else { 0 };
+        Record {
+            sleep,
+            depth,
+            outcome: failure | terminal,
+        }
+    }
+
     /// The failure kind's index plus one; zero for none.
-    pub failure: u32,
+    pub fn failure(&self) -> u32 {
+        self.outcome & !TERMINAL
+    }
+
     /// No choices: every schedule through here ends here.
-    pub terminal: bool,
+    pub fn terminal(&self) -> bool {
+        self.outcome & TERMINAL != 0
+    }
 }
 
 /// One explored transition: `from` stepped with its choice at position `choice` gives `to`.
@@ -154,7 +179,7 @@ pub struct Explorer<M: Model> {
     root: M,
     limits: Limits,
     reduction: Reduction,
-    visited: HashMap<u64, u32, BuildIdentity>,
+    visited: Visited,
     records: Vec<Record>,
     edges: Vec<Edge>,
     kinds: Vec<M::Failure>,
@@ -181,7 +206,7 @@ impl<M: Model> Explorer<M> {
             root: root.clone(),
             limits,
             reduction,
-            visited: HashMap::with_hasher(BuildIdentity),
+            visited: Visited::new(),
             records: Vec::new(),
             edges: Vec::new(),
             kinds: Vec::new(),
@@ -202,13 +227,10 @@ impl<M: Model> Explorer<M> {
         let mut choices = Vec::new();
         root.choices(&mut choices);
         let failure = explorer.kind_id(root.failure());
-        explorer.visited.insert(fingerprint(&root), 0);
-        explorer.records.push(Record {
-            sleep: 0,
-            depth: 0,
-            failure,
-            terminal: choices.is_empty(),
-        });
+        explorer.visited.get_or_insert(fingerprint(&root), 0);
+        explorer
+            .records
+            .push(Record::new(0, 0, failure, choices.is_empty()));
         if !choices.is_empty() {
             if limits.depth_max == 0 {
                 explorer.depth_truncated = true;
@@ -302,7 +324,7 @@ impl<M: Model> Explorer<M> {
     }
 
     fn states_max(&self) -> usize {
-        self.limits.states_max.min(u32::MAX as usize)
+        self.limits.states_max.min(STATES_LIMIT)
     }
 
     fn kind_id(&mut self, failure: Option<M::Failure>) -> u32 {
@@ -355,57 +377,52 @@ impl<M: Model> Explorer<M> {
         }
 
         let fingerprint = fingerprint(&state);
-        match self.visited.get(&fingerprint) {
-            Some(&index) => {
-                self.edges.push(Edge {
-                    from,
-                    to: index,
-                    choice: position as u32,
-                });
-                self.revisit(state, index, depth, sleep_parent);
-            }
-            None => {
-                if self.records.len() >= self.states_max() {
+        let index = self.records.len() as u32;
+        let seen = if self.records.len() < self.states_max() {
+            self.visited.get_or_insert(fingerprint, index)
+        } else {
+            match self.visited.get(fingerprint) {
+                Some(seen) => Some(seen),
+                None => {
+                    // A new state beyond the limit: the search stops here.
                     self.states_truncated = true;
                     self.finished = true;
                     return;
                 }
-                let index = self.records.len() as u32;
-                self.visited.insert(fingerprint, index);
-                self.edges.push(Edge {
-                    from,
-                    to: index,
-                    choice: position as u32,
-                });
-                let failure = self.kind_id(state.failure());
-                let mut choices = self.buffer();
-                state.choices(&mut choices);
-                let sleep = self.translate(sleep_parent, &choices);
-                self.records.push(Record {
-                    sleep,
-                    depth,
-                    failure,
-                    terminal: choices.is_empty(),
-                });
-                self.depth_reached = self.depth_reached.max(depth);
-                if choices.is_empty() {
-                    self.recycle(choices);
-                } else if depth as usize >= self.limits.depth_max {
-                    self.depth_truncated = true;
-                    self.recycle(choices);
-                } else {
-                    self.stack.push(Frame {
-                        state,
-                        index,
-                        depth,
-                        choices,
-                        cursor: 0,
-                        todo: !sleep,
-                        todo_beyond: true,
-                        sleep,
-                    });
-                }
             }
+        };
+        self.edges.push(Edge {
+            from,
+            to: seen.unwrap_or(index),
+            choice: position as u32,
+        });
+        if let Some(seen) = seen {
+            self.revisit(state, seen, depth, sleep_parent);
+            return;
+        }
+        let failure = self.kind_id(state.failure());
+        let mut choices = self.buffer();
+        state.choices(&mut choices);
+        let sleep = self.translate(sleep_parent, &choices);
+        self.records
+            .push(Record::new(sleep, depth, failure, choices.is_empty()));
+        self.depth_reached = self.depth_reached.max(depth);
+        if choices.is_empty() {
+            self.recycle(choices);
+        } else if depth as usize >= self.limits.depth_max {
+            self.depth_truncated = true;
+            self.recycle(choices);
+        } else {
+            self.stack.push(Frame {
+                state,
+                index,
+                depth,
+                choices,
+                cursor: 0,
+                todo: !sleep,
+                todo_beyond: true,
+                sleep,
+            });
         }
     }
 
@@ -413,7 +430,7 @@ impl<M: Model> Explorer<M> {
     /// now (or everything, if the depth limit cut it off deeper than it is met now).
     fn revisit(&mut self, state: M, index: u32, depth: u32, sleep_parent: u64) {
         let record = self.records[index as usize];
-        if record.terminal {
+        if record.terminal() {
             return;
         }
         let closer = self.depth_truncated && depth < record.depth;

@@ -13,7 +13,7 @@
 //! construction as aHash's and foldhash's portable fallbacks). Hashing is a large share of the
 //! explorer's time per state.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 /// The fingerprint of a state.
 pub fn fingerprint<T: Hash>(value: &T) -> u64 {
@@ -114,39 +114,6 @@ impl Hasher for Fingerprinter {
     fn write_usize(&mut self, value: usize) {
         // As 64 bits everywhere, so that wasm32 and native agree.
         self.mix(value as u64);
-    }
-}
-
-/// Hashes a fingerprint to itself: fingerprints are already well mixed, and the visited set
-/// should not pay for hashing them twice.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 fingerprints are hashed with this; fold anything else in rather than panic.
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
-/// Builds [`IdentityHasher`]s for the visited set.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct BuildIdentity;
-
-impl BuildHasher for BuildIdentity {
-    type Hasher = IdentityHasher;
-    fn build_hasher(&self) -> IdentityHasher {
-        IdentityHasher(0)
     }
 }
 

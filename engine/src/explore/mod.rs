@@ -17,6 +17,7 @@ pub mod fingerprint;
 pub mod footprint;
 pub mod model;
 pub mod report;
+mod visited;
 
 #[cfg(test)]
 mod tests;

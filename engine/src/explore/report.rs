@@ -285,7 +285,7 @@ pub(crate) fn build<M: Model>(explored: Explored<'_, M>) -> Report<M::Choice, M:
     let mut closest = vec![UNREACHED; explored.kinds.len()];
     let mut states_per_kind = vec![0usize; explored.kinds.len()];
     for &state in &order {
-        let failure = records[state as usize].failure;
+        let failure = records[state as usize].failure();
         if failure != 0 {
             let kind = failure as usize - 1;
             states_per_kind[kind] += 1;
@@ -307,8 +307,8 @@ pub(crate) fn build<M: Model>(explored: Explored<'_, M>) -> Report<M::Choice, M:
     failures.sort_by(|a, b| a.failure.cmp(&b.failure));
 
     let mut terminal_states = TerminalStates::default();
-    for record in records.iter().filter(|record| record.terminal) {
-        if record.failure != 0 {
+    for record in records.iter().filter(|record| record.terminal()) {
+        if record.failure() != 0 {
             terminal_states.failing += 1;
         } else {
             terminal_states.succeeding += 1;
@@ -402,12 +402,12 @@ fn count_schedules(records: &[Record], graph: &Graph) -> Option<(u128, u128)> {
         stack.pop();
         colour[state as usize] = BLACK;
         let record = &records[state as usize];
-        let (mut total, mut ok) = if record.terminal { (1, 1) } else { (0, 0) };
+        let (mut total, mut ok) = if record.terminal() { (1, 1) } else { (0, 0) };
         for &(child, _) in successors {
             total = u128::saturating_add(total, all[child as usize]);
             ok = u128::saturating_add(ok, clean[child as usize]);
         }
-        if record.failure != 0 {
+        if record.failure() != 0 {
             ok = 0;
         }
         all[state as usize] = total;
