@@ -265,32 +265,40 @@ pub(crate) fn build<M: Model>(explored: Explored<'_, M>) -> Report<M::Choice, M:
     let records = explored.records;
     let graph = Graph::new(records.len(), explored.edges);
 
+    let kinds = explored.kinds.len();
+    let mut states_per_kind = vec![0usize; kinds];
+    for record in records {
+        if record.failure() != 0 {
+            states_per_kind[record.failure() as usize - 1] += 1;
+        }
+    }
+
     // Breadth-first from the start: the first state of each kind met in this order is one of the
-    // closest, and its parent chain is a shortest schedule.
+    // closest, and its parent chain is a shortest schedule. The pass stops once every kind has
+    // been met (at once, if there is no failure).
     let mut parent = vec![(UNREACHED, 0u32); records.len()];
-    let mut order = Vec::with_capacity(records.len());
-    if !records.is_empty() {
+    let mut closest = vec![UNREACHED; kinds];
+    let mut found = 0;
+    let mut meet = |state: u32, closest: &mut Vec<u32>| {
+        let failure = records[state as usize].failure();
+        if failure != 0 && closest[failure as usize - 1] == UNREACHED {
+            closest[failure as usize - 1] = state;
+            found += 1;
+        }
+        found == kinds
+    };
+    if !records.is_empty() && !meet(0, &mut closest) {
         let mut queue = VecDeque::from([0u32]);
         parent[0] = (0, 0);
-        while let Some(state) = queue.pop_front() {
-            order.push(state);
+        'search: while let Some(state) = queue.pop_front() {
             for &(next, choice) in graph.successors(state) {
                 if parent[next as usize].0 == UNREACHED {
                     parent[next as usize] = (state, choice);
+                    if meet(next, &mut closest) {
+                        break 'search;
+                    }
                     queue.push_back(next);
                 }
-            }
-        }
-    }
-    let mut closest = vec![UNREACHED; explored.kinds.len()];
-    let mut states_per_kind = vec![0usize; explored.kinds.len()];
-    for &state in &order {
-        let failure = records[state as usize].failure();
-        if failure != 0 {
-            let kind = failure as usize - 1;
-            states_per_kind[kind] += 1;
-            if closest[kind] == UNREACHED {
-                closest[kind] = state;
             }
         }
     }
@@ -380,9 +388,9 @@ fn count_schedules(records: &[Record], graph: &Graph) -> Option<(u128, u128)> {
         return Some((0, 0));
     }
     let mut colour = vec![WHITE; records.len()];
-    // Per state: schedules from here to a terminal state, and those among them with no failure.
-    let mut all = vec![0u128; records.len()];
-    let mut clean = vec![0u128; records.len()];
+    // Per state: schedules from here to a terminal state, and those among them with no failure
+    // (side by side, so that reading a child's counts is one cache miss).
+    let mut counts = vec![[0u128; 2]; records.len()];
     let mut stack: Vec<(u32, usize)> = vec![(0, 0)];
     colour[0] = GREY;
     while let Some(&mut (state, ref mut next)) = stack.last_mut() {
@@ -402,16 +410,17 @@ fn count_schedules(records: &[Record], graph: &Graph) -> Option<(u128, u128)> {
         stack.pop();
         colour[state as usize] = BLACK;
         let record = &records[state as usize];
-        let (mut total, mut ok) = if record.terminal() { (1, 1) } else { (0, 0) };
+        let [mut all, mut clean]: [u128; 2] = if record.terminal() { [1, 1] } else { [0, 0] };
         for &(child, _) in successors {
-            total = u128::saturating_add(total, all[child as usize]);
-            ok = u128::saturating_add(ok, clean[child as usize]);
+            let [child_all, child_clean] = counts[child as usize];
+            all = all.saturating_add(child_all);
+            clean = clean.saturating_add(child_clean);
         }
         if record.failure() != 0 {
-            ok = 0;
+            clean = 0;
         }
-        all[state as usize] = total;
-        clean[state as usize] = ok;
+        counts[state as usize] = [all, clean];
     }
-    Some((all[0] - clean[0], clean[0]))
+    let [all, clean] = counts[0];
+    Some((all.saturating_sub(clean), clean))
 }
