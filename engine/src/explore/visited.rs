@@ -19,6 +19,9 @@ const EMPTY: u32 = u32::MAX;
 /// Slots at the start: small searches stay small.
 const CAPACITY_MIN: usize = 1 << 10;
 
+/// Tables smaller than this many slots (48 MiB) grow fourfold, larger ones twofold.
+const GROW_FAST_BELOW: usize = 1 << 22;
+
 const FREE: Slot = Slot {
     fingerprint: [0, 0],
     index: EMPTY,
@@ -93,7 +96,14 @@ impl Visited {
     }
 
     fn grow(&mut self) {
-        let capacity = self.slots.len() * 2;
+        // Quadruple while small (fewer rehashes, each touching every slot), double when large
+        // (less memory left unused).
+        let factor = if self.slots.len() < GROW_FAST_BELOW {
+            4
+        } else {
+            2
+        };
+        let capacity = self.slots.len() * factor;
         let old = std::mem::replace(&mut self.slots, vec![FREE; capacity]);
         let mask = self.slots.len() - 1;
         for slot in old.into_iter().filter(|slot| slot.index != EMPTY) {
