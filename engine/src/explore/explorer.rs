@@ -36,7 +36,7 @@
 
 use super::fingerprint::fingerprint;
 use super::report::{self, Report, Stop};
-use super::visited::{Visited, STATES_LIMIT};
+use super::visited::{Lookup, Visited, STATES_LIMIT};
 use super::{Limits, Model};
 use std::collections::BTreeMap;
 
@@ -227,6 +227,7 @@ impl<M: Model> Explorer<M> {
         let mut choices = Vec::new();
         root.choices(&mut choices);
         let failure = explorer.kind_id(root.failure());
+        // The root's sleep set is empty: it is never flagged.
         explorer.visited.get_or_insert(fingerprint(&root), 0);
         explorer
             .records
@@ -378,11 +379,14 @@ impl<M: Model> Explorer<M> {
 
         let fingerprint = fingerprint(&state);
         let index = self.records.len() as u32;
-        let seen = if self.records.len() < self.states_max() {
+        let lookup = if self.records.len() < self.states_max() {
             self.visited.get_or_insert(fingerprint, index)
         } else {
             match self.visited.get(fingerprint) {
-                Some(seen) => Some(seen),
+                Some(seen) => Lookup::Seen {
+                    index: seen,
+                    flagged: true,
+                },
                 None => {
                     // A new state beyond the limit: the search stops here.
                     self.states_truncated = true;
@@ -391,19 +395,37 @@ impl<M: Model> Explorer<M> {
                 }
             }
         };
+        let slot = match lookup {
+            Lookup::Seen {
+                index: seen,
+                flagged,
+            } => {
+                self.edges.push(Edge {
+                    from,
+                    to: seen,
+                    choice: position as u32,
+                });
+                // Unflagged states were entered with an empty sleep set, so everything from
+                // there is explored already, unless the depth limit cut some of it off.
+                if flagged || self.depth_truncated {
+                    self.revisit(state, seen, depth, sleep_parent);
+                }
+                return;
+            }
+            Lookup::New(slot) => slot,
+        };
         self.edges.push(Edge {
             from,
-            to: seen.unwrap_or(index),
+            to: index,
             choice: position as u32,
         });
-        if let Some(seen) = seen {
-            self.revisit(state, seen, depth, sleep_parent);
-            return;
-        }
         let failure = self.kind_id(state.failure());
         let mut choices = self.buffer();
         state.choices(&mut choices);
         let sleep = self.translate(sleep_parent, &choices);
+        if sleep != 0 {
+            self.visited.flag(slot);
+        }
         self.records
             .push(Record::new(sleep, depth, failure, choices.is_empty()));
         self.depth_reached = self.depth_reached.max(depth);

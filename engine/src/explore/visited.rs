@@ -6,7 +6,7 @@
 //! in a 12-byte slot and probes linearly, so a lookup usually touches one cache line.
 
 /// A slot: the fingerprint split in two words (so the slot packs to 12 bytes) and the state
-/// index, [`EMPTY`] when free.
+/// index, [`EMPTY`] when free, with [`FLAG`] set if the search may have more to do there.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     fingerprint: [u32; 2],
@@ -15,6 +15,11 @@ struct Slot {
 
 /// The index of a free slot; state indexes stay below it.
 const EMPTY: u32 = u32::MAX;
+
+/// The top bit of a slot's index: set by [`Visited::flag`] (the explorer flags states entered
+/// with a non-empty sleep set), so that revisits of unflagged states need not read the state's
+/// record (another cache miss).
+const FLAG: u32 = 1 << 31;
 
 /// Slots at the start: small searches stay small.
 const CAPACITY_MIN: usize = 1 << 10;
@@ -35,7 +40,17 @@ pub(crate) struct Visited {
 }
 
 /// The most states a table can index.
-pub(crate) const STATES_LIMIT: usize = EMPTY as usize;
+pub(crate) const STATES_LIMIT: usize = (FLAG - 1) as usize;
+
+/// What a lookup found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// The fingerprint was new and is now recorded at this slot position.
+    New(usize),
+    /// The fingerprint was recorded before for this state index; `flagged` if [`Visited::flag`]
+    /// was called for it.
+    Seen { index: u32, flagged: bool },
+}
 
 impl Visited {
     pub fn new() -> Visited {
@@ -49,10 +64,10 @@ impl Visited {
         [fingerprint as u32, (fingerprint >> 32) as u32]
     }
 
-    /// The state index recorded for `fingerprint`, or records `index` for it and returns `None`.
+    /// Looks `fingerprint` up, and records `index` for it if it is new.
     #[inline]
-    pub fn get_or_insert(&mut self, fingerprint: u64, index: u32) -> Option<u32> {
-        debug_assert!(index != EMPTY);
+    pub fn get_or_insert(&mut self, fingerprint: u64, index: u32) -> Lookup {
+        debug_assert!(index < FLAG);
         // Grow at three quarters full, so that probe runs stay short.
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
@@ -69,13 +84,21 @@ impl Visited {
                     index,
                 };
                 self.len += 1;
-                return None;
+                return Lookup::New(position);
             }
             if slot.fingerprint == key {
-                return Some(slot.index);
+                return Lookup::Seen {
+                    index: slot.index & !FLAG,
+                    flagged: slot.index & FLAG != 0,
+                };
             }
             position = (position + 1) & mask;
         }
+    }
+
+    /// Flags the state recorded at `position` by the [`Lookup::New`] just returned.
+    pub fn flag(&mut self, position: usize) {
+        self.slots[position].index |= FLAG;
     }
 
     /// The state index recorded for `fingerprint`, if any.
@@ -89,7 +112,7 @@ impl Visited {
                 return None;
             }
             if slot.fingerprint == key {
-                return Some(slot.index);
+                return Some(slot.index & !FLAG);
             }
             position = (position + 1) & mask;
         }
@@ -119,18 +142,29 @@ impl Visited {
 
 #[cfg(test)]
 mod tests {
-    use super::Visited;
+    use super::{Lookup, Visited};
     use crate::explore::fingerprint::fingerprint;
 
     #[test]
     fn the_visited_set_finds_every_fingerprint_it_recorded_across_growth() {
         let mut visited = Visited::new();
         for index in 0..100_000u32 {
-            assert_eq!(visited.get_or_insert(fingerprint(&index), index), None);
+            let Lookup::New(position) = visited.get_or_insert(fingerprint(&index), index) else {
+                panic!("{index} is new");
+            };
+            if index % 3 == 0 {
+                visited.flag(position);
+            }
         }
         for index in 0..100_000u32 {
             assert_eq!(visited.get(fingerprint(&index)), Some(index));
-            assert_eq!(visited.get_or_insert(fingerprint(&index), 7), Some(index));
+            assert_eq!(
+                visited.get_or_insert(fingerprint(&index), 7),
+                Lookup::Seen {
+                    index,
+                    flagged: index % 3 == 0
+                }
+            );
         }
         assert_eq!(visited.get(fingerprint(&100_001u32)), None);
     }
