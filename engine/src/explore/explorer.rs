@@ -38,10 +38,11 @@ use super::fingerprint::fingerprint;
 use super::report::{self, Report, Stop};
 use super::visited::{Lookup, Visited, STATES_LIMIT};
 use super::{Limits, Model};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// How the explorer prunes schedules that differ only in the order of independent steps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Reduction {
     /// Sleep sets over [`Model::independent`]: fewer transitions, every state still visited.
     SleepSets,
@@ -51,7 +52,7 @@ pub enum Reduction {
 }
 
 /// How far a search has come, returned after each slice. Cheap: no analysis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Progress {
     /// The search has ended: it either explored everything or met a limit. More slices do
     /// nothing.

@@ -43,7 +43,7 @@ pub const SLICE_STEPS_DEFAULT: usize = 2_000;
 
 /// Every bound on one exploration. The search never exceeds them; when it meets one it stops
 /// there and the [`Report`] says the search was not complete.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// At most this many distinct states are recorded; meeting the next new state stops the
     /// whole search.

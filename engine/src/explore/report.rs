@@ -3,11 +3,12 @@
 
 use super::explorer::{Edge, Record, Reduction};
 use super::Model;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
 
 /// Why a search is not complete.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Stop {
     /// The report was taken before the search finished (more slices would go on).
     Paused,
@@ -29,7 +30,7 @@ impl fmt::Display for Stop {
 }
 
 /// One kind of failure and the shortest schedule that reaches it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FailureFound<C, F> {
     /// The kind, as [`Model::failure`] named it.
     pub failure: F,
@@ -43,7 +44,7 @@ pub struct FailureFound<C, F> {
 
 /// Distinct terminal states (no choices left) by outcome. Exact for what was explored; with
 /// or without reduction the same, since the reduction visits every state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TerminalStates {
     /// Terminal states that have a failure.
     pub failing: usize,
@@ -53,7 +54,7 @@ pub struct TerminalStates {
 
 /// How many complete schedules (from the start to a terminal state) fail, and how many do not.
 /// A schedule fails when any state on it fails. Counts saturate at `u128::MAX`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Schedules {
     /// Every schedule of the model, counted exactly: the search was complete, without reduction,
     /// over an acyclic state graph.
@@ -80,7 +81,7 @@ pub enum Schedules {
 }
 
 /// The outcome in one sentence's worth of facts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Verdict {
     /// The search was complete and no state fails: every schedule is fine.
     Proven {
@@ -126,7 +127,7 @@ impl fmt::Display for Verdict {
 }
 
 /// Everything a search found.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Report<C, F> {
     /// Every schedule was explored within the limits.
     pub complete: bool,

@@ -404,3 +404,12 @@ fn every_explored_transition_is_counted_once() {
     };
     assert_eq!(report.transitions, naive_transitions);
 }
+
+#[test]
+fn a_report_round_trips_through_json_for_the_cli_and_the_browser() {
+    let report = explore_plain(Pool::new(3, 2));
+    let json = serde_json::to_string(&report).expect("serializes");
+    assert!(json.contains("\"complete\":true"));
+    let back: Report<usize, PoolFailure> = serde_json::from_str(&json).expect("parses");
+    assert_eq!(back, report);
+}

@@ -210,7 +210,9 @@ pub struct Pool {
 }
 
 /// The one way the pool fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum PoolFailure {
     /// Every unfinished request waits in the queue.
     Deadlock,
