@@ -8,9 +8,36 @@
 //! the search was complete, how many states it saw, every distinct failure with the shortest
 //! schedule that reaches it, and whether the model is proven (complete, no failure).
 //!
-//! The explorer knows nothing of PostgreSQL: the world implements [`Model`] in a few lines, and
-//! the tests and the benchmark use small toy models. Determinism is a contract: the same model
-//! and limits give the same report, however the work is sliced, natively and in WebAssembly.
+//! The explorer knows nothing of PostgreSQL: the world implements [`Model`] in a few lines (see
+//! its docs), and the tests and the benchmark use small toy models. Determinism is a contract:
+//! the same model and limits give the same report, however the work is sliced, natively and in
+//! WebAssembly.
+//!
+//! # Use
+//!
+//! ```ignore
+//! // Native (the CLI): run to the end.
+//! let report = Explorer::new(world, Limits::default()).run();
+//! println!("{}", report.verdict()); // "No schedule fails (1234 states, complete)"
+//!
+//! // Browser: one slice per animation frame or timer tick, showing progress in between.
+//! let mut explorer = Explorer::new(world, Limits::default());
+//! let progress = explorer.run_slice(SLICE_STEPS_DEFAULT); // call again until progress.finished
+//! let report = explorer.report();
+//! ```
+//!
+//! # What the report counts
+//!
+//! - `states_unique`: distinct states (by fingerprint); the same with and without reduction.
+//! - `transitions`: steps taken; the reduction lowers this, never `states_unique`.
+//! - `failures`: one entry per distinct [`Model::Failure`] value, with a shortest schedule.
+//! - `terminal_states`: distinct end states, failing or not.
+//! - `schedules`: complete schedules, failing or not: every schedule of the model when the
+//!   search ran without reduction ([`Schedules::All`]), only the explored ones with it
+//!   ([`Schedules::Explored`]), nothing when incomplete or cyclic.
+//! - [`Report::proven`] only when the search was complete and found no failure;
+//!   [`Report::verdict`] says "No schedule fails (N states, complete)" only then, and
+//!   "No failure within N states (...)" when a limit stopped the search first.
 
 pub mod explorer;
 pub mod fingerprint;

@@ -14,20 +14,63 @@ use std::hash::Hash;
 ///
 /// # Implementing it for the world
 ///
-/// A few lines, with `type Choice = world::Choice` and a `Failure` that names a *kind* of
-/// outcome (e.g. `Stall`, `Deadlock`, `InvariantViolated("totals add up")`, an error's SQLSTATE)
-/// without pids, xids or times, because each distinct `Failure` value is reported separately:
+/// A few lines. `Failure` should name a *kind* of outcome (deadlock, stall, which invariant
+/// broke) without pids, xids, times or explanations, because each distinct value is reported
+/// separately with its own shortest schedule:
 ///
-/// - [`choices`](Model::choices): `world.choices()` while `status()` is `Running`, nothing
-///   otherwise (a finished or stalled world is terminal);
-/// - [`step`](Model::step): `world.step(choice)`, ignoring the events; an `Err` for a choice the
-///   world itself listed is an engine bug, so `expect` it;
-/// - [`failure`](Model::failure): from `status()`: `Stall` and `Finished` with invariant
-///   violations map to a kind, a clean `Finished` or `Running` to `None`;
-/// - [`independent`](Model::independent): `false` to begin with (sound, no reduction); then
-///   `true` for two task choices whose next operations touch disjoint resources (see
-///   [`Footprint`](super::Footprint)). `Tick` is enabled only when no task can run, so it is never
-///   enabled together with another choice and never needs to be independent.
+/// ```ignore
+/// #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// pub enum Failure {
+///     Deadlock,
+///     Stall,
+///     /// The invariants that do not hold at the end, sorted.
+///     Invariants(Vec<String>),
+/// }
+///
+/// impl explore::Model for World {
+///     type Choice = Choice;
+///     type Failure = Failure;
+///
+///     fn choices(&self, choices: &mut Vec<Choice>) {
+///         // Empty once every task returned or nothing can ever run again: terminal.
+///         choices.extend(World::choices(self));
+///     }
+///
+///     fn step(&mut self, choice: &Choice) {
+///         // The world listed this choice itself, so an error is an engine bug.
+///         World::step(self, *choice).expect("an enabled choice steps");
+///     }
+///
+///     fn failure(&self) -> Option<Failure> {
+///         match self.status() {
+///             Status::Running => None,
+///             Status::Finished { invariant_violations } if invariant_violations.is_empty() => None,
+///             Status::Finished { mut invariant_violations } => {
+///                 invariant_violations.sort();
+///                 Some(Failure::Invariants(invariant_violations))
+///             }
+///             Status::Deadlock { .. } => Some(Failure::Deadlock),
+///             Status::Stall { .. } => Some(Failure::Stall),
+///         }
+///     }
+///
+///     // `independent` left out at first: the default `false` is a sound plain search. Then:
+///     // two `Choice::Task`s whose next operations touch disjoint resources (different pools,
+///     // connections, rows, tables; pure client-side steps touch nothing) are independent; see
+///     // `Footprint`. `Tick` is enabled only when no task can run, so it is never enabled
+///     // together with another choice and needs no answer.
+/// }
+/// ```
+///
+/// Two things make or break the search's speed on the world:
+///
+/// - `Eq` and `Hash` must cover exactly what can affect the future. A trace, a step counter or
+///   an event log in the hashed state makes every schedule's states distinct, and nothing is
+///   ever recognised as seen before. Parts that never change (the scenario behind a shared
+///   pointer) cost hashing time on every state and tell no states apart: skip them in `Hash`.
+/// - `failure` is called once per distinct state and `choices` at least once, so they should
+///   be cheap while the world is running (as `status` is: it returns `Running` as soon as a
+///   task can run).
 pub trait Model: Clone + Eq + Hash {
     /// What the scheduler picks: which task (or the clock) moves next. A choice names an actor,
     /// not an effect: in a later state the same value means "that actor's next step".
