@@ -26,10 +26,38 @@
 //! The soundness rests on [`Model::independent`] being right; a model that answers `false`
 //! everywhere gets a plain search.
 //!
+//! # Persistent sets: pruning states too
+//!
+//! Sleep sets leave the number of states alone, and a world whose tasks take many small steps
+//! has a great many states. [`Reduction::PersistentSets`] adds the simplest persistent sets
+//! (Godefroid, chapter 4, and the "ample sets" of Peled and of Clarke, Grumberg and Peled's
+//! *Model Checking*): when a state has a [`Model::local`] choice `c` that is awake, the search
+//! expands that state by `c` alone. Every step any other actor can take from there commutes with
+//! `c` (the model promises it), so every schedule from the state that takes some of those steps
+//! first has an equivalent one, of the same length, that takes `c` first; the subtree below `c`
+//! holds it. Hence:
+//!
+//! - every terminal state is still reached, on a schedule as short as the shortest to it
+//!   (Godefroid's theorem 4.3: persistent sets preserve deadlocks; equivalent schedules have the
+//!   same length), so failures at terminal states keep their exact shortest schedules;
+//! - failures of non-terminal states are still all found, because `c` keeps failures (the
+//!   second half of [`Model::local`]'s contract, the "invisibility" of ample sets): moving `c`
+//!   ahead of other steps turns each failing state `t` on a schedule into `t.c`, which fails the
+//!   same way. The schedule found may take a few independent steps more than the shortest;
+//! - the usual cycle proviso: if `c` leads back to a state on the depth-first stack (a cycle,
+//!   along which `c` could be postponed forever), the state is expanded by every choice after
+//!   all.
+//!
+//! The combination with sleep sets and state caching is Godefroid's (chapter 6): a revisited
+//! state explores the choices that were asleep at its first visit and are awake now, exactly as
+//! without persistent sets. The tests check all of this against the plain search on random
+//! models whose `local` is computed from each process's remaining program.
+//!
 //! # Costs and limits
 //!
-//! Each distinct state costs a fingerprint, a 24-byte record and, for every explored transition,
-//! a 12-byte edge (the report's shortest schedules and schedule counts are computed from them).
+//! Each distinct state costs a 12-byte slot in the visited table (at most 3/4 full), a 16-byte
+//! record and, for every explored transition, a 12-byte edge (the report's shortest schedules and
+//! schedule counts are computed from them).
 //! The depth-first stack holds one state per level. Sleep sets are 64-bit masks over a state's
 //! choice positions: choices beyond the 64th are never put to sleep (explored always, which is
 //! sound).
@@ -44,7 +72,12 @@ use std::collections::BTreeMap;
 /// How the explorer prunes schedules that differ only in the order of independent steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Reduction {
-    /// Sleep sets over [`Model::independent`]: fewer transitions, every state still visited.
+    /// Sleep sets, plus expanding a state by one [`Model::local`] choice when it has one: fewer
+    /// transitions and fewer states; every failure kind is still found, with its exact shortest
+    /// schedule when the failure is at a terminal state. The default.
+    PersistentSets,
+    /// Sleep sets over [`Model::independent`] alone: fewer transitions, every state still
+    /// visited, every shortest schedule exact.
     SleepSets,
     /// No reduction: every enabled choice of every state is tried once. The only mode in which
     /// the report can count every schedule of the model.
@@ -127,6 +160,8 @@ struct Frame<M: Model> {
     todo: u64,
     /// Whether positions 64 and beyond are explored.
     todo_beyond: bool,
+    /// Expanded by one local choice only (a persistent set), until the cycle proviso widens it.
+    ample: bool,
     /// The current sleep set: the inherited one plus every choice already explored here.
     sleep: u64,
 }
@@ -196,9 +231,10 @@ pub struct Explorer<M: Model> {
 }
 
 impl<M: Model> Explorer<M> {
-    /// A search from `root` with sleep-set reduction. Does no exploring yet.
+    /// A search from `root` with the default reduction, [`Reduction::PersistentSets`]. Does no
+    /// exploring yet.
     pub fn new(root: M, limits: Limits) -> Explorer<M> {
-        Explorer::with_reduction(root, limits, Reduction::SleepSets)
+        Explorer::with_reduction(root, limits, Reduction::PersistentSets)
     }
 
     /// A search from `root` with the given reduction. Does no exploring yet.
@@ -237,14 +273,16 @@ impl<M: Model> Explorer<M> {
             if limits.depth_max == 0 {
                 explorer.depth_truncated = true;
             } else {
+                let (todo, todo_beyond, ample) = explorer.expansion(&root, &choices, 0);
                 explorer.stack.push(Frame {
                     state: root,
                     index: 0,
                     depth: 0,
                     choices,
                     cursor: 0,
-                    todo: u64::MAX,
-                    todo_beyond: true,
+                    todo,
+                    todo_beyond,
+                    ample,
                     sleep: 0,
                 });
             }
@@ -361,7 +399,7 @@ impl<M: Model> Explorer<M> {
         // The child's sleep set, as a mask over the parent's positions: what sleeps here and
         // commutes with the step just taken.
         let mut sleep_parent = 0u64;
-        if self.reduction == Reduction::SleepSets {
+        if self.reduction != Reduction::Off {
             let mut asleep = frame.sleep;
             while asleep != 0 {
                 let other = asleep.trailing_zeros() as usize;
@@ -406,6 +444,15 @@ impl<M: Model> Explorer<M> {
                     to: seen,
                     choice: position as u32,
                 });
+                if self.stack.last().is_some_and(|frame| frame.ample) && self.on_stack(seen) {
+                    // The cycle proviso: the local choice closes a cycle, along which the other
+                    // choices could be put off forever. Expand the parent by all of them.
+                    let frame = self.stack.last_mut().expect("the parent frame");
+                    frame.ample = false;
+                    frame.todo = !frame.sleep;
+                    frame.todo_beyond = true;
+                    frame.cursor = 0;
+                }
                 // Unflagged states were entered with an empty sleep set, so everything from
                 // there is explored already, unless the depth limit cut some of it off.
                 if flagged || self.depth_truncated {
@@ -436,17 +483,42 @@ impl<M: Model> Explorer<M> {
             self.depth_truncated = true;
             self.recycle(choices);
         } else {
+            let (todo, todo_beyond, ample) = self.expansion(&state, &choices, sleep);
             self.stack.push(Frame {
                 state,
                 index,
                 depth,
                 choices,
                 cursor: 0,
-                todo: !sleep,
-                todo_beyond: true,
+                todo,
+                todo_beyond,
+                ample,
                 sleep,
             });
         }
+    }
+
+    /// Which choices a first visit explores: every awake one, or with persistent sets the first
+    /// awake local one alone. Returns the positions below 64, whether positions beyond are
+    /// explored, and whether the expansion is a single local choice.
+    fn expansion(&self, state: &M, choices: &[M::Choice], sleep: u64) -> (u64, bool, bool) {
+        if self.reduction == Reduction::PersistentSets {
+            let awake_local = choices
+                .iter()
+                .take(SLEEP_BITS)
+                .enumerate()
+                .find(|&(position, choice)| sleep >> position & 1 == 0 && state.local(choice));
+            if let Some((position, _)) = awake_local {
+                return (1 << position, false, true);
+            }
+        }
+        (!sleep, true, false)
+    }
+
+    /// Whether the state with this index is on the depth-first stack (only asked when a local
+    /// choice leads to a state seen before, so a scan is cheap enough).
+    fn on_stack(&self, index: u32) -> bool {
+        self.stack.iter().any(|frame| frame.index == index)
     }
 
     /// A state seen before: explore only what was asleep on every earlier visit and is awake
@@ -490,6 +562,7 @@ impl<M: Model> Explorer<M> {
             cursor: 0,
             todo,
             todo_beyond,
+            ample: false,
             sleep,
         });
     }

@@ -45,6 +45,16 @@ impl Footprint {
         }
     }
 
+    /// Everything either footprint touches: e.g. the sum of a program's remaining steps, to
+    /// decide [`Model::local`](super::Model::local).
+    #[must_use]
+    pub const fn union(self, other: Footprint) -> Footprint {
+        Footprint {
+            reads: self.reads | other.reads,
+            writes: self.writes | other.writes,
+        }
+    }
+
     /// Whether the two steps may not commute: one writes what the other touches.
     pub const fn conflicts(&self, other: &Footprint) -> bool {
         self.writes & (other.reads | other.writes) != 0 || other.writes & self.reads != 0
@@ -72,6 +82,14 @@ mod tests {
         assert!(Footprint::NONE.read(3).conflicts(&write));
         assert!(write.conflicts(&Footprint::NONE.write(3)));
         assert!(!write.conflicts(&Footprint::NONE.write(4).read(5)));
+    }
+
+    #[test]
+    fn a_union_conflicts_with_whatever_either_part_conflicts_with() {
+        let future = Footprint::NONE.read(1).union(Footprint::NONE.write(2));
+        assert!(future.conflicts(&Footprint::NONE.write(1)));
+        assert!(future.conflicts(&Footprint::NONE.read(2)));
+        assert!(!future.conflicts(&Footprint::NONE.read(1)));
     }
 
     #[test]

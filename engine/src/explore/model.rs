@@ -54,11 +54,13 @@ use std::hash::Hash;
 ///         }
 ///     }
 ///
-///     // `independent` left out at first: the default `false` is a sound plain search. Then:
-///     // two `Choice::Task`s whose next operations touch disjoint resources (different pools,
-///     // connections, rows, tables; pure client-side steps touch nothing) are independent; see
-///     // `Footprint`. `Tick` is enabled only when no task can run, so it is never enabled
-///     // together with another choice and needs no answer.
+///     // `independent` and `local` left out at first: the defaults (`false`) give a sound
+///     // plain search. Then `independent`: two `Choice::Task`s whose next operations touch
+///     // disjoint resources (different pools, connections, rows, tables; pure client-side steps
+///     // touch nothing); see `Footprint`. `Tick` is enabled only when no task can run, so it is
+///     // never enabled together with another choice and needs no answer. And `local`, which
+///     // pays most: a task's next operation that touches nothing any other unfinished task's
+///     // remaining program can touch (its own variables, its own connection's stream).
 /// }
 /// ```
 ///
@@ -109,6 +111,33 @@ pub trait Model: Clone + Eq + Hash {
     /// can hide failures. The default, `false`, turns the reduction off.
     fn independent(&self, a: &Self::Choice, b: &Self::Choice) -> bool {
         let _ = (a, b);
+        false
+    }
+
+    /// Whether `choice`, enabled in this state, is *local*:
+    ///
+    /// 1. its step commutes with every step the *other* actors can take from this state on, for
+    ///    as long as `choice`'s actor does not move: it touches nothing any of them will touch,
+    ///    and it neither enables nor disables any of their steps (nor they it); and
+    /// 2. it keeps failures: wherever it can be taken along the way (this state, or any state
+    ///    the other actors reach from here before this actor moves), if that state fails, the
+    ///    state after the step fails in the same way. A model that reports failures only of
+    ///    terminal states (as the world does: `Running` never fails) has nothing to check here,
+    ///    since a state where `choice` can be taken is not terminal. Note what this rules out:
+    ///    a failure of a running state that a terminal state would report differently, such as
+    ///    "deadlock" taking precedence over "value is wrong" (the toy tests met exactly that).
+    ///
+    /// Typically: the actor's next step touches only its own data (a client-side computation),
+    /// or only resources that no other unfinished actor's remaining program mentions (see
+    /// [`Footprint`](super::Footprint)'s `union` for summing up a program's future).
+    ///
+    /// With [`Reduction::PersistentSets`](super::Reduction::PersistentSets), a state with a
+    /// local choice is expanded by that choice alone: everything the others can do still happens
+    /// after it, in every order that matters. This prunes *states*, not only transitions, which
+    /// is what fine-grained steps (one protocol message at a time) need. A wrong `true` can hide
+    /// failures; the default, `false`, is always sound.
+    fn local(&self, choice: &Self::Choice) -> bool {
+        let _ = choice;
         false
     }
 }

@@ -334,7 +334,7 @@ pub(crate) fn build<M: Model>(explored: Explored<'_, M>) -> Report<M::Choice, M:
                     failing,
                     succeeding,
                 },
-                Reduction::SleepSets => Schedules::Explored {
+                Reduction::SleepSets | Reduction::PersistentSets => Schedules::Explored {
                     failing,
                     succeeding,
                 },

@@ -2,8 +2,8 @@
 //! breadth-first search that shares no code with it.
 
 use super::toys::{
-    CounterFailure, Counters, Philosophers, Pool, PoolFailure, Random, RandomFailure, Switch,
-    TableFailure,
+    CounterFailure, Counters, Flipper, FlipperFailure, Philosophers, Pool, PoolFailure, Random,
+    RandomFailure, Switch, TableFailure,
 };
 use super::*;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -15,6 +15,10 @@ fn explore<M: Model>(model: M) -> Report<M::Choice, M::Failure> {
 
 fn explore_plain<M: Model>(model: M) -> Report<M::Choice, M::Failure> {
     Explorer::with_reduction(model, Limits::default(), Reduction::Off).run()
+}
+
+fn explore_sleep<M: Model>(model: M) -> Report<M::Choice, M::Failure> {
+    Explorer::with_reduction(model, Limits::default(), Reduction::SleepSets).run()
 }
 
 /// What a naive search finds: every reachable state (compared by value, not fingerprint), the
@@ -119,13 +123,46 @@ fn assert_agrees_with_naive<M: Model + Debug>(
     }
 }
 
+/// For models without local choices: every reduction visits every state.
 fn assert_reduction_agrees<M: Model + Debug>(root: M) {
     let plain = explore_plain(root.clone());
-    let reduced = explore(root.clone());
+    let sleep = explore_sleep(root.clone());
+    let persistent = explore(root.clone());
     let naive = naive(root.clone(), false);
     assert_agrees_with_naive(&root, &plain, &naive);
-    assert_agrees_with_naive(&root, &reduced, &naive);
-    assert!(reduced.transitions <= plain.transitions);
+    assert_agrees_with_naive(&root, &sleep, &naive);
+    assert_agrees_with_naive(&root, &persistent, &naive);
+    assert!(sleep.transitions <= plain.transitions);
+}
+
+/// What persistent sets promise: every failure kind and every terminal state; the exact shortest
+/// schedule to failures at terminal states, and no shorter than the truth elsewhere; no more
+/// states than there are.
+fn assert_persistent_sets_agree<M: Model + Debug>(
+    root: &M,
+    report: &Report<M::Choice, M::Failure>,
+    naive: &Naive<M::Failure>,
+    terminal_only: impl Fn(&M::Failure) -> bool,
+) {
+    assert!(report.complete);
+    assert!(report.states_unique <= naive.states);
+    assert_eq!(report.terminal_states, naive.terminal, "terminal states");
+    let kinds: Vec<_> = report.failures.iter().map(|f| f.failure.clone()).collect();
+    let naive_kinds: Vec<_> = naive.shortest.keys().cloned().collect();
+    assert_eq!(kinds, naive_kinds, "failure kinds");
+    for found in &report.failures {
+        let shortest = naive.shortest[&found.failure];
+        if terminal_only(&found.failure) {
+            assert_eq!(found.schedule.len(), shortest, "{:?}", found.failure);
+        } else {
+            assert!(found.schedule.len() >= shortest, "{:?}", found.failure);
+        }
+        let mut state = root.clone();
+        for choice in &found.schedule {
+            state.step(choice);
+        }
+        assert_eq!(state.failure(), Some(found.failure.clone()));
+    }
 }
 
 #[test]
@@ -206,7 +243,7 @@ fn a_pool_of_five_is_proven_for_four_requests_but_not_for_five() {
 }
 
 #[test]
-fn the_reduction_finds_the_same_states_and_failures_as_the_plain_search_on_toy_models() {
+fn every_reduction_finds_the_same_states_and_failures_as_the_plain_search_on_toy_models() {
     assert_reduction_agrees(Counters::non_atomic(2));
     assert_reduction_agrees(Counters::non_atomic(3));
     assert_reduction_agrees(Counters::atomic(3));
@@ -221,13 +258,13 @@ fn the_reduction_finds_the_same_states_and_failures_as_the_plain_search_on_toy_m
 }
 
 #[test]
-fn the_reduction_finds_the_same_states_and_failures_as_the_plain_search_on_random_models() {
+fn sleep_sets_find_the_same_states_and_failures_as_the_plain_search_on_random_models() {
     let mut with_failures = 0;
     let mut saved = 0;
     for seed in 0..400 {
         let model = Random::new(seed);
         let plain = explore_plain(model.clone());
-        let reduced = explore(model.clone());
+        let reduced = explore_sleep(model.clone());
         let naive = naive(model.clone(), true);
         assert_agrees_with_naive(&model, &plain, &naive);
         assert_agrees_with_naive(&model, &reduced, &naive);
@@ -246,6 +283,38 @@ fn the_reduction_finds_the_same_states_and_failures_as_the_plain_search_on_rando
     // The random models are worth something only if they fail sometimes and reduce sometimes.
     assert!(with_failures > 100, "{with_failures} models with failures");
     assert!(saved > 1000, "{saved} transitions saved");
+}
+
+#[test]
+fn persistent_sets_find_every_failure_kind_and_terminal_state_of_random_models_in_fewer_states() {
+    let (mut states, mut states_plain, mut pruned) = (0, 0, 0);
+    for seed in 0..400 {
+        let model = Random::new(seed);
+        let report = explore(model.clone());
+        let naive = naive(model.clone(), false);
+        // Deadlocks are failures of terminal states only; values may fail mid-way.
+        assert_persistent_sets_agree(&model, &report, &naive, |failure| {
+            *failure == RandomFailure::Deadlock
+        });
+        states += report.states_unique;
+        states_plain += naive.states;
+        pruned += usize::from(report.states_unique < naive.states);
+    }
+    // Worth something only if local steps are common enough to prune.
+    assert!(pruned > 100, "{pruned} models pruned");
+    assert!(
+        states * 10 < states_plain * 9,
+        "{states} of {states_plain} states"
+    );
+}
+
+#[test]
+fn the_cycle_proviso_keeps_local_steps_round_a_cycle_from_hiding_the_other_actor() {
+    let report = explore(Flipper::new());
+    let naive = naive(Flipper::new(), false);
+    assert_persistent_sets_agree(&Flipper::new(), &report, &naive, |_| false);
+    let kinds: Vec<_> = report.failures.iter().map(|f| f.failure).collect();
+    assert_eq!(kinds, vec![FlipperFailure::Moved]);
 }
 
 #[test]
@@ -412,4 +481,16 @@ fn a_report_round_trips_through_json_for_the_cli_and_the_browser() {
     assert!(json.contains("\"complete\":true"));
     let back: Report<usize, PoolFailure> = serde_json::from_str(&json).expect("parses");
     assert_eq!(back, report);
+}
+
+#[test]
+fn both_reductions_agree_with_the_plain_search_on_larger_random_models() {
+    for seed in 0..1000 {
+        let model = Random::larger(seed);
+        let naive = naive(model.clone(), false);
+        assert_agrees_with_naive(&model, &explore_sleep(model.clone()), &naive);
+        assert_persistent_sets_agree(&model, &explore(model.clone()), &naive, |failure| {
+            *failure == RandomFailure::Deadlock
+        });
+    }
 }

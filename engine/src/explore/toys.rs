@@ -320,15 +320,26 @@ pub struct Random {
 /// What can go wrong in a [`Random`] model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RandomFailure {
-    /// Nobody can move and somebody is unfinished.
+    /// Nobody can move and somebody is unfinished (and variable 0 is below 2).
     Deadlock,
-    /// Variable 0 holds this value (at least 2).
+    /// Variable 0 holds this value (at least 2), whatever else is wrong.
     Value(u8),
 }
 
 impl Random {
-    /// A model drawn from `seed` (xorshift, so the same seed gives the same model everywhere).
+    /// A small model drawn from `seed`: 2 or 3 processes of 1 to 4 ops.
     pub fn new(seed: u64) -> Random {
+        Random::drawn(seed, 2, 4)
+    }
+
+    /// A larger model drawn from `seed`: 3 or 4 processes of 1 to 5 ops.
+    pub fn larger(seed: u64) -> Random {
+        Random::drawn(seed, 3, 5)
+    }
+
+    /// A model drawn from `seed` (xorshift, so the same seed gives the same model everywhere),
+    /// with `processes_min` or one more processes of 1 to `length_max` ops each.
+    fn drawn(seed: u64, processes_min: usize, length_max: u64) -> Random {
         let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut next = move |bound: u64| {
             rng ^= rng << 13;
@@ -336,10 +347,10 @@ impl Random {
             rng ^= rng << 17;
             rng % bound
         };
-        let processes = 2 + next(2) as usize;
+        let processes = processes_min + next(2) as usize;
         let programs: Vec<Vec<Op>> = (0..processes)
             .map(|_| {
-                let length = 1 + next(4);
+                let length = 1 + next(length_max);
                 (0..length)
                     .map(|_| {
                         let target = next(2) as u8;
@@ -369,7 +380,11 @@ impl Random {
     }
 
     fn footprint(&self, process: usize) -> Footprint {
-        match self.next_op(process) {
+        Random::op_footprint(self.next_op(process))
+    }
+
+    fn op_footprint(op: Option<Op>) -> Footprint {
+        match op {
             Some(Op::Read(variable)) => Footprint::NONE.read(u64::from(variable)),
             Some(Op::Write(variable)) => Footprint::NONE.write(u64::from(variable)),
             Some(Op::Lock(lock) | Op::Unlock(lock)) => Footprint::NONE.write(10 + u64::from(lock)),
@@ -415,10 +430,10 @@ impl Model for Random {
         let mut choices = Vec::new();
         self.choices(&mut choices);
         let unfinished = (0..self.pc.len()).any(|process| self.next_op(process).is_some());
-        if choices.is_empty() && unfinished {
-            Some(RandomFailure::Deadlock)
-        } else if self.variables[0] >= 2 {
+        if self.variables[0] >= 2 {
             Some(RandomFailure::Value(self.variables[0]))
+        } else if choices.is_empty() && unfinished {
+            Some(RandomFailure::Deadlock)
         } else {
             None
         }
@@ -426,5 +441,80 @@ impl Model for Random {
 
     fn independent(&self, &a: &usize, &b: &usize) -> bool {
         !self.footprint(a).conflicts(&self.footprint(b))
+    }
+
+    /// Local: the next op touches nothing the other processes' remaining programs mention, and
+    /// keeps failures: a `Value` failure reads variable 0 only, so any op but a write to it keeps
+    /// it (and `Deadlock` is a failure of terminal states only, which need nothing).
+    fn local(&self, &process: &usize) -> bool {
+        if self.next_op(process) == Some(Op::Write(0)) {
+            return false;
+        }
+        let others = (0..self.pc.len())
+            .filter(|&other| other != process)
+            .flat_map(|other| &self.programs[other][self.pc[other] as usize..])
+            .fold(Footprint::NONE, |future, &op| {
+                future.union(Random::op_footprint(Some(op)))
+            });
+        !self.footprint(process).conflicts(&others)
+    }
+}
+
+/// Two actors: A flips a private switch forever, B takes one step, which is the failure. A's
+/// flip is always local, and its flips form a cycle: without the cycle proviso, a search that
+/// follows A round that cycle never lets B move.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Flipper {
+    switch: bool,
+    moved: bool,
+}
+
+/// The one failure: B moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FlipperFailure {
+    /// B moved.
+    Moved,
+}
+
+impl Flipper {
+    pub fn new() -> Flipper {
+        Flipper {
+            switch: false,
+            moved: false,
+        }
+    }
+}
+
+impl Model for Flipper {
+    /// `'A'` or `'B'`.
+    type Choice = char;
+    type Failure = FlipperFailure;
+
+    fn choices(&self, choices: &mut Vec<char>) {
+        choices.push('A');
+        if !self.moved {
+            choices.push('B');
+        }
+    }
+
+    fn step(&mut self, &actor: &char) {
+        if actor == 'A' {
+            self.switch = !self.switch;
+        } else {
+            self.moved = true;
+        }
+    }
+
+    fn failure(&self) -> Option<FlipperFailure> {
+        self.moved.then_some(FlipperFailure::Moved)
+    }
+
+    fn independent(&self, &a: &char, &b: &char) -> bool {
+        a != b
+    }
+
+    /// A's flip touches nothing of B's and never changes the failure.
+    fn local(&self, &actor: &char) -> bool {
+        actor == 'A'
     }
 }
