@@ -28,10 +28,13 @@
 //!
 //! # What the report counts
 //!
-//! - `states_unique`: distinct states (by fingerprint); the same with and without reduction.
-//! - `transitions`: steps taken; the reduction lowers this, never `states_unique`.
-//! - `failures`: one entry per distinct [`Model::Failure`] value, with a shortest schedule.
-//! - `terminal_states`: distinct end states, failing or not.
+//! - `states_unique`: distinct states (by fingerprint). Sleep sets leave it alone; persistent
+//!   sets lower it when the model has [local](Model::local) choices.
+//! - `transitions`: steps taken; both reductions lower it.
+//! - `failures`: one entry per distinct [`Model::Failure`] value, with a shortest schedule
+//!   (exact without reduction and with sleep sets, and for failures of terminal states with
+//!   persistent sets; see [`explorer`]).
+//! - `terminal_states`: distinct end states, failing or not; the same under every reduction.
 //! - `schedules`: complete schedules, failing or not: every schedule of the model when the
 //!   search ran without reduction ([`Schedules::All`]), only the explored ones with it
 //!   ([`Schedules::Explored`]), nothing when incomplete or cyclic.

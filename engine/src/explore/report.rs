@@ -34,16 +34,17 @@ impl fmt::Display for Stop {
 pub struct FailureFound<C, F> {
     /// The kind, as [`Model::failure`] named it.
     pub failure: F,
-    /// A shortest schedule from the start to a state with this failure: no schedule in the
-    /// explored graph is shorter. Among equally short ones, the first in the model's choice
-    /// order.
+    /// A shortest schedule from the start to a state with this failure in the explored graph
+    /// (breadth-first, ties going to the model's choice order). The shortest of all schedules
+    /// without reduction or with sleep sets; with persistent sets too for failures of terminal
+    /// states, and possibly a few steps longer for failures of running states.
     pub schedule: Vec<C>,
     /// How many distinct explored states have this failure.
     pub states: usize,
 }
 
-/// Distinct terminal states (no choices left) by outcome. Exact for what was explored; with
-/// or without reduction the same, since the reduction visits every state.
+/// Distinct terminal states (no choices left) by outcome. Exact for what was explored, and the
+/// same under every reduction: sleep sets visit every state, persistent sets every terminal one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TerminalStates {
     /// Terminal states that have a failure.
