@@ -494,3 +494,55 @@ fn both_reductions_agree_with_the_plain_search_on_larger_random_models() {
         });
     }
 }
+
+/// Any toy model as a stateright model, to count its states with a peer checker.
+struct Peer<M>(M);
+
+impl<M> stateright::Model for Peer<M>
+where
+    M: Model + Debug + Send + Sync + 'static,
+    M::Choice: Send + Sync,
+{
+    type State = M;
+    type Action = M::Choice;
+
+    fn init_states(&self) -> Vec<M> {
+        vec![self.0.clone()]
+    }
+
+    fn actions(&self, state: &M, actions: &mut Vec<M::Choice>) {
+        state.choices(actions);
+    }
+
+    fn next_state(&self, state: &M, choice: M::Choice) -> Option<M> {
+        let mut next = state.clone();
+        next.step(&choice);
+        Some(next)
+    }
+
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        // Never discovered, so that the checker covers every state.
+        vec![stateright::Property::sometimes("never", |_, _| false)]
+    }
+}
+
+fn peer_state_count<M>(model: M) -> usize
+where
+    M: Model + Debug + Send + Sync + 'static,
+    M::Choice: Send + Sync,
+{
+    use stateright::{Checker, Model as _};
+    Peer(model)
+        .checker()
+        .spawn_bfs()
+        .join()
+        .unique_state_count()
+}
+
+#[test]
+fn the_pinned_state_counts_agree_with_stateright() {
+    assert_eq!(peer_state_count(Counters::non_atomic(2)), 53);
+    assert_eq!(peer_state_count(Philosophers::left_first(3)), 45);
+    assert_eq!(peer_state_count(Philosophers::ordered(3)), 42);
+    assert_eq!(peer_state_count(Pool::new(4, 4)), 1051);
+}
