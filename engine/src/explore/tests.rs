@@ -546,3 +546,42 @@ fn the_pinned_state_counts_agree_with_stateright() {
     assert_eq!(peer_state_count(Philosophers::ordered(3)), 42);
     assert_eq!(peer_state_count(Pool::new(4, 4)), 1051);
 }
+
+/// A counter that moves up by one or by two; it fails at five. Schedules to one state differ in
+/// length, so depth-first search meets some states deep before it meets them close.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Strides(u8);
+
+impl Model for Strides {
+    type Choice = u8;
+    type Failure = &'static str;
+
+    fn choices(&self, choices: &mut Vec<u8>) {
+        if self.0 < 6 {
+            choices.extend([1, 2]);
+        }
+    }
+
+    fn step(&mut self, &stride: &u8) {
+        self.0 += stride;
+    }
+
+    fn failure(&self) -> Option<&'static str> {
+        (self.0 == 5).then_some("five")
+    }
+}
+
+#[test]
+fn a_state_first_met_at_the_depth_limit_is_expanded_when_met_closer() {
+    // Depth first, 3 is met at depth 3 (1+1+1) and not expanded; met again at depth 2 (1+2), it
+    // must be expanded then, or 5 (at depth 3 by 1+2+2) is never seen.
+    let limits = Limits {
+        depth_max: 3,
+        ..Limits::default()
+    };
+    let report = Explorer::new(Strides(0), limits).run();
+    assert_eq!(report.stop, Some(Stop::DepthMax));
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].schedule.len(), 3);
+    assert_eq!(explore(Strides(0)).failures[0].schedule.len(), 3);
+}
