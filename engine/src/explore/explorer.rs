@@ -150,7 +150,8 @@ pub(crate) struct Edge {
 
 /// One level of the depth-first stack.
 struct Frame<M: Model> {
-    state: M,
+    /// The state, until its last choice takes it.
+    state: Option<M>,
     index: u32,
     depth: u32,
     choices: Vec<M::Choice>,
@@ -167,16 +168,24 @@ struct Frame<M: Model> {
 }
 
 impl<M: Model> Frame<M> {
+    fn wanted(&self, position: usize) -> bool {
+        if position < SLEEP_BITS {
+            self.todo >> position & 1 == 1
+        } else {
+            self.todo_beyond
+        }
+    }
+
+    /// Whether no choice after `position` is to be explored.
+    fn is_last(&self, position: usize) -> bool {
+        !(position + 1..self.choices.len()).any(|later| self.wanted(later))
+    }
+
     fn next_choice(&mut self) -> Option<usize> {
         while self.cursor < self.choices.len() {
             let position = self.cursor;
             self.cursor += 1;
-            let wanted = if position < SLEEP_BITS {
-                self.todo >> position & 1 == 1
-            } else {
-                self.todo_beyond
-            };
-            if wanted {
+            if self.wanted(position) {
                 return Some(position);
             }
         }
@@ -275,7 +284,7 @@ impl<M: Model> Explorer<M> {
             } else {
                 let (todo, todo_beyond, ample) = explorer.expansion(&root, &choices, 0);
                 explorer.stack.push(Frame {
-                    state: root,
+                    state: Some(root),
                     index: 0,
                     depth: 0,
                     choices,
@@ -392,9 +401,10 @@ impl<M: Model> Explorer<M> {
         let frame = self.stack.last_mut().expect("explore needs a frame");
         let from = frame.index;
         let depth = frame.depth + 1;
-        let mut state = frame.state.clone();
-        state.step(&frame.choices[position]);
-        self.transitions += 1;
+        let parent = frame
+            .state
+            .as_ref()
+            .expect("a frame keeps its state until its last choice");
 
         // The child's sleep set, as a mask over the parent's positions: what sleeps here and
         // commutes with the step just taken.
@@ -404,10 +414,7 @@ impl<M: Model> Explorer<M> {
             while asleep != 0 {
                 let other = asleep.trailing_zeros() as usize;
                 asleep &= asleep - 1;
-                if frame
-                    .state
-                    .independent(&frame.choices[other], &frame.choices[position])
-                {
+                if parent.independent(&frame.choices[other], &frame.choices[position]) {
                     sleep_parent |= 1 << other;
                 }
             }
@@ -415,6 +422,16 @@ impl<M: Model> Explorer<M> {
                 frame.sleep |= 1 << position;
             }
         }
+
+        // The last choice of a frame takes the frame's state instead of a copy: nothing reads it
+        // after that (a single local choice excepted, which the cycle proviso may widen).
+        let mut state = if !frame.ample && frame.is_last(position) {
+            frame.state.take().expect("the frame's state")
+        } else {
+            parent.clone()
+        };
+        state.step(&frame.choices[position]);
+        self.transitions += 1;
 
         let fingerprint = fingerprint(&state);
         let index = self.records.len() as u32;
@@ -485,7 +502,7 @@ impl<M: Model> Explorer<M> {
         } else {
             let (todo, todo_beyond, ample) = self.expansion(&state, &choices, sleep);
             self.stack.push(Frame {
-                state,
+                state: Some(state),
                 index,
                 depth,
                 choices,
@@ -555,7 +572,7 @@ impl<M: Model> Explorer<M> {
         record.depth = record.depth.min(depth);
         let sleep = record.sleep;
         self.stack.push(Frame {
-            state,
+            state: Some(state),
             index,
             depth,
             choices,
