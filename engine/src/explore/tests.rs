@@ -236,8 +236,18 @@ fn four_requests_needing_two_connections_each_exhaust_a_pool_of_four() {
 
 #[test]
 fn a_pool_of_five_is_proven_for_four_requests_but_not_for_five() {
-    assert!(explore(Pool::new(4, 5)).proven());
+    let four = explore(Pool::new(4, 5));
+    assert!(four.proven());
+    assert_eq!(four.states_unique, 776);
+    assert_eq!(
+        four.verdict().to_string(),
+        format!(
+            "No schedule fails ({} states, complete)",
+            four.states_unique
+        )
+    );
     let five = explore(Pool::new(5, 5));
+    assert_eq!(five.states_unique, 7323);
     assert_eq!(five.failures[0].failure, PoolFailure::Deadlock);
     assert_eq!(five.failures[0].schedule.len(), 10);
 }
@@ -545,6 +555,11 @@ fn the_pinned_state_counts_agree_with_stateright() {
     assert_eq!(peer_state_count(Philosophers::left_first(3)), 45);
     assert_eq!(peer_state_count(Philosophers::ordered(3)), 42);
     assert_eq!(peer_state_count(Pool::new(4, 4)), 1051);
+    assert_eq!(peer_state_count(Pool::new(4, 5)), 776);
+    assert_eq!(peer_state_count(Pool::new(5, 5)), 7323);
+    assert_eq!(peer_state_count(Counters::atomic(2)), 9);
+    assert_eq!(peer_state_count(Philosophers::left_first(2)), 13);
+    assert_eq!(peer_state_count(Philosophers::ordered(2)), 12);
 }
 
 /// A counter that moves up by one or by two; it fails at five. Schedules to one state differ in
