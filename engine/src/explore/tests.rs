@@ -385,6 +385,9 @@ fn slicing_the_search_gives_the_same_report_as_one_run() {
     check(Philosophers::left_first(3));
     check(Pool::new(4, 4));
     check(Random::new(7));
+    check(Random::larger(3));
+    check(Flipper::new());
+    check(Strides(0));
 }
 
 #[test]
