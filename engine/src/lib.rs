@@ -13,6 +13,7 @@
 //!   [`server`];
 //! - [`world`]: the server together with clients, pools, connections and tasks.
 
+pub mod explore;
 pub mod server;
 pub mod spec;
 pub mod sql;
