@@ -3,7 +3,7 @@
 //!
 //! A scenario has one or two small tables with a primary key and a few rows, two or three
 //! sessions, and per session a transaction (READ COMMITTED, REPEATABLE READ or SERIALIZABLE, or
-//! autocommit) of one to three statements: locking reads in the four strengths with NOWAIT or
+//! autocommit) of one to four statements: locking reads in the four strengths with NOWAIT or
 //! SKIP LOCKED (by key, key list, value range, whole table, LIMIT 1), plain reads and
 //! aggregates, LOCK TABLE, UPDATE (key and non-key, by key or range), DELETE, INSERT (single or
 //! multi-row) with or without ON CONFLICT, the odd SAVEPOINT / ROLLBACK TO, ending in COMMIT or
@@ -90,11 +90,17 @@ pub fn scenario_seed(seed: u64, index: u64) -> u64 {
 /// Generates one scenario from `seed`; `name_prefix` names nothing in the SQL, only the spec.
 pub fn generate(seed: u64) -> Spec {
     let mut rng = SplitMix64::new(seed);
-    let table_count = if rng.percent(30) { 2 } else { 1 };
+    // Half the scenarios are "hot": one table of one or two rows, so sessions collide often.
+    let hot = rng.percent(50);
+    let table_count = if !hot && rng.percent(40) { 2 } else { 1 };
     let tables: Vec<Table> = ["t", "u"][..table_count]
         .iter()
         .map(|name| {
-            let rows = rng.between(1, 4) as u32;
+            let rows = if hot {
+                rng.between(1, 2)
+            } else {
+                rng.between(1, 4)
+            } as u32;
             Table {
                 name,
                 keys: (1..=rows).collect(),
@@ -143,7 +149,7 @@ pub fn generate(seed: u64) -> Spec {
             ]);
             session_setup.push_str(&format!(" BEGIN ISOLATION LEVEL {level};"));
         }
-        let statement_count = rng.between(1, 3);
+        let statement_count = rng.between(1, 4);
         let mut steps = Vec::new();
         let mut savepoint = false;
         for k in 0..statement_count {
