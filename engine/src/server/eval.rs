@@ -58,6 +58,9 @@ pub(crate) fn eval(e: &Expr, row: RowRef<'_>, f: &mut Functions<'_>) -> Result<V
         Expr::Str(s) => Ok(Value::Text(s.clone())),
         Expr::Bool(b) => Ok(Value::Bool(*b)),
         Expr::Star => Ok(Value::Null),
+        Expr::Default => {
+            Err(PgError::error("42601", "DEFAULT is not allowed in this context").into())
+        }
         Expr::Column(qual, name) => column(row, qual.as_deref(), name),
         Expr::Not(inner) => match eval(inner, row, f)? {
             Value::Bool(b) => Ok(Value::Bool(!b)),

@@ -4,14 +4,16 @@
 //! tried again from the top, as PostgreSQL's `heap_lock_tuple` loops back to `l3`.
 
 use super::eval::{self, coerce, column_name, is_true, RowRef, Stop};
-use super::event::{Event, WriteKind};
-use super::locks::{conflicts as _mode_conflicts, LockMode, LockTag, Owner};
-use super::storage::{ctid, Column, Index, Table, Tuple, Value, XmaxMember};
-use super::txn::{Snapshot, Sub, Txn, Viewer, XidStatus};
-use super::{AcquireFailure, PgError, QueryOutcome, Server, Session, StatementResult, Xid};
+use super::event::Event;
+use super::insert::{not_null_violation, InsertRun};
+use super::locks::{LockMode, LockTag, Owner};
+use super::rowlock::{RowOp, RowRes, WaitOper};
+use super::storage::{Column, Index, Table, Value};
+use super::txn::{Snapshot, Sub, Txn, Viewer};
+use super::{AcquireFailure, PgError, QueryOutcome, Server, Session, StatementResult};
 use crate::sql::{
-    ConflictAction, Expr, IsolationLevel, Locking, OnConflict, RowLockStrength, SelectItem,
-    Statement, StatementKind, WaitPolicy,
+    Expr, IsolationLevel, Locking, OnConflict, RowLockStrength, SelectItem, Statement,
+    StatementKind, WaitPolicy,
 };
 use crate::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
@@ -55,7 +57,7 @@ enum Body {
     /// DROP TABLE: drops once the locks are held.
     Drop(Vec<String>),
     /// SELECT without FROM: one row of expressions.
-    Values(Vec<SelectItem>),
+    Values(Vec<SelectItem>, Option<Expr>),
     Scan(Box<Scan>),
     Insert(Box<InsertRun>),
 }
@@ -104,88 +106,15 @@ struct RowWork {
     latest: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-struct InsertRun {
-    table: String,
-    columns: Vec<usize>,
-    rows: Vec<Vec<Expr>>,
-    row_pos: usize,
-    on_conflict: Option<OnConflict>,
-    arbiters: Vec<usize>,
-    returning: Vec<SelectItem>,
-    pending: Option<Vec<Value>>,
-    /// Heap index of the tuple already written for the pending row (plain INSERT writes the
-    /// heap tuple first and then checks the unique index, waiting there if needed).
-    written: Option<usize>,
-    /// ON CONFLICT DO UPDATE: the existing row being locked/updated.
-    conflict_row: Option<usize>,
-    out: Vec<Vec<Value>>,
-    affected: u64,
-}
-
 /// What one unit of work led to.
-enum Flow {
+pub(super) enum Flow {
     Continue,
     Done(StatementResult),
     Wait,
     Fail(PgError),
 }
 
-/// What happened to one row-level operation.
-enum RowRes {
-    Ok,
-    SelfModified,
-    Skip,
-    /// The row was updated (`Some(newer version)`) or deleted (`None`) by a committed
-    /// transaction.
-    Updated(Option<usize>),
-    Wait,
-    Fail(PgError),
-}
-
-#[derive(Clone, Debug)]
-enum RowOp {
-    Lock(RowLockStrength),
-    Update(Vec<Value>, RowLockStrength),
-    Delete,
-}
-
-/// Whether a row operation only locked or also wrote.
-enum OpKind {
-    Lock,
-    Write,
-}
-
-/// The wait contexts of `XactLockTableWait` (lmgr.c `XactLockTableWaitErrorCb`).
-#[derive(Clone, Copy)]
-enum WaitOper {
-    Update,
-    Delete,
-    Lock,
-}
-
-/// `Table 13.3 Conflicting Row-Level Locks`.
-pub(crate) fn row_conflicts(requested: RowLockStrength, held: RowLockStrength) -> bool {
-    use RowLockStrength::*;
-    match requested {
-        KeyShare => held == Update,
-        Share => matches!(held, NoKeyUpdate | Update),
-        NoKeyUpdate => matches!(held, Share | NoKeyUpdate | Update),
-        Update => true,
-    }
-}
-
-/// The heavyweight mode of the tuple lock for a row-lock strength (`tupleLockExtraInfo`).
-pub(crate) fn tuple_lock_mode(s: RowLockStrength) -> LockMode {
-    match s {
-        RowLockStrength::KeyShare => LockMode::AccessShare,
-        RowLockStrength::Share => LockMode::RowShare,
-        RowLockStrength::NoKeyUpdate => LockMode::Exclusive,
-        RowLockStrength::Update => LockMode::AccessExclusive,
-    }
-}
-
-fn command(tag: impl Into<String>) -> Flow {
+pub(super) fn command(tag: impl Into<String>) -> Flow {
     Flow::Done(StatementResult::Command { tag: tag.into() })
 }
 
@@ -352,7 +281,7 @@ impl Server {
         self.finish_query(s, Some(error), now, events);
     }
 
-    fn level(s: &Session) -> u32 {
+    pub(super) fn level(s: &Session) -> u32 {
         s.txn.as_ref().map_or(0, Txn::level)
     }
 
@@ -473,9 +402,8 @@ impl Server {
                         "ROLLBACK TO SAVEPOINT can only be used in transaction blocks",
                     ));
                 };
-                if t.failed {
-                    return Flow::Fail(PgError::in_failed_transaction());
-                }
+                // Allowed in a failed block too: the savepoint is looked up (and, when the top level
+                // failed, there is none).
                 let Some(i) = t.subs.iter().rposition(|sp| sp.name == name) else {
                     return Flow::Fail(PgError::error(
                         "3B001",
@@ -578,6 +506,13 @@ impl Server {
                 // DDL writes the catalogs, so it takes an xid like any write.
                 self.ensure_txn(s, events);
                 self.assign_xid(s, events);
+                for c in &t.columns {
+                    if let Some(Expr::Function(f, args)) = &c.default {
+                        if let (true, [Expr::Str(seq)]) = (f == "nextval", args.as_slice()) {
+                            self.sequences.insert(seq.clone(), 0);
+                        }
+                    }
+                }
                 self.tables.insert(ct.name.clone(), t);
                 command("CREATE TABLE")
             }
@@ -793,7 +728,7 @@ impl Server {
         })
     }
 
-    fn table(&self, name: &str) -> Result<&Table, PgError> {
+    pub(super) fn table(&self, name: &str) -> Result<&Table, PgError> {
         self.tables
             .get(name)
             .ok_or_else(|| PgError::no_such_table(name))
@@ -849,7 +784,7 @@ impl Server {
                             "SELECT * with no tables specified is not valid",
                         ));
                     }
-                    exec.body = Body::Values(sel.items);
+                    exec.body = Body::Values(sel.items, sel.filter);
                     return Ok(exec);
                 };
                 let t = self.table(&tname)?;
@@ -1109,11 +1044,34 @@ impl Server {
                 }
             }
             exec.started = true;
+            // A table dropped (and maybe re-created) while we waited for its lock is gone for
+            // this statement, as PostgreSQL finds the OID it locked no longer exists.
+            if !matches!(exec.body, Body::Drop(_)) {
+                for (oid, name, _) in &exec.locks {
+                    if self.tables.get(name).map(|t| t.oid) != Some(*oid) {
+                        return Flow::Fail(PgError::error(
+                            "42P01",
+                            format!("could not open relation with OID {oid}"),
+                        ));
+                    }
+                }
+            }
             match &mut exec.body {
                 Body::Lock => return command("LOCK TABLE"),
                 Body::Drop(names) => {
                     self.assign_xid(s, events);
                     for n in names.iter() {
+                        if let Some(t) = self.tables.get(n) {
+                            for c in &t.columns {
+                                if let Some(Expr::Function(f, args)) = &c.default {
+                                    if let (true, [Expr::Str(seq)]) =
+                                        (f == "nextval", args.as_slice())
+                                    {
+                                        self.sequences.remove(seq);
+                                    }
+                                }
+                            }
+                        }
                         self.tables.remove(n);
                     }
                     return command("DROP TABLE");
@@ -1126,7 +1084,7 @@ impl Server {
                         return Flow::Fail(PgError::no_such_table(&scan.table));
                     }
                     if let Some(t) = self.tables.get(&scan.table) {
-                        if self.ssi_active(s) && !is_index_scan(t, scan.filter.as_ref()) {
+                        if self.ssi_active(s) {
                             let oid = t.oid;
                             self.ssi_read_relation(s, oid);
                         }
@@ -1145,9 +1103,10 @@ impl Server {
         };
         match &mut exec.body {
             Body::Lock | Body::Drop(_) => command("LOCK TABLE"),
-            Body::Values(items) => {
+            Body::Values(items, filter) => {
                 let items = items.clone();
-                self.run_values(s, &items, now, events)
+                let filter = filter.clone();
+                self.run_values(s, &items, filter.as_ref(), now, events)
             }
             Body::Scan(scan) => self.run_scan(s, scan, &snapshot, now, events),
             Body::Insert(ins) => self.run_insert(s, ins, &snapshot, now, events),
@@ -1156,9 +1115,10 @@ impl Server {
 
     /// Calls a function for an expression (advisory locks, current_setting).
     #[allow(clippy::too_many_arguments)]
-    fn call_function(
+    pub(super) fn call_function(
         locks: &mut super::locks::LockManager,
         woken: &mut Vec<super::locks::Grant>,
+        sequences: &mut std::collections::BTreeMap<String, i64>,
         s: &mut Session,
         name: &str,
         args: &[Value],
@@ -1285,6 +1245,22 @@ impl Server {
                 }
                 _ => Err(PgError::error("42883", "function current_setting does not exist").into()),
             },
+            // Sequences are not transactional: a value handed out stays used even if the
+            // transaction rolls back, as in PostgreSQL.
+            "nextval" => match args {
+                [Value::Text(name)] => match sequences.get_mut(name) {
+                    Some(v) => {
+                        *v += 1;
+                        Ok(Value::Int(*v))
+                    }
+                    None => Err(PgError::error(
+                        "42P01",
+                        format!("relation \"{name}\" does not exist"),
+                    )
+                    .into()),
+                },
+                _ => Err(PgError::error("42883", "function nextval does not exist").into()),
+            },
             "pg_backend_pid" => Ok(Value::Int(s.pid.0 as i64)),
             "txid_current" | "pg_current_xact_id" => Err(PgError::error(
                 "0A000",
@@ -1325,6 +1301,7 @@ impl Server {
         &mut self,
         s: &mut Session,
         items: &[SelectItem],
+        filter: Option<&Expr>,
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Flow {
@@ -1332,24 +1309,40 @@ impl Server {
         let mut row = Vec::new();
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
+        let keep = match filter.map(|e| eval::eval(e, RowRef::empty(), &mut f)) {
+            None => true,
+            Some(Ok(v)) => is_true(&v),
+            Some(Err(Stop::Wait)) => return Flow::Wait,
+            Some(Err(Stop::Error(e))) => return Flow::Fail(e),
+        };
         for item in items {
             if let SelectItem::Expr(e, alias) = item {
-                match eval::eval(e, RowRef::empty(), &mut f) {
-                    Ok(v) => row.push(v),
-                    Err(Stop::Wait) => return Flow::Wait,
-                    Err(Stop::Error(e)) => return Flow::Fail(e),
+                // A filtered-out row's target list is never computed (no lock is taken).
+                if keep {
+                    match eval::eval(e, RowRef::empty(), &mut f) {
+                        Ok(v) => row.push(v),
+                        Err(Stop::Wait) => return Flow::Wait,
+                        Err(Stop::Error(e)) => return Flow::Fail(e),
+                    }
                 }
                 columns.push(alias.clone().unwrap_or_else(|| column_name(e)));
             }
         }
         Flow::Done(StatementResult::Rows {
             columns,
-            rows: vec![row.iter().map(Value::to_text).collect()],
+            rows: if keep {
+                vec![row.iter().map(Value::to_text).collect()]
+            } else {
+                Vec::new()
+            },
         })
     }
 
-    fn viewer<'a>(s: &Session, snapshot: &'a Snapshot) -> Viewer<'a> {
+    pub(super) fn viewer<'a>(s: &Session, snapshot: &'a Snapshot) -> Viewer<'a> {
         Viewer {
             snapshot,
             top: s.txn.as_ref().and_then(|t| t.xid),
@@ -1380,12 +1373,15 @@ impl Server {
         };
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
         Ok(is_true(&eval::eval(filter, row, &mut f)?))
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn project(
+    pub(super) fn project(
         &mut self,
         s: &mut Session,
         table: &str,
@@ -1406,7 +1402,10 @@ impl Server {
         };
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
         let mut out = Vec::new();
         for item in items {
             match item {
@@ -1417,7 +1416,7 @@ impl Server {
         Ok(out)
     }
 
-    fn output_columns(&self, table: &str, items: &[SelectItem]) -> Vec<String> {
+    pub(super) fn output_columns(&self, table: &str, items: &[SelectItem]) -> Vec<String> {
         let mut cols = Vec::new();
         for item in items {
             match item {
@@ -1475,6 +1474,8 @@ impl Server {
                 return Flow::Fail(PgError::no_such_table(&scan.table));
             };
             let viewer = Self::viewer(s, snapshot);
+            let ssi = self.ssi_active(s);
+            let mut examined = Vec::new();
             let mut found = None;
             while scan.pos < scan.candidates.len() {
                 let idx = scan.candidates[scan.pos];
@@ -1482,12 +1483,21 @@ impl Server {
                     scan.pos += 1;
                     continue;
                 };
-                if !self.visible(tup, viewer) {
+                let visible = self.visible(tup, viewer);
+                if ssi {
+                    examined.push(idx);
+                }
+                if !visible {
                     scan.pos += 1;
                     continue;
                 }
                 found = Some(idx);
                 break;
+            }
+            for idx in examined {
+                let viewer = Self::viewer(s, snapshot);
+                let table = scan.table.clone();
+                self.ssi_examine(s, &table, idx, viewer);
             }
             let Some(idx) = found else {
                 // The scan is over: sort collected rows, then lock them if asked.
@@ -1510,7 +1520,6 @@ impl Server {
                 Err(Stop::Error(e)) => return Flow::Fail(e),
             }
             scan.pos += 1;
-            self.ssi_read_tuple(s, &scan.table, idx);
             if scan.collect {
                 scan.matched.push(idx);
                 return Flow::Continue;
@@ -2013,7 +2022,10 @@ impl Server {
         let tname = t.name.clone();
         let locks = &mut self.locks;
         let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
         for (c, e) in assignments {
             let Some(ci) = cols.iter().position(|x| &x.name == c) else {
                 return Err(PgError::no_such_column(c).into());
@@ -2032,870 +2044,6 @@ impl Server {
             RowLockStrength::NoKeyUpdate
         };
         Ok((new, strength))
-    }
-
-    /// Locks, updates or deletes one tuple version, waiting the way PostgreSQL does: take the
-    /// tuple lock (queue position), sleep on the locker's xid, look again.
-    #[allow(clippy::too_many_arguments)]
-    fn row_op(
-        &mut self,
-        s: &mut Session,
-        table: &str,
-        idx: usize,
-        op: RowOp,
-        policy: WaitPolicy,
-        oper: WaitOper,
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) -> RowRes {
-        let strength = match &op {
-            RowOp::Lock(st) => *st,
-            RowOp::Update(_, st) => *st,
-            RowOp::Delete => RowLockStrength::Update,
-        };
-        let level = Self::level(s);
-        let top = s.txn.as_ref().and_then(|t| t.xid);
-        for _ in 0..64 {
-            let Some(t) = self.tables.get(table) else {
-                return RowRes::Fail(PgError::no_such_table(table));
-            };
-            let oid = t.oid;
-            let tup = &t.heap[idx];
-            let live: Vec<XmaxMember> = tup
-                .xmax
-                .iter()
-                .filter(|m| {
-                    let st = self.xid_status(m.xid);
-                    st != XidStatus::Aborted && (m.update || st == XidStatus::InProgress)
-                })
-                .cloned()
-                .collect();
-            let mine = |m: &XmaxMember| self.is_current(top, m.xid);
-            if live.iter().any(|m| m.update && mine(m)) {
-                self.release_tuple_lock(s);
-                return RowRes::SelfModified;
-            }
-            if matches!(op, RowOp::Lock(_)) && live.iter().any(|m| mine(m) && m.mode >= strength) {
-                self.release_tuple_lock(s);
-                return self.follow_updates(s, table, idx, strength, now, events);
-            }
-            let skip_tuple_lock = live.iter().any(&mine);
-            let conflicting: Vec<&XmaxMember> = live
-                .iter()
-                .filter(|m| !mine(m) && row_conflicts(strength, m.mode))
-                .collect();
-            if let Some(m) = conflicting
-                .iter()
-                .find(|m| m.update && self.xid_status(m.xid) == XidStatus::Committed)
-            {
-                let _ = m;
-                let next = tup.next;
-                self.release_tuple_lock(s);
-                return RowRes::Updated(next);
-            }
-            if conflicting.is_empty() {
-                let lock_only = matches!(op, RowOp::Lock(_));
-                self.apply_row_op(s, table, idx, op, strength, now, events);
-                self.release_tuple_lock(s);
-                if lock_only {
-                    return self.follow_updates(s, table, idx, strength, now, events);
-                }
-                return RowRes::Ok;
-            }
-            let xwait = conflicting[0].xid;
-            let (block, offset) = ctid(idx);
-            let nowait = policy != WaitPolicy::Block;
-            if !skip_tuple_lock && s.tuple_lock.is_none() {
-                let tag = LockTag::Tuple {
-                    rel: oid,
-                    block,
-                    offset,
-                };
-                let mode = tuple_lock_mode(strength);
-                match self.acquire(s, tag, mode, Owner::Xact(level), nowait, None, now, events) {
-                    Ok(true) => s.tuple_lock = Some((tag, mode)),
-                    Ok(false) => return RowRes::Wait,
-                    Err(AcquireFailure::WouldBlock) => {
-                        return if policy == WaitPolicy::SkipLocked {
-                            RowRes::Skip
-                        } else {
-                            RowRes::Fail(PgError::row_lock_not_available(table))
-                        }
-                    }
-                    Err(AcquireFailure::Deadlock(e)) => return RowRes::Fail(e),
-                }
-            }
-            let context = Some(match oper {
-                WaitOper::Update => {
-                    format!("while updating tuple ({block},{offset}) in relation \"{table}\"")
-                }
-                WaitOper::Delete => {
-                    format!("while deleting tuple ({block},{offset}) in relation \"{table}\"")
-                }
-                WaitOper::Lock => {
-                    format!("while locking tuple ({block},{offset}) in relation \"{table}\"")
-                }
-            });
-            let tag = LockTag::Transaction(xwait);
-            match self.acquire(
-                s,
-                tag,
-                LockMode::Share,
-                Owner::Xact(level),
-                nowait,
-                context,
-                now,
-                events,
-            ) {
-                Ok(true) => {
-                    // The transaction already ended: drop the share lock and look again.
-                    if let Some(w) = self.locks.release_any(s.pid, tag, LockMode::Share) {
-                        self.woken.extend(w);
-                    }
-                    continue;
-                }
-                Ok(false) => return RowRes::Wait,
-                Err(AcquireFailure::WouldBlock) => {
-                    self.release_tuple_lock(s);
-                    return if policy == WaitPolicy::SkipLocked {
-                        RowRes::Skip
-                    } else {
-                        RowRes::Fail(PgError::row_lock_not_available(table))
-                    };
-                }
-                Err(AcquireFailure::Deadlock(e)) => return RowRes::Fail(e),
-            }
-        }
-        RowRes::Fail(PgError::error(
-            "XX000",
-            "row kept changing while Lockstep tried to lock it",
-        ))
-    }
-
-    /// `heap_lock_updated_tuple`: a row lock that did not conflict with a concurrent update
-    /// (FOR KEY SHARE against a non-key UPDATE) is also taken on every newer version of the
-    /// row, so that whoever later deletes or re-keys the row still has to wait for us. A newer
-    /// version that is locked or updated in a conflicting way makes us wait, or reports the
-    /// row as updated/deleted when that change committed.
-    #[allow(clippy::too_many_arguments)]
-    fn follow_updates(
-        &mut self,
-        s: &mut Session,
-        table: &str,
-        idx: usize,
-        strength: RowLockStrength,
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) -> RowRes {
-        let level = Self::level(s);
-        let top = s.txn.as_ref().and_then(|t| t.xid);
-        let mut prior = idx;
-        for _ in 0..1000 {
-            let Some(t) = self.tables.get(table) else {
-                return RowRes::Ok;
-            };
-            let base = &t.heap[prior];
-            let Some(updater) = base
-                .xmax
-                .iter()
-                .find(|m| m.update && self.xid_status(m.xid) != XidStatus::Aborted)
-                .cloned()
-            else {
-                return RowRes::Ok;
-            };
-            if self.is_current(top, updater.xid) {
-                return RowRes::Ok;
-            }
-            let Some(n) = base.next else {
-                return RowRes::Ok;
-            };
-            let tup = &t.heap[n];
-            if tup.xmin != updater.xid || self.xid_status(tup.xmin) == XidStatus::Aborted {
-                return RowRes::Ok;
-            }
-            let live: Vec<XmaxMember> = tup
-                .xmax
-                .iter()
-                .filter(|m| {
-                    let st = self.xid_status(m.xid);
-                    st != XidStatus::Aborted && (m.update || st == XidStatus::InProgress)
-                })
-                .cloned()
-                .collect();
-            let held = live
-                .iter()
-                .any(|m| self.is_current(top, m.xid) && m.mode >= strength);
-            let conflicting: Vec<&XmaxMember> = live
-                .iter()
-                .filter(|m| !self.is_current(top, m.xid) && row_conflicts(strength, m.mode))
-                .collect();
-            if conflicting
-                .iter()
-                .any(|m| m.update && self.xid_status(m.xid) == XidStatus::Committed)
-            {
-                return RowRes::Updated(tup.next);
-            }
-            if let Some(m) = conflicting.first() {
-                let (b, o) = ctid(n);
-                let context = Some(format!(
-                    "while locking updated version ({b},{o}) of tuple in relation \"{table}\""
-                ));
-                let xwait = m.xid;
-                match self.wait_for_xid(s, xwait, level, context, now, events) {
-                    Ok(true) => continue,
-                    Ok(false) => return RowRes::Wait,
-                    Err(e) => return RowRes::Fail(e),
-                }
-            }
-            if !held {
-                self.apply_row_op(s, table, n, RowOp::Lock(strength), strength, now, events);
-            }
-            prior = n;
-        }
-        RowRes::Ok
-    }
-
-    fn release_tuple_lock(&mut self, s: &mut Session) {
-        if let Some((tag, mode)) = s.tuple_lock.take() {
-            if let Some(w) = self.locks.release_any(s.pid, tag, mode) {
-                self.woken.extend(w);
-            }
-        }
-    }
-
-    /// Records a row lock, an update or a delete in the tuple (no conflicts remain).
-    #[allow(clippy::too_many_arguments)]
-    fn apply_row_op(
-        &mut self,
-        s: &mut Session,
-        table: &str,
-        idx: usize,
-        op: RowOp,
-        strength: RowLockStrength,
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) {
-        let _ = now;
-        let xid = self.assign_xid(s, events);
-        let cid = s.txn.as_ref().map_or(0, |t| t.cid);
-        let pid = s.pid;
-        // Forget members that no longer lock anything, as PostgreSQL compacts a MultiXact.
-        let statuses: Vec<(Xid, XidStatus)> = self.tables[table].heap[idx]
-            .xmax
-            .iter()
-            .map(|m| (m.xid, self.xid_status(m.xid)))
-            .collect();
-        let carried: Vec<XmaxMember> = {
-            let top = s.txn.as_ref().and_then(|t| t.xid);
-            self.tables[table].heap[idx]
-                .xmax
-                .iter()
-                .filter(|m| {
-                    !m.update
-                        && self.xid_status(m.xid) == XidStatus::InProgress
-                        && !self.is_current(top, m.xid)
-                        && m.mode == RowLockStrength::KeyShare
-                })
-                .cloned()
-                .collect()
-        };
-        let ssi_write = self.ssi_active(s);
-        let Some(t) = self.tables.get_mut(table) else {
-            return;
-        };
-        let tup = &mut t.heap[idx];
-        tup.xmax.retain(|m| {
-            let st = statuses
-                .iter()
-                .find(|(x, _)| *x == m.xid)
-                .map_or(XidStatus::InProgress, |(_, st)| *st);
-            st != XidStatus::Aborted && (m.update || st == XidStatus::InProgress)
-        });
-        if !tup.xmax.iter().any(|m| m.update) {
-            tup.next = None;
-        }
-        let kind = match op {
-            RowOp::Lock(_) => OpKind::Lock,
-            _ => OpKind::Write,
-        };
-        match op {
-            RowOp::Lock(_) => {
-                tup.xmax
-                    .retain(|m| !(m.xid == xid && !m.update && m.mode <= strength));
-                tup.xmax.push(XmaxMember {
-                    xid,
-                    mode: strength,
-                    update: false,
-                    cmax: cid,
-                });
-                events.push(Event::RowLocked {
-                    pid,
-                    table: table.to_string(),
-                    ctid: ctid(idx),
-                    strength,
-                });
-            }
-            RowOp::Update(values, _) => {
-                let new_idx = t.heap.len();
-                let tup = &mut t.heap[idx];
-                // Our own row lock is subsumed by the update, unless it was stronger.
-                tup.xmax
-                    .retain(|m| !(m.xid == xid && !m.update && m.mode <= strength));
-                tup.xmax.push(XmaxMember {
-                    xid,
-                    mode: strength,
-                    update: true,
-                    cmax: cid,
-                });
-                tup.next = Some(new_idx);
-                t.heap.push(Tuple {
-                    xmin: xid,
-                    cmin: cid,
-                    xmax: carried,
-                    next: None,
-                    values,
-                    indexed: true,
-                });
-                events.push(Event::TupleWritten {
-                    pid,
-                    table: table.to_string(),
-                    ctid: ctid(new_idx),
-                    kind: WriteKind::Update,
-                });
-            }
-            RowOp::Delete => {
-                tup.xmax.push(XmaxMember {
-                    xid,
-                    mode: RowLockStrength::Update,
-                    update: true,
-                    cmax: cid,
-                });
-                events.push(Event::TupleWritten {
-                    pid,
-                    table: table.to_string(),
-                    ctid: ctid(idx),
-                    kind: WriteKind::Delete,
-                });
-            }
-        }
-        if ssi_write && !matches!(kind, OpKind::Lock) {
-            self.ssi_write(s, table, idx);
-        }
-    }
-
-    fn run_insert(
-        &mut self,
-        s: &mut Session,
-        ins: &mut InsertRun,
-        snapshot: &Snapshot,
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) -> Flow {
-        for _ in 0..64 {
-            if ins.pending.is_none() {
-                if ins.row_pos >= ins.rows.len() {
-                    if ins.returning.is_empty() {
-                        return command(format!("INSERT 0 {}", ins.affected));
-                    }
-                    return Flow::Done(StatementResult::Rows {
-                        columns: self.output_columns(&ins.table, &ins.returning),
-                        rows: ins
-                            .out
-                            .iter()
-                            .map(|r| r.iter().map(Value::to_text).collect())
-                            .collect(),
-                    });
-                }
-                match self.insert_values(s, ins, now, events) {
-                    Ok(v) => ins.pending = Some(v),
-                    Err(Stop::Wait) => return Flow::Wait,
-                    Err(Stop::Error(e)) => return Flow::Fail(e),
-                }
-            }
-            let Some(values) = ins.pending.clone() else {
-                continue;
-            };
-            match self.insert_row(s, ins, &values, snapshot, now, events) {
-                Ok(true) => {
-                    ins.pending = None;
-                    ins.written = None;
-                    ins.conflict_row = None;
-                    ins.row_pos += 1;
-                    return Flow::Continue;
-                }
-                Ok(false) => return Flow::Wait,
-                Err(e) => return Flow::Fail(e),
-            }
-        }
-        Flow::Fail(PgError::error("XX000", "insert kept retrying in Lockstep"))
-    }
-
-    fn insert_values(
-        &mut self,
-        s: &mut Session,
-        ins: &InsertRun,
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) -> Result<Vec<Value>, Stop> {
-        let Some(t) = self.tables.get(&ins.table) else {
-            return Err(PgError::no_such_table(&ins.table).into());
-        };
-        let cols = t.columns.clone();
-        let tname = t.name.clone();
-        let exprs = ins.rows[ins.row_pos].clone();
-        let locks = &mut self.locks;
-        let woken = &mut self.woken;
-        let mut f = |n: &str, a: &[Value]| Self::call_function(locks, woken, s, n, a, now, events);
-        let mut values = vec![Value::Null; cols.len()];
-        let mut given = vec![false; cols.len()];
-        for (i, e) in exprs.iter().enumerate() {
-            let ci = ins.columns[i];
-            let v = eval::eval(e, RowRef::empty(), &mut f)?;
-            values[ci] = coerce(v, cols[ci].ty, &cols[ci].name)?;
-            given[ci] = true;
-        }
-        for (ci, c) in cols.iter().enumerate() {
-            if !given[ci] {
-                if let Some(d) = &c.default {
-                    let v = eval::eval(d, RowRef::empty(), &mut f)?;
-                    values[ci] = coerce(v, c.ty, &c.name)?;
-                }
-            }
-            if c.not_null && values[ci] == Value::Null {
-                return Err(not_null_violation(&c.name, &tname).into());
-            }
-        }
-        Ok(values)
-    }
-
-    /// Finds a tuple that conflicts with `values` in one of `indexes`, the way a unique check
-    /// with a dirty snapshot does. Returns the conflicting heap index, or the xid to wait for.
-    fn unique_conflict(
-        &self,
-        s: &Session,
-        table: &Table,
-        indexes: &[usize],
-        values: &[Value],
-        exclude: Option<usize>,
-    ) -> Option<(usize, usize, Option<Xid>)> {
-        let top = s.txn.as_ref().and_then(|t| t.xid);
-        for &ixi in indexes {
-            let ix = &table.indexes[ixi];
-            if ix.columns.iter().any(|&c| values[c] == Value::Null) {
-                continue;
-            }
-            for (j, tup) in table.heap.iter().enumerate() {
-                if Some(j) == exclude || !tup.indexed {
-                    continue;
-                }
-                if !ix
-                    .columns
-                    .iter()
-                    .all(|&c| tup.values[c].compare(&values[c]) == Some(std::cmp::Ordering::Equal))
-                {
-                    continue;
-                }
-                let ins_status = self.xid_status(tup.xmin);
-                if ins_status == XidStatus::Aborted {
-                    continue;
-                }
-                let own_insert = self.is_current(top, tup.xmin);
-                if ins_status == XidStatus::InProgress && !own_insert {
-                    return Some((ixi, j, Some(tup.xmin)));
-                }
-                let deleter = tup
-                    .xmax
-                    .iter()
-                    .find(|m| m.update && self.xid_status(m.xid) != XidStatus::Aborted);
-                match deleter {
-                    Some(m) if self.is_current(top, m.xid) => continue,
-                    Some(m) if self.xid_status(m.xid) == XidStatus::Committed => continue,
-                    Some(m) => return Some((ixi, j, Some(m.xid))),
-                    None => return Some((ixi, j, None)),
-                }
-            }
-        }
-        None
-    }
-
-    /// Inserts one row (or handles its conflict). Ok(true) when the row is done.
-    fn insert_row(
-        &mut self,
-        s: &mut Session,
-        ins: &mut InsertRun,
-        values: &[Value],
-        snapshot: &Snapshot,
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) -> Result<bool, PgError> {
-        let level = Self::level(s);
-        for _ in 0..64 {
-            let t = self.table(&ins.table)?;
-            let tname = t.name.clone();
-            // ON CONFLICT DO UPDATE after the conflicting row was found.
-            if let Some(j) = ins.conflict_row {
-                // A row this very command inserted or updated is invisible to its own
-                // ON CONFLICT DO UPDATE (TM_Invisible): proposing the same key twice is an error.
-                let tup = &t.heap[j];
-                let top = s.txn.as_ref().and_then(|x| x.xid);
-                let cid = s.txn.as_ref().map_or(0, |x| x.cid);
-                if self.is_current(top, tup.xmin) && tup.cmin >= cid {
-                    return Err(PgError::error(
-                        "21000",
-                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                    )
-                    .with_hint(
-                        "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
-                    ));
-                }
-                let Some(OnConflict {
-                    action:
-                        ConflictAction::Update {
-                            assignments,
-                            filter,
-                        },
-                    ..
-                }) = ins.on_conflict.clone()
-                else {
-                    return Ok(true);
-                };
-                let key_change = assignments
-                    .iter()
-                    .any(|(c, _)| t.column(c).is_some_and(|ci| t.is_key_column(ci)));
-                let strength = if key_change {
-                    RowLockStrength::Update
-                } else {
-                    RowLockStrength::NoKeyUpdate
-                };
-                match self.row_op(
-                    s,
-                    &tname,
-                    j,
-                    RowOp::Lock(strength),
-                    WaitPolicy::Block,
-                    WaitOper::Lock,
-                    now,
-                    events,
-                ) {
-                    RowRes::Ok => {}
-                    RowRes::Wait => return Ok(false),
-                    RowRes::Fail(e) => return Err(e),
-                    RowRes::SelfModified => {
-                        return Err(PgError::error(
-                            "21000",
-                            "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                        )
-                        .with_hint(
-                            "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
-                        ))
-                    }
-                    RowRes::Skip => return Ok(true),
-                    RowRes::Updated(_) => {
-                        if s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot) {
-                            return Err(PgError::concurrent_update());
-                        }
-                        ins.conflict_row = None;
-                        continue;
-                    }
-                }
-                let t = self.table(&ins.table)?;
-                let viewer = Self::viewer(s, snapshot);
-                let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
-                if rr
-                    && !self.visible(&t.heap[j], viewer)
-                    && !self.is_current(viewer.top, t.heap[j].xmin)
-                {
-                    return Err(PgError::concurrent_update());
-                }
-                let existing = t.heap[j].values.clone();
-                let cols = t.columns.clone();
-                let row = RowRef {
-                    table: Some((&t.name, &t.columns)),
-                    alias: None,
-                    values: Some(&existing),
-                    excluded: Some(values),
-                };
-                let mut nofn = |n: &str, _: &[Value]| -> Result<Value, Stop> {
-                    Err(PgError::error(
-                        "0A000",
-                        format!("function {n} is not supported in ON CONFLICT by Lockstep"),
-                    )
-                    .into())
-                };
-                if let Some(f) = &filter {
-                    match eval::eval(f, row, &mut nofn) {
-                        Ok(v) if is_true(&v) => {}
-                        Ok(_) => return Ok(true),
-                        Err(Stop::Error(e)) => return Err(e),
-                        Err(Stop::Wait) => return Ok(false),
-                    }
-                }
-                let mut new = existing.clone();
-                for (c, e) in &assignments {
-                    let Some(ci) = cols.iter().position(|x| &x.name == c) else {
-                        return Err(PgError::no_such_column(c));
-                    };
-                    let v = match eval::eval(e, row, &mut nofn) {
-                        Ok(v) => v,
-                        Err(Stop::Error(e)) => return Err(e),
-                        Err(Stop::Wait) => return Ok(false),
-                    };
-                    new[ci] = match coerce(v, cols[ci].ty, c) {
-                        Ok(v) => v,
-                        Err(Stop::Error(e)) => return Err(e),
-                        Err(Stop::Wait) => return Ok(false),
-                    };
-                }
-                match self.row_op(
-                    s,
-                    &tname,
-                    j,
-                    RowOp::Update(new.clone(), strength),
-                    WaitPolicy::Block,
-                    WaitOper::Update,
-                    now,
-                    events,
-                ) {
-                    RowRes::Ok => {
-                        ins.affected += 1;
-                        if !ins.returning.is_empty() {
-                            let table = ins.table.clone();
-                            let returning = ins.returning.clone();
-                            match self.project(s, &table, None, &returning, &new, now, events) {
-                                Ok(r) => ins.out.push(r),
-                                Err(Stop::Error(e)) => return Err(e),
-                                Err(Stop::Wait) => return Ok(false),
-                            }
-                        }
-                        return Ok(true);
-                    }
-                    RowRes::Wait => return Ok(false),
-                    RowRes::Fail(e) => return Err(e),
-                    _ => {
-                        ins.conflict_row = None;
-                        continue;
-                    }
-                }
-            }
-            let t = self.table(&ins.table)?;
-            let oid = t.oid;
-            if let Some(_oc) = &ins.on_conflict {
-                // Speculative insertion: check the arbiter indexes first, waiting for
-                // in-progress inserters of the same key.
-                match self.unique_conflict(s, t, &ins.arbiters, values, None) {
-                    Some((_, j, Some(xwait))) => {
-                        let (b, o) = ctid(j);
-                        let context = Some(format!(
-                            "while inserting index tuple ({b},{o}) in relation \"{tname}\""
-                        ));
-                        match self.wait_for_xid(s, xwait, level, context, now, events)? {
-                            true => continue,
-                            false => return Ok(false),
-                        }
-                    }
-                    Some((_, j, None)) => {
-                        let nothing = matches!(
-                            ins.on_conflict,
-                            Some(OnConflict {
-                                action: ConflictAction::Nothing,
-                                ..
-                            })
-                        );
-                        if nothing {
-                            let viewer = Self::viewer(s, snapshot);
-                            let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
-                            if rr
-                                && !self.visible(&t.heap[j], viewer)
-                                && !self.is_current(viewer.top, t.heap[j].xmin)
-                            {
-                                return Err(PgError::concurrent_update());
-                            }
-                            return Ok(true);
-                        }
-                        ins.conflict_row = Some(j);
-                        continue;
-                    }
-                    None => {
-                        let idx = self.write_tuple(s, &ins.table, values.to_vec(), true, events);
-                        ins.affected += 1;
-                        self.insert_returning(s, ins, values, now, events)?;
-                        let _ = idx;
-                        return Ok(true);
-                    }
-                }
-            }
-            // Plain INSERT: the heap tuple goes in first, then each unique index is checked.
-            let my_idx = match ins.written {
-                Some(i) => i,
-                None => {
-                    let i = self.write_tuple(s, &ins.table, values.to_vec(), false, events);
-                    ins.written = Some(i);
-                    i
-                }
-            };
-            let t = self.table(&ins.table)?;
-            let all: Vec<usize> = (0..t.indexes.len()).collect();
-            match self.unique_conflict(s, t, &all, values, Some(my_idx)) {
-                Some((ixi, _, Some(xwait))) => {
-                    let (b, o) = ctid(my_idx);
-                    let ixname = t.indexes[ixi].name.clone();
-                    let context = Some(format!(
-                        "while inserting index tuple ({b},{o}) in relation \"{ixname}\""
-                    ));
-                    match self.wait_for_xid(s, xwait, level, context, now, events)? {
-                        true => continue,
-                        false => return Ok(false),
-                    }
-                }
-                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, values)),
-                None => {
-                    let _ = oid;
-                    if let Some(t) = self.tables.get_mut(&ins.table) {
-                        t.heap[my_idx].indexed = true;
-                    }
-                    ins.affected += 1;
-                    self.insert_returning(s, ins, values, now, events)?;
-                    return Ok(true);
-                }
-            }
-        }
-        Err(PgError::error("XX000", "insert kept retrying in Lockstep"))
-    }
-
-    fn insert_returning(
-        &mut self,
-        s: &mut Session,
-        ins: &mut InsertRun,
-        values: &[Value],
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) -> Result<(), PgError> {
-        if ins.returning.is_empty() {
-            return Ok(());
-        }
-        let table = ins.table.clone();
-        let returning = ins.returning.clone();
-        match self.project(s, &table, None, &returning, values, now, events) {
-            Ok(r) => {
-                ins.out.push(r);
-                Ok(())
-            }
-            Err(Stop::Error(e)) => Err(e),
-            Err(Stop::Wait) => Ok(()),
-        }
-    }
-
-    /// The unique check of an UPDATE that changes a key: Ok(true) when the new key is free,
-    /// Ok(false) when the backend now waits for an in-progress inserter or deleter of it.
-    fn check_unique_for_update(
-        &mut self,
-        s: &mut Session,
-        table: &str,
-        idx: usize,
-        new_values: &[Value],
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) -> Result<bool, PgError> {
-        let level = Self::level(s);
-        for _ in 0..64 {
-            let t = self.table(table)?;
-            let old = &t.heap[idx].values;
-            let changed: Vec<usize> = (0..t.indexes.len())
-                .filter(|&i| {
-                    t.indexes[i]
-                        .columns
-                        .iter()
-                        .any(|&c| old[c] != new_values[c])
-                })
-                .collect();
-            match self.unique_conflict(s, t, &changed, new_values, Some(idx)) {
-                None => return Ok(true),
-                Some((ixi, _, Some(xwait))) => {
-                    let (b, o) = ctid(t.heap.len());
-                    let context = Some(format!(
-                        "while inserting index tuple ({b},{o}) in relation \"{}\"",
-                        t.indexes[ixi].name
-                    ));
-                    if !self.wait_for_xid(s, xwait, level, context, now, events)? {
-                        return Ok(false);
-                    }
-                }
-                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, new_values)),
-            }
-        }
-        Err(PgError::error(
-            "XX000",
-            "unique check kept retrying in Lockstep",
-        ))
-    }
-
-    /// Sleeps on `ShareLock on transaction xwait` (XactLockTableWait). Ok(true) when the
-    /// transaction had already ended; Ok(false) when the backend now waits.
-    fn wait_for_xid(
-        &mut self,
-        s: &mut Session,
-        xwait: Xid,
-        level: u32,
-        context: Option<String>,
-        now: Instant,
-        events: &mut Vec<Event>,
-    ) -> Result<bool, PgError> {
-        let tag = LockTag::Transaction(xwait);
-        match self.acquire(
-            s,
-            tag,
-            LockMode::Share,
-            Owner::Xact(level),
-            false,
-            context,
-            now,
-            events,
-        ) {
-            Ok(true) => {
-                if let Some(w) = self.locks.release_any(s.pid, tag, LockMode::Share) {
-                    self.woken.extend(w);
-                }
-                Ok(true)
-            }
-            Ok(false) => Ok(false),
-            Err(AcquireFailure::WouldBlock) => Ok(false),
-            Err(AcquireFailure::Deadlock(e)) => Err(e),
-        }
-    }
-
-    fn write_tuple(
-        &mut self,
-        s: &mut Session,
-        table: &str,
-        values: Vec<Value>,
-        indexed: bool,
-        events: &mut Vec<Event>,
-    ) -> usize {
-        let xid = self.assign_xid(s, events);
-        let cid = s.txn.as_ref().map_or(0, |t| t.cid);
-        let ssi = self.ssi_active(s);
-        let Some(t) = self.tables.get_mut(table) else {
-            return 0;
-        };
-        let idx = t.heap.len();
-        t.heap.push(Tuple {
-            xmin: xid,
-            cmin: cid,
-            xmax: Vec::new(),
-            next: None,
-            values,
-            indexed,
-        });
-        events.push(Event::TupleWritten {
-            pid: s.pid,
-            table: table.to_string(),
-            ctid: ctid(idx),
-            kind: WriteKind::Insert,
-        });
-        if ssi {
-            self.ssi_write(s, table, idx);
-        }
-        idx
     }
 }
 
@@ -2938,6 +2086,7 @@ pub(crate) fn acquire_lock(
                 lock_timeout_at: (s.gucs.lock_timeout > Duration::ZERO)
                     .then(|| now + s.gucs.lock_timeout),
                 context,
+                row: None,
             };
             let reason = super::wait_reason_of(locks, s.pid, &w);
             s.wait = Some(w);
@@ -2987,40 +2136,6 @@ fn notice(s: &mut Session, severity: &str, message: &str, now: Instant, events: 
     });
 }
 
-/// `duplicate key value violates unique constraint "t_pkey"` (23505) with its DETAIL.
-fn duplicate_key(t: &Table, ixi: usize, values: &[Value]) -> PgError {
-    let ix = &t.indexes[ixi];
-    let names: Vec<String> = ix
-        .columns
-        .iter()
-        .map(|&c| t.columns[c].name.clone())
-        .collect();
-    let vals: Vec<String> = ix
-        .columns
-        .iter()
-        .map(|&c| values[c].to_text().unwrap_or_default())
-        .collect();
-    PgError::error(
-        "23505",
-        format!(
-            "duplicate key value violates unique constraint \"{}\"",
-            ix.name
-        ),
-    )
-    .with_detail(format!(
-        "Key ({})=({}) already exists.",
-        names.join(", "),
-        vals.join(", ")
-    ))
-}
-
-fn not_null_violation(column: &str, table: &str) -> PgError {
-    PgError::error(
-        "23502",
-        format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
-    )
-}
-
 fn is_aggregate(name: &str) -> bool {
     matches!(name, "count" | "sum" | "min" | "max")
 }
@@ -3057,18 +2172,4 @@ fn index_keys(filter: &Expr, column: &str, t: &Table) -> Option<Vec<Value>> {
         }
         _ => None,
     }
-}
-
-fn is_index_scan(t: &Table, filter: Option<&Expr>) -> bool {
-    let Some(f) = filter else {
-        return false;
-    };
-    t.indexes.iter().any(|ix| {
-        ix.columns.len() == 1 && index_keys(f, &t.columns[ix.columns[0]].name, t).is_some()
-    })
-}
-
-#[allow(dead_code)]
-fn mode_conflicts(a: LockMode, b: LockMode) -> bool {
-    _mode_conflicts(a, b)
 }

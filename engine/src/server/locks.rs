@@ -427,6 +427,17 @@ impl LockManager {
         woken
     }
 
+    /// Drops every hold of `pid` on `tag`, whatever the mode or owner, and wakes whoever can go.
+    pub fn release_tag(&mut self, pid: Pid, tag: LockTag) -> Vec<Grant> {
+        let Some(lock) = self.locks.get_mut(&tag) else {
+            return Vec::new();
+        };
+        if let Some(pl) = lock.procs.iter_mut().find(|p| p.pid == pid) {
+            pl.holds.clear();
+        }
+        self.wake(tag)
+    }
+
     /// Moves holds owned by subtransaction levels deeper than `level` to `level` (RELEASE
     /// SAVEPOINT: the subtransaction's locks now belong to its parent).
     pub fn reassign_to_level(&mut self, pid: Pid, level: u32) {

@@ -9,8 +9,11 @@
 //! (deadlock check, lock/statement/idle timeouts) fire only in [`Server::fire_timers`].
 //!
 //! Modules: [`storage`] (heap, tuples, values), [`locks`] (heavyweight locks and queues),
-//! `txn` (xids, snapshots, visibility, commit/abort), `exec` (statement execution),
-//! `deadlock` (PostgreSQL's deadlock detector), [`event`] (the trace), [`error`] (error texts).
+//! `txn` (xids, snapshots, visibility, commit/abort), `exec` (statement execution: transaction
+//! control, planning, scans), `rowlock` (row locks, tuple-lock and xid waits, UPDATE/DELETE of
+//! one row), `insert` (INSERT, unique checks, ON CONFLICT), `ssi` (serializable snapshot
+//! isolation), `deadlock` (PostgreSQL's deadlock detector), [`event`] (the trace), [`error`]
+//! (error texts).
 
 // PgError carries PostgreSQL's whole report (message, DETAIL, HINT, CONTEXT) by value, as the
 // public API promises; errors are rare next to rows, so the size of Result's Err side does not
@@ -22,7 +25,9 @@ pub mod error;
 mod eval;
 pub mod event;
 mod exec;
+mod insert;
 pub mod locks;
+mod rowlock;
 mod ssi;
 pub mod storage;
 mod txn;
@@ -154,6 +159,8 @@ pub struct WaitReason {
     /// The CONTEXT an error during this wait would carry, e.g.
     /// `while locking tuple (0,2) in relation "widget"`.
     pub context: Option<String>,
+    /// For a row-lock or unique-key wait, the row version waited for: table and ctid.
+    pub row: Option<(String, (u32, u16))>,
 }
 
 /// A backend's state, like `pg_stat_activity.state` plus the wait.
@@ -218,6 +225,9 @@ pub struct TupleView {
     pub live: bool,
     /// Whether an aborted transaction inserted it (it will never be visible).
     pub aborted: bool,
+    /// Backends waiting to lock, update or delete this version (or for its key), in the
+    /// order they started waiting.
+    pub waiters: Vec<Pid>,
 }
 
 /// One xmax entry as the UI shows it.
@@ -268,6 +278,8 @@ pub(crate) struct Wait {
     pub deadlock_at: Option<Instant>,
     pub lock_timeout_at: Option<Instant>,
     pub context: Option<String>,
+    /// The row version waited for, if this is a row-lock or unique-key wait.
+    pub row: Option<(String, (u32, u16))>,
 }
 
 /// One backend.
@@ -305,6 +317,8 @@ pub struct Server {
     sessions: BTreeMap<Pid, Session>,
     next_pid: u32,
     ssi: ssi::Ssi,
+    /// Sequences (serial columns) and their last value.
+    sequences: BTreeMap<String, i64>,
     /// Grants made by lock releases that the sessions have not been told about yet; always
     /// empty between calls.
     woken: Vec<locks::Grant>,
@@ -322,6 +336,7 @@ impl Server {
             sessions: BTreeMap::new(),
             next_pid: FIRST_PID,
             ssi: ssi::Ssi::default(),
+            sequences: BTreeMap::new(),
             woken: Vec::new(),
         }
     }
@@ -720,7 +735,23 @@ impl Server {
                     .heap
                     .iter()
                     .enumerate()
-                    .map(|(i, tup)| self.tuple_view(i, tup))
+                    .map(|(i, tup)| {
+                        let mut view = self.tuple_view(i, tup);
+                        let mut waiters: Vec<(Instant, Pid)> = self
+                            .sessions
+                            .values()
+                            .filter_map(|s| s.wait.as_ref().map(|w| (s.pid, w)))
+                            .filter(|(_, w)| {
+                                w.row
+                                    .as_ref()
+                                    .is_some_and(|(name, c)| *name == t.name && *c == view.ctid)
+                            })
+                            .map(|(pid, w)| (w.since, pid))
+                            .collect();
+                        waiters.sort();
+                        view.waiters = waiters.into_iter().map(|(_, p)| p).collect();
+                        view
+                    })
                     .collect(),
             })
             .collect()
@@ -758,7 +789,15 @@ impl Server {
             .collect()
     }
 
-    /// The current virtual-time-free view of one backend's transaction xid, if it has one.
+    /// The statement the backend runs (or ran last), like `pg_stat_activity.query`.
+    pub fn current_query(&self, pid: Pid) -> Option<&str> {
+        self.sessions
+            .get(&pid)
+            .map(|s| s.activity.as_str())
+            .filter(|q| !q.is_empty())
+    }
+
+    /// The xid of the backend's transaction, once it has one (at its first write or row lock).
     pub fn backend_xid(&self, pid: Pid) -> Option<Xid> {
         self.sessions.get(&pid)?.txn.as_ref()?.xid
     }
@@ -831,6 +870,7 @@ pub(crate) fn wait_reason_of(locks: &LockManager, pid: Pid, w: &Wait) -> WaitRea
         blockers,
         since: w.since,
         context: w.context.clone(),
+        row: w.row.clone(),
     }
 }
 

@@ -13,7 +13,8 @@
 //! `could not serialize access due to read/write dependencies among transactions` (40001).
 //! Not modelled: READ ONLY optimisations, summarised conflicts, prepared transactions.
 
-use super::{PgError, Pid, Server, Session};
+use super::txn::{Viewer, XidStatus};
+use super::{PgError, Pid, Server, Session, Xid};
 use crate::sql::IsolationLevel;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +29,8 @@ pub(crate) struct SsiTxn {
     commit: Option<u64>,
     /// Another transaction decided this one must fail.
     doomed: bool,
+    /// Its top-level xid, once it wrote something.
+    xid: Option<Xid>,
 }
 
 /// SSI bookkeeping for the whole server.
@@ -38,8 +41,6 @@ pub(crate) struct Ssi {
     txns: BTreeMap<u64, SsiTxn>,
     /// (transaction, table OID): SIREAD locks.
     reads: BTreeSet<(u64, u32)>,
-    /// (transaction, table OID): tables written.
-    writes: BTreeSet<(u64, u32)>,
     /// rw-antidependencies (reader, writer).
     conflicts: BTreeSet<(u64, u64)>,
 }
@@ -127,6 +128,7 @@ impl Server {
                 begin: self.ssi.clock,
                 commit: None,
                 doomed: false,
+                xid: None,
             },
         );
         t.ssi = Some(id);
@@ -160,8 +162,9 @@ impl Server {
         false
     }
 
-    /// `s` read table `oid` (a scan: sequential, or an index scan whose leaf page holds the
-    /// whole small table).
+    /// `s` scans table `oid`: a SIREAD lock on the table (a sequential scan, or an index scan
+    /// whose single leaf page holds the whole small table). Later writers of the table get an
+    /// rw-conflict from it.
     pub(crate) fn ssi_read_relation(&mut self, s: &mut Session, oid: u32) {
         let Some(me) = Self::ssi_id(s) else {
             return;
@@ -170,29 +173,51 @@ impl Server {
             return;
         }
         self.ssi.reads.insert((me, oid));
-        let writers: Vec<u64> = self
-            .ssi
-            .writes
+    }
+
+    /// The SSI transaction that runs (or ran) top-level xid `x`.
+    fn ssi_of_xid(&self, x: Xid) -> Option<u64> {
+        let top = self.top_of(x);
+        self.ssi
+            .txns
             .iter()
-            .filter(|(w, rel)| *w != me && *rel == oid)
-            .map(|(w, _)| *w)
-            .collect();
+            .find(|(_, t)| t.xid == Some(top))
+            .map(|(id, _)| *id)
+    }
+
+    /// `CheckForSerializableConflictOut`: the scan of `s` examined tuple `idx` of `table`. If a
+    /// concurrent serializable transaction wrote this version (or deleted/updated it) in a way
+    /// the snapshot does not show, that is an rw-conflict from us to it.
+    pub(crate) fn ssi_examine(&mut self, s: &mut Session, table: &str, idx: usize, v: Viewer<'_>) {
+        let Some(me) = Self::ssi_id(s) else {
+            return;
+        };
+        if self.ssi_check_doomed(s, me) {
+            return;
+        }
+        let Some(t) = self.tables.get(table).and_then(|t| t.heap.get(idx)) else {
+            return;
+        };
+        let hidden = |x: Xid| {
+            !self.is_current(v.top, x)
+                && self.xid_status(x) != XidStatus::Aborted
+                && !self.committed_before(v.snapshot, x)
+        };
+        let mut writers = Vec::new();
+        if hidden(t.xmin) {
+            writers.extend(self.ssi_of_xid(t.xmin));
+        }
+        for m in t.xmax.iter().filter(|m| m.update) {
+            if hidden(m.xid) {
+                writers.extend(self.ssi_of_xid(m.xid));
+            }
+        }
         for w in writers {
-            if self.ssi.concurrent(me, w) {
+            if w != me && self.ssi.concurrent(me, w) {
                 if let Some(e) = self.ssi.on_conflict(me, w, me) {
                     Self::ssi_fail(s, e);
                     return;
                 }
-            }
-        }
-    }
-
-    /// `s` read tuple `idx` of `table`: covered by the table's SIREAD lock.
-    pub(crate) fn ssi_read_tuple(&mut self, s: &mut Session, table: &str, idx: usize) {
-        let _ = idx;
-        if let Some(oid) = self.tables.get(table).map(|t| t.oid) {
-            if Self::ssi_id(s).is_some_and(|me| !self.ssi.reads.contains(&(me, oid))) {
-                self.ssi_read_relation(s, oid);
             }
         }
     }
@@ -209,7 +234,10 @@ impl Server {
         let Some(oid) = self.tables.get(table).map(|t| t.oid) else {
             return;
         };
-        self.ssi.writes.insert((me, oid));
+        let top = s.txn.as_ref().and_then(|t| t.xid);
+        if let Some(t) = self.ssi.txns.get_mut(&me) {
+            t.xid = t.xid.or(top);
+        }
         let readers: Vec<u64> = self
             .ssi
             .reads
@@ -283,14 +311,12 @@ impl Server {
         } else {
             self.ssi.txns.remove(&id);
             self.ssi.reads.retain(|(t, _)| *t != id);
-            self.ssi.writes.retain(|(t, _)| *t != id);
             self.ssi.conflicts.retain(|(r, w)| *r != id && *w != id);
         }
         if self.ssi.txns.values().all(|t| t.commit.is_some()) {
             // Nobody can form a dangerous structure with finished transactions alone.
             self.ssi.txns.clear();
             self.ssi.reads.clear();
-            self.ssi.writes.clear();
             self.ssi.conflicts.clear();
         }
     }

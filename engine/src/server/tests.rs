@@ -420,7 +420,7 @@ fn the_row_lock_conflict_table_is_postgresqls_table_13_3() {
     for (i, row) in table.iter().enumerate() {
         for (j, c) in row.chars().enumerate() {
             assert_eq!(
-                exec::row_conflicts(modes[i], modes[j]),
+                rowlock::row_conflicts(modes[i], modes[j]),
                 c == 'X',
                 "{:?} vs {:?}",
                 modes[i],
@@ -429,10 +429,10 @@ fn the_row_lock_conflict_table_is_postgresqls_table_13_3() {
         }
     }
     // The tuple lock taken while queueing for a row (tupleLockExtraInfo).
-    assert_eq!(exec::tuple_lock_mode(KeyShare), LockMode::AccessShare);
-    assert_eq!(exec::tuple_lock_mode(Share), LockMode::RowShare);
-    assert_eq!(exec::tuple_lock_mode(NoKeyUpdate), LockMode::Exclusive);
-    assert_eq!(exec::tuple_lock_mode(Update), LockMode::AccessExclusive);
+    assert_eq!(rowlock::tuple_lock_mode(KeyShare), LockMode::AccessShare);
+    assert_eq!(rowlock::tuple_lock_mode(Share), LockMode::RowShare);
+    assert_eq!(rowlock::tuple_lock_mode(NoKeyUpdate), LockMode::Exclusive);
+    assert_eq!(rowlock::tuple_lock_mode(Update), LockMode::AccessExclusive);
 }
 
 #[test]
@@ -861,4 +861,216 @@ fn serializable_write_skew_fails_the_second_committer() {
     h.ok(b, "UPDATE oncall SET on_call = false WHERE doctor = 'bob'");
     h.ok(a, "COMMIT");
     h.ok(b, "COMMIT");
+}
+
+#[test]
+fn select_without_from_honours_its_where_clause() {
+    let mut h = Harness::new("CREATE TABLE t (id int)");
+    let a = h.connect();
+    assert_eq!(
+        h.rows(a, "SELECT 1 AS one WHERE 1 = 2"),
+        Vec::<Vec<String>>::new()
+    );
+    assert_eq!(
+        h.rows(a, "SELECT 1 AS one WHERE 1 = 1"),
+        vec![vec!["1".to_string()]]
+    );
+}
+
+#[test]
+fn a_statement_waiting_for_a_table_that_is_dropped_and_recreated_fails_cleanly() {
+    let mut h = Harness::new("CREATE TABLE t (id int PRIMARY KEY)");
+    let a = h.connect();
+    let b = h.connect();
+    h.ok(a, "BEGIN; LOCK TABLE t");
+    assert_eq!(h.exec(b, "INSERT INTO t VALUES (1)"), None);
+    h.ok(
+        a,
+        "DROP TABLE t; CREATE TABLE t (x text, y text, z text); COMMIT",
+    );
+    let err = h.settle(b).unwrap().error.unwrap();
+    assert_eq!(err.code, "42P01");
+}
+
+#[test]
+fn random_concurrent_workloads_never_panic_and_keep_invariants() {
+    const STATEMENTS: [&str; 30] = [
+        "BEGIN",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT a",
+        "ROLLBACK TO a",
+        "RELEASE a",
+        "SELECT * FROM t ORDER BY id",
+        "SELECT * FROM t WHERE id = 1 FOR UPDATE",
+        "SELECT * FROM t WHERE id IN (2, 1) FOR SHARE",
+        "SELECT * FROM t WHERE v > 0 FOR KEY SHARE",
+        "SELECT * FROM t FOR NO KEY UPDATE NOWAIT",
+        "SELECT * FROM t ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        "UPDATE t SET v = v + 1 WHERE id = 1",
+        "UPDATE t SET v = v + 1 WHERE id = 2",
+        "UPDATE t SET id = 3 WHERE id = 2",
+        "UPDATE t SET id = 2 WHERE id = 3",
+        "DELETE FROM t WHERE id = 1",
+        "INSERT INTO t VALUES (1, 1)",
+        "INSERT INTO t VALUES (2, 2) ON CONFLICT DO NOTHING",
+        "INSERT INTO t VALUES (1, 5) ON CONFLICT (id) DO UPDATE SET v = t.v + excluded.v",
+        "INSERT INTO t VALUES (4, 4), (4, 5) ON CONFLICT (id) DO NOTHING RETURNING *",
+        "LOCK TABLE t IN SHARE MODE",
+        "SELECT pg_advisory_lock(1)",
+        "SELECT pg_advisory_unlock(1)",
+        "SELECT pg_advisory_xact_lock(2)",
+        "SET lock_timeout = '300ms'",
+        "SET statement_timeout = '700ms'",
+        "SET idle_in_transaction_session_timeout = '2s'",
+    ];
+    let setup = "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1), (2, 2);";
+    for seed in 0..8u64 {
+        let mut rng = Lcg(seed);
+        let mut h = Harness::new(setup);
+        let mut pids: Vec<Pid> = (0..3).map(|_| h.connect()).collect();
+        for _ in 0..400 {
+            let i = rng.next(pids.len());
+            let pid = pids[i];
+            match rng.next(20) {
+                0 => {
+                    h.now = h.now + Duration::from_millis(100 * (1 + rng.next(20) as u64));
+                    h.srv.fire_timers(h.now, &mut h.events);
+                }
+                1 => h.srv.cancel(pid, h.now, &mut h.events),
+                2 if rng.next(4) == 0 => {
+                    h.srv.disconnect(pid, h.now, &mut h.events);
+                    pids[i] = h.connect();
+                }
+                _ => {
+                    if matches!(h.srv.state(pid), SessionState::Terminated(_)) {
+                        h.srv.disconnect(pid, h.now, &mut h.events);
+                        pids[i] = h.connect();
+                    } else if !h.srv.is_runnable(pid)
+                        && !matches!(h.srv.state(pid), SessionState::Waiting(_))
+                    {
+                        let sql = STATEMENTS[rng.next(STATEMENTS.len())];
+                        h.srv.submit(pid, sql, h.now, &mut h.events);
+                    }
+                }
+            }
+            // Step a random runnable backend one unit at a time.
+            let runnable: Vec<Pid> = h.srv.sessions().filter(|p| h.srv.is_runnable(*p)).collect();
+            if !runnable.is_empty() {
+                let p = runnable[rng.next(runnable.len())];
+                h.srv.step(p, h.now, &mut h.events);
+            }
+            for p in h.srv.sessions().collect::<Vec<_>>() {
+                let _ = h.srv.take_outcome(p);
+            }
+            // Invariants: every waiter waits in exactly one queue; no backend both waits and
+            // is runnable; the primary key has at most one live version per id.
+            for p in h.srv.sessions().collect::<Vec<_>>() {
+                let waiting = matches!(h.srv.state(p), SessionState::Waiting(_));
+                assert!(!(waiting && h.srv.is_runnable(p)));
+            }
+            for table in h.srv.tables() {
+                let mut live: Vec<&Option<String>> = table
+                    .tuples
+                    .iter()
+                    .filter(|t| t.live)
+                    .map(|t| &t.values[0])
+                    .collect();
+                let n = live.len();
+                live.sort();
+                live.dedup();
+                assert_eq!(live.len(), n, "duplicate live keys in {}", table.name);
+            }
+            h.events.clear();
+        }
+    }
+}
+
+#[test]
+fn row_waiters_show_on_the_tuple_they_wait_for() {
+    let mut h = Harness::new(WIDGETS);
+    let a = h.connect();
+    let b = h.connect();
+    let c = h.connect();
+    h.ok(a, "BEGIN; SELECT * FROM widget WHERE id = 1 FOR UPDATE");
+    assert_eq!(h.exec(b, "UPDATE widget SET qty = 1 WHERE id = 1"), None);
+    assert_eq!(h.exec(c, "DELETE FROM widget WHERE id = 1"), None);
+    let widget = h
+        .srv
+        .tables()
+        .into_iter()
+        .find(|t| t.name == "widget")
+        .unwrap();
+    let row1 = &widget.tuples[0];
+    assert_eq!(row1.ctid, (0, 1));
+    assert_eq!(row1.waiters, vec![b, c]);
+    assert_eq!(row1.xmax[0].pid, Some(a));
+    // B holds the tuple lock and sleeps on A's xid; C queues on the tuple lock behind B.
+    match (h.srv.state(b), h.srv.state(c)) {
+        (SessionState::Waiting(rb), SessionState::Waiting(rc)) => {
+            assert_eq!(rb.tag, LockTag::Transaction(Xid(FIRST_XID + 1)));
+            assert_eq!(rb.blockers, vec![a]);
+            assert_eq!(rb.row, Some(("widget".to_string(), (0, 1))));
+            assert!(matches!(
+                rc.tag,
+                LockTag::Tuple {
+                    block: 0,
+                    offset: 1,
+                    ..
+                }
+            ));
+            assert_eq!(rc.blockers, vec![b]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn orm_shaped_sql_from_the_lessons_runs() {
+    let mut h = Harness::new(
+        r#"CREATE TABLE "app_widget" ("id" integer NOT NULL PRIMARY KEY, "maker_id" integer NOT NULL, "qty" integer NOT NULL);
+           INSERT INTO "app_widget" ("id", "maker_id", "qty") VALUES (1, 1, 0), (2, 2, 0), (3, 3, 0);
+           CREATE TABLE "addresses" ("hash" varchar(64) NOT NULL, "balance" bigint, CONSTRAINT "addresses_hash_key" UNIQUE ("hash"));"#,
+    );
+    let a = h.connect();
+    assert_eq!(
+        h.rows(
+            a,
+            r#"SELECT "app_widget"."id", "app_widget"."maker_id", "app_widget"."qty" FROM "app_widget" WHERE "app_widget"."id" IN (1, 2, 3) FOR UPDATE"#
+        )
+        .len(),
+        3
+    );
+    h.ok(
+        a,
+        r#"INSERT INTO "addresses" ("hash","balance") VALUES ('h1',10),('h2',20) ON CONFLICT ("hash") DO UPDATE SET "balance" = EXCLUDED."balance""#,
+    );
+    h.ok(
+        a,
+        r#"INSERT INTO "addresses" ("hash","balance") VALUES ('h1',11) ON CONFLICT ("hash") DO UPDATE SET "balance" = "addresses"."balance" + EXCLUDED."balance""#,
+    );
+    assert_eq!(
+        h.rows(
+            a,
+            r#"SELECT "balance" FROM "addresses" WHERE "hash" = 'h1'"#
+        ),
+        vec![vec!["21".to_string()]]
+    );
+}
+
+#[test]
+fn rollback_to_in_a_failed_block_looks_the_savepoint_up() {
+    let mut h = Harness::new(WIDGETS);
+    let a = h.connect();
+    h.ok(a, "BEGIN");
+    assert!(h
+        .exec(a, "SELECT nope FROM widget")
+        .unwrap()
+        .error
+        .is_some());
+    let err = h.exec(a, "ROLLBACK TO sp").unwrap().error.unwrap();
+    assert_eq!(err.to_string(), "ERROR:  savepoint \"sp\" does not exist");
+    assert_eq!(h.srv.state(a), SessionState::IdleInTransactionAborted);
 }

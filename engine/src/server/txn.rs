@@ -214,6 +214,7 @@ impl Server {
             values: t.values.iter().map(|v| v.to_text()).collect(),
             live: self.tuple_is_live(t),
             aborted: self.xid_status(t.xmin) == XidStatus::Aborted,
+            waiters: Vec::new(),
         }
     }
 
@@ -463,9 +464,31 @@ impl Server {
             xids.extend(sub.merged);
         }
         if let Some(parent) = txn.subs.last_mut() {
-            parent.merged.extend(xids);
+            parent.merged.extend(xids.iter().copied());
+        }
+        // A committed subtransaction's xid lock goes away at once; whoever waited on it wakes
+        // and, finding the xid still in progress, waits for the top-level transaction instead
+        // (XactLockTableWait).
+        for x in xids {
+            let woken = self.locks.release_tag(pid, LockTag::Transaction(x));
+            self.woken.extend(woken);
         }
         self.locks.reassign_to_level(pid, level.saturating_sub(1));
+    }
+
+    /// What `XactLockTableWait(x)` ends up sleeping on: `x` itself while its lock is held,
+    /// else (a committed subtransaction of a running transaction) the top-level xid.
+    pub(crate) fn wait_target(&self, x: Xid) -> Xid {
+        let held = self
+            .locks
+            .locks
+            .get(&LockTag::Transaction(x))
+            .is_some_and(|l| l.procs.iter().any(|p| !p.holds.is_empty()));
+        if !held && self.xid_status(x) == XidStatus::InProgress {
+            self.top_of(x)
+        } else {
+            x
+        }
     }
 }
 

@@ -307,6 +307,8 @@ pub enum Expr {
     Star,
     /// `expr::type` (only for literals and simple casts).
     Cast(Box<Expr>, SqlType),
+    /// `DEFAULT` in an INSERT's VALUES list: the column's default.
+    Default,
 }
 
 /// Binary operators.

@@ -107,6 +107,22 @@ mod tests {
     }
 
     #[test]
+    fn serial_is_an_int_with_a_sequence_default() {
+        let StatementKind::CreateTable(t) = one("CREATE TABLE sr (id serial PRIMARY KEY, v int)")
+        else {
+            panic!()
+        };
+        assert_eq!(t.columns[0].ty, SqlType::Int);
+        assert_eq!(
+            t.columns[0].default,
+            Some(Expr::Function(
+                "nextval".into(),
+                vec![Expr::Str("sr_id_seq".into())]
+            ))
+        );
+    }
+
+    #[test]
     fn select_accepts_limit_before_or_after_the_locking_clause() {
         let StatementKind::Select(s) =
             one("SELECT * FROM queue ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1")

@@ -450,12 +450,24 @@ impl<'a> Parser<'a> {
             return Err(self.unsupported("this table constraint"));
         }
         let name = self.ident()?;
-        let ty = self.sql_type()?;
+        // serial is int NOT NULL DEFAULT nextval('<table>_<column>_seq'), as in PostgreSQL.
+        let serial = matches!(self.peek(), Tok::Word(w) if matches!(w.as_str(), "serial" | "bigserial" | "smallserial" | "serial4" | "serial8"));
+        let ty = if serial {
+            self.advance();
+            SqlType::Int
+        } else {
+            self.sql_type()?
+        };
         let mut col = ColumnDef {
             name: name.clone(),
             ty,
-            not_null: false,
-            default: None,
+            not_null: serial,
+            default: serial.then(|| {
+                Expr::Function(
+                    "nextval".to_string(),
+                    vec![Expr::Str(format!("{}_{}_seq", table.name, name))],
+                )
+            }),
         };
         loop {
             if self.eat_word("primary") {
@@ -497,7 +509,6 @@ impl<'a> Parser<'a> {
             "numeric" | "decimal" => SqlType::Numeric,
             "text" | "varchar" | "char" | "character" => SqlType::Text,
             "boolean" | "bool" => SqlType::Bool,
-            "serial" | "bigserial" => return Err(self.unsupported("serial")),
             _ => return Err(self.unsupported(&format!("type \"{w}\""))),
         };
         self.advance();
@@ -957,6 +968,10 @@ impl<'a> Parser<'a> {
                 "false" => {
                     self.advance();
                     Ok(Expr::Bool(false))
+                }
+                "default" => {
+                    self.advance();
+                    Ok(Expr::Default)
                 }
                 "case" | "exists" | "select" => Err(self.unsupported(&w.to_uppercase())),
                 _ if RESERVED.contains(&w.as_str()) => Err(self.error_here()),

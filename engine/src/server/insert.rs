@@ -1,0 +1,566 @@
+//! INSERT, with PostgreSQL's unique checks: a plain INSERT writes its heap tuple first and
+//! then checks each unique index, waiting for an in-progress inserter (or deleter) of the same
+//! key; INSERT ... ON CONFLICT checks the arbiter indexes first (speculative insertion) and
+//! then does nothing, or locks and updates the existing row.
+
+use super::eval::{self, coerce, is_true, RowRef, Stop};
+use super::event::{Event, WriteKind};
+use super::exec::{command, Flow};
+use super::rowlock::{mark_wait_row, RowOp, RowRes, WaitOper};
+use super::storage::{ctid, Table, Tuple, Value};
+use super::txn::{Snapshot, Txn, XidStatus};
+use super::{PgError, Server, Session, StatementResult, Xid};
+use crate::sql::{ConflictAction, Expr, OnConflict, RowLockStrength, SelectItem, WaitPolicy};
+use crate::time::Instant;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(super) struct InsertRun {
+    pub(super) table: String,
+    pub(super) columns: Vec<usize>,
+    pub(super) rows: Vec<Vec<Expr>>,
+    pub(super) row_pos: usize,
+    pub(super) on_conflict: Option<OnConflict>,
+    pub(super) arbiters: Vec<usize>,
+    pub(super) returning: Vec<SelectItem>,
+    pub(super) pending: Option<Vec<Value>>,
+    /// Heap index of the tuple already written for the pending row (plain INSERT writes the
+    /// heap tuple first and then checks the unique index, waiting there if needed).
+    pub(super) written: Option<usize>,
+    /// ON CONFLICT DO UPDATE: the existing row being locked/updated.
+    pub(super) conflict_row: Option<usize>,
+    pub(super) out: Vec<Vec<Value>>,
+    pub(super) affected: u64,
+}
+
+/// `duplicate key value violates unique constraint "t_pkey"` (23505) with its DETAIL.
+pub(super) fn duplicate_key(t: &Table, ixi: usize, values: &[Value]) -> PgError {
+    let ix = &t.indexes[ixi];
+    let names: Vec<String> = ix
+        .columns
+        .iter()
+        .map(|&c| t.columns[c].name.clone())
+        .collect();
+    let vals: Vec<String> = ix
+        .columns
+        .iter()
+        .map(|&c| values[c].to_text().unwrap_or_default())
+        .collect();
+    PgError::error(
+        "23505",
+        format!(
+            "duplicate key value violates unique constraint \"{}\"",
+            ix.name
+        ),
+    )
+    .with_detail(format!(
+        "Key ({})=({}) already exists.",
+        names.join(", "),
+        vals.join(", ")
+    ))
+}
+
+pub(super) fn not_null_violation(column: &str, table: &str) -> PgError {
+    PgError::error(
+        "23502",
+        format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
+    )
+}
+
+impl Server {
+    pub(super) fn run_insert(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        snapshot: &Snapshot,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Flow {
+        for _ in 0..64 {
+            if ins.pending.is_none() {
+                if ins.row_pos >= ins.rows.len() {
+                    if ins.returning.is_empty() {
+                        return command(format!("INSERT 0 {}", ins.affected));
+                    }
+                    return Flow::Done(StatementResult::Rows {
+                        columns: self.output_columns(&ins.table, &ins.returning),
+                        rows: ins
+                            .out
+                            .iter()
+                            .map(|r| r.iter().map(Value::to_text).collect())
+                            .collect(),
+                    });
+                }
+                match self.insert_values(s, ins, now, events) {
+                    Ok(v) => ins.pending = Some(v),
+                    Err(Stop::Wait) => return Flow::Wait,
+                    Err(Stop::Error(e)) => return Flow::Fail(e),
+                }
+            }
+            let Some(values) = ins.pending.clone() else {
+                continue;
+            };
+            match self.insert_row(s, ins, &values, snapshot, now, events) {
+                Ok(true) => {
+                    ins.pending = None;
+                    ins.written = None;
+                    ins.conflict_row = None;
+                    ins.row_pos += 1;
+                    return Flow::Continue;
+                }
+                Ok(false) => return Flow::Wait,
+                Err(e) => return Flow::Fail(e),
+            }
+        }
+        Flow::Fail(PgError::error("XX000", "insert kept retrying in Lockstep"))
+    }
+
+    pub(super) fn insert_values(
+        &mut self,
+        s: &mut Session,
+        ins: &InsertRun,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<Vec<Value>, Stop> {
+        let Some(t) = self.tables.get(&ins.table) else {
+            return Err(PgError::no_such_table(&ins.table).into());
+        };
+        let cols = t.columns.clone();
+        let tname = t.name.clone();
+        let exprs = ins.rows[ins.row_pos].clone();
+        let locks = &mut self.locks;
+        let woken = &mut self.woken;
+        let sequences = &mut self.sequences;
+        let mut f = |n: &str, a: &[Value]| {
+            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        };
+        let mut values = vec![Value::Null; cols.len()];
+        let mut given = vec![false; cols.len()];
+        for (i, e) in exprs.iter().enumerate() {
+            let ci = ins.columns[i];
+            // DEFAULT in VALUES leaves the column to its default below.
+            if *e == Expr::Default {
+                continue;
+            }
+            let v = eval::eval(e, RowRef::empty(), &mut f)?;
+            values[ci] = coerce(v, cols[ci].ty, &cols[ci].name)?;
+            given[ci] = true;
+        }
+        for (ci, c) in cols.iter().enumerate() {
+            if !given[ci] {
+                if let Some(d) = &c.default {
+                    let v = eval::eval(d, RowRef::empty(), &mut f)?;
+                    values[ci] = coerce(v, c.ty, &c.name)?;
+                }
+            }
+            if c.not_null && values[ci] == Value::Null {
+                return Err(not_null_violation(&c.name, &tname).into());
+            }
+        }
+        Ok(values)
+    }
+
+    /// Finds a tuple that conflicts with `values` in one of `indexes`, the way a unique check
+    /// with a dirty snapshot does. Returns the conflicting heap index, or the xid to wait for.
+    pub(super) fn unique_conflict(
+        &self,
+        s: &Session,
+        table: &Table,
+        indexes: &[usize],
+        values: &[Value],
+        exclude: Option<usize>,
+    ) -> Option<(usize, usize, Option<Xid>)> {
+        let top = s.txn.as_ref().and_then(|t| t.xid);
+        for &ixi in indexes {
+            let ix = &table.indexes[ixi];
+            if ix.columns.iter().any(|&c| values[c] == Value::Null) {
+                continue;
+            }
+            for (j, tup) in table.heap.iter().enumerate() {
+                if Some(j) == exclude || !tup.indexed {
+                    continue;
+                }
+                if !ix
+                    .columns
+                    .iter()
+                    .all(|&c| tup.values[c].compare(&values[c]) == Some(std::cmp::Ordering::Equal))
+                {
+                    continue;
+                }
+                let ins_status = self.xid_status(tup.xmin);
+                if ins_status == XidStatus::Aborted {
+                    continue;
+                }
+                let own_insert = self.is_current(top, tup.xmin);
+                if ins_status == XidStatus::InProgress && !own_insert {
+                    return Some((ixi, j, Some(tup.xmin)));
+                }
+                let deleter = tup
+                    .xmax
+                    .iter()
+                    .find(|m| m.update && self.xid_status(m.xid) != XidStatus::Aborted);
+                match deleter {
+                    Some(m) if self.is_current(top, m.xid) => continue,
+                    Some(m) if self.xid_status(m.xid) == XidStatus::Committed => continue,
+                    Some(m) => return Some((ixi, j, Some(m.xid))),
+                    None => return Some((ixi, j, None)),
+                }
+            }
+        }
+        None
+    }
+
+    /// Inserts one row (or handles its conflict). Ok(true) when the row is done.
+    pub(super) fn insert_row(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        values: &[Value],
+        snapshot: &Snapshot,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        let level = Self::level(s);
+        for _ in 0..64 {
+            let t = self.table(&ins.table)?;
+            let tname = t.name.clone();
+            // ON CONFLICT DO UPDATE after the conflicting row was found.
+            if let Some(j) = ins.conflict_row {
+                // A row this very command inserted or updated is invisible to its own
+                // ON CONFLICT DO UPDATE (TM_Invisible): proposing the same key twice is an error.
+                let tup = &t.heap[j];
+                let top = s.txn.as_ref().and_then(|x| x.xid);
+                let cid = s.txn.as_ref().map_or(0, |x| x.cid);
+                if self.is_current(top, tup.xmin) && tup.cmin >= cid {
+                    return Err(PgError::error(
+                        "21000",
+                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                    )
+                    .with_hint(
+                        "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
+                    ));
+                }
+                let Some(OnConflict {
+                    action:
+                        ConflictAction::Update {
+                            assignments,
+                            filter,
+                        },
+                    ..
+                }) = ins.on_conflict.clone()
+                else {
+                    return Ok(true);
+                };
+                let key_change = assignments
+                    .iter()
+                    .any(|(c, _)| t.column(c).is_some_and(|ci| t.is_key_column(ci)));
+                let strength = if key_change {
+                    RowLockStrength::Update
+                } else {
+                    RowLockStrength::NoKeyUpdate
+                };
+                match self.row_op(
+                    s,
+                    &tname,
+                    j,
+                    RowOp::Lock(strength),
+                    WaitPolicy::Block,
+                    WaitOper::Lock,
+                    now,
+                    events,
+                ) {
+                    RowRes::Ok => {}
+                    RowRes::Wait => return Ok(false),
+                    RowRes::Fail(e) => return Err(e),
+                    RowRes::SelfModified => {
+                        return Err(PgError::error(
+                            "21000",
+                            "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                        )
+                        .with_hint(
+                            "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
+                        ))
+                    }
+                    RowRes::Skip => return Ok(true),
+                    RowRes::Updated(_) => {
+                        if s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot) {
+                            return Err(PgError::concurrent_update());
+                        }
+                        ins.conflict_row = None;
+                        continue;
+                    }
+                }
+                let t = self.table(&ins.table)?;
+                let viewer = Self::viewer(s, snapshot);
+                let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
+                if rr
+                    && !self.visible(&t.heap[j], viewer)
+                    && !self.is_current(viewer.top, t.heap[j].xmin)
+                {
+                    return Err(PgError::concurrent_update());
+                }
+                let existing = t.heap[j].values.clone();
+                let cols = t.columns.clone();
+                let row = RowRef {
+                    table: Some((&t.name, &t.columns)),
+                    alias: None,
+                    values: Some(&existing),
+                    excluded: Some(values),
+                };
+                let mut nofn = |n: &str, _: &[Value]| -> Result<Value, Stop> {
+                    Err(PgError::error(
+                        "0A000",
+                        format!("function {n} is not supported in ON CONFLICT by Lockstep"),
+                    )
+                    .into())
+                };
+                if let Some(f) = &filter {
+                    match eval::eval(f, row, &mut nofn) {
+                        Ok(v) if is_true(&v) => {}
+                        Ok(_) => return Ok(true),
+                        Err(Stop::Error(e)) => return Err(e),
+                        Err(Stop::Wait) => return Ok(false),
+                    }
+                }
+                let mut new = existing.clone();
+                for (c, e) in &assignments {
+                    let Some(ci) = cols.iter().position(|x| &x.name == c) else {
+                        return Err(PgError::no_such_column(c));
+                    };
+                    let v = match eval::eval(e, row, &mut nofn) {
+                        Ok(v) => v,
+                        Err(Stop::Error(e)) => return Err(e),
+                        Err(Stop::Wait) => return Ok(false),
+                    };
+                    new[ci] = match coerce(v, cols[ci].ty, c) {
+                        Ok(v) => v,
+                        Err(Stop::Error(e)) => return Err(e),
+                        Err(Stop::Wait) => return Ok(false),
+                    };
+                }
+                match self.row_op(
+                    s,
+                    &tname,
+                    j,
+                    RowOp::Update(new.clone(), strength),
+                    WaitPolicy::Block,
+                    WaitOper::Update,
+                    now,
+                    events,
+                ) {
+                    RowRes::Ok => {
+                        ins.affected += 1;
+                        if !ins.returning.is_empty() {
+                            let table = ins.table.clone();
+                            let returning = ins.returning.clone();
+                            match self.project(s, &table, None, &returning, &new, now, events) {
+                                Ok(r) => ins.out.push(r),
+                                Err(Stop::Error(e)) => return Err(e),
+                                Err(Stop::Wait) => return Ok(false),
+                            }
+                        }
+                        return Ok(true);
+                    }
+                    RowRes::Wait => return Ok(false),
+                    RowRes::Fail(e) => return Err(e),
+                    _ => {
+                        ins.conflict_row = None;
+                        continue;
+                    }
+                }
+            }
+            let t = self.table(&ins.table)?;
+            let oid = t.oid;
+            if let Some(_oc) = &ins.on_conflict {
+                // Speculative insertion: check the arbiter indexes first, waiting for
+                // in-progress inserters of the same key.
+                match self.unique_conflict(s, t, &ins.arbiters, values, None) {
+                    Some((_, j, Some(xwait))) => {
+                        let (b, o) = ctid(j);
+                        let context = Some(format!(
+                            "while inserting index tuple ({b},{o}) in relation \"{tname}\""
+                        ));
+                        match self.wait_for_xid(s, xwait, level, context, now, events)? {
+                            true => continue,
+                            false => {
+                                mark_wait_row(s, &tname, j, events);
+                                return Ok(false);
+                            }
+                        }
+                    }
+                    Some((_, j, None)) => {
+                        let nothing = matches!(
+                            ins.on_conflict,
+                            Some(OnConflict {
+                                action: ConflictAction::Nothing,
+                                ..
+                            })
+                        );
+                        if nothing {
+                            let viewer = Self::viewer(s, snapshot);
+                            let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
+                            if rr
+                                && !self.visible(&t.heap[j], viewer)
+                                && !self.is_current(viewer.top, t.heap[j].xmin)
+                            {
+                                return Err(PgError::concurrent_update());
+                            }
+                            return Ok(true);
+                        }
+                        ins.conflict_row = Some(j);
+                        continue;
+                    }
+                    None => {
+                        let idx = self.write_tuple(s, &ins.table, values.to_vec(), true, events);
+                        ins.affected += 1;
+                        self.insert_returning(s, ins, values, now, events)?;
+                        let _ = idx;
+                        return Ok(true);
+                    }
+                }
+            }
+            // Plain INSERT: the heap tuple goes in first, then each unique index is checked.
+            let my_idx = match ins.written {
+                Some(i) => i,
+                None => {
+                    let i = self.write_tuple(s, &ins.table, values.to_vec(), false, events);
+                    ins.written = Some(i);
+                    i
+                }
+            };
+            let t = self.table(&ins.table)?;
+            let all: Vec<usize> = (0..t.indexes.len()).collect();
+            match self.unique_conflict(s, t, &all, values, Some(my_idx)) {
+                Some((ixi, j, Some(xwait))) => {
+                    let (b, o) = ctid(my_idx);
+                    let ixname = t.indexes[ixi].name.clone();
+                    let context = Some(format!(
+                        "while inserting index tuple ({b},{o}) in relation \"{ixname}\""
+                    ));
+                    let table = ins.table.clone();
+                    match self.wait_for_xid(s, xwait, level, context, now, events)? {
+                        true => continue,
+                        false => {
+                            mark_wait_row(s, &table, j, events);
+                            return Ok(false);
+                        }
+                    }
+                }
+                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, values)),
+                None => {
+                    let _ = oid;
+                    if let Some(t) = self.tables.get_mut(&ins.table) {
+                        t.heap[my_idx].indexed = true;
+                    }
+                    ins.affected += 1;
+                    self.insert_returning(s, ins, values, now, events)?;
+                    return Ok(true);
+                }
+            }
+        }
+        Err(PgError::error("XX000", "insert kept retrying in Lockstep"))
+    }
+
+    pub(super) fn insert_returning(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        values: &[Value],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<(), PgError> {
+        if ins.returning.is_empty() {
+            return Ok(());
+        }
+        let table = ins.table.clone();
+        let returning = ins.returning.clone();
+        match self.project(s, &table, None, &returning, values, now, events) {
+            Ok(r) => {
+                ins.out.push(r);
+                Ok(())
+            }
+            Err(Stop::Error(e)) => Err(e),
+            Err(Stop::Wait) => Ok(()),
+        }
+    }
+
+    /// The unique check of an UPDATE that changes a key: Ok(true) when the new key is free,
+    /// Ok(false) when the backend now waits for an in-progress inserter or deleter of it.
+    pub(super) fn check_unique_for_update(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        idx: usize,
+        new_values: &[Value],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        let level = Self::level(s);
+        for _ in 0..64 {
+            let t = self.table(table)?;
+            let old = &t.heap[idx].values;
+            let changed: Vec<usize> = (0..t.indexes.len())
+                .filter(|&i| {
+                    t.indexes[i]
+                        .columns
+                        .iter()
+                        .any(|&c| old[c] != new_values[c])
+                })
+                .collect();
+            match self.unique_conflict(s, t, &changed, new_values, Some(idx)) {
+                None => return Ok(true),
+                Some((ixi, j, Some(xwait))) => {
+                    let (b, o) = ctid(t.heap.len());
+                    let context = Some(format!(
+                        "while inserting index tuple ({b},{o}) in relation \"{}\"",
+                        t.indexes[ixi].name
+                    ));
+                    if !self.wait_for_xid(s, xwait, level, context, now, events)? {
+                        mark_wait_row(s, table, j, events);
+                        return Ok(false);
+                    }
+                }
+                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, new_values)),
+            }
+        }
+        Err(PgError::error(
+            "XX000",
+            "unique check kept retrying in Lockstep",
+        ))
+    }
+
+    pub(super) fn write_tuple(
+        &mut self,
+        s: &mut Session,
+        table: &str,
+        values: Vec<Value>,
+        indexed: bool,
+        events: &mut Vec<Event>,
+    ) -> usize {
+        let xid = self.assign_xid(s, events);
+        let cid = s.txn.as_ref().map_or(0, |t| t.cid);
+        let ssi = self.ssi_active(s);
+        let Some(t) = self.tables.get_mut(table) else {
+            return 0;
+        };
+        let idx = t.heap.len();
+        t.heap.push(Tuple {
+            xmin: xid,
+            cmin: cid,
+            xmax: Vec::new(),
+            next: None,
+            values,
+            indexed,
+        });
+        events.push(Event::TupleWritten {
+            pid: s.pid,
+            table: table.to_string(),
+            ctid: ctid(idx),
+            kind: WriteKind::Insert,
+        });
+        if ssi {
+            self.ssi_write(s, table, idx);
+        }
+        idx
+    }
+}
