@@ -3,9 +3,11 @@
 //!
 //! A scenario has one or two small tables with a primary key and a few rows, two or three
 //! sessions, and per session a transaction (READ COMMITTED, REPEATABLE READ or SERIALIZABLE, or
-//! autocommit) of one to three statements: locking reads in the four strengths with NOWAIT or
-//! SKIP LOCKED, plain reads, LOCK TABLE, UPDATE (key and non-key), DELETE, INSERT with or
-//! without ON CONFLICT, the odd SAVEPOINT / ROLLBACK TO, ending in COMMIT or ROLLBACK.
+//! autocommit) of one to four statements: locking reads in the four strengths with NOWAIT or
+//! SKIP LOCKED (by key, key list, value range, whole table, LIMIT 1), plain reads and
+//! aggregates, LOCK TABLE, UPDATE (key and non-key, by key or range), DELETE, INSERT (single or
+//! multi-row) with or without ON CONFLICT, the odd SAVEPOINT / ROLLBACK TO, ending in COMMIT or
+//! ROLLBACK.
 //!
 //! Every session sets `deadlock_timeout` and `lock_timeout` (a different one per session) in
 //! its setup, before BEGIN (a SET inside a transaction that rolls back would be undone), so no
@@ -88,11 +90,17 @@ pub fn scenario_seed(seed: u64, index: u64) -> u64 {
 /// Generates one scenario from `seed`; `name_prefix` names nothing in the SQL, only the spec.
 pub fn generate(seed: u64) -> Spec {
     let mut rng = SplitMix64::new(seed);
-    let table_count = if rng.percent(30) { 2 } else { 1 };
+    // Half the scenarios are "hot": one table of one or two rows, so sessions collide often.
+    let hot = rng.percent(50);
+    let table_count = if !hot && rng.percent(40) { 2 } else { 1 };
     let tables: Vec<Table> = ["t", "u"][..table_count]
         .iter()
         .map(|name| {
-            let rows = rng.between(1, 3) as u32;
+            let rows = if hot {
+                rng.between(1, 2)
+            } else {
+                rng.between(1, 4)
+            } as u32;
             Table {
                 name,
                 keys: (1..=rows).collect(),
@@ -141,7 +149,7 @@ pub fn generate(seed: u64) -> Spec {
             ]);
             session_setup.push_str(&format!(" BEGIN ISOLATION LEVEL {level};"));
         }
-        let statement_count = rng.between(1, 3);
+        let statement_count = rng.between(1, 4);
         let mut steps = Vec::new();
         let mut savepoint = false;
         for k in 0..statement_count {
@@ -227,21 +235,39 @@ fn statement(rng: &mut SplitMix64, tables: &[Table], session: u32) -> String {
         0..=34 => {
             let strength = *rng.pick(&["UPDATE", "NO KEY UPDATE", "SHARE", "KEY SHARE"]);
             let wait = *rng.pick(&["", "", " NOWAIT", " SKIP LOCKED"]);
-            match rng.below(3) {
+            let other = rng.between(1, table.keys.len() + 1);
+            let threshold = *rng.pick(&[15, 25, 100]);
+            match rng.below(5) {
                 0 => format!("SELECT id, v FROM {name} ORDER BY id LIMIT 1 FOR {strength}{wait};"),
                 1 => format!("SELECT id, v FROM {name} ORDER BY id FOR {strength}{wait};"),
+                // Index scan in key order versus sequential scan in heap order: the row lock
+                // order differs once an UPDATE has moved a row to the end of the heap.
+                2 => format!(
+                    "SELECT id, v FROM {name} WHERE id IN ({key}, {other}) FOR {strength}{wait};"
+                ),
+                3 => format!("SELECT id, v FROM {name} WHERE v >= {threshold} FOR {strength}{wait};"),
                 _ => format!("SELECT id, v FROM {name} WHERE id = {key} FOR {strength}{wait};"),
             }
         }
-        35..=41 => format!("SELECT id, v FROM {name} ORDER BY id;"),
+        35..=41 => match rng.below(4) {
+            0 => format!("SELECT count(*) FROM {name};"),
+            1 => format!("SELECT sum(v) FROM {name};"),
+            2 => format!("SELECT id, v FROM {name};"),
+            _ => format!("SELECT id, v FROM {name} ORDER BY id;"),
+        },
         42..=44 => {
             let mode = *rng.pick(&["ROW EXCLUSIVE", "SHARE", "EXCLUSIVE", "ACCESS EXCLUSIVE"]);
             let wait = if rng.percent(30) { " NOWAIT" } else { "" };
             format!("LOCK TABLE {name} IN {mode} MODE{wait};")
         }
-        45..=59 => match rng.below(3) {
+        45..=59 => match rng.below(5) {
             0 => format!("UPDATE {name} SET v = v + 1 WHERE id = {key};"),
-            1 => format!("UPDATE {name} SET v = {value} WHERE id = {key} RETURNING id, v;"),
+            1 => format!("UPDATE {name} SET v = v + 1;"),
+            2 => {
+                let threshold = *rng.pick(&[15, 25, 100]);
+                format!("UPDATE {name} SET v = v * 2 WHERE v >= {threshold} RETURNING id, v;")
+            }
+            3 => format!("UPDATE {name} SET v = {value} WHERE id = {key} RETURNING id, v;"),
             _ => {
                 // Mostly to a free key: a duplicate-key error ends the transaction's story.
                 let new_key = if rng.percent(75) {
@@ -252,8 +278,22 @@ fn statement(rng: &mut SplitMix64, tables: &[Table], session: u32) -> String {
                 format!("UPDATE {name} SET id = {new_key} WHERE id = {key};")
             }
         },
-        60..=69 => format!("DELETE FROM {name} WHERE id = {key};"),
-        _ => match rng.below(4) {
+        60..=69 => {
+            if rng.percent(25) {
+                let threshold = *rng.pick(&[15, 25, 100]);
+                format!("DELETE FROM {name} WHERE v >= {threshold};")
+            } else {
+                format!("DELETE FROM {name} WHERE id = {key};")
+            }
+        }
+        _ => match rng.below(5) {
+            4 => {
+                let other = table.keys.len() + rng.between(1, 2);
+                format!(
+                    "INSERT INTO {name} VALUES ({key}, {value}), ({other}, {}) ON CONFLICT DO NOTHING;",
+                    value + 1
+                )
+            }
             0 => {
                 let key = if rng.percent(70) {
                     table.keys.len() + 1

@@ -6,11 +6,13 @@
 //! pg-isolation check SPECS_DIR EXPECTED_DIR [--skip NAME]...
 //! pg-isolation fuzz [--seed N] [--count K] [--show] [--all]  # generated scenarios, server vs engine
 //! pg-isolation generate SEED                        # print one generated scenario's spec
+//! pg-isolation shrink FILE.spec                     # shrink a diverging spec, print it
 //! ```
 //! `fuzz` stops at the first divergence (with `--all`, runs the whole batch and takes one
 //! divergence of each kind), shrinks it and writes it to tests/pg/regressions/.
 //! The server comes from `LOCKSTEP_PG` or `target/pg/conninfo` (see tests/pg/start.sh).
 
+use lockstep::spec::parse::Spec;
 use lockstep_tests::differential::{self, Verdict};
 use lockstep_tests::pg_tester::{self, Options};
 use lockstep_tests::scenario;
@@ -85,8 +87,9 @@ fn main() -> ExitCode {
             }
         }
         Some("fuzz") => fuzz(&conninfo, &args[1..], &options),
+        Some("shrink") if args.len() == 2 => shrink_file(&conninfo, &args[1], &options),
         _ => {
-            eprintln!("usage: pg-isolation run FILE.spec... | check SPECS_DIR EXPECTED_DIR [--skip NAME]... | fuzz [--seed N] [--count K] [--show] [--all] | generate SEED");
+            eprintln!("usage: pg-isolation run FILE.spec... | check SPECS_DIR EXPECTED_DIR [--skip NAME]... | fuzz [--seed N] [--count K] [--show] [--all] | generate SEED | shrink FILE.spec");
             ExitCode::from(2)
         }
     }
@@ -185,6 +188,27 @@ fn fuzz(conninfo: &str, args: &[String], options: &Options) -> ExitCode {
         println!("{minimal}");
     }
     ExitCode::FAILURE
+}
+
+/// Shrinks a spec on which the engine diverges from the server (bigger budget than `fuzz`).
+fn shrink_file(conninfo: &str, path: &str, options: &Options) -> ExitCode {
+    let spec = match std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| Spec::parse(&text).map_err(|e| e.to_string()))
+    {
+        Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(engine) = differential::engine_runner() else {
+        eprintln!("pg-isolation: no engine spec runner");
+        return ExitCode::from(2);
+    };
+    let minimal = differential::shrink(conninfo, &spec, engine.as_ref(), options, 600);
+    print!("{minimal}");
+    ExitCode::SUCCESS
 }
 
 fn usage_error(message: &str) -> ExitCode {
