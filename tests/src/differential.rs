@@ -70,7 +70,7 @@ pub fn run_on_server(conninfo: &str, spec: &Spec, options: &Options) -> Result<S
 const CONFIRMATION_RUNS: usize = 3;
 
 /// Whether [`CONFIRMATION_RUNS`] more server runs all print `expected`.
-fn server_repeats(conninfo: &str, spec: &Spec, expected: &str, options: &Options) -> bool {
+pub fn server_repeats(conninfo: &str, spec: &Spec, expected: &str, options: &Options) -> bool {
     (0..CONFIRMATION_RUNS).all(|_| {
         pg_tester::run_spec(conninfo, spec, options).is_ok_and(|output| output == expected)
     })
@@ -210,6 +210,16 @@ pub fn shrink(
             }
         }
     }
+    // Each candidate ran once on the server; a smaller spec can expose a race inside
+    // PostgreSQL that the bigger one hid (say, two waiters woken by one ROLLBACK). Keep only
+    // results the server repeats.
+    let stable = |candidate: &Spec| {
+        pg_tester::run_spec(conninfo, candidate, options)
+            .is_ok_and(|output| server_repeats(conninfo, candidate, &output, options))
+    };
+    if !stable(&current) {
+        current = spec.clone();
+    }
     loop {
         let mut smaller = None;
         for candidate in smaller_specs(&current) {
@@ -217,7 +227,7 @@ pub fn shrink(
                 return current;
             }
             attempts += 1;
-            if same(&candidate) {
+            if same(&candidate) && stable(&candidate) {
                 smaller = Some(candidate);
                 break;
             }
