@@ -9,7 +9,7 @@ WASM_ENV := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
             CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort
 TRUNK := $(WASM_ENV) trunk
 
-.PHONY: help serve test dist tools tools-test fmt clippy unit lessons conformance e2e bench
+.PHONY: help serve test dist tools tools-test fmt clippy unit check conformance differential e2e bench
 
 help:
 	@echo "make serve   build and serve the app on http://127.0.0.1:8080"
@@ -38,6 +38,25 @@ clippy:
 unit:
 	cargo test --workspace
 
+# Every lesson: the explorer finds the bug and proves every real fix (also pinned in tests/tests/lessons.rs).
+check:
+	cargo run -q --release --bin lockstep -- check lessons/
+
+# PostgreSQL's own isolation specs on the engine, against their expected output.
+conformance:
+	cargo test -q --release -p lockstep-tests --test conformance -- --nocapture
+
+# The same specs, pinned regressions and a fixed-seed batch of generated scenarios on a real
+# PostgreSQL (installed from Debian if missing, run privately, always stopped) and on the engine.
+differential:
+	tests/pg/install.sh
+	tests/pg/start.sh >/dev/null
+	status=0; LOCKSTEP_PG="$$(cat target/pg/conninfo)" cargo test -q -p lockstep-tests --test differential -- --nocapture || status=$$?; tests/pg/stop.sh; exit $$status
+
+bench:
+	cargo bench -q -p lockstep-engine --bench steps
+	cargo bench -q -p lockstep-engine --bench explore
+
 e2e:
 	cd tests/e2e && npm test
 
@@ -45,5 +64,8 @@ test: tools-test
 	$(MAKE) --no-print-directory fmt
 	$(MAKE) --no-print-directory clippy
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory conformance
+	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory differential
 	$(TRUNK) build --release --offline
 	$(MAKE) --no-print-directory e2e

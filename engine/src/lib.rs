@@ -11,9 +11,12 @@
 //! - [`server`]: the PostgreSQL model (storage, MVCC, locks, deadlock detector, timeouts);
 //! - [`spec`]: PostgreSQL's isolation-tester spec format and a tester that runs specs on
 //!   [`server`];
-//! - [`world`]: the server together with clients, pools, connections and tasks.
+//! - [`world`]: the server together with clients, pools, connections and tasks;
+//! - [`lesson`]: the lesson file format and how a fix patches a scenario;
+//! - [`explore`]: the exhaustive explorer that finds failures and proves fixes.
 
 pub mod explore;
+pub mod lesson;
 pub mod server;
 pub mod spec;
 pub mod sql;

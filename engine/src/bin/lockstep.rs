@@ -10,6 +10,8 @@ fn main() {
     let code = match args.first().map(String::as_str) {
         // Subcommands are added here, one arm each.
         Some("spec") => spec(&args[1..]),
+        Some("check") => check(&args[1..]),
+        Some("run") => run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             0
@@ -72,4 +74,151 @@ fn spec(files: &[String]) -> i32 {
         }
     }
     code
+}
+
+/// Reads every lesson of a lessons folder, in the order of its `catalogue.toml`.
+fn read_lessons(dir: &std::path::Path) -> Result<Vec<lockstep::lesson::Lesson>, String> {
+    #[derive(serde::Deserialize)]
+    struct Catalogue {
+        lessons: Vec<String>,
+    }
+    let path = dir.join("catalogue.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let catalogue: Catalogue = toml::from_str(&text).map_err(|e| {
+        format!(
+            "{}: {}",
+            path.display(),
+            lockstep::lesson::toml_error(&text, &e)
+        )
+    })?;
+    catalogue
+        .lessons
+        .iter()
+        .map(|slug| {
+            let path = dir.join(slug).join("lesson.toml");
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            lockstep::lesson::parse(&path.display().to_string(), &text).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// `lockstep check DIR [--json]`: for every lesson, the explorer finds the bug from scratch,
+/// proves every real fix and shows every partial fix failing. Exit status 1 if any does not.
+fn check(args: &[String]) -> i32 {
+    let json = args.iter().any(|a| a == "--json");
+    let Some(dir) = args.iter().find(|a| !a.starts_with("--")) else {
+        eprintln!("{USAGE}");
+        return 2;
+    };
+    let lessons = match read_lessons(std::path::Path::new(dir)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let started = std::time::Instant::now();
+    let mut all_ok = true;
+    let mut results = Vec::new();
+    for lesson in &lessons {
+        match lockstep::explore::world::check_lesson(lesson, Default::default()) {
+            Ok(checks) => {
+                all_ok &= checks.iter().all(|c| c.ok);
+                if !json {
+                    println!("{}", lesson.slug);
+                    for c in &checks {
+                        println!("  {c}");
+                    }
+                }
+                results.push(serde_json::json!({ "lesson": lesson.slug, "checks": checks }));
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", lesson.slug);
+                all_ok = false;
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    if json {
+        let out = serde_json::json!({ "ok": all_ok, "seconds": elapsed.as_secs_f64(), "lessons": results });
+        println!("{out:#}");
+    } else {
+        println!(
+            "check: {} lessons, {} in {:.2}s",
+            lessons.len(),
+            if all_ok {
+                "all as promised"
+            } else {
+                "SOME NOT AS PROMISED"
+            },
+            elapsed.as_secs_f64()
+        );
+    }
+    i32::from(!all_ok)
+}
+
+/// `lockstep run LESSON [--fix F] [--schedule S] [--dir DIR]`: replays a schedule (the lesson's
+/// bug schedule by default), printing every event's narration, then the final status.
+fn run(args: &[String]) -> i32 {
+    let mut slug = None;
+    let mut fix = None;
+    let mut schedule = None;
+    let mut dir = "lessons".to_string();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned();
+        match args[i].as_str() {
+            "--fix" => fix = value,
+            "--schedule" => schedule = value,
+            "--dir" => dir = value.unwrap_or(dir),
+            other if !other.starts_with("--") => {
+                slug = Some(other.to_string());
+                i += 1;
+                continue;
+            }
+            other => {
+                eprintln!("unknown option {other}\n{USAGE}");
+                return 2;
+            }
+        }
+        i += 2;
+    }
+    let Some(slug) = slug else {
+        eprintln!("{USAGE}");
+        return 2;
+    };
+    let lessons = match read_lessons(std::path::Path::new(&dir)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let Some(lesson) = lessons.iter().find(|l| l.slug == slug) else {
+        eprintln!("no lesson {slug} in {dir}");
+        return 1;
+    };
+    let text = schedule.unwrap_or_else(|| lesson.bug_schedule.clone());
+    let parsed = match text.parse::<lockstep::world::Schedule>() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("--schedule: {e}");
+            return 2;
+        }
+    };
+    let scenario = lesson.scenario(fix.as_deref());
+    match lockstep::world::World::replay(&scenario, &parsed) {
+        Ok((world, events)) => {
+            for event in &events {
+                println!("{}", event.narration());
+            }
+            println!("status: {:?}", world.status());
+            0
+        }
+        Err(e) => {
+            eprintln!("replay: {e}");
+            1
+        }
+    }
 }

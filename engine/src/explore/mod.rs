@@ -48,6 +48,7 @@ pub mod footprint;
 pub mod model;
 pub mod report;
 mod visited;
+pub mod world;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,172 @@
+//! The world as a model for the explorer, and the check of a lesson: the bug is found from
+//! scratch, every real fix is proven over every schedule, every partial fix fails.
+
+use super::{Explorer, Limits, Model, Report};
+use crate::lesson::Lesson;
+use crate::world::{Choice, Schedule, Status, World};
+use serde::Serialize;
+use std::fmt;
+
+/// What kind of failure a schedule reaches; pids, xids and times are left out on purpose, so
+/// each kind is reported once with its shortest schedule.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Failure {
+    /// Nothing can run, no timer is pending, and the wait-for graph has a cycle.
+    Deadlock,
+    /// Nothing can run and no timer is pending: everyone waits forever.
+    Stall,
+    /// The invariants that do not hold once every task has finished, sorted.
+    Invariants(Vec<String>),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Deadlock => write!(f, "deadlock (every task waits, none can move)"),
+            Failure::Stall => write!(f, "stall (nothing can run and no timer is pending)"),
+            Failure::Invariants(v) => write!(f, "{}", v.join("; ")),
+        }
+    }
+}
+
+impl Model for World {
+    type Choice = Choice;
+    type Failure = Failure;
+
+    fn choices(&self, choices: &mut Vec<Choice>) {
+        if matches!(self.status(), Status::Running) {
+            choices.extend(World::choices(self));
+        }
+    }
+
+    fn step(&mut self, choice: &Choice) {
+        // The world listed this choice itself, so an error is an engine bug.
+        World::step(self, *choice).expect("an enabled choice steps");
+    }
+
+    fn failure(&self) -> Option<Failure> {
+        match self.status() {
+            Status::Running => None,
+            Status::Finished {
+                mut invariant_violations,
+            } => {
+                if invariant_violations.is_empty() {
+                    None
+                } else {
+                    invariant_violations.sort();
+                    Some(Failure::Invariants(invariant_violations))
+                }
+            }
+            Status::Deadlock { .. } => Some(Failure::Deadlock),
+            Status::Stall { .. } => Some(Failure::Stall),
+        }
+    }
+
+    fn local(&self, choice: &Choice) -> bool {
+        match choice {
+            Choice::Task(task) => self.next_step_is_local(*task),
+            Choice::Tick => false,
+        }
+    }
+}
+
+/// Explores one scenario of a lesson (the bug, or one fix) within `limits`.
+pub fn explore(world: World, limits: Limits) -> Report<Choice, Failure> {
+    Explorer::new(world, limits).run()
+}
+
+/// Prints an explored schedule (choices) as task names, the way URLs and tests spell it.
+pub fn schedule_text(world: &World, choices: &[Choice]) -> String {
+    Schedule(choices.iter().map(|c| world.move_of(*c)).collect()).to_string()
+}
+
+/// The verdict on one scenario of a lesson.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioCheck {
+    /// `None` for the bug, or the fix's slug.
+    pub fix: Option<String>,
+    /// What the lesson promises: a failure (the bug, a partial fix) or a proof (a real fix).
+    pub expect_failure: bool,
+    /// Whether the exploration was complete.
+    pub complete: bool,
+    /// Distinct states explored.
+    pub states: usize,
+    /// Each failure kind found, with the shortest schedule reaching it.
+    pub failures: Vec<(String, String)>,
+    /// Terminal states that fail and that succeed.
+    pub terminal_failing: usize,
+    /// Terminal states that succeed.
+    pub terminal_succeeding: usize,
+    /// Whether the outcome is what the lesson promises.
+    pub ok: bool,
+}
+
+impl fmt::Display for ScenarioCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = self
+            .fix
+            .as_deref()
+            .map_or("bug".to_string(), |s| format!("fix {s}"));
+        let mark = if self.ok { "ok  " } else { "FAIL" };
+        if let Some((kind, schedule)) = self.failures.first() {
+            write!(
+                f,
+                "{mark} {what}: fails: {kind}; shortest schedule `{schedule}`; {} of {} end states fail ({} states{})",
+                self.terminal_failing,
+                self.terminal_failing + self.terminal_succeeding,
+                self.states,
+                if self.complete { ", complete" } else { ", incomplete" }
+            )
+        } else if self.complete {
+            write!(
+                f,
+                "{mark} {what}: proven: no schedule fails ({} states, complete)",
+                self.states
+            )
+        } else {
+            write!(
+                f,
+                "{mark} {what}: no failure within {} states (incomplete)",
+                self.states
+            )
+        }
+    }
+}
+
+/// Checks the bug and every fix of a lesson.
+pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck>, String> {
+    let mut out = Vec::new();
+    let fixes = std::iter::once(None).chain(lesson.fixes.iter().map(Some));
+    for fix in fixes {
+        let scenario = lesson.scenario(fix.map(|f| f.slug.as_str()));
+        let world = World::new(&scenario).map_err(|e| e.to_string())?;
+        let report = explore(world.clone(), limits);
+        let expect_failure = fix.is_none_or(|f| !f.proven);
+        let failures: Vec<(String, String)> = report
+            .failures
+            .iter()
+            .map(|found| {
+                (
+                    found.failure.to_string(),
+                    schedule_text(&world, &found.schedule),
+                )
+            })
+            .collect();
+        let ok = if expect_failure {
+            !failures.is_empty()
+        } else {
+            report.complete && failures.is_empty()
+        };
+        out.push(ScenarioCheck {
+            fix: fix.map(|f| f.slug.clone()),
+            expect_failure,
+            complete: report.complete,
+            states: report.states_unique,
+            failures,
+            terminal_failing: report.terminal_states.failing,
+            terminal_succeeding: report.terminal_states.succeeding,
+            ok,
+        });
+    }
+    Ok(out)
+}
