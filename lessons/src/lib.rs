@@ -10,7 +10,10 @@ use serde::Deserialize;
 use std::sync::OnceLock;
 
 /// The lesson files, embedded so the browser needs no network. Order here does not matter.
-const FILES: &[(&str, &str)] = &[("lock-order", include_str!("../lock-order/lesson.toml"))];
+const FILES: &[(&str, &str)] = &[
+    ("lock-order", include_str!("../lock-order/lesson.toml")),
+    ("read-skew", include_str!("../read-skew/lesson.toml")),
+];
 
 /// The course order.
 const CATALOGUE: &str = include_str!("../catalogue.toml");
