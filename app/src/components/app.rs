@@ -1,0 +1,34 @@
+//! The page: a lesson when the address names one, the lesson picker otherwise.
+
+use super::lesson_picker::LessonPicker;
+use super::lesson_view::LessonView;
+use crate::url;
+use leptos::prelude::*;
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let state = url::read();
+    let lesson = state.lesson.as_deref().and_then(lockstep_lessons::lesson);
+    let body = match (lesson, &state.lesson) {
+        (Some(lesson), _) => view! { <LessonView lesson=lesson start=state.clone()/> }.into_any(),
+        (None, Some(slug)) => {
+            let message = format!("There is no lesson called “{slug}”.");
+            view! {
+                <p class="notice">{message}</p>
+                <LessonPicker/>
+            }
+            .into_any()
+        }
+        (None, None) => view! { <LessonPicker/> }.into_any(),
+    };
+    view! {
+        <main data-testid="app" class="app">
+            <header class="site-header">
+                <a class="brand" href="?">"Lockstep"</a>
+                <span class="tagline">"see database concurrency bugs happen, one step at a time"</span>
+            </header>
+            {body}
+        </main>
+    }
+}

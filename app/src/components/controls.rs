@@ -1,0 +1,113 @@
+//! Step, Play/Pause with a speed slider, Back, Reset, and the schedule so far.
+
+use super::lesson_view::{step, toggle_play, Player, SessionSignal};
+use leptos::prelude::*;
+
+/// The control bar.
+#[component]
+pub fn Controls() -> impl IntoView {
+    let session = expect_context::<SessionSignal>();
+    let player = expect_context::<Player>();
+    let ended = move || session.with(|s| s.outcome().is_final());
+    let at_start = move || session.with(|s| s.steps.is_empty());
+    let schedule = move || {
+        let text = session.with(|s| s.schedule().to_string());
+        if text.is_empty() {
+            "(no steps yet)".to_string()
+        } else {
+            text
+        }
+    };
+    let step_count = move || session.with(|s| s.steps.len());
+    let speed_label = move || {
+        let ms = player.interval_ms.get();
+        format!("{:.1} steps/s", 1000.0 / f64::from(ms.max(1)))
+    };
+    view! {
+        <div class="controls" role="toolbar" aria-label="Schedule controls">
+            <button
+                data-testid="back"
+                title="Back (← or b)"
+                disabled=at_start
+                on:click=move |_| {
+                    player.playing.set(false);
+                    session.update(|s| {
+                        s.back();
+                    });
+                }
+            >
+                "◀ Back"
+            </button>
+            <button
+                data-testid="step"
+                class="primary"
+                title="Step (→ or s)"
+                aria-label="Step"
+                disabled=ended
+                on:click=move |_| {
+                    player.playing.set(false);
+                    step(session, player);
+                }
+            >
+                "Step ▶"
+            </button>
+            <Show
+                when=move || player.playing.get()
+                fallback=move || {
+                    view! {
+                        <button
+                            data-testid="play"
+                            title="Play (space)"
+                            aria-label="Play"
+                            on:click=move |_| toggle_play(session, player)
+                        >
+                            "▶▶ Play"
+                        </button>
+                    }
+                }
+            >
+                <button
+                    data-testid="pause"
+                    title="Pause (space)"
+                    aria-label="Pause"
+                    on:click=move |_| player.playing.set(false)
+                >
+                    "❚❚ Pause"
+                </button>
+            </Show>
+            <button
+                data-testid="reset"
+                title="Reset (r)"
+                aria-label="Reset"
+                on:click=move |_| {
+                    player.playing.set(false);
+                    session.update(|s| s.reset());
+                }
+            >
+                "↺ Reset"
+            </button>
+            <label class="speed">
+                <span>"Speed"</span>
+                <input
+                    type="range"
+                    min="0"
+                    max="100"
+                    data-testid="speed"
+                    prop:value=move || 100 - (player.interval_ms.get().saturating_sub(50) / 15).min(100)
+                    on:input=move |ev| {
+                        let v: u32 = event_target_value(&ev).parse().unwrap_or(50);
+                        player.interval_ms.set(50 + (100 - v.min(100)) * 15);
+                    }
+                />
+                <span class="speed-label">{speed_label}</span>
+            </label>
+            <button class="help-button" title="Keyboard shortcuts (?)" on:click=move |_| player.help.set(true)>
+                "?"
+            </button>
+            <div class="schedule" title="The schedule so far: who ran at each step; + is the clock jumping to the next timer">
+                <span class="label">"Step " {step_count} ": "</span>
+                <code data-testid="schedule">{schedule}</code>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,126 @@
+//! One lane per task: its name, its state, why it waits in words; a click runs it next.
+
+use super::lesson_view::{Player, SessionSignal};
+use leptos::prelude::*;
+use lockstep::server::Pid;
+use lockstep::world::{BlockReason, Choice, TaskState};
+use std::collections::BTreeMap;
+
+/// Why a task waits, naming tasks rather than server processes where we know them.
+pub fn why_waiting(reason: &BlockReason, names: &BTreeMap<Pid, String>) -> String {
+    match reason {
+        BlockReason::Lock { blockers, what, .. } => {
+            let who: Vec<String> = blockers
+                .iter()
+                .map(|p| match names.get(p) {
+                    Some(name) => format!("{name} (process {p})"),
+                    None => format!("process {p}"),
+                })
+                .collect();
+            if who.is_empty() {
+                format!("waits for {what}, queued behind earlier waiters")
+            } else {
+                format!("waits for {what}, held by {}", who.join(", "))
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The task lanes.
+#[component]
+pub fn Lanes() -> impl IntoView {
+    let session = expect_context::<SessionSignal>();
+    let player = expect_context::<Player>();
+    let lanes = move || {
+        session.with(|s| {
+            let world = s.world();
+            let names = s.pid_names();
+            let choices = world.choices();
+            let next = s.next_choice();
+            let noun = s.task_noun();
+            let tick = choices == vec![Choice::Tick];
+            world
+                .task_views()
+                .into_iter()
+                .map(|t| {
+                    let id = t.id;
+                    let runnable = choices.contains(&Choice::Task(id));
+                    let is_next = next == Some(Choice::Task(id));
+                    let (class, state, why) = match &t.state {
+                        TaskState::Runnable => (
+                            "runnable",
+                            "ready".to_string(),
+                            "click to run it next".to_string(),
+                        ),
+                        TaskState::Blocked(reason) => {
+                            let why = why_waiting(reason, &names);
+                            (
+                                "waiting",
+                                "waiting".to_string(),
+                                if tick {
+                                    format!("{why} — the clock moves on at the next Step")
+                                } else {
+                                    why
+                                },
+                            )
+                        }
+                        TaskState::Finished => (
+                            "finished",
+                            "finished".to_string(),
+                            "returned without error".to_string(),
+                        ),
+                        TaskState::Failed(e) => ("failed", "failed".to_string(), e.clone()),
+                    };
+                    let line = t.line.map(|l| format!("line {l}")).unwrap_or_default();
+                    let conns: Vec<String> = t
+                        .connections
+                        .iter()
+                        .filter_map(|c| world.connections.get(c))
+                        .map(|c| format!("{} (process {})", c.id, c.pid))
+                        .collect();
+                    let conns = if conns.is_empty() {
+                        String::new()
+                    } else {
+                        format!("holds {}", conns.join(", "))
+                    };
+                    let testid = format!("lane-{}", t.name);
+                    let title = if runnable {
+                        format!("Run {} next", t.name)
+                    } else {
+                        format!("{} cannot run now", t.name)
+                    };
+                    view! {
+                        <button
+                            class=format!("lane lane-{class}")
+                            class:next=is_next
+                            data-testid=testid
+                            data-state=class
+                            title=title
+                            disabled=!runnable
+                            on:click=move |_| {
+                                player.playing.set(false);
+                                session.update(|s| {
+                                    s.run_task(id);
+                                });
+                            }
+                        >
+                            <span class="lane-name">{format!("{noun} {}", t.name)}</span>
+                            <span class="lane-state">{state}</span>
+                            {is_next.then(|| view! { <span class="lane-next">"next"</span> })}
+                            <span class="lane-why">{why}</span>
+                            <span class="lane-meta">{line}" "{conns}</span>
+                        </button>
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let clock = move || session.with(|s| format!("clock {}", s.world().now));
+    view! {
+        <section class="panel lanes-panel">
+            <h2>"Tasks" <span class="clock" data-testid="clock">{clock}</span></h2>
+            <div class="lanes" data-testid="lanes">{lanes}</div>
+        </section>
+    }
+}

@@ -1,0 +1,16 @@
+//! The page's components, one per file, each named after its component.
+
+pub mod app;
+pub mod code_listing;
+pub mod controls;
+pub mod fixes;
+pub mod help_overlay;
+pub mod lanes;
+pub mod lesson_picker;
+pub mod lesson_view;
+pub mod pool;
+pub mod status_banner;
+pub mod story;
+pub mod tables;
+pub mod timeline;
+pub mod wait_for_graph;

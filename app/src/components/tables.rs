@@ -1,0 +1,132 @@
+//! The tables: every tuple version in heap order with ctid, xmin and xmax, and lock badges
+//! naming the mode, the holder and the waiters.
+
+use super::lesson_view::SessionSignal;
+use leptos::prelude::*;
+use lockstep::server::Pid;
+use lockstep::sql::RowLockStrength;
+use std::collections::BTreeMap;
+
+fn strength_label(s: RowLockStrength) -> &'static str {
+    match s {
+        RowLockStrength::KeyShare => "FOR KEY SHARE",
+        RowLockStrength::Share => "FOR SHARE",
+        RowLockStrength::NoKeyUpdate => "FOR NO KEY UPDATE",
+        RowLockStrength::Update => "FOR UPDATE",
+    }
+}
+
+fn who(pid: Pid, names: &BTreeMap<Pid, String>) -> String {
+    match names.get(&pid) {
+        Some(n) => n.clone(),
+        None => format!("process {pid}"),
+    }
+}
+
+/// The tables panel.
+#[component]
+pub fn Tables() -> impl IntoView {
+    let session = expect_context::<SessionSignal>();
+    let tables = move || {
+        session.with(|s| {
+            let names = s.pid_names();
+            s.world()
+                .server
+                .tables()
+                .into_iter()
+                .map(|table| {
+                    let headers: Vec<AnyView> = table
+                        .columns
+                        .iter()
+                        .map(|c| view! { <th>{c.clone()}</th> }.into_any())
+                        .collect();
+                    let rows: Vec<AnyView> = table
+                        .tuples
+                        .iter()
+                        .map(|t| {
+                            let state = if t.aborted {
+                                "aborted"
+                            } else if t.live {
+                                "live"
+                            } else {
+                                "dead"
+                            };
+                            let xmax: Vec<String> = t.xmax.iter().map(|x| x.xid.to_string()).collect();
+                            let xmax = if xmax.is_empty() { "0".to_string() } else { xmax.join(", ") };
+                            let values: Vec<AnyView> = t
+                                .values
+                                .iter()
+                                .map(|v| {
+                                    let text = v.clone().unwrap_or_else(|| "NULL".into());
+                                    view! { <td class="value">{text}</td> }.into_any()
+                                })
+                                .collect();
+                            let mut badges: Vec<AnyView> = t
+                                .xmax
+                                .iter()
+                                .filter(|x| x.active)
+                                .map(|x| {
+                                    let holder = match x.pid {
+                                        Some(p) => who(p, &names),
+                                        None => format!("xid {}", x.xid),
+                                    };
+                                    let (class, text) = if x.update {
+                                        ("badge lock update", format!("updated by {holder} · xid {}", x.xid))
+                                    } else {
+                                        ("badge lock", format!("{} · {holder} · xid {}", strength_label(x.strength), x.xid))
+                                    };
+                                    view! { <span class=class title="held row lock">{text}</span> }.into_any()
+                                })
+                                .collect();
+                            badges.extend(t.waiters.iter().map(|p| {
+                                let text = format!("{} waits", who(*p, &names));
+                                view! { <span class="badge waiter" title="waits for this row">{text}</span> }.into_any()
+                            }));
+                            let ctid = format!("({},{})", t.ctid.0, t.ctid.1);
+                            view! {
+                                <tr class=format!("tuple {state}") data-state=state>
+                                    <td class="sys">{ctid}</td>
+                                    <td class="sys">{t.xmin.to_string()}</td>
+                                    <td class="sys">{xmax}</td>
+                                    {values}
+                                    <td class="locks">{badges}</td>
+                                </tr>
+                            }
+                            .into_any()
+                        })
+                        .collect();
+                    let testid = format!("table-{}", table.name);
+                    view! {
+                        <div class="table-wrap">
+                            <h3><code>{table.name.clone()}</code> " — every row version, in heap order"</h3>
+                            <table class="heap" data-testid=testid>
+                                <thead>
+                                    <tr>
+                                        <th class="sys">"ctid"</th>
+                                        <th class="sys">"xmin"</th>
+                                        <th class="sys">"xmax"</th>
+                                        {headers}
+                                        <th>"locks"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        </div>
+                    }
+                    .into_any()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="panel tables-panel">
+            <h2>"Tables"</h2>
+            {tables}
+            <p class="legend">
+                <span class="tuple-key live">"live"</span>
+                <span class="tuple-key dead">"dead (replaced or deleted)"</span>
+                <span class="tuple-key aborted">"aborted"</span>
+            </p>
+        </section>
+    }
+}

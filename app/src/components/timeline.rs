@@ -1,0 +1,112 @@
+//! The events of every step with their narration, newest last; PostgreSQL's errors in full.
+
+use super::lesson_view::SessionSignal;
+use leptos::html::Ol;
+use leptos::prelude::*;
+use lockstep::server;
+use lockstep::world::{Event, Move};
+
+/// Protocol chatter is shown dimmed: it matters for the protocol lessons, less elsewhere.
+fn is_chatter(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::MessageSent { .. } | Event::MessageQueued { .. } | Event::MessageReceived { .. }
+    ) || matches!(e, Event::Server(server::Event::QueryFinished { .. }))
+}
+
+fn render_event(e: &Event, who: Option<String>) -> AnyView {
+    match e {
+        Event::Server(server::Event::Error { error, .. }) => {
+            let text = error.to_string();
+            view! {
+                <li class="event error">
+                    <span class="event-text">{e.narration()}</span>
+                    <pre class="pg-error" data-testid="pg-error">{text}</pre>
+                </li>
+            }
+            .into_any()
+        }
+        Event::Server(server::Event::Log { line, .. }) => {
+            let line = line.clone();
+            view! { <li class="event log"><code>"LOG " {line}</code></li> }.into_any()
+        }
+        _ => {
+            let class = match e {
+                Event::TaskFailed { .. } | Event::InvariantViolated { .. } => "event failed",
+                Event::TaskBlocked { .. }
+                | Event::AcquireQueued { .. }
+                | Event::Server(server::Event::LockWaiting { .. }) => "event waiting",
+                Event::Server(server::Event::TransactionCommitted { .. })
+                | Event::TaskFinished { .. } => "event good",
+                Event::Server(server::Event::DeadlockCheck { .. })
+                | Event::Server(server::Event::TimeoutFired { .. })
+                | Event::ClockAdvanced { .. } => "event clock",
+                _ if is_chatter(e) => "event chatter",
+                _ => "event",
+            };
+            let prefix = match (e, who) {
+                (
+                    Event::TaskBlocked { .. }
+                    | Event::TaskFailed { .. }
+                    | Event::TaskFinished { .. }
+                    | Event::TaskStarted { .. },
+                    _,
+                ) => String::new(),
+                (_, Some(name)) => format!("{name}: "),
+                (_, None) => String::new(),
+            };
+            view! { <li class=class>{prefix}{e.narration()}</li> }.into_any()
+        }
+    }
+}
+
+/// The timeline panel.
+#[component]
+pub fn Timeline() -> impl IntoView {
+    let session = expect_context::<SessionSignal>();
+    let list = NodeRef::<Ol>::new();
+    let steps = move || {
+        session.with(|s| {
+            s.steps
+                .iter()
+                .enumerate()
+                .map(|(i, step)| {
+                    let label = match &step.mv {
+                        Move::Task(name) => format!("{} runs", name),
+                        Move::Tick => "the clock jumps".to_string(),
+                    };
+                    let events: Vec<AnyView> = step
+                        .events
+                        .iter()
+                        .map(|e| render_event(e, e.task().map(|t| s.task_name(t))))
+                        .collect();
+                    view! {
+                        <li class="step-entry">
+                            <div class="step-label"><span class="step-number">{i + 1}</span>{label}</div>
+                            <ol class="events">{events}</ol>
+                        </li>
+                    }
+                    .into_any()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    // Newest last, kept in view.
+    Effect::new(move |_| {
+        session.with(|s| s.steps.len());
+        if let Some(el) = list.get() {
+            el.set_scroll_top(el.scroll_height());
+        }
+    });
+    view! {
+        <section class="panel timeline-panel">
+            <h2>"Timeline"</h2>
+            <ol class="timeline" data-testid="event-log" node_ref=list>
+                {steps}
+                <li class="step-entry empty" class:hidden=move || session.with(|s| !s.steps.is_empty())>
+                    "Nothing has happened yet."
+                </li>
+            </ol>
+        </section>
+    }
+}

@@ -1,0 +1,311 @@
+//! The one place engine state lives in the UI: a lesson, its fix, the start world and one
+//! snapshot per step taken, so that Back is an exact undo.
+
+use lockstep::server::{self, Pid};
+use lockstep::world::{Choice, Event, Move, Schedule, Status, TaskId, TaskState, World};
+use lockstep_lessons::Lesson;
+use std::collections::BTreeMap;
+
+/// One step taken: the move and what happened.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The move, as a schedule writes it.
+    pub mv: Move,
+    /// The events it produced.
+    pub events: Vec<Event>,
+}
+
+/// A lesson being played.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The lesson.
+    pub lesson: &'static Lesson,
+    /// The applied fix, if any.
+    pub fix: Option<String>,
+    /// `worlds[i]` is the world after `i` steps; never empty.
+    worlds: Vec<World>,
+    /// The steps taken, one per world after the first.
+    pub steps: Vec<Step>,
+    /// The lesson's default schedule, followed by Step while the learner has not diverged.
+    bug_schedule: Schedule,
+}
+
+/// How a run stands, in the words the status banner uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing taken yet.
+    Ready,
+    /// Some task can run or a timer is pending.
+    Running,
+    /// PostgreSQL detected a deadlock and aborted a victim.
+    DeadlockDetected { victims: Vec<String> },
+    /// Nothing can run: a cycle nobody breaks.
+    Deadlock { explanation: Vec<String> },
+    /// Nothing can run, without a cycle.
+    Stalled { explanation: Vec<String> },
+    /// Every task ended, some with an error.
+    Failed { failures: Vec<String> },
+    /// Every task ended, but an invariant does not hold.
+    Anomaly { violations: Vec<String> },
+    /// Every task returned without error.
+    Completed,
+}
+
+impl Outcome {
+    /// Whether the run has ended.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Outcome::Ready | Outcome::Running)
+    }
+
+    /// Whether the run ended showing a bug.
+    pub fn is_bug(&self) -> bool {
+        self.is_final() && *self != Outcome::Completed
+    }
+}
+
+impl Session {
+    /// A fresh session of `lesson` with `fix` applied (an unknown fix is ignored).
+    pub fn new(lesson: &'static Lesson, fix: Option<&str>) -> Result<Session, String> {
+        let fix = fix.filter(|f| lesson.fix(f).is_some()).map(str::to_string);
+        let world = World::new(&lesson.scenario(fix.as_deref())).map_err(|e| e.to_string())?;
+        let bug_schedule = lesson.bug_schedule.parse().unwrap_or_default();
+        Ok(Session {
+            lesson,
+            fix,
+            worlds: vec![world],
+            steps: Vec::new(),
+            bug_schedule,
+        })
+    }
+
+    /// The world now.
+    pub fn world(&self) -> &World {
+        self.worlds
+            .last()
+            .expect("a session always holds its start world")
+    }
+
+    /// The schedule taken so far.
+    pub fn schedule(&self) -> Schedule {
+        Schedule(self.steps.iter().map(|s| s.mv.clone()).collect())
+    }
+
+    /// The choice Step takes: the lesson's schedule while the learner follows it and its next
+    /// move is enabled, otherwise the next enabled task after the last one run (round-robin).
+    pub fn next_choice(&self) -> Option<Choice> {
+        let world = self.world();
+        let choices = world.choices();
+        if choices.is_empty() {
+            return None;
+        }
+        let taken = self.steps.len();
+        let following = taken < self.bug_schedule.0.len()
+            && self
+                .steps
+                .iter()
+                .zip(&self.bug_schedule.0)
+                .all(|(s, m)| s.mv == *m);
+        if following {
+            let planned = match &self.bug_schedule.0[taken] {
+                Move::Tick => Some(Choice::Tick),
+                Move::Task(name) => world.task_named(name).map(Choice::Task),
+            };
+            if let Some(c) = planned.filter(|c| choices.contains(c)) {
+                return Some(c);
+            }
+        }
+        let last = self.steps.iter().rev().find_map(|s| match &s.mv {
+            Move::Task(name) => world.task_named(name),
+            Move::Tick => None,
+        });
+        let after_last = choices.iter().copied().find(|c| match (c, last) {
+            (Choice::Task(t), Some(l)) => *t > l,
+            _ => false,
+        });
+        after_last.or_else(|| choices.first().copied())
+    }
+
+    /// Takes `choice`; false when it is not enabled.
+    pub fn take(&mut self, choice: Choice) -> bool {
+        let mut world = self.world().clone();
+        let mv = world.move_of(choice);
+        match world.step(choice) {
+            Ok(events) => {
+                self.worlds.push(world);
+                self.steps.push(Step { mv, events });
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Takes the next step Step would take; false when nothing can run.
+    pub fn step(&mut self) -> bool {
+        match self.next_choice() {
+            Some(c) => self.take(c),
+            None => false,
+        }
+    }
+
+    /// Runs `task` next, if it can run.
+    pub fn run_task(&mut self, task: TaskId) -> bool {
+        self.world().choices().contains(&Choice::Task(task)) && self.take(Choice::Task(task))
+    }
+
+    /// Undoes the last step exactly.
+    pub fn back(&mut self) -> bool {
+        if self.steps.is_empty() {
+            return false;
+        }
+        self.steps.pop();
+        self.worlds.pop();
+        true
+    }
+
+    /// Back to the start, keeping the lesson and fix.
+    pub fn reset(&mut self) {
+        self.worlds.truncate(1);
+        self.steps.clear();
+    }
+
+    /// Every event so far, oldest first.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.steps.iter().flat_map(|s| s.events.iter())
+    }
+
+    /// Which task each server process belongs to, for naming lock holders and waiters.
+    pub fn pid_names(&self) -> BTreeMap<Pid, String> {
+        let world = self.world();
+        let mut names = BTreeMap::new();
+        for conn in world.connections.values() {
+            if let Some(task) = conn.holder.or(conn.locked_by) {
+                if let Some(t) = world.tasks.get(task.0 as usize) {
+                    names.insert(conn.pid, t.name.clone());
+                }
+            }
+        }
+        // A connection given back to its pool no longer names its task; the events still do.
+        for step in &self.steps {
+            for e in &step.events {
+                if let Event::ConnectionOpened {
+                    task: Some(t), pid, ..
+                } = e
+                {
+                    if let Some(task) = world.tasks.get(t.0 as usize) {
+                        names.entry(*pid).or_insert_with(|| task.name.clone());
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// The name of a task.
+    pub fn task_name(&self, task: TaskId) -> String {
+        self.world()
+            .tasks
+            .get(task.0 as usize)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| task.to_string())
+    }
+
+    /// How the run stands.
+    pub fn outcome(&self) -> Outcome {
+        let world = self.world();
+        match world.status() {
+            Status::Running if self.steps.is_empty() => Outcome::Ready,
+            Status::Running => Outcome::Running,
+            Status::Deadlock { explanation, .. } => Outcome::Deadlock { explanation },
+            Status::Stall { explanation } => Outcome::Stalled { explanation },
+            Status::Finished {
+                invariant_violations,
+            } => {
+                let failed: Vec<(String, String)> = world
+                    .task_views()
+                    .into_iter()
+                    .filter_map(|t| match t.state {
+                        TaskState::Failed(e) => Some((t.name, e)),
+                        _ => None,
+                    })
+                    .collect();
+                let deadlock_detected = self.events().any(|e| {
+                    matches!(e, Event::Server(server::Event::Error { error, .. }) if error.code == "40P01")
+                });
+                if deadlock_detected {
+                    Outcome::DeadlockDetected {
+                        victims: failed.into_iter().map(|(n, _)| n).collect(),
+                    }
+                } else if !invariant_violations.is_empty() {
+                    Outcome::Anomaly {
+                        violations: invariant_violations,
+                    }
+                } else if !failed.is_empty() {
+                    Outcome::Failed {
+                        failures: failed
+                            .into_iter()
+                            .map(|(n, e)| format!("{n}: {e}"))
+                            .collect(),
+                    }
+                } else {
+                    Outcome::Completed
+                }
+            }
+        }
+    }
+
+    /// What the lesson calls its tasks: Python and Elixir run workers, Go serves requests.
+    pub fn task_noun(&self) -> &'static str {
+        match self.lesson.language.as_str() {
+            "python" | "elixir" => "worker",
+            _ => "task",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock_order() -> &'static Lesson {
+        lockstep_lessons::lesson("lock-order").expect("the lock-order lesson exists")
+    }
+
+    #[test]
+    fn stepping_follows_the_bug_schedule_and_ends_in_a_detected_deadlock() {
+        let mut session = Session::new(lock_order(), None).unwrap();
+        while session.step() {}
+        let bug = lock_order()
+            .bug_schedule
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            session.schedule().to_string().starts_with(&bug),
+            "schedule {} does not start with {bug}",
+            session.schedule()
+        );
+        assert!(matches!(
+            session.outcome(),
+            Outcome::DeadlockDetected { .. }
+        ));
+    }
+
+    #[test]
+    fn with_the_order_by_fix_every_worker_completes() {
+        let mut session = Session::new(lock_order(), Some("order-by")).unwrap();
+        while session.step() {}
+        assert_eq!(session.outcome(), Outcome::Completed);
+    }
+
+    #[test]
+    fn back_is_an_exact_undo() {
+        let mut session = Session::new(lock_order(), None).unwrap();
+        let start = session.world().clone();
+        session.step();
+        session.step();
+        assert!(session.back());
+        assert!(session.back());
+        assert!(!session.back());
+        assert_eq!(*session.world(), start);
+    }
+}

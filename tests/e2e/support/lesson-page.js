@@ -1,0 +1,69 @@
+// A page object for one lesson: open it, drive the controls, read the outcome.
+import { openPage } from './browser.js';
+
+/** Outcomes that mean a run has ended (`data-outcome` in app/src/components/status_banner.rs). */
+export const FINAL_OUTCOMES = ['deadlock', 'stalled', 'failed', 'anomaly', 'completed'];
+
+export class LessonPage {
+  constructor(page, problems, context) {
+    this.page = page;
+    this.problems = problems;
+    this.context = context;
+  }
+
+  /** Opens `?lesson=SLUG[&fix=FIX]` and waits for the lesson to mount. */
+  static async open(browser, baseUrl, slug, fix) {
+    const { page, problems, context } = await openPage(browser, baseUrl);
+    const query = new URLSearchParams({ lesson: slug });
+    if (fix) query.set('fix', fix);
+    await page.goto(`${baseUrl}?${query}`);
+    await page.getByTestId('lesson-title').waitFor({ timeout: 15000 });
+    return new LessonPage(page, problems, context);
+  }
+
+  /** The outcome word: ready, running, deadlock, stalled, failed, anomaly or completed. */
+  outcome() {
+    return this.page.getByTestId('status').getAttribute('data-outcome');
+  }
+
+  status() {
+    return this.page.getByTestId('status').innerText();
+  }
+
+  /** Presses Play and waits until the status says the run has ended. */
+  async playToEnd(timeout = 30000) {
+    await this.page.getByTestId('speed').fill('100');
+    await this.page.getByTestId('play').click();
+    await this.page.waitForFunction(
+      (finals) => finals.includes(document.querySelector('[data-testid="status"]')?.dataset.outcome),
+      FINAL_OUTCOMES,
+      { timeout },
+    );
+    return this.status();
+  }
+
+  async step() {
+    await this.page.getByTestId('step').click();
+  }
+
+  async back() {
+    await this.page.getByTestId('back').click();
+  }
+
+  async runTask(name) {
+    await this.page.getByTestId(`lane-${name}`).click();
+  }
+
+  schedule() {
+    return this.page.getByTestId('schedule').innerText();
+  }
+
+  /** The text of every PostgreSQL error block shown in the timeline. */
+  pgErrors() {
+    return this.page.getByTestId('pg-error').allInnerTexts();
+  }
+
+  async close() {
+    await this.context.close();
+  }
+}
