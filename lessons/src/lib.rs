@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 /// The lesson files, embedded so the browser needs no network. Order here does not matter.
 const FILES: &[(&str, &str)] = &[
     ("lock-order", include_str!("../lock-order/lesson.toml")),
+    ("insert-order", include_str!("../insert-order/lesson.toml")),
     ("read-skew", include_str!("../read-skew/lesson.toml")),
 ];
 

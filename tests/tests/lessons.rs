@@ -145,3 +145,53 @@ fn read_skew_read_committed_transaction_still_shows_the_skew() {
     assert!(!rc.failures.is_empty() && rc.ok, "{rc}");
     assert!(rc.failures[0].0.contains("H recorded 150"), "{rc}");
 }
+
+#[test]
+fn insert_order_default_schedule_deadlocks_on_the_unique_index() {
+    let (world, events) = play_bug("insert-order", None);
+    let errors = server_errors(&events);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors[0].to_string(),
+        "ERROR:  deadlock detected\n\
+         DETAIL:  Process 4101 waits for ShareLock on transaction 742; blocked by process 4102.\n\
+         Process 4102 waits for ShareLock on transaction 741; blocked by process 4101.\n\
+         HINT:  See server log for query details.\n\
+         CONTEXT:  while inserting index tuple (0,2) in relation \"addresses\""
+    );
+    assert!(!finished_ok(&world, "A"));
+    assert!(finished_ok(&world, "B"));
+}
+
+#[test]
+fn insert_order_explorer_finds_the_deadlock_and_sorted_keys_prove_the_fix() {
+    let checks = check("insert-order");
+    assert!(checks[0].ok && checks[0].complete, "{}", checks[0]);
+    assert_eq!(checks[0].states, 279);
+    assert_eq!(
+        (checks[0].terminal_failing, checks[0].terminal_succeeding),
+        (8, 10)
+    );
+    let sorted = checks
+        .iter()
+        .find(|c| c.fix.as_deref() == Some("sort-keys"))
+        .unwrap();
+    assert!(sorted.complete && sorted.failures.is_empty(), "{sorted}");
+    assert_eq!(sorted.states, 205);
+}
+
+#[test]
+fn insert_order_single_writer_deadlocks_again_with_a_second_write_path() {
+    let checks = check("insert-order");
+    let single = checks
+        .iter()
+        .find(|c| c.fix.as_deref() == Some("single-writer"))
+        .unwrap();
+    assert!(single.ok, "{single}");
+    assert!(
+        single.failures[0].0.contains("deadlock detected"),
+        "{single}"
+    );
+    let (_, events) = play_bug("insert-order", Some("single-writer"));
+    assert_eq!(server_errors(&events)[0].code, "40P01");
+}
