@@ -169,7 +169,7 @@ impl Session {
     }
 
     /// Every event so far, oldest first.
-    pub fn events(&self) -> impl Iterator<Item = &Event> {
+    pub fn events(&self) -> impl DoubleEndedIterator<Item = &Event> {
         self.steps.iter().flat_map(|s| s.events.iter())
     }
 

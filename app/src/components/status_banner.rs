@@ -4,6 +4,8 @@
 use super::lesson_view::SessionSignal;
 use crate::session::Outcome;
 use leptos::prelude::*;
+use lockstep::server;
+use lockstep::world::Event;
 
 /// The banner above the controls; also the page's `role="status"` narration.
 #[component]
@@ -65,6 +67,18 @@ pub fn StatusBanner() -> impl IntoView {
             }
         })
     };
+    // When a run has ended with a PostgreSQL error, the error is the headline's evidence.
+    let last_error = move || {
+        session.with(|s| {
+            if !s.outcome().is_bug() {
+                return None;
+            }
+            s.events().rev().find_map(|e| match e {
+                Event::Server(server::Event::Error { error, .. }) => Some(error.to_string()),
+                _ => None,
+            })
+        })
+    };
     view! {
         <div
             class=move || format!("status-banner status-{}", state().0)
@@ -75,6 +89,12 @@ pub fn StatusBanner() -> impl IntoView {
         >
             <strong class="status-text">{move || state().1}</strong>
             <span class="status-detail">{move || state().2}</span>
+            {move || {
+                last_error()
+                    .map(|text| {
+                        view! { <pre class="status-error" data-testid="status-error">{text}</pre> }
+                    })
+            }}
         </div>
     }
 }

@@ -51,7 +51,9 @@ pub fn Tables() -> impl IntoView {
                             } else {
                                 "dead"
                             };
-                            let xmax: Vec<String> = t.xmax.iter().map(|x| x.xid.to_string()).collect();
+                            // A transaction that locked a row and then updated it appears twice.
+                            let mut xmax: Vec<String> = t.xmax.iter().map(|x| x.xid.to_string()).collect();
+                            xmax.dedup();
                             let xmax = if xmax.is_empty() { "0".to_string() } else { xmax.join(", ") };
                             let values: Vec<AnyView> = t
                                 .values

@@ -65,6 +65,7 @@ fn render_event(e: &Event, who: Option<String>) -> AnyView {
 pub fn Timeline() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
     let list = NodeRef::<Ol>::new();
+    let chatter = RwSignal::new(false);
     let steps = move || {
         session.with(|s| {
             s.steps
@@ -78,12 +79,17 @@ pub fn Timeline() -> impl IntoView {
                     let events: Vec<AnyView> = step
                         .events
                         .iter()
+                        .filter(|e| chatter.get() || !is_chatter(e))
                         .map(|e| render_event(e, e.task().map(|t| s.task_name(t))))
                         .collect();
+                    let quiet = events.is_empty().then(|| {
+                        view! { <div class="event chatter">"(protocol messages only)"</div> }
+                    });
                     view! {
                         <li class="step-entry">
                             <div class="step-label"><span class="step-number">{i + 1}</span>{label}</div>
                             <ol class="events">{events}</ol>
+                            {quiet}
                         </li>
                     }
                     .into_any()
@@ -101,6 +107,15 @@ pub fn Timeline() -> impl IntoView {
     view! {
         <section class="panel timeline-panel">
             <h2>"Timeline"</h2>
+            <label class="chatter-toggle">
+                <input
+                    type="checkbox"
+                    data-testid="show-protocol"
+                    prop:checked=move || chatter.get()
+                    on:change=move |ev| chatter.set(event_target_checked(&ev))
+                />
+                " show protocol messages (Parse, Bind, ReadyForQuery…)"
+            </label>
             <ol class="timeline" data-testid="event-log" node_ref=list>
                 {steps}
                 <li class="step-entry empty" class:hidden=move || session.with(|s| !s.steps.is_empty())>

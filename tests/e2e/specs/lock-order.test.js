@@ -2,7 +2,7 @@
 // error, the ORDER BY fix lets both workers commit, and nothing logs a console error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launchBrowser } from '../support/browser.js';
+import { serveDist, launchBrowser, openPage } from '../support/browser.js';
 import { LessonPage } from '../support/lesson-page.js';
 
 let site;
@@ -32,6 +32,9 @@ test('playing lock-order ends in a detected deadlock with PostgreSQL\'s exact er
   assert.match(errors[0], /waits for ShareLock on transaction/);
   assert.match(errors[0], /^HINT: {2}See server log for query details\.$/m);
   assert.match(errors[0], /^CONTEXT: {2}/m);
+  assert.match(await lesson.page.getByTestId('status-error').innerText(), /^ERROR: {2}deadlock detected$/m);
+  assert.equal(await lesson.page.getByTestId('lane-A').getAttribute('data-state') === 'failed'
+    || await lesson.page.getByTestId('lane-B').getAttribute('data-state') === 'failed', true);
   assert.match(lesson.page.url(), /[?&]lesson=lock-order/);
   assert.match(lesson.page.url(), /[?&]step=\d+/);
   assert.deepEqual(lesson.problems, []);
@@ -62,6 +65,51 @@ test('Back undoes a step exactly and a lane click runs that worker next', async 
   assert.equal(await lesson.schedule(), 'B');
   await lesson.back();
   assert.match(await lesson.status(), /ready/);
+  assert.deepEqual(lesson.problems, []);
+  await lesson.close();
+});
+
+test('keyboard shortcuts step, go back, reset and show the help', async () => {
+  const lesson = await LessonPage.open(browser, site.url, 'lock-order');
+  const { page } = lesson;
+  await page.keyboard.press('s');
+  await page.keyboard.press('ArrowRight');
+  assert.equal((await lesson.schedule()).split(' ').length, 2);
+  await page.keyboard.press('b');
+  assert.equal((await lesson.schedule()).split(' ').length, 1);
+  assert.match(page.url(), /[?&]step=1\b/);
+  await page.keyboard.press('r');
+  assert.equal(await lesson.outcome(), 'ready');
+  await page.keyboard.press('?');
+  await page.getByTestId('help').waitFor();
+  await page.keyboard.press('Escape');
+  assert.equal(await page.getByTestId('help').count(), 0);
+  assert.deepEqual(lesson.problems, []);
+  await lesson.close();
+});
+
+test('a step count in the address is replayed on load', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.goto(`${site.url}?lesson=lock-order&step=3`);
+  await page.getByTestId('lesson-title').waitFor({ timeout: 15000 });
+  assert.equal((await page.getByTestId('schedule').innerText()).split(' ').length, 3);
+  assert.ok(await page.getByTestId('code-line-current').count() >= 1);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('seeing the bug and then playing a fix marks the lesson done in the picker', async () => {
+  const lesson = await LessonPage.open(browser, site.url, 'lock-order');
+  await lesson.playToEnd();
+  await lesson.page.getByTestId('fix-order-by').click();
+  assert.match(lesson.page.url(), /[?&]fix=order-by/);
+  assert.equal(await lesson.outcome(), 'ready');
+  await lesson.playToEnd();
+  assert.equal(await lesson.outcome(), 'completed');
+  await lesson.page.goto(site.url);
+  const card = lesson.page.getByTestId('lesson-lock-order');
+  await card.waitFor({ timeout: 15000 });
+  assert.match(await card.innerText(), /done/);
   assert.deepEqual(lesson.problems, []);
   await lesson.close();
 });
