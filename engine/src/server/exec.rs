@@ -562,8 +562,13 @@ impl Server {
             .txn
             .as_ref()
             .is_some_and(|t| t.uses_transaction_snapshot() && t.snapshot.is_none());
-        let is_ddl = matches!(kind, StatementKind::DropTable { .. });
-        if needs_txn_snapshot && !is_ddl {
+        // DDL and LOCK TABLE take none: PostgreSQL exempts LOCK so that a transaction can lock
+        // its tables first and then read a snapshot taken after the locks were granted.
+        let takes_no_snapshot = matches!(
+            kind,
+            StatementKind::DropTable { .. } | StatementKind::Lock { .. }
+        );
+        if needs_txn_snapshot && !takes_no_snapshot {
             let snap = self.take_snapshot(s, events);
             if let Some(t) = s.txn.as_mut() {
                 t.snapshot = Some(snap);
