@@ -32,17 +32,49 @@ fn drawing(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> AnyVi
             }
         }
     }
-    let (width, height) = (440.0_f64, 220.0_f64);
-    let (cx, cy, rx, ry) = (
-        width / 2.0,
-        height / 2.0,
-        width / 2.0 - 80.0,
-        height / 2.0 - 30.0,
-    );
-    let count = nodes.len().max(1) as f64;
+    // Rows by kind: tasks on top, pools in the middle, connections (sessions) below.
+    let row_of = |n: &WaitNode| match n {
+        WaitNode::Task(_) => 0,
+        WaitNode::Pool(_) => 1,
+        WaitNode::Connection(_) => 2,
+    };
+    let rows_used: Vec<usize> = (0..3)
+        .filter(|r| nodes.iter().any(|n| row_of(n) == *r))
+        .collect();
+    let width = 480.0_f64;
+    let height = 80.0 * rows_used.len() as f64 + 10.0;
+    let labels_text: Vec<String> = nodes.iter().map(|n| label(s, *n)).collect();
     let at = |i: usize| {
-        let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / count;
-        (cx + rx * angle.cos(), cy + ry * angle.sin())
+        let row = row_of(&nodes[i]);
+        let in_row: Vec<usize> = (0..nodes.len())
+            .filter(|j| row_of(&nodes[*j]) == row)
+            .collect();
+        let k = in_row.iter().position(|j| *j == i).unwrap_or(0) as f64;
+        // Spread each row to the edges, leaving room for the outermost labels.
+        let margin = 100.0;
+        let x = if in_row.len() == 1 {
+            width / 2.0
+        } else {
+            margin + (width - 2.0 * margin) * k / (in_row.len() as f64 - 1.0)
+        };
+        let y = 40.0 + 80.0 * rows_used.iter().position(|r| *r == row).unwrap_or(0) as f64;
+        (x, y)
+    };
+    // How far along direction (ux, uy) a line leaves the box around label `i`.
+    let exit = |i: usize, ux: f64, uy: f64| {
+        let half_width = labels_text[i].chars().count() as f64 * 3.8 + 8.0;
+        let half_height = 13.0;
+        let tx = if ux.abs() > 1e-6 {
+            half_width / ux.abs()
+        } else {
+            f64::INFINITY
+        };
+        let ty = if uy.abs() > 1e-6 {
+            half_height / uy.abs()
+        } else {
+            f64::INFINITY
+        };
+        tx.min(ty)
     };
     let index = |n: &WaitNode| nodes.iter().position(|m| m == n).unwrap_or(0);
     let in_cycle =
@@ -51,18 +83,17 @@ fn drawing(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> AnyVi
         .edges
         .iter()
         .map(|e| {
-            let (x1, y1) = at(index(&e.from));
-            let (x2, y2) = at(index(&e.to));
+            let (from, to) = (index(&e.from), index(&e.to));
+            let (x1, y1) = at(from);
+            let (x2, y2) = at(to);
             // Each edge bends to its own left, so that two waits in opposite directions
-            // (a cycle of two) are two visible arcs; it stops short of the labels, which are
-            // wider than tall.
+            // (a cycle of two) are two visible arcs; it starts and ends at the labels' boxes.
             let (dx, dy) = (x2 - x1, y2 - y1);
             let len = (dx * dx + dy * dy).sqrt().max(1.0);
             let (ux, uy) = (dx / len, dy / len);
-            let shorten = (14.0 + ux.abs() * 48.0).min(len / 3.0);
-            let (sx, sy) = (x1 + ux * shorten, y1 + uy * shorten);
-            let (ex, ey) = (x2 - ux * shorten, y2 - uy * shorten);
-            let bend = 0.18 * len;
+            let (sx, sy) = (x1 + ux * exit(from, ux, uy), y1 + uy * exit(from, ux, uy));
+            let (ex, ey) = (x2 - ux * exit(to, ux, uy), y2 - uy * exit(to, ux, uy));
+            let bend = if y1 == y2 { 0.18 * len } else { 0.06 * len };
             let (mx, my) = ((sx + ex) / 2.0 + uy * bend, (sy + ey) / 2.0 - ux * bend);
             let d = format!("M {sx:.1} {sy:.1} Q {mx:.1} {my:.1} {ex:.1} {ey:.1}");
             let cycle = in_cycle(&e.from, &e.to);
@@ -93,7 +124,7 @@ fn drawing(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> AnyVi
             let stuck = graph.stuck.contains(n);
             view! {
                 <g class=kind class:stuck=stuck>
-                    <text x=x y=y text-anchor="middle" dominant-baseline="middle">{label(s, *n)}</text>
+                    <text x=x y=y text-anchor="middle" dominant-baseline="middle">{labels_text[i].clone()}</text>
                 </g>
             }
             .into_any()
