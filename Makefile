@@ -44,7 +44,7 @@ check:
 
 # PostgreSQL's own isolation specs on the engine, against their expected output.
 conformance:
-	cargo test -q --release -p lockstep-tests --test conformance -- --nocapture
+	cargo test -q -p lockstep-tests --test conformance -- --nocapture
 
 # The same specs, pinned regressions and a fixed-seed batch of generated scenarios on a real
 # PostgreSQL (installed from Debian if missing, run privately, always stopped) and on the engine.
