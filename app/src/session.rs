@@ -28,6 +28,9 @@ pub struct Session {
     pub steps: Vec<Step>,
     /// The lesson's default schedule, followed by Step while the learner has not diverged.
     bug_schedule: Schedule,
+    /// Whether some step so far is one Step would not have taken (a lane click), so that the
+    /// address must carry the moves rather than a step count.
+    pub chosen: bool,
 }
 
 /// How a run stands, in the words the status banner uses.
@@ -75,6 +78,7 @@ impl Session {
             worlds: vec![world],
             steps: Vec::new(),
             bug_schedule,
+            chosen: false,
         })
     }
 
@@ -127,6 +131,9 @@ impl Session {
 
     /// Takes `choice`; false when it is not enabled.
     pub fn take(&mut self, choice: Choice) -> bool {
+        if self.next_choice() != Some(choice) {
+            self.chosen = true;
+        }
         let mut world = self.world().clone();
         let mv = world.move_of(choice);
         match world.step(choice) {
@@ -159,6 +166,7 @@ impl Session {
         }
         self.steps.pop();
         self.worlds.pop();
+        self.chosen = self.diverges();
         true
     }
 
@@ -166,6 +174,41 @@ impl Session {
     pub fn reset(&mut self) {
         self.worlds.truncate(1);
         self.steps.clear();
+        self.chosen = false;
+    }
+
+    /// Whether the steps taken differ from what pressing Step that often would give.
+    fn diverges(&self) -> bool {
+        let mut fresh = Session {
+            lesson: self.lesson,
+            fix: self.fix.clone(),
+            worlds: vec![self.worlds[0].clone()],
+            steps: Vec::new(),
+            bug_schedule: self.bug_schedule.clone(),
+            chosen: false,
+        };
+        for step in &self.steps {
+            if !fresh.step() || fresh.steps.last().map(|s| &s.mv) != Some(&step.mv) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Replays moves from the start; stops at the first one that names no task or cannot
+    /// run, and says how many were taken.
+    pub fn replay(&mut self, schedule: &Schedule) -> usize {
+        self.reset();
+        for (taken, mv) in schedule.0.iter().enumerate() {
+            let choice = match mv {
+                Move::Tick => Some(Choice::Tick),
+                Move::Task(name) => self.world().task_named(name).map(Choice::Task),
+            };
+            if !choice.is_some_and(|c| self.take(c)) {
+                return taken;
+            }
+        }
+        schedule.0.len()
     }
 
     /// Every event so far, oldest first.
@@ -295,6 +338,21 @@ mod tests {
         let mut session = Session::new(lock_order(), Some("order-by")).unwrap();
         while session.step() {}
         assert_eq!(session.outcome(), Outcome::Completed);
+    }
+
+    #[test]
+    fn a_lane_click_off_the_plan_marks_the_session_chosen_and_back_clears_it() {
+        let mut session = Session::new(lock_order(), None).unwrap();
+        session.step();
+        assert!(!session.chosen);
+        let b = session.world().task_named("B").unwrap();
+        assert!(session.run_task(b));
+        assert!(session.chosen);
+        let schedule = session.schedule();
+        assert!(session.back());
+        assert!(!session.chosen);
+        assert_eq!(session.replay(&schedule), 2);
+        assert_eq!(session.schedule(), schedule);
     }
 
     #[test]

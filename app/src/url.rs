@@ -1,4 +1,6 @@
-//! The page's state in its address: `?lesson=SLUG&fix=FIX&step=N`.
+//! The page's state in its address: `?lesson=SLUG&fix=FIX&step=N`, or `&schedule=S` (the
+//! moves themselves, `A A B +`) once the learner has chosen a move Step would not have, and
+//! `&embed=1` for the compact view inside an iframe.
 
 use web_sys::UrlSearchParams;
 
@@ -11,6 +13,10 @@ pub struct UrlState {
     pub fix: Option<String>,
     /// How many steps to take at start.
     pub step: usize,
+    /// The moves to replay at start, when the learner chose them.
+    pub schedule: Option<String>,
+    /// The compact view for an iframe.
+    pub embed: bool,
 }
 
 /// Reads the address.
@@ -25,6 +31,8 @@ pub fn read() -> UrlState {
         lesson: params.get("lesson").filter(|s| !s.is_empty()),
         fix: params.get("fix").filter(|s| !s.is_empty()),
         step: params.get("step").and_then(|s| s.parse().ok()).unwrap_or(0),
+        schedule: params.get("schedule").filter(|s| !s.trim().is_empty()),
+        embed: params.get("embed").is_some_and(|e| e == "1" || e == "true"),
     }
 }
 
@@ -39,8 +47,13 @@ pub fn query(state: &UrlState) -> String {
     if let Some(f) = &state.fix {
         params.append("fix", f);
     }
-    if state.step > 0 {
-        params.append("step", &state.step.to_string());
+    match &state.schedule {
+        Some(schedule) => params.append("schedule", schedule),
+        None if state.step > 0 => params.append("step", &state.step.to_string()),
+        None => {}
+    }
+    if state.embed {
+        params.append("embed", "1");
     }
     let text: String = params.to_string().into();
     if text.is_empty() {

@@ -22,9 +22,10 @@ pub fn App() -> impl IntoView {
         }
         (None, None) => view! { <LessonPicker/> }.into_any(),
     };
+    let embed = state.embed && lesson.is_some();
     view! {
-        <main data-testid="app" class="app">
-            <header class="site-header">
+        <main data-testid="app" class="app" class:embedded=embed>
+            <header class="site-header" class:hidden=embed>
                 <a class="brand" href="?">"Lockstep"</a>
                 <span class="tagline">"see database concurrency bugs happen, one step at a time"</span>
             </header>

@@ -16,6 +16,7 @@ use crate::session::Session;
 use crate::{progress, url};
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
+use lockstep::world::Schedule;
 use lockstep_lessons::Lesson;
 
 /// The play/pause state and speed, shared by the controls and the keyboard.
@@ -63,11 +64,23 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             return view! { <p class="notice error">{message}</p> }.into_any();
         }
     };
-    for _ in 0..start.step.min(10_000) {
-        if !first.step() {
-            break;
+    match start
+        .schedule
+        .as_deref()
+        .and_then(|text| text.parse::<Schedule>().ok())
+    {
+        Some(schedule) => {
+            first.replay(&schedule);
+        }
+        None => {
+            for _ in 0..start.step.min(10_000) {
+                if !first.step() {
+                    break;
+                }
+            }
         }
     }
+    let embed = start.embed;
     let session: SessionSignal = RwSignal::new(first);
     let player = Player {
         playing: RwSignal::new(false),
@@ -91,11 +104,16 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
 
     // The address follows the session.
     Effect::new(move |_| {
-        let (fix, steps) = session.with(|s| (s.fix.clone(), s.steps.len()));
+        let (fix, steps, schedule) = session.with(|s| {
+            let schedule = s.chosen.then(|| s.schedule().to_string());
+            (s.fix.clone(), s.steps.len(), schedule)
+        });
         url::replace(&url::UrlState {
             lesson: Some(lesson.slug.clone()),
             fix,
             step: steps,
+            schedule,
+            embed,
         });
     });
 
@@ -157,10 +175,18 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     let title = lesson.title.clone();
     let summary = lesson.summary.clone();
     view! {
-        <article class="lesson" data-testid="lesson">
+        <article class="lesson" class:embed=embed data-testid="lesson">
             <header class="lesson-header">
                 <h1 data-testid="lesson-title">{title}</h1>
                 <p class="summary">{summary}</p>
+                {embed.then(|| {
+                    let href = format!("?lesson={}", lesson.slug);
+                    view! {
+                        <a class="full-lesson" href=href target="_blank" rel="noopener">
+                            "Open the full lesson in Lockstep ↗"
+                        </a>
+                    }
+                })}
             </header>
             <div class="lesson-grid">
                 <aside class="left">

@@ -113,3 +113,32 @@ test('seeing the bug and then playing a fix marks the lesson done in the picker'
   assert.deepEqual(lesson.problems, []);
   await lesson.close();
 });
+
+test('a move chosen by clicking a lane goes into the address, and that link replays it', async () => {
+  const lesson = await LessonPage.open(browser, site.url, 'lock-order');
+  await lesson.runTask('B');
+  await lesson.runTask('B');
+  await lesson.runTask('A');
+  assert.equal(await lesson.schedule(), 'B B A');
+  const shared = new URL(lesson.page.url());
+  assert.equal(shared.searchParams.get('schedule'), 'B B A');
+  const again = await LessonPage.open(browser, site.url, 'lock-order');
+  await again.page.goto(shared.href);
+  await again.page.getByTestId('lesson-title').waitFor({ timeout: 15000 });
+  assert.equal(await again.schedule(), 'B B A');
+  assert.deepEqual(lesson.problems, []);
+  assert.deepEqual(again.problems, []);
+  await lesson.close();
+  await again.close();
+});
+
+test('the embed view drops the site header and the story but keeps the controls', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.goto(`${site.url}?lesson=lock-order&fix=order-by&embed=1`);
+  await page.getByTestId('lesson-title').waitFor({ timeout: 15000 });
+  assert.equal(await page.getByTestId('story').isVisible(), false);
+  assert.equal(await page.getByTestId('step').isVisible(), true);
+  assert.match(page.url(), /embed=1/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
