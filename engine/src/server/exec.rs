@@ -1537,6 +1537,31 @@ impl Server {
         ))
     }
 
+    /// Counts a row an UPDATE or DELETE has written and projects its RETURNING list (from
+    /// `values`, the version RETURNING reports). `Ok(false)` when the projection must wait.
+    fn row_done(
+        &mut self,
+        s: &mut Session,
+        scan: &mut Scan,
+        returning: &[SelectItem],
+        values: &[Value],
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<bool, PgError> {
+        scan.affected += 1;
+        if returning.is_empty() {
+            return Ok(true);
+        }
+        let table = scan.table.clone();
+        let alias = scan.alias.clone();
+        match self.project(s, &table, alias.as_deref(), returning, values, now, events) {
+            Ok(r) => scan.out.push(r),
+            Err(Stop::Wait) => return Ok(false),
+            Err(Stop::Error(e)) => return Err(e),
+        }
+        Ok(true)
+    }
+
     fn sort_matched(&mut self, scan: &mut Scan) {
         let ScanKind::Select { order_by, .. } = &scan.kind else {
             return;
@@ -1873,28 +1898,10 @@ impl Server {
                             continue;
                         }
                         RowRes::Ok => {
-                            scan.affected += 1;
-                            if !returning.is_empty() {
-                                let t = &self.tables[&scan.table];
-                                let new_idx = t.heap[rw.idx].next.unwrap_or(rw.idx);
-                                let values = t.heap[new_idx].values.clone();
-                                let table = scan.table.clone();
-                                let alias = scan.alias.clone();
-                                match self.project(
-                                    s,
-                                    &table,
-                                    alias.as_deref(),
-                                    &returning,
-                                    &values,
-                                    now,
-                                    events,
-                                ) {
-                                    Ok(r) => scan.out.push(r),
-                                    Err(Stop::Wait) => return Ok(false),
-                                    Err(Stop::Error(e)) => return Err(e),
-                                }
-                            }
-                            return Ok(true);
+                            let t = &self.tables[&scan.table];
+                            let new_idx = t.heap[rw.idx].next.unwrap_or(rw.idx);
+                            let values = t.heap[new_idx].values.clone();
+                            return self.row_done(s, scan, &returning, &values, now, events);
                         }
                         RowRes::SelfModified | RowRes::Skip => return Ok(true),
                         RowRes::Updated(next) => match next {
@@ -1940,26 +1947,8 @@ impl Server {
                             continue;
                         }
                         RowRes::Ok => {
-                            scan.affected += 1;
-                            if !returning.is_empty() {
-                                let values = self.tables[&scan.table].heap[rw.idx].values.clone();
-                                let table = scan.table.clone();
-                                let alias = scan.alias.clone();
-                                match self.project(
-                                    s,
-                                    &table,
-                                    alias.as_deref(),
-                                    &returning,
-                                    &values,
-                                    now,
-                                    events,
-                                ) {
-                                    Ok(r) => scan.out.push(r),
-                                    Err(Stop::Wait) => return Ok(false),
-                                    Err(Stop::Error(e)) => return Err(e),
-                                }
-                            }
-                            return Ok(true);
+                            let values = self.tables[&scan.table].heap[rw.idx].values.clone();
+                            return self.row_done(s, scan, &returning, &values, now, events);
                         }
                         RowRes::SelfModified | RowRes::Skip => return Ok(true),
                         RowRes::Updated(next) => match next {
