@@ -6,6 +6,7 @@ use super::controls::Controls;
 use super::fixes::Fixes;
 use super::help_overlay::HelpOverlay;
 use super::lanes::Lanes;
+use super::locks_panel::LocksPanel;
 use super::pool::PoolPanel;
 use super::status_banner::StatusBanner;
 use super::story::Story;
@@ -203,6 +204,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     <Tables/>
                     <PoolPanel/>
                     <WaitForGraphPanel/>
+                    <LocksPanel/>
                 </section>
                 <aside class="right">
                     <Timeline/>

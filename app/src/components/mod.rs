@@ -8,6 +8,7 @@ pub mod help_overlay;
 pub mod lanes;
 pub mod lesson_picker;
 pub mod lesson_view;
+pub mod locks_panel;
 pub mod pool;
 pub mod status_banner;
 pub mod story;

@@ -1,0 +1,93 @@
+//! A simulated `pg_locks`: every heavyweight lock with its holders (granted) and its queue
+//! (not granted), as an engineer would query it during an incident.
+
+use super::lesson_view::SessionSignal;
+use leptos::prelude::*;
+use lockstep::server::locks::mode_name;
+use lockstep::server::LockTag;
+
+/// pg_locks' `locktype` column.
+fn locktype(tag: &LockTag) -> &'static str {
+    match tag {
+        LockTag::Relation { .. } => "relation",
+        LockTag::Tuple { .. } => "tuple",
+        LockTag::Transaction(_) => "transactionid",
+        LockTag::Advisory { .. } => "advisory",
+    }
+}
+
+/// The `pg_locks` panel, folded by default.
+#[component]
+pub fn LocksPanel() -> impl IntoView {
+    let session = expect_context::<SessionSignal>();
+    let rows = move || {
+        session.with(|s| {
+            let names = s.pid_names();
+            let mut rows: Vec<AnyView> = Vec::new();
+            for lock in s.world().server.locks() {
+                let what = match (&lock.tag, &lock.relation) {
+                    (LockTag::Relation { .. }, Some(name)) => name.clone(),
+                    (LockTag::Tuple { block, offset, .. }, Some(name)) => {
+                        format!("{name} ({block},{offset})")
+                    }
+                    (tag, _) => tag.to_string(),
+                };
+                let entries = lock
+                    .holders
+                    .iter()
+                    .map(|(p, m)| (*p, *m, true))
+                    .chain(lock.waiters.iter().map(|(p, m)| (*p, *m, false)));
+                for (pid, mode, granted) in entries {
+                    let who = names
+                        .get(&pid)
+                        .map(|n| format!("{pid} ({n})"))
+                        .unwrap_or_else(|| pid.to_string());
+                    rows.push(
+                        view! {
+                            <tr class:waiting=!granted>
+                                <td>{locktype(&lock.tag)}</td>
+                                <td>{what.clone()}</td>
+                                <td>{mode_name(mode)}</td>
+                                <td>{who}</td>
+                                <td>{if granted { "t" } else { "f" }}</td>
+                            </tr>
+                        }
+                        .into_any(),
+                    );
+                }
+            }
+            rows
+        })
+    };
+    let count = move || {
+        session.with(|s| {
+            s.world()
+                .server
+                .locks()
+                .iter()
+                .map(|l| l.holders.len() + l.waiters.len())
+                .sum::<usize>()
+        })
+    };
+    view! {
+        <section class="panel locks-panel" data-testid="pg-locks">
+            <details>
+                <summary>
+                    <h2>"pg_locks " <span class="count">{move || format!("({} rows)", count())}</span></h2>
+                </summary>
+                <table class="heap pg-locks">
+                    <thead>
+                        <tr>
+                            <th>"locktype"</th>
+                            <th>"object"</th>
+                            <th>"mode"</th>
+                            <th>"pid"</th>
+                            <th>"granted"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </details>
+        </section>
+    }
+}
