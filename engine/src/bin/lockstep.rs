@@ -210,10 +210,14 @@ fn run(args: &[String]) -> i32 {
     let scenario = lesson.scenario(fix.as_deref());
     match lockstep::world::World::replay(&scenario, &parsed) {
         Ok((world, events)) => {
+            // A closed pipe (`| head`) ends the output quietly instead of panicking.
+            let mut out = std::io::stdout().lock();
             for event in &events {
-                println!("{}", event.narration());
+                if writeln!(out, "{}", event.narration()).is_err() {
+                    return 0;
+                }
             }
-            println!("status: {:?}", world.status());
+            let _ = writeln!(out, "status: {:?}", world.status());
             0
         }
         Err(e) => {
