@@ -105,62 +105,15 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SqlError> {
             });
             continue;
         }
-        if c == b'\'' {
-            let mut s = String::new();
-            i += 1;
-            loop {
-                if i >= bytes.len() {
-                    return Err(SqlError::at(
-                        src,
-                        start,
-                        "unterminated quoted string at or near \"'\"",
-                    ));
-                }
-                if bytes[i] == b'\'' {
-                    if bytes.get(i + 1) == Some(&b'\'') {
-                        s.push('\'');
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
-                }
-                let ch = src[i..].chars().next().unwrap_or('\0');
-                s.push(ch);
-                i += ch.len_utf8().max(1);
-            }
+        if c == b'\'' || c == b'"' {
+            let (text, end) = read_quoted(src, start)?;
+            i = end;
             out.push(Token {
-                tok: Tok::Str(s),
-                offset: start,
-            });
-            continue;
-        }
-        if c == b'"' {
-            let mut s = String::new();
-            i += 1;
-            loop {
-                if i >= bytes.len() {
-                    return Err(SqlError::at(
-                        src,
-                        start,
-                        "unterminated quoted identifier at or near \"\"\"",
-                    ));
-                }
-                if bytes[i] == b'"' {
-                    if bytes.get(i + 1) == Some(&b'"') {
-                        s.push('"');
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
-                }
-                let ch = src[i..].chars().next().unwrap_or('\0');
-                s.push(ch);
-                i += ch.len_utf8().max(1);
-            }
-            out.push(Token {
-                tok: Tok::QuotedIdent(s),
+                tok: if c == b'"' {
+                    Tok::QuotedIdent(text)
+                } else {
+                    Tok::Str(text)
+                },
                 offset: start,
             });
             continue;
@@ -189,6 +142,37 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, SqlError> {
         offset: src.len(),
     });
     Ok(out)
+}
+
+/// Reads a quoted string literal or identifier starting at `start` (its opening quote), where a
+/// doubled quote stands for one. Returns the unquoted text and the offset just past the closing
+/// quote.
+fn read_quoted(src: &str, start: usize) -> Result<(String, usize), SqlError> {
+    let bytes = src.as_bytes();
+    let quote = bytes[start];
+    let mut text = String::new();
+    let mut i = start + 1;
+    loop {
+        let Some(&b) = bytes.get(i) else {
+            let what = if quote == b'"' {
+                "unterminated quoted identifier at or near \"\"\""
+            } else {
+                "unterminated quoted string at or near \"'\""
+            };
+            return Err(SqlError::at(src, start, what));
+        };
+        if b == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                text.push(char::from(quote));
+                i += 2;
+                continue;
+            }
+            return Ok((text, i + 1));
+        }
+        let ch = src[i..].chars().next().unwrap_or('\0');
+        text.push(ch);
+        i += ch.len_utf8().max(1);
+    }
 }
 
 #[cfg(test)]
