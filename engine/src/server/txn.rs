@@ -325,12 +325,7 @@ impl Server {
                 }
             }
         }
-        self.ssi_end(s.pid, true);
-        let woken = self
-            .locks
-            .release_where(s.pid, |o| matches!(o, Owner::Xact(_)));
-        self.woken.extend(woken);
-        s.tuple_lock = None;
+        self.release_transaction(s, true);
         events.push(Event::TransactionCommitted {
             pid: s.pid,
             xid: txn.xid,
@@ -352,17 +347,23 @@ impl Server {
             s.gucs = g;
         }
         self.abort_xids(&txn);
-        self.ssi_end(s.pid, false);
-        let woken = self
-            .locks
-            .release_where(s.pid, |o| matches!(o, Owner::Xact(_)));
-        self.woken.extend(woken);
-        s.tuple_lock = None;
+        self.release_transaction(s, false);
         events.push(Event::TransactionAborted {
             pid: s.pid,
             xid: txn.xid,
         });
         let _ = now;
+    }
+
+    /// What ending a transaction either way does: ends its SSI tracking and releases every
+    /// transaction-scoped lock, queueing the waiters that can now go.
+    fn release_transaction(&mut self, s: &mut Session, committed: bool) {
+        self.ssi_end(s.pid, committed);
+        let woken = self
+            .locks
+            .release_where(s.pid, |o| matches!(o, Owner::Xact(_)));
+        self.woken.extend(woken);
+        s.tuple_lock = None;
     }
 
     fn abort_xids(&mut self, txn: &Txn) {
