@@ -207,7 +207,9 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-fn validate(lesson: &Lesson) -> Result<(), String> {
+/// Checks what the file format alone cannot: the scenario builds, the bug schedule parses, every
+/// task runs a listing, every fix applies.
+pub fn validate(lesson: &Lesson) -> Result<(), String> {
     let check_scenario = |scenario: &Scenario, what: &str| -> Result<(), String> {
         crate::world::World::new(scenario)
             .map(drop)
