@@ -5,7 +5,7 @@
 //! [`lockstep::lesson`], so the native CLI can read lesson folders too.
 
 use lockstep::lesson::toml_error;
-pub use lockstep::lesson::{parse, Fix, Lesson, LessonError, Listing};
+pub use lockstep::lesson::{parse, Fix, Knob, KnobValues, Lesson, LessonError, Listing};
 use serde::Deserialize;
 use std::sync::OnceLock;
 
