@@ -56,6 +56,20 @@ mod tests {
     #[test]
     fn every_embedded_lesson_parses_and_validates() {
         let lessons = load().unwrap();
+        // The catalogue follows the course order of the design (a lesson may still be missing).
+        let course = [
+            "pool-exhaustion",
+            "shared-transaction",
+            "leaked-transaction",
+            "lock-order",
+            "insert-order",
+            "read-skew",
+        ];
+        let positions: Vec<usize> = lessons
+            .iter()
+            .map(|l| course.iter().position(|c| *c == l.slug).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
         assert_eq!(lessons.len(), EMBEDDED.len());
     }
 

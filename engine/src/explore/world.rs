@@ -76,8 +76,20 @@ pub fn explore(world: World, limits: Limits) -> Report<Choice, Failure> {
 }
 
 /// Prints an explored schedule (choices) as task names, the way URLs and tests spell it.
+///
+/// The schedule is replayed from `world`, because goroutines started by `spawn` exist (and have
+/// names) only once the step that starts them has run.
 pub fn schedule_text(world: &World, choices: &[Choice]) -> String {
-    Schedule(choices.iter().map(|c| world.move_of(*c)).collect()).to_string()
+    let mut world = world.clone();
+    let moves = choices
+        .iter()
+        .map(|c| {
+            let name = world.move_of(*c);
+            World::step(&mut world, *c).expect("an explored choice steps");
+            name
+        })
+        .collect();
+    Schedule(moves).to_string()
 }
 
 /// The verdict on one scenario of a lesson.
