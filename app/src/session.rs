@@ -89,6 +89,11 @@ impl Session {
             .expect("a session always holds its start world")
     }
 
+    /// The world before the first step: what "check every schedule" explores.
+    pub fn start_world(&self) -> &World {
+        &self.worlds[0]
+    }
+
     /// The schedule taken so far.
     pub fn schedule(&self) -> Schedule {
         Schedule(self.steps.iter().map(|s| s.mv.clone()).collect())

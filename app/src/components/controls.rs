@@ -28,6 +28,7 @@ pub fn Controls() -> impl IntoView {
             <button
                 data-testid="back"
                 title="Back (← or b)"
+                aria-label="Back"
                 disabled=at_start
                 on:click=move |_| {
                     player.playing.set(false);

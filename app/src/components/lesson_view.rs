@@ -1,6 +1,7 @@
 //! One lesson on one page: the session signal, the player, keyboard shortcuts and the address
 //! all live here; the panels read the session from context.
 
+use super::check_schedules::{start_check, CheckSchedules, Checker};
 use super::code_listing::CodeListings;
 use super::controls::Controls;
 use super::fixes::Fixes;
@@ -88,8 +89,10 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
         interval_ms: RwSignal::new(450),
         help: RwSignal::new(false),
     };
+    let checker = Checker::new();
     provide_context(session);
     provide_context(player);
+    provide_context(checker);
 
     // Play: one step per tick of an interval that lives as long as Play is on.
     let interval = StoredValue::new_local(None::<Interval>);
@@ -161,8 +164,19 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                 player.help.update(|h| *h = !*h);
                 true
             }
+            "c" => {
+                if checker.running() {
+                    checker.cancel();
+                } else {
+                    start_check(session, checker);
+                }
+                true
+            }
             "Escape" => {
                 player.help.set(false);
+                if checker.running() {
+                    checker.cancel();
+                }
                 true
             }
             _ => false,
@@ -193,6 +207,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                 <aside class="left">
                     <Story/>
                     <Fixes/>
+                    <CheckSchedules/>
                 </aside>
                 <section class="center">
                     <div class="sticky">

@@ -1,6 +1,7 @@
 //! The page's components, one per file, each named after its component.
 
 pub mod app;
+pub mod check_schedules;
 pub mod code_listing;
 pub mod controls;
 pub mod fixes;
