@@ -231,7 +231,7 @@ pub fn thousands(n: impl ToString) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -326,7 +326,6 @@ pub fn CheckSchedules() -> impl IntoView {
                         .failures
                         .iter()
                         .skip(1)
-                        .cloned()
                         .map(|f| {
                             let schedule = f.schedule.clone();
                             view! {
