@@ -11,6 +11,7 @@ pub mod lesson_picker;
 pub mod lesson_view;
 pub mod locks_panel;
 pub mod pool;
+pub mod share;
 pub mod status_banner;
 pub mod story;
 pub mod tables;
