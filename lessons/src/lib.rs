@@ -15,6 +15,10 @@ const FILES: &[(&str, &str)] = &[
         "shared-transaction",
         include_str!("../shared-transaction/lesson.toml"),
     ),
+    (
+        "leaked-transaction",
+        include_str!("../leaked-transaction/lesson.toml"),
+    ),
     ("lock-order", include_str!("../lock-order/lesson.toml")),
     ("insert-order", include_str!("../insert-order/lesson.toml")),
     ("read-skew", include_str!("../read-skew/lesson.toml")),
