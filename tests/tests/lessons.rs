@@ -5,6 +5,8 @@
 use lockstep::explore::world::{check_lesson, ScenarioCheck};
 use lockstep::server;
 use lockstep::world::{task::Life, Choice, Event, Move, Schedule, Status, World};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Plays the lesson's bug schedule the way the app's Play button does: each move when it is
 /// enabled, otherwise the first enabled choice (a fix can change which moves exist), then the
@@ -48,8 +50,20 @@ fn finished_ok(world: &World, task: &str) -> bool {
     )
 }
 
+/// The checker's verdicts on a lesson, computed once per lesson for all the tests that ask.
 fn check(slug: &str) -> Vec<ScenarioCheck> {
-    check_lesson(lockstep_lessons::lesson(slug).unwrap(), Default::default()).unwrap()
+    type Cell = Arc<OnceLock<Vec<ScenarioCheck>>>;
+    static CHECKS: Mutex<BTreeMap<String, Cell>> = Mutex::new(BTreeMap::new());
+    let cell = CHECKS
+        .lock()
+        .unwrap()
+        .entry(slug.to_string())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| {
+        check_lesson(lockstep_lessons::lesson(slug).unwrap(), Default::default()).unwrap()
+    })
+    .clone()
 }
 
 #[test]
