@@ -8,13 +8,13 @@ use lockstep::world::{task::Life, Choice, Event, Move, Schedule, Status, World};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Plays the lesson's bug schedule the way the app's Play button does: each move when it is
+/// Plays the lesson's schedule (the fix's own, if it has one) the way the app's Play button does: each move when it is
 /// enabled, otherwise the first enabled choice (a fix can change which moves exist), then the
 /// first enabled choice until the end.
 fn play_bug(slug: &str, fix: Option<&str>) -> (World, Vec<Event>) {
     let lesson = lockstep_lessons::lesson(slug).unwrap();
     let mut world = World::new(&lesson.scenario(fix)).unwrap();
-    let schedule: Schedule = lesson.bug_schedule.parse().unwrap();
+    let schedule: Schedule = lesson.schedule_for(fix).parse().unwrap();
     let mut moves = schedule.0.into_iter();
     let mut events = Vec::new();
     for _ in 0..10_000 {
@@ -486,13 +486,56 @@ fn lock_order_retry_completes_on_every_schedule_but_wastes_work_and_can_lose_thr
     assert!(kinds
         .iter()
         .any(|k| k.contains("A failed: ERROR: deadlock detected") && k.contains("3 were")));
-    // The lesson's own schedule, played on: A is the victim; each time it is rolled back it
-    // runs again before B has taken the row it was woken for, and the cycle forms again, one
-    // deadlock_timeout each time, until A gives up.
+    // The fix's own schedule: the same deadlock after the one-second check, B finishes, A
+    // retries alone and both workers' updates land; one transaction's work was thrown away.
     let (world, events) = play_bug("lock-order", Some("retry"));
     let errors = server_errors(&events);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "40P01");
+    assert!(finished_ok(&world, "A") && finished_ok(&world, "B"));
+    assert_eq!(
+        world.query_value("SELECT n FROM widget WHERE id = 3"),
+        Ok(Some("2".into()))
+    );
+    assert_eq!(
+        violations(&world),
+        vec![
+            "no transaction that locked or wrote rows is rolled back: 1 was: its row locks and \
+             writes were thrown away (wasted work)"
+                .to_string()
+        ]
+    );
+}
+
+#[test]
+fn lock_order_retry_can_collide_again_when_the_victim_outruns_the_woken_worker() {
+    // Always A first: each time A is rolled back it runs again before B has taken the row it
+    // was woken for, and the cycle forms again, one deadlock_timeout each time, until A gives up.
+    let lesson = lockstep_lessons::lesson("lock-order").unwrap();
+    let mut world = World::new(&lesson.scenario(Some("retry"))).unwrap();
+    let schedule: Schedule = lesson.bug_schedule.parse().unwrap();
+    let (mut world, mut events) = {
+        let mut events = Vec::new();
+        for m in schedule.0 {
+            let choice = match m {
+                Move::Tick => Choice::Tick,
+                Move::Task(name) => Choice::Task(world.task_named(&name).unwrap()),
+            };
+            let choice = if world.choices().contains(&choice) {
+                choice
+            } else {
+                world.choices()[0]
+            };
+            events.extend(world.step(choice).unwrap());
+        }
+        (world, events)
+    };
+    while world.status() == Status::Running {
+        let first = world.choices()[0];
+        events.extend(world.step(first).unwrap());
+    }
+    let errors = server_errors(&events);
     assert_eq!(errors.len(), 3, "{errors:?}");
-    assert!(errors.iter().all(|e| e.code == "40P01"));
     assert!(!finished_ok(&world, "A") && finished_ok(&world, "B"));
     assert!(
         world.now >= lockstep::time::Instant::START + lockstep::time::Duration::from_millis(3_000)
@@ -526,4 +569,11 @@ fn insert_order_retry_completes_on_every_schedule_but_batches_are_aborted_again(
         "{kinds:?}"
     );
     assert!(kinds.iter().any(|k| k.contains("3 were")), "{kinds:?}");
+    let (world, events) = play_bug("insert-order", Some("retry"));
+    assert_eq!(server_errors(&events).len(), 1);
+    assert!(finished_ok(&world, "A") && finished_ok(&world, "B"));
+    assert_eq!(
+        world.query_value("SELECT seen + balance FROM addresses WHERE hash = '0xa1'"),
+        Ok(Some("6".into()))
+    );
 }
