@@ -74,7 +74,10 @@ impl Session {
     pub fn new(lesson: &'static Lesson, fix: Option<&str>) -> Result<Session, String> {
         let fix = fix.filter(|f| lesson.fix(f).is_some()).map(str::to_string);
         let world = World::new(&lesson.scenario(fix.as_deref())).map_err(|e| e.to_string())?;
-        let bug_schedule = lesson.bug_schedule.parse().unwrap_or_default();
+        let bug_schedule = lesson
+            .schedule_for(fix.as_deref())
+            .parse()
+            .unwrap_or_default();
         Ok(Session {
             lesson,
             fix,

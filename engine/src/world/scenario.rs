@@ -129,8 +129,16 @@ fn default_count() -> u32 {
 pub enum Invariant {
     /// Every task finished (none is blocked forever).
     AllTasksFinished,
-    /// Every task finished without returning an error.
-    NoTaskFailed,
+    /// Every task finished without returning an error, other than the `expected` ones: errors
+    /// that are answers rather than failures (an error the handler turns into a 400).
+    NoTaskFailed {
+        /// Error texts that do not count as failures.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        expected: Vec<String>,
+    },
+    /// No transaction that had locked or written rows was rolled back: no work was thrown away
+    /// (and, with a retry loop, done again). Counted from the server's record of aborted xids.
+    NoWorkRolledBack,
     /// An SQL query's result (first column of the first row, or `NULL`) equals `equals`.
     Sql {
         /// The query, run on a fresh session after the run.
@@ -154,7 +162,19 @@ impl fmt::Display for Invariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Invariant::AllTasksFinished => f.write_str("every task finishes"),
-            Invariant::NoTaskFailed => f.write_str("no task fails"),
+            Invariant::NoTaskFailed { expected } if expected.is_empty() => {
+                f.write_str("no task fails")
+            }
+            Invariant::NoTaskFailed { expected } => {
+                write!(
+                    f,
+                    "no task fails (answering {} is not a failure)",
+                    expected.join(", ")
+                )
+            }
+            Invariant::NoWorkRolledBack => {
+                f.write_str("no transaction that locked or wrote rows is rolled back")
+            }
             Invariant::Sql { query, equals } => write!(f, "`{query}` = {equals}"),
             Invariant::Recorded { task, var, equals } => {
                 write!(f, "{var} recorded by {task} = {equals}")
