@@ -341,6 +341,13 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
         file: file.to_string(),
         message,
     };
+    if text.len() > crate::limits::LESSON_BYTES_MAX {
+        return Err(error(format!(
+            "the file is {} bytes, more than LESSON_BYTES_MAX ({})",
+            text.len(),
+            crate::limits::LESSON_BYTES_MAX
+        )));
+    }
     let lesson: Lesson = toml::from_str(text).map_err(|e| error(toml_error(text, &e)))?;
     validate(&lesson).map_err(error)?;
     Ok(lesson)

@@ -374,6 +374,15 @@ impl Server {
     /// reserved for superusers).
     pub fn connect(&mut self, now: Instant, events: &mut Vec<Event>) -> Result<Pid, PgError> {
         let live = self.sessions().count() as u32;
+        if live as usize >= crate::limits::SESSIONS_MAX {
+            return Err(PgError::fatal(
+                "53300",
+                format!(
+                    "sorry, Lockstep's limit of SESSIONS_MAX ({}) sessions is reached",
+                    crate::limits::SESSIONS_MAX
+                ),
+            ));
+        }
         let free = self.settings.max_connections.saturating_sub(live);
         let refusal = if free == 0 {
             Some("sorry, too many clients already")

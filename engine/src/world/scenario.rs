@@ -205,9 +205,7 @@ impl std::error::Error for ScenarioError {}
 
 /// Upper bounds on a scenario, so that a hostile or mistaken file cannot make the engine
 /// allocate without limit.
-pub const TASKS_MAX: u32 = 1000;
-/// The longest program.
-pub const PROGRAM_LENGTH_MAX: usize = 1000;
+pub use crate::limits::{PROGRAM_LENGTH_MAX, TASKS_MAX};
 
 impl Scenario {
     /// Checks names, references and jumps; called by `World::new`.
@@ -256,9 +254,10 @@ impl Scenario {
                 return invalid(format!("task `{}`: count must be at least 1", task.name));
             }
             total = total.saturating_add(task.count);
-            if task.program.len() > PROGRAM_LENGTH_MAX {
+            let length = program_length(&task.program);
+            if length > PROGRAM_LENGTH_MAX {
                 return invalid(format!(
-                    "task `{}`: program longer than {PROGRAM_LENGTH_MAX}",
+                    "task `{}`: its program has {length} ops, more than PROGRAM_LENGTH_MAX ({PROGRAM_LENGTH_MAX})",
                     task.name
                 ));
             }
@@ -266,7 +265,9 @@ impl Scenario {
                 .map_err(|e| ScenarioError::Invalid(format!("task `{}`: {e}", task.name)))?;
         }
         if total > TASKS_MAX {
-            return invalid(format!("more than {TASKS_MAX} tasks"));
+            return invalid(format!(
+                "{total} tasks (counting each `count`), more than TASKS_MAX ({TASKS_MAX})"
+            ));
         }
         for task in &self.tasks {
             for op in all_ops(&task.program) {
@@ -302,6 +303,22 @@ impl Scenario {
     pub fn max_conns(&self, pool: &PoolSpec) -> u32 {
         pool.max_conns.unwrap_or(self.cpus.max(4))
     }
+}
+
+/// How many ops a program has, counting the bodies of `defer`s at any depth. Iterative: a
+/// hostile file may nest deeply.
+fn program_length(program: &[Op]) -> usize {
+    let mut count = 0;
+    let mut pending: Vec<&[Op]> = vec![program];
+    while let Some(ops) = pending.pop() {
+        count += ops.len();
+        for op in ops {
+            if let Action::Defer { body } = &op.action {
+                pending.push(body);
+            }
+        }
+    }
+    count
 }
 
 /// Every operation of a program, including deferred bodies.
