@@ -1,13 +1,16 @@
 //! One lesson on one page: the session signal, the player, keyboard shortcuts and the address
 //! all live here; the panels read the session from context.
 
+use super::activity_panel::ActivityPanel;
 use super::check_schedules::{start_check, CheckSchedules, Checker};
 use super::code_listing::CodeListings;
+use super::connections_panel::ConnectionsPanel;
 use super::controls::Controls;
 use super::fixes::Fixes;
 use super::help_overlay::HelpOverlay;
 use super::lanes::Lanes;
 use super::locks_panel::LocksPanel;
+use super::pg_log::PgLog;
 use super::pool::PoolPanel;
 use super::share::Share;
 use super::status_banner::StatusBanner;
@@ -268,7 +271,19 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     }
                 })}
                 {embed.then(|| {
-                    let href = format!("?lesson={}", lesson.slug);
+                    // The same lesson, fix and step, full size.
+                    let href = move || {
+                        session.with(|s| {
+                            url::query(&url::UrlState {
+                                lesson: Some(lesson.slug.clone()),
+                                fix: s.fix.clone(),
+                                step: s.steps.len(),
+                                schedule: s.chosen.then(|| s.schedule().to_string()),
+                                embed: false,
+                                workshop: false,
+                            })
+                        })
+                    };
                     view! {
                         <a class="full-lesson" href=href target="_blank" rel="noopener">
                             "Open the full lesson in Lockstep ↗"
@@ -292,7 +307,10 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     <Tables/>
                     <PoolPanel/>
                     <WaitForGraphPanel/>
+                    <ActivityPanel/>
                     <LocksPanel/>
+                    <ConnectionsPanel/>
+                    <PgLog/>
                 </section>
                 <aside class="right">
                     <Timeline/>
