@@ -139,7 +139,12 @@ pub fn Fixes() -> impl IntoView {
     let lesson = session.with_untracked(|s| s.lesson);
     let choose = move |fix: Option<String>| {
         player.playing.set(false);
-        if let Ok(fresh) = Session::new(lesson, fix.as_deref()) {
+        // Knobs the learner turned stay turned; a fix's own knob settings apply otherwise.
+        let mut knobs = session.with_untracked(|s| s.knobs.clone());
+        if let Some(fix) = fix.as_deref().and_then(|f| lesson.fix(f)) {
+            knobs.retain(|name, _| !fix.knobs.contains_key(name));
+        }
+        if let Ok(fresh) = Session::with_knobs(lesson, fix.as_deref(), &knobs) {
             session.set(fresh);
         }
     };

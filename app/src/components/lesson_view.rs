@@ -8,10 +8,12 @@ use super::connections_panel::ConnectionsPanel;
 use super::controls::Controls;
 use super::fixes::Fixes;
 use super::help_overlay::HelpOverlay;
+use super::knobs::Knobs;
 use super::lanes::Lanes;
 use super::locks_panel::LocksPanel;
 use super::pg_log::PgLog;
 use super::pool::PoolPanel;
+use super::pool_sizing::PoolSizing;
 use super::share::Share;
 use super::status_banner::StatusBanner;
 use super::story::Story;
@@ -84,7 +86,7 @@ pub fn toggle_play(session: SessionSignal, player: Player) {
 /// The lesson page.
 #[component]
 pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoView {
-    let mut first = match Session::new(lesson, start.fix.as_deref()) {
+    let mut first = match Session::with_knobs(lesson, start.fix.as_deref(), &start.knobs) {
         Ok(s) => s,
         Err(e) => {
             let message = format!("This lesson cannot start: {e}");
@@ -141,9 +143,9 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
 
     // The address follows the session.
     Effect::new(move |_| {
-        let (fix, steps, schedule) = session.with(|s| {
+        let (fix, steps, schedule, knobs) = session.with(|s| {
             let schedule = s.chosen.then(|| s.schedule().to_string());
-            (s.fix.clone(), s.steps.len(), schedule)
+            (s.fix.clone(), s.steps.len(), schedule, s.knobs.clone())
         });
         let workshop = player.workshop.get();
         url::replace(&url::UrlState {
@@ -153,6 +155,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             schedule,
             embed,
             workshop,
+            knobs,
         });
     });
 
@@ -281,6 +284,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                                 schedule: s.chosen.then(|| s.schedule().to_string()),
                                 embed: false,
                                 workshop: false,
+                                knobs: s.knobs.clone(),
                             })
                         })
                     };
@@ -295,6 +299,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                 <aside class="left">
                     <Story/>
                     <Fixes/>
+                    <Knobs/>
                     <CheckSchedules/>
                 </aside>
                 <section class="center">
@@ -306,6 +311,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     <CodeListings/>
                     <Tables/>
                     <PoolPanel/>
+                    <PoolSizing/>
                     <WaitForGraphPanel/>
                     <ActivityPanel/>
                     <LocksPanel/>
