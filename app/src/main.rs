@@ -5,8 +5,10 @@
 //! colours, layout) stays here; engine facts come from the engine's views and events.
 
 mod components;
+mod export;
 mod markdown;
 mod progress;
+mod sandbox;
 mod session;
 mod url;
 
