@@ -52,11 +52,20 @@ pub fn SandboxControls(sandbox: SandboxSignal) -> impl IntoView {
             let s = s.as_ref()?;
             Some(match s.next_move()? {
                 MoveKind::Launch(entry) => {
-                    let session = s
-                        .session_of(&entry.step)
+                    let index = s.session_of(&entry.step);
+                    let session = index
                         .map(|i| s.spec.sessions[i].name.clone())
                         .unwrap_or_default();
-                    format!("Next: {session} runs {}", entry.step)
+                    let busy = index
+                        .and_then(|i| s.lanes().into_iter().nth(i))
+                        .and_then(|lane| lane.waiting_step);
+                    match busy {
+                        Some(old) => format!(
+                            "Next: {session} runs {} — but {old} has not finished, so the tester first waits for it (time passes: deadlock checks and timeouts fire)",
+                            entry.step
+                        ),
+                        None => format!("Next: {session} runs {}", entry.step),
+                    }
                 }
                 MoveKind::Finish => {
                     "Next: the permutation ends (waiting steps complete, session teardowns run)"

@@ -94,6 +94,7 @@ pub fn SpecEditor(
                 data-testid="spec-editor"
                 aria-label="isolation spec"
                 spellcheck="false"
+                wrap="off"
                 rows="24"
                 node_ref=area
                 prop:value=move || text.get()

@@ -5,7 +5,7 @@
 use super::examples::{Check, Expect};
 use lockstep::server::{self, Pid, SessionState, StatementResult};
 use lockstep::spec::parse::{Permutation, PermutationEntry, Spec, SpecError};
-use lockstep::spec::{PermutationRun, RunOptions, SessionProgress};
+use lockstep::spec::{table, PermutationRun, RunOptions, SessionProgress};
 use lockstep::time::Instant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -309,6 +309,23 @@ impl Sandbox {
     pub fn reset(&mut self) {
         self.runs.truncate(1);
         self.moves.clear();
+    }
+
+    /// What isolationtester prints for this run so far: the permutation header names the whole
+    /// permutation when one is followed (as the tester prints it before running it), or the
+    /// steps launched so far when they are picked by hand.
+    pub fn output(&self) -> String {
+        let run = self.run();
+        let launched = Permutation {
+            entries: run.launched().to_vec(),
+        };
+        let following = self
+            .permutation()
+            .filter(|p| p.entries.starts_with(run.launched()));
+        let mut out = table::spec_header(self.spec.sessions.len());
+        out.push_str(&table::permutation_header(following.unwrap_or(&launched)));
+        out.push_str(run.body());
+        out
     }
 
     /// The session's name for each backend; the control connection that runs the global
@@ -634,7 +651,7 @@ mod tests {
     #[test]
     fn the_output_is_what_the_isolation_tester_prints() {
         let sandbox = play("deadlock");
-        let out = sandbox.run().output();
+        let out = sandbox.output();
         assert!(out.starts_with(
             "Parsed test spec with 2 sessions\n\nstarting permutation: t1_debit t2_debit t1_credit t2_credit t1_commit t2_commit\n"
         ));

@@ -8,7 +8,7 @@ use lockstep::server::Event;
 /// The isolation tester's output so far.
 #[component]
 pub fn TesterOutput(sandbox: SandboxSignal) -> impl IntoView {
-    let text = move || sandbox.with(|s| s.as_ref().map(|s| s.run().output()).unwrap_or_default());
+    let text = move || sandbox.with(|s| s.as_ref().map(|s| s.output()).unwrap_or_default());
     view! {
         <section class="panel tester-panel">
             <h2>"isolationtester output"</h2>
