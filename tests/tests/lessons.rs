@@ -203,3 +203,128 @@ fn insert_order_single_writer_deadlocks_again_with_a_second_write_path() {
     let (_, events) = play_bug("insert-order", Some("single-writer"));
     assert_eq!(server_errors(&events)[0].code, "40P01");
 }
+
+/// Every complete schedule from `world` (no reduction: each interleaving counted once), as
+/// (failing, all). Memoised on the state, so shared suffixes are counted once.
+fn count_schedules(
+    world: &World,
+    memo: &mut std::collections::HashMap<World, (u64, u64)>,
+) -> (u64, u64) {
+    if let Some(counts) = memo.get(world) {
+        return *counts;
+    }
+    let counts = match world.status() {
+        Status::Running => {
+            let mut counts = (0, 0);
+            for choice in world.choices() {
+                let mut next = world.clone();
+                next.step(choice).unwrap();
+                let (failing, all) = count_schedules(&next, memo);
+                counts = (counts.0 + failing, counts.1 + all);
+            }
+            counts
+        }
+        Status::Finished {
+            invariant_violations,
+        } => (u64::from(!invariant_violations.is_empty()), 1),
+        _ => (1, 1),
+    };
+    memo.insert(world.clone(), counts);
+    counts
+}
+
+fn scenario_check<'a>(checks: &'a [ScenarioCheck], fix: &str) -> &'a ScenarioCheck {
+    checks
+        .iter()
+        .find(|c| c.fix.as_deref() == Some(fix))
+        .unwrap_or_else(|| panic!("no fix {fix}"))
+}
+
+#[test]
+fn shared_transaction_default_schedule_desynchronises_the_socket_and_the_order_is_never_shipped() {
+    let (world, events) = play_bug("shared-transaction", None);
+    assert!(
+        server_errors(&events).is_empty(),
+        "PostgreSQL sees nothing wrong"
+    );
+    // Both goroutines' messages went into one connection's stream.
+    let sent_by: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::MessageSent { task, .. } => Some(world.tasks[task.0 as usize].name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(sent_by.contains("P.GetOrder") && sent_by.contains("P.GetInventory"));
+    let failure = |name: &str| match &world.tasks[world.task_named(name).unwrap().0 as usize].life {
+        Life::Finished { error: Some(e) } => Some(e.text.clone()),
+        _ => None,
+    };
+    assert_eq!(
+        failure("P.GetInventory").as_deref(),
+        Some("pq: unexpected Parse response 'C'")
+    );
+    assert_eq!(
+        failure("P").as_deref(),
+        Some("pq: unexpected Parse response 'C'")
+    );
+    assert_eq!(
+        violations(&world),
+        vec![
+            "no task fails: P failed: pq: unexpected Parse response 'C'; \
+             P.GetInventory failed: pq: unexpected Parse response 'C'"
+                .to_string(),
+            "`SELECT status FROM orders WHERE id = 1` = shipped: it is accepted".to_string(),
+            "`SELECT stock FROM inventory WHERE sku = 1` = 8: it is 10".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn shared_transaction_fails_on_165_of_1878_schedules_of_one_request() {
+    let lesson = lockstep_lessons::lesson("shared-transaction").unwrap();
+    let world = World::new(&lesson.scenario(None)).unwrap();
+    let (failing, all) = count_schedules(&world, &mut Default::default());
+    // The number the story quotes.
+    assert_eq!((failing, all), (165, 1_878));
+}
+
+#[test]
+fn shared_transaction_explorer_finds_the_desync_and_both_fixes_are_proven() {
+    let checks = check("shared-transaction");
+    let bug = &checks[0];
+    assert!(bug.complete && bug.ok, "{bug}");
+    assert_eq!(bug.states, 212);
+    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (4, 1));
+    let kinds: Vec<&str> = bug.failures.iter().map(|f| f.0.as_str()).collect();
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k.contains("pq: unexpected Parse response 'C'")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().all(|k| k.contains("it is accepted")),
+        "never shipped: {kinds:?}"
+    );
+    let sequential = scenario_check(&checks, "sequential");
+    assert!(sequential.complete && sequential.failures.is_empty() && sequential.ok);
+    assert_eq!(sequential.states, 66);
+    let before = scenario_check(&checks, "reads-before-tx");
+    assert!(before.complete && before.failures.is_empty() && before.ok);
+    assert_eq!(before.states, 828);
+    for fix in ["sequential", "reads-before-tx"] {
+        let (world, _) = play_bug("shared-transaction", Some(fix));
+        assert!(violations(&world).is_empty(), "{fix}");
+    }
+}
+
+#[test]
+fn shared_transaction_reads_before_tx_points_to_read_skew() {
+    let lesson = lockstep_lessons::lesson("shared-transaction").unwrap();
+    let fix = lesson.fix("reads-before-tx").unwrap();
+    assert!(fix
+        .explanation
+        .contains("no longer part of the transaction"));
+    assert!(fix.explanation.contains("(?lesson=read-skew)"));
+}
