@@ -7,7 +7,8 @@ SHELL := /bin/bash
 # The browser bundle is built for size; native release builds (the CLI, benchmarks) for speed.
 WASM_ENV := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
             CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort
-TRUNK := $(WASM_ENV) trunk
+# Trunk finds wasm-opt (binaryen from npm, installed into app/node_modules by .ci/install) on PATH.
+TRUNK := PATH="$(CURDIR)/app/node_modules/.bin:$$PATH" $(WASM_ENV) trunk
 
 .PHONY: help serve test dist tools tools-test fmt clippy unit check conformance differential e2e bench
 
@@ -53,9 +54,13 @@ differential:
 	tests/pg/start.sh >/dev/null
 	status=0; LOCKSTEP_PG="$$(cat target/pg/conninfo)" cargo test -q -p lockstep-tests --test differential -- --nocapture || status=$$?; tests/pg/stop.sh; exit $$status
 
-bench:
+# Figures, never pass/fail: engine steps/s, explorer states/s against Stateright, then the page's
+# budgets (gzipped size, time to the first interactive lesson, p95 of one Step in Chromium).
+bench: tools-test
 	cargo bench -q -p lockstep-engine --bench steps
 	cargo bench -q -p lockstep-engine --bench explore
+	$(TRUNK) build --release --offline
+	cd tests/e2e && npm run -s bench
 
 e2e:
 	cd tests/e2e && npm test

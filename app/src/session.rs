@@ -26,6 +26,9 @@ pub struct Session {
     worlds: Vec<World>,
     /// The steps taken, one per world after the first.
     pub steps: Vec<Step>,
+    /// Steps undone by Back or the scrubber, with the world after each, the next one last:
+    /// Step redoes them in order, and any other move drops them (the run forks).
+    future: Vec<(World, Step)>,
     /// The lesson's default schedule, followed by Step while the learner has not diverged.
     bug_schedule: Schedule,
     /// Whether some step so far is one Step would not have taken (a lane click), so that the
@@ -80,6 +83,7 @@ impl Session {
             fix,
             worlds: vec![world],
             steps: Vec::new(),
+            future: Vec::new(),
             bug_schedule,
             chosen: false,
         })
@@ -92,14 +96,37 @@ impl Session {
             .expect("a session always holds its start world")
     }
 
+    /// The world before the first step: what "check every schedule" explores.
+    pub fn start_world(&self) -> &World {
+        &self.worlds[0]
+    }
+
     /// The schedule taken so far.
     pub fn schedule(&self) -> Schedule {
         Schedule(self.steps.iter().map(|s| s.mv.clone()).collect())
     }
 
-    /// The choice Step takes: the lesson's schedule while the learner follows it and its next
-    /// move is enabled, otherwise the next enabled task after the last one run (round-robin).
+    /// The choice Step takes: the next undone step while there is one (Step redoes the run),
+    /// otherwise [`Session::planned_choice`].
     pub fn next_choice(&self) -> Option<Choice> {
+        let world = self.world();
+        if let Some((_, redo)) = self.future.last() {
+            let choices = world.choices();
+            let redo = match &redo.mv {
+                Move::Tick => Some(Choice::Tick),
+                Move::Task(name) => world.task_named(name).map(Choice::Task),
+            };
+            if let Some(c) = redo.filter(|c| choices.contains(c)) {
+                return Some(c);
+            }
+        }
+        self.planned_choice()
+    }
+
+    /// The choice Step takes on a fresh run: the lesson's schedule while the learner follows
+    /// it and its next move is enabled, otherwise the next enabled task after the last one run
+    /// (round-robin).
+    fn planned_choice(&self) -> Option<Choice> {
         let world = self.world();
         let choices = world.choices();
         if choices.is_empty() {
@@ -132,15 +159,27 @@ impl Session {
         after_last.or_else(|| choices.first().copied())
     }
 
-    /// Takes `choice`; false when it is not enabled.
+    /// Takes `choice`; false when it is not enabled. Taking the next undone step redoes it
+    /// from its snapshot; any other move drops the undone steps.
     pub fn take(&mut self, choice: Choice) -> bool {
-        if self.next_choice() != Some(choice) {
-            self.chosen = true;
+        let mv = self.world().move_of(choice);
+        let off_plan = self.planned_choice() != Some(choice);
+        if self.future.last().is_some_and(|(_, redo)| redo.mv == mv) {
+            if let Some((world, step)) = self.future.pop() {
+                self.chosen |= off_plan;
+                self.worlds.push(world);
+                self.steps.push(step);
+                return true;
+            }
         }
+        if !self.world().choices().contains(&choice) {
+            return false;
+        }
+        self.chosen |= off_plan;
         let mut world = self.world().clone();
-        let mv = world.move_of(choice);
         match world.step(choice) {
             Ok(events) => {
+                self.future.clear();
                 self.worlds.push(world);
                 self.steps.push(Step { mv, events });
                 true
@@ -162,21 +201,58 @@ impl Session {
         self.world().choices().contains(&Choice::Task(task)) && self.take(Choice::Task(task))
     }
 
-    /// Undoes the last step exactly.
+    /// Undoes the last step exactly; Step (or the scrubber) can redo it.
     pub fn back(&mut self) -> bool {
-        if self.steps.is_empty() {
+        if !self.undo() {
             return false;
         }
-        self.steps.pop();
-        self.worlds.pop();
         self.chosen = self.diverges();
         true
     }
 
-    /// Back to the start, keeping the lesson and fix.
+    fn undo(&mut self) -> bool {
+        match (self.steps.pop(), self.worlds.len() > 1) {
+            (Some(step), true) => {
+                let world = self.worlds.pop().expect("a world per step");
+                self.future.push((world, step));
+                true
+            }
+            (Some(step), false) => {
+                self.steps.push(step);
+                false
+            }
+            (None, _) => false,
+        }
+    }
+
+    /// Moves to `position` steps into the run (the steps taken plus those undone), exactly,
+    /// from snapshots.
+    pub fn seek(&mut self, position: usize) {
+        while self.steps.len() > position && self.undo() {}
+        self.chosen = self.diverges();
+        while self.steps.len() < position {
+            let Some(choice) = self.next_choice().filter(|_| self.undone() > 0) else {
+                break;
+            };
+            self.take(choice);
+        }
+    }
+
+    /// How long the run is: the steps taken plus those undone that Step would redo.
+    pub fn run_len(&self) -> usize {
+        self.steps.len() + self.future.len()
+    }
+
+    /// How many undone steps lie ahead.
+    pub fn undone(&self) -> usize {
+        self.future.len()
+    }
+
+    /// Back to the start, keeping the lesson and fix; the old run is forgotten.
     pub fn reset(&mut self) {
         self.worlds.truncate(1);
         self.steps.clear();
+        self.future.clear();
         self.chosen = false;
     }
 
@@ -187,6 +263,7 @@ impl Session {
             fix: self.fix.clone(),
             worlds: vec![self.worlds[0].clone()],
             steps: Vec::new(),
+            future: Vec::new(),
             bug_schedule: self.bug_schedule.clone(),
             chosen: false,
         };
@@ -368,5 +445,53 @@ mod tests {
         assert!(session.back());
         assert!(!session.back());
         assert_eq!(*session.world(), start);
+    }
+
+    #[test]
+    fn seeking_back_and_forth_restores_each_step_exactly() {
+        let mut session = Session::new(lock_order(), None).unwrap();
+        let mut worlds = vec![session.world().clone()];
+        for _ in 0..6 {
+            session.step();
+            worlds.push(session.world().clone());
+        }
+        session.seek(2);
+        assert_eq!(*session.world(), worlds[2]);
+        assert_eq!(session.run_len(), 6);
+        session.seek(5);
+        assert_eq!(*session.world(), worlds[5]);
+        session.seek(0);
+        assert_eq!(*session.world(), worlds[0]);
+        assert!(session.step());
+        assert_eq!(*session.world(), worlds[1], "Step redoes the undone run");
+        assert_eq!(session.undone(), 5);
+    }
+
+    #[test]
+    fn a_different_move_after_going_back_drops_the_old_future() {
+        let mut session = Session::new(lock_order(), None).unwrap();
+        for _ in 0..4 {
+            session.step();
+        }
+        session.seek(1);
+        let b = session.world().task_named("B").unwrap();
+        assert!(session.run_task(b));
+        assert_eq!(session.undone(), 0);
+        assert_eq!(session.run_len(), 2);
+        assert_eq!(session.schedule().to_string(), "A B");
+        assert!(session.chosen);
+    }
+
+    #[test]
+    fn a_lane_click_run_scrubbed_back_keeps_its_schedule_in_the_address() {
+        let mut session = Session::new(lock_order(), None).unwrap();
+        let b = session.world().task_named("B").unwrap();
+        session.run_task(b);
+        session.run_task(b);
+        session.seek(0);
+        assert!(!session.chosen);
+        session.seek(2);
+        assert!(session.chosen);
+        assert_eq!(session.schedule().to_string(), "B B");
     }
 }

@@ -1,6 +1,6 @@
 //! The page's state in its address: `?lesson=SLUG&fix=FIX&step=N`, or `&schedule=S` (the
 //! moves themselves, `A A B +`) once the learner has chosen a move Step would not have, and
-//! `&embed=1` for the compact view inside an iframe.
+//! `&embed=1` for the compact view inside an iframe, `&workshop=1` for large type on a projector.
 
 use web_sys::UrlSearchParams;
 
@@ -17,6 +17,8 @@ pub struct UrlState {
     pub schedule: Option<String>,
     /// The compact view for an iframe.
     pub embed: bool,
+    /// Large type for a projector.
+    pub workshop: bool,
 }
 
 /// Reads the address.
@@ -33,6 +35,9 @@ pub fn read() -> UrlState {
         step: params.get("step").and_then(|s| s.parse().ok()).unwrap_or(0),
         schedule: params.get("schedule").filter(|s| !s.trim().is_empty()),
         embed: params.get("embed").is_some_and(|e| e == "1" || e == "true"),
+        workshop: params
+            .get("workshop")
+            .is_some_and(|e| e == "1" || e == "true"),
     }
 }
 
@@ -54,6 +59,9 @@ pub fn query(state: &UrlState) -> String {
     }
     if state.embed {
         params.append("embed", "1");
+    }
+    if state.workshop {
+        params.append("workshop", "1");
     }
     let text: String = params.to_string().into();
     if text.is_empty() {

@@ -1,10 +1,22 @@
 //! The lesson file format: a story, the code listings of its tasks, a [`Scenario`] for the
-//! engine, the schedule that shows the bug, and its fixes. A fix is data too: it replaces code
-//! listings and patches the scenario (statements, settings, pools or whole task programs), so
-//! applying it needs no code of its own. The files themselves live in the `lessons` crate.
+//! engine, the schedule that shows the bug, its fixes and its knobs. A fix is data too: it
+//! replaces code listings and patches the scenario (statements, settings, pools, whole task
+//! programs or knob values), so applying it needs no code of its own. The files themselves live
+//! in the `lessons` crate.
+//!
+//! # Knobs
+//!
+//! A [`Knob`] is a number the learner may turn: how many identical requests run at once (a
+//! task's `count`), or how big a pool is (pgxpool `MaxConns`, database/sql `MaxOpenConns`).
+//! Building a scenario takes the lesson's scenario, applies the fix, then sets every knob: to the
+//! value asked for, else the fix's own setting ([`Fix::knobs`]), else the knob's default. So
+//! `Lesson::scenario_at(fix, &values)` answers "what does this code do with 6 requests and a
+//! pool of 5?", which is all a pool-sizing view needs, and a fix like "a bigger pool" is just a
+//! knob setting. A fix can also name settings at which it is known to fail again
+//! ([`Fix::fails_at`]); the check explores those too and expects a failure there.
 
-use crate::world::{Action, Op, PoolSpec, Scenario, ServerSettings, TaskSpec};
-use serde::Deserialize;
+use crate::world::{Action, Driver, Op, PoolSpec, Scenario, ServerSettings, TaskSpec};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -31,6 +43,70 @@ pub struct Lesson {
     /// Every fix, in the order the story discusses them.
     #[serde(default)]
     pub fixes: Vec<Fix>,
+    /// Numbers the learner may turn (requests, pool size), in the order the UI shows them.
+    #[serde(default)]
+    pub knobs: Vec<Knob>,
+}
+
+/// Knob values by knob name. Knobs left out take their default (or the fix's setting).
+pub type KnobValues = BTreeMap<String, u32>;
+
+/// The largest value a knob may allow: a knob multiplies tasks, and every task multiplies the
+/// schedules an exploration must cover.
+pub const KNOB_VALUE_MAX: u32 = 64;
+
+/// A number the learner may turn, and what it sets in the scenario. Exactly one of `task` and
+/// `pool` is given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knob {
+    /// Its name in fix settings, URLs and the check's output (`requests`, `max_conns`).
+    pub name: String,
+    /// What the UI writes next to the input ("Concurrent requests").
+    pub label: String,
+    /// Sets this task's `count`: that many identical requests, named `R1`, `R2`, ... (a count of
+    /// one is named plainly `R`).
+    #[serde(default)]
+    pub task: Option<String>,
+    /// Sets this pool's size: `max_conns` of a pgxpool pool, `max_open_conns` of a database/sql
+    /// pool.
+    #[serde(default)]
+    pub pool: Option<String>,
+    /// The value the lesson starts with.
+    pub default: u32,
+    /// The smallest value the UI offers (at least 1).
+    pub min: u32,
+    /// The largest value the UI offers (at most [`KNOB_VALUE_MAX`]).
+    pub max: u32,
+}
+
+impl Knob {
+    /// What the knob sets, in words, for error messages and the check's output.
+    pub fn target(&self) -> String {
+        match (&self.task, &self.pool) {
+            (Some(task), _) => format!("the count of task {task}"),
+            (None, Some(pool)) => format!("the size of pool {pool}"),
+            (None, None) => "nothing".to_string(),
+        }
+    }
+
+    /// Sets the knob to `value` in `scenario` (nothing if what it names is missing; validation
+    /// rules that out for lesson files).
+    fn apply(&self, scenario: &mut Scenario, value: u32) {
+        if let Some(name) = &self.task {
+            if let Some(task) = scenario.tasks.iter_mut().find(|t| &t.name == name) {
+                task.count = value;
+            }
+        }
+        if let Some(name) = &self.pool {
+            if let Some(pool) = scenario.pools.iter_mut().find(|p| &p.name == name) {
+                match pool.driver {
+                    Driver::Pgxpool => pool.max_conns = Some(value),
+                    Driver::DatabaseSql => pool.max_open_conns = Some(value),
+                }
+            }
+        }
+    }
 }
 
 /// A code listing: one file of the incident's code, run by some of the tasks.
@@ -89,6 +165,15 @@ pub struct Fix {
     /// Task programs that replace the lesson's tasks of the same name.
     #[serde(default)]
     pub tasks: Vec<TaskSpec>,
+    /// Knob settings this fix makes (`knobs = { max_conns = 5 }`): they replace the knobs'
+    /// defaults while the fix is applied, and the learner can still turn them.
+    #[serde(default)]
+    pub knobs: KnobValues,
+    /// Knob settings at which this fix is known to fail again (`fails_at = [{ requests = 5 }]`):
+    /// the check explores each one and expects a failure, so the lesson can show exactly where a
+    /// fix stops being one.
+    #[serde(default)]
+    pub fails_at: Vec<KnobValues>,
 }
 
 impl Lesson {
@@ -104,9 +189,66 @@ impl Lesson {
             .unwrap_or(&self.bug_schedule)
     }
 
-    /// The world to build: the lesson's scenario with `fix` applied (unknown fixes are ignored,
-    /// as a URL may carry a stale one).
+    /// The world to build: the lesson's scenario with `fix` applied and every knob at its
+    /// default, or at the fix's setting (unknown fixes are ignored, as a URL may carry a stale
+    /// one).
     pub fn scenario(&self, fix: Option<&str>) -> Scenario {
+        let mut scenario = self.patched(fix);
+        for (knob, value) in self.knob_values(fix) {
+            if let Some(k) = self.knob(&knob) {
+                k.apply(&mut scenario, value);
+            }
+        }
+        scenario
+    }
+
+    /// The world to build with `fix` applied and the knobs set to `values` (knobs left out take
+    /// the fix's setting or their default). An unknown knob or a value outside the knob's range
+    /// is an error, since these come from the learner.
+    pub fn scenario_at(&self, fix: Option<&str>, values: &KnobValues) -> Result<Scenario, String> {
+        for (name, &value) in values {
+            let knob = self
+                .knob(name)
+                .ok_or_else(|| format!("the lesson has no knob `{name}`"))?;
+            if value < knob.min || value > knob.max {
+                return Err(format!(
+                    "knob `{name}` = {value} is outside {}..={}",
+                    knob.min, knob.max
+                ));
+            }
+        }
+        let mut scenario = self.patched(fix);
+        let mut all = self.knob_values(fix);
+        all.extend(values.iter().map(|(k, &v)| (k.clone(), v)));
+        for (name, value) in all {
+            if let Some(knob) = self.knob(&name) {
+                knob.apply(&mut scenario, value);
+            }
+        }
+        Ok(scenario)
+    }
+
+    /// The knob called `name`, if the lesson has one.
+    pub fn knob(&self, name: &str) -> Option<&Knob> {
+        self.knobs.iter().find(|k| k.name == name)
+    }
+
+    /// Every knob's value with `fix` applied: the fix's setting, else the knob's default.
+    pub fn knob_values(&self, fix: Option<&str>) -> KnobValues {
+        let fix = fix.and_then(|slug| self.fix(slug));
+        self.knobs
+            .iter()
+            .map(|k| {
+                let value = fix
+                    .and_then(|f| f.knobs.get(&k.name).copied())
+                    .unwrap_or(k.default);
+                (k.name.clone(), value)
+            })
+            .collect()
+    }
+
+    /// The lesson's scenario with the fix's patches, before knobs are set.
+    fn patched(&self, fix: Option<&str>) -> Scenario {
         let mut scenario = self.scenario.clone();
         let Some(fix) = fix.and_then(|slug| self.fix(slug)) else {
             return scenario;
@@ -218,7 +360,9 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     }
 }
 
-fn validate(lesson: &Lesson) -> Result<(), String> {
+/// Checks what the file format alone cannot: the scenario builds, the bug schedule parses, every
+/// task runs a listing, every fix applies.
+pub fn validate(lesson: &Lesson) -> Result<(), String> {
     let check_scenario = |scenario: &Scenario, what: &str| -> Result<(), String> {
         crate::world::World::new(scenario)
             .map(drop)
@@ -248,6 +392,7 @@ fn validate(lesson: &Lesson) -> Result<(), String> {
             ));
         }
     }
+    validate_knobs(lesson)?;
     let mut slugs = std::collections::BTreeSet::new();
     for fix in &lesson.fixes {
         if !slugs.insert(fix.slug.as_str()) {
@@ -272,6 +417,75 @@ fn validate(lesson: &Lesson) -> Result<(), String> {
             &lesson.scenario(Some(&fix.slug)),
             &format!("fix {}", fix.slug),
         )?;
+        let settings = std::iter::once(&fix.knobs).chain(&fix.fails_at);
+        for (index, values) in settings.enumerate() {
+            let what = if index == 0 {
+                format!("fix {}: knobs", fix.slug)
+            } else {
+                format!("fix {}: fails_at {index}", fix.slug)
+            };
+            if index > 0 && values.is_empty() {
+                return Err(format!("{what}: names no knob"));
+            }
+            let scenario = lesson
+                .scenario_at(Some(&fix.slug), values)
+                .map_err(|e| format!("{what}: {e}"))?;
+            check_scenario(&scenario, &what)?;
+        }
+    }
+    Ok(())
+}
+
+fn validate_knobs(lesson: &Lesson) -> Result<(), String> {
+    let mut names = std::collections::BTreeSet::new();
+    for knob in &lesson.knobs {
+        let what = format!("knob {}", knob.name);
+        if !names.insert(knob.name.as_str()) {
+            return Err(format!("{what} is defined twice"));
+        }
+        match (&knob.task, &knob.pool) {
+            (Some(task), None) => {
+                if !lesson
+                    .scenario
+                    .tasks
+                    .iter()
+                    .any(|t| &t.name == task && !t.goroutine)
+                {
+                    return Err(format!("{what}: no request task named `{task}`"));
+                }
+            }
+            (None, Some(pool)) => {
+                if !lesson.scenario.pools.iter().any(|p| &p.name == pool) {
+                    return Err(format!("{what}: no pool named `{pool}`"));
+                }
+            }
+            _ => return Err(format!("{what}: give exactly one of `task` and `pool`")),
+        }
+        if knob.min == 0 || knob.min > knob.max || knob.max > KNOB_VALUE_MAX {
+            return Err(format!(
+                "{what}: the range {}..={} must lie within 1..={KNOB_VALUE_MAX}",
+                knob.min, knob.max
+            ));
+        }
+        if knob.default < knob.min || knob.default > knob.max {
+            return Err(format!(
+                "{what}: default {} is outside {}..={}",
+                knob.default, knob.min, knob.max
+            ));
+        }
+    }
+    check_each_value_world(lesson)
+}
+
+/// The extreme knob settings build valid worlds (e.g. task names stay unique at every count).
+fn check_each_value_world(lesson: &Lesson) -> Result<(), String> {
+    for knob in &lesson.knobs {
+        for value in [knob.min, knob.max] {
+            let values = KnobValues::from([(knob.name.clone(), value)]);
+            let scenario = lesson.scenario_at(None, &values)?;
+            crate::world::World::new(&scenario)
+                .map_err(|e| format!("knob {} = {value}: {e}", knob.name))?;
+        }
     }
     Ok(())
 }
@@ -300,5 +514,137 @@ mod tests {
         assert!(listing.runs("R"));
         assert!(listing.runs("R12"));
         assert!(!listing.runs("RX"));
+    }
+
+    const KNOBBED: &str = r#"
+slug = "k"
+title = "t"
+summary = "s"
+language = "go"
+story = "s"
+bug_schedule = "R1"
+
+[[listings]]
+file = "h.go"
+tasks = ["R"]
+code = "a\nb\n"
+
+[scenario]
+pools = [{ name = "db", driver = "pgxpool" }]
+
+[[scenario.tasks]]
+name = "R"
+program = [{ line = 1, op = "query-row", on = "db", sql = "SELECT 1" }]
+
+[[knobs]]
+name = "requests"
+label = "Concurrent requests"
+task = "R"
+default = 4
+min = 1
+max = 8
+
+[[knobs]]
+name = "max_conns"
+label = "MaxConns"
+pool = "db"
+default = 4
+min = 1
+max = 8
+
+[[fixes]]
+slug = "bigger"
+title = "t"
+explanation = "e"
+proven = true
+knobs = { max_conns = 5 }
+fails_at = [{ requests = 5 }]
+"#;
+
+    fn knobbed() -> Lesson {
+        parse("k.toml", KNOBBED).unwrap()
+    }
+
+    #[test]
+    fn knobs_set_a_task_count_and_a_pool_size_to_their_defaults() {
+        let lesson = knobbed();
+        let scenario = lesson.scenario(None);
+        assert_eq!(scenario.tasks[0].count, 4);
+        assert_eq!(scenario.pools[0].max_conns, Some(4));
+    }
+
+    #[test]
+    fn a_fix_sets_knobs_and_the_learner_can_still_turn_them() {
+        let lesson = knobbed();
+        assert_eq!(
+            lesson.knob_values(Some("bigger")),
+            KnobValues::from([("max_conns".into(), 5), ("requests".into(), 4)])
+        );
+        assert_eq!(lesson.scenario(Some("bigger")).pools[0].max_conns, Some(5));
+        let values = KnobValues::from([("requests".into(), 6)]);
+        let scenario = lesson.scenario_at(Some("bigger"), &values).unwrap();
+        assert_eq!(scenario.tasks[0].count, 6);
+        assert_eq!(scenario.pools[0].max_conns, Some(5));
+        let values = KnobValues::from([("max_conns".into(), 2)]);
+        let scenario = lesson.scenario_at(Some("bigger"), &values).unwrap();
+        assert_eq!(scenario.pools[0].max_conns, Some(2));
+    }
+
+    #[test]
+    fn a_knob_value_outside_its_range_or_an_unknown_knob_is_an_error() {
+        let lesson = knobbed();
+        let err = lesson
+            .scenario_at(None, &KnobValues::from([("requests".into(), 9)]))
+            .unwrap_err();
+        assert_eq!(err, "knob `requests` = 9 is outside 1..=8");
+        let err = lesson
+            .scenario_at(None, &KnobValues::from([("cpus".into(), 2)]))
+            .unwrap_err();
+        assert_eq!(err, "the lesson has no knob `cpus`");
+    }
+
+    #[test]
+    fn a_knob_on_a_database_sql_pool_sets_max_open_conns() {
+        let text = KNOBBED.replace("driver = \"pgxpool\"", "driver = \"database/sql\"");
+        let lesson = parse("k.toml", &text).unwrap();
+        let pool = &lesson.scenario(None).pools[0];
+        assert_eq!((pool.max_conns, pool.max_open_conns), (None, Some(4)));
+    }
+
+    #[test]
+    fn malformed_knobs_are_rejected_with_what_is_wrong() {
+        let cases = [
+            (
+                "default = 4\nmin = 1\nmax = 8\n\n[[fixes]]",
+                "default = 9\nmin = 1\nmax = 8\n\n[[fixes]]",
+                "knob max_conns: default 9 is outside 1..=8",
+            ),
+            (
+                "pool = \"db\"",
+                "pool = \"pg\"",
+                "knob max_conns: no pool named `pg`",
+            ),
+            (
+                "pool = \"db\"",
+                "pool = \"db\"\ntask = \"R\"",
+                "knob max_conns: give exactly one of `task` and `pool`",
+            ),
+            (
+                "fails_at = [{ requests = 5 }]",
+                "fails_at = [{ requests = 50 }]",
+                "fix bigger: fails_at 1: knob `requests` = 50 is outside 1..=8",
+            ),
+            (
+                "knobs = { max_conns = 5 }",
+                "knobs = { pool = 5 }",
+                "fix bigger: knobs: the lesson has no knob `pool`",
+            ),
+        ];
+        for (from, to, message) in cases {
+            let text = KNOBBED.replacen(from, to, 1);
+            assert_ne!(text, KNOBBED, "{from}");
+            let err = parse("k.toml", &text).unwrap_err();
+            assert_eq!(err.message, message);
+        }
     }
 }

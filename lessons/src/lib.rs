@@ -4,59 +4,34 @@
 //! The format itself (what a lesson and a fix are, how a fix is applied) is
 //! [`lockstep::lesson`], so the native CLI can read lesson folders too.
 
-use lockstep::lesson::toml_error;
-pub use lockstep::lesson::{parse, Fix, Lesson, LessonError, Listing};
-use serde::Deserialize;
+pub use lockstep::lesson::{parse, validate, Fix, Knob, KnobValues, Lesson, LessonError, Listing};
 use std::sync::OnceLock;
 
-/// The lesson files, embedded so the browser needs no network. Order here does not matter.
-const FILES: &[(&str, &str)] = &[
-    (
-        "shared-transaction",
-        include_str!("../shared-transaction/lesson.toml"),
-    ),
-    (
-        "leaked-transaction",
-        include_str!("../leaked-transaction/lesson.toml"),
-    ),
-    ("lock-order", include_str!("../lock-order/lesson.toml")),
-    ("insert-order", include_str!("../insert-order/lesson.toml")),
-    ("read-skew", include_str!("../read-skew/lesson.toml")),
-];
+/// The lessons in course order, as `(slug, JSON)`: `build.rs` reads `catalogue.toml` and each
+/// `SLUG/lesson.toml` and embeds them as JSON, so the browser needs no network and no TOML
+/// parser.
+const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
-/// The course order.
-const CATALOGUE: &str = include_str!("../catalogue.toml");
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Catalogue {
-    lessons: Vec<String>,
-}
-
-/// Every lesson, parsed and validated, in course order.
+/// Every lesson, read and validated, in course order.
 ///
-/// The files are embedded and checked by this crate's tests, so an error here is a bug in a
-/// lesson file that the tests missed.
+/// The files are embedded and checked by this crate's tests (which also parse the TOML itself,
+/// for errors with line and column), so an error here is a bug in a lesson file that the tests
+/// missed.
 pub fn load() -> Result<Vec<Lesson>, LessonError> {
-    let catalogue: Catalogue = toml::from_str(CATALOGUE).map_err(|e| LessonError {
-        file: "lessons/catalogue.toml".into(),
-        message: toml_error(CATALOGUE, &e),
-    })?;
-    catalogue
-        .lessons
+    EMBEDDED
         .iter()
-        .map(|slug| {
-            let file = format!("lessons/{slug}/lesson.toml");
-            let (_, text) = FILES.iter().find(|(s, _)| s == slug).ok_or(LessonError {
-                file: "lessons/catalogue.toml".into(),
-                message: format!("no lesson file for {slug}"),
-            })?;
-            let lesson = parse(&file, text)?;
+        .map(|(slug, json)| {
+            let error = |message: String| LessonError {
+                file: format!("lessons/{slug}/lesson.toml"),
+                message,
+            };
+            let lesson: Lesson = serde_json::from_str(json).map_err(|e| error(e.to_string()))?;
+            validate(&lesson).map_err(error)?;
             if &lesson.slug != slug {
-                return Err(LessonError {
-                    file,
-                    message: format!("slug {} does not match its folder", lesson.slug),
-                });
+                return Err(error(format!(
+                    "slug {} does not match its folder",
+                    lesson.slug
+                )));
             }
             Ok(lesson)
         })
@@ -95,7 +70,24 @@ mod tests {
             .map(|l| course.iter().position(|c| *c == l.slug).unwrap())
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
-        assert_eq!(lessons.len(), FILES.len());
+        assert_eq!(lessons.len(), EMBEDDED.len());
+    }
+
+    /// The TOML files themselves, read the way `lockstep check` reads them: the errors a lesson
+    /// author sees carry the line and column.
+    #[test]
+    fn every_lesson_file_parses_as_toml_to_the_embedded_lesson() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for (slug, _) in EMBEDDED {
+            let file = dir.join(slug).join("lesson.toml");
+            let text = std::fs::read_to_string(&file).unwrap();
+            let lesson = parse(&file.display().to_string(), &text).unwrap();
+            assert_eq!(&lesson.slug, slug);
+            assert_eq!(
+                format!("{lesson:?}"),
+                format!("{:?}", self::lesson(slug).unwrap())
+            );
+        }
     }
 
     #[test]

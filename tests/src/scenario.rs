@@ -240,8 +240,9 @@ fn statement(rng: &mut SplitMix64, tables: &[Table], session: u32) -> String {
             match rng.below(5) {
                 0 => format!("SELECT id, v FROM {name} ORDER BY id LIMIT 1 FOR {strength}{wait};"),
                 1 => format!("SELECT id, v FROM {name} ORDER BY id FOR {strength}{wait};"),
-                // Index scan in key order versus sequential scan in heap order: the row lock
-                // order differs once an UPDATE has moved a row to the end of the heap.
+                // A bitmap heap scan (index entries' TIDs, HOT-chain roots) versus a
+                // sequential scan (physical order): the row lock orders differ once an UPDATE
+                // has moved a row to the end of the heap.
                 2 => format!(
                     "SELECT id, v FROM {name} WHERE id IN ({key}, {other}) FOR {strength}{wait};"
                 ),

@@ -19,6 +19,15 @@ pub fn Controls() -> impl IntoView {
         }
     };
     let step_count = move || session.with(|s| s.steps.len());
+    let run_len = move || session.with(|s| s.run_len());
+    let position_label = move || {
+        let (at, len, undone) = session.with(|s| (s.steps.len(), s.run_len(), s.undone()));
+        if undone > 0 {
+            format!("step {at} of {len} — Step replays the rest; another move forks the run")
+        } else {
+            format!("step {at} of {len}")
+        }
+    };
     let speed_label = move || {
         let ms = player.interval_ms.get();
         format!("{:.1} steps/s", 1000.0 / f64::from(ms.max(1)))
@@ -28,6 +37,7 @@ pub fn Controls() -> impl IntoView {
             <button
                 data-testid="back"
                 title="Back (← or b)"
+                aria-label="Back"
                 disabled=at_start
                 on:click=move |_| {
                     player.playing.set(false);
@@ -104,8 +114,26 @@ pub fn Controls() -> impl IntoView {
             <button class="help-button" title="Keyboard shortcuts (?)" on:click=move |_| player.help.set(true)>
                 "?"
             </button>
+            <div class="scrubber">
+                <input
+                    type="range"
+                    min="0"
+                    data-testid="scrubber"
+                    aria-label="Position in the run"
+                    aria-valuetext=position_label
+                    prop:max=move || run_len().to_string()
+                    prop:value=move || step_count().to_string()
+                    disabled=move || run_len() == 0
+                    on:input=move |ev| {
+                        let at: usize = event_target_value(&ev).parse().unwrap_or(0);
+                        player.playing.set(false);
+                        session.update(|s| s.seek(at));
+                    }
+                />
+                <span class="scrubber-label" data-testid="scrubber-label">{position_label}</span>
+            </div>
             <div class="schedule" title="The schedule so far: who ran at each step; + is the clock jumping to the next timer">
-                <span class="label">"Step " {step_count} ": "</span>
+                <span class="label">"Schedule: "</span>
                 <code data-testid="schedule">{schedule}</code>
             </div>
         </div>

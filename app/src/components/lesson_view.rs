@@ -1,6 +1,7 @@
 //! One lesson on one page: the session signal, the player, keyboard shortcuts and the address
 //! all live here; the panels read the session from context.
 
+use super::check_schedules::{start_check, CheckSchedules, Checker};
 use super::code_listing::CodeListings;
 use super::controls::Controls;
 use super::fixes::Fixes;
@@ -8,6 +9,7 @@ use super::help_overlay::HelpOverlay;
 use super::lanes::Lanes;
 use super::locks_panel::LocksPanel;
 use super::pool::PoolPanel;
+use super::share::Share;
 use super::status_banner::StatusBanner;
 use super::story::Story;
 use super::tables::Tables;
@@ -29,6 +31,27 @@ pub struct Player {
     pub interval_ms: RwSignal<u32>,
     /// Whether the shortcut overlay is shown.
     pub help: RwSignal<bool>,
+    /// Large type for a projector (`&workshop=1`).
+    pub workshop: RwSignal<bool>,
+}
+
+/// Whether a key press is typing into a form field, where letters and arrows are the field's.
+fn typing_in_a_field(ev: &web_sys::KeyboardEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    let Some(element) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return false;
+    };
+    match element.tag_name().as_str() {
+        "TEXTAREA" | "SELECT" => true,
+        "INPUT" => !matches!(
+            element.get_attribute("type").as_deref(),
+            Some("checkbox" | "radio" | "button")
+        ),
+        _ => element.get_attribute("contenteditable").is_some(),
+    }
 }
 
 /// The engine state, provided by context.
@@ -87,9 +110,19 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
         playing: RwSignal::new(false),
         interval_ms: RwSignal::new(450),
         help: RwSignal::new(false),
+        workshop: RwSignal::new(start.workshop),
     };
+    // Workshop mode scales the whole page's type, which is set in rem on the root element.
+    Effect::new(move |_| {
+        let on = player.workshop.get();
+        if let Some(root) = document().document_element() {
+            let _ = root.class_list().toggle_with_force("workshop", on);
+        }
+    });
+    let checker = Checker::new();
     provide_context(session);
     provide_context(player);
+    provide_context(checker);
 
     // Play: one step per tick of an interval that lives as long as Play is on.
     let interval = StoredValue::new_local(None::<Interval>);
@@ -109,12 +142,14 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             let schedule = s.chosen.then(|| s.schedule().to_string());
             (s.fix.clone(), s.steps.len(), schedule)
         });
+        let workshop = player.workshop.get();
         url::replace(&url::UrlState {
             lesson: Some(lesson.slug.clone()),
             fix,
             step: steps,
             schedule,
             embed,
+            workshop,
         });
     });
 
@@ -132,29 +167,52 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     });
 
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || typing_in_a_field(&ev) {
             return;
         }
+        let pause = || player.playing.set(false);
         let handled = match ev.key().as_str() {
-            " " => {
+            " " | "p" => {
                 toggle_play(session, player);
                 true
             }
             "ArrowRight" | "s" => {
-                player.playing.set(false);
+                pause();
                 step(session, player);
                 true
             }
             "ArrowLeft" | "b" => {
-                player.playing.set(false);
+                pause();
                 session.update(|s| {
                     s.back();
                 });
                 true
             }
+            "Home" => {
+                pause();
+                session.update(|s| s.seek(0));
+                true
+            }
+            "End" => {
+                pause();
+                session.update(|s| s.seek(usize::MAX));
+                true
+            }
             "r" => {
-                player.playing.set(false);
+                pause();
                 session.update(|s| s.reset());
+                true
+            }
+            "c" => {
+                if checker.running() {
+                    checker.cancel();
+                } else {
+                    start_check(session, checker);
+                }
+                true
+            }
+            "w" => {
+                player.workshop.update(|w| *w = !*w);
                 true
             }
             "?" => {
@@ -163,6 +221,20 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             }
             "Escape" => {
                 player.help.set(false);
+                if checker.running() {
+                    checker.cancel();
+                }
+                true
+            }
+            digit if digit.len() == 1 && digit.as_bytes()[0].is_ascii_digit() && digit != "0" => {
+                // 1-9 run the n-th task next, like clicking its lane.
+                let n = usize::from(digit.as_bytes()[0] - b'1');
+                pause();
+                session.update(|s| {
+                    if let Some(task) = s.world().task_views().get(n).map(|t| t.id) {
+                        s.run_task(task);
+                    }
+                });
                 true
             }
             _ => false,
@@ -180,6 +252,21 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             <header class="lesson-header">
                 <h1 data-testid="lesson-title">{title}</h1>
                 <p class="summary">{summary}</p>
+                {(!embed).then(|| {
+                    view! {
+                        <div class="lesson-actions">
+                            <Share lesson=lesson/>
+                            <button
+                                data-testid="workshop"
+                                aria-pressed=move || player.workshop.get().to_string()
+                                title="Large type for a projector (w)"
+                                on:click=move |_| player.workshop.update(|w| *w = !*w)
+                            >
+                                "Workshop mode"
+                            </button>
+                        </div>
+                    }
+                })}
                 {embed.then(|| {
                     let href = format!("?lesson={}", lesson.slug);
                     view! {
@@ -193,6 +280,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                 <aside class="left">
                     <Story/>
                     <Fixes/>
+                    <CheckSchedules/>
                 </aside>
                 <section class="center">
                     <div class="sticky">

@@ -1,6 +1,7 @@
 //! The page's components, one per file, each named after its component.
 
 pub mod app;
+pub mod check_schedules;
 pub mod code_listing;
 pub mod controls;
 pub mod fixes;
@@ -10,6 +11,7 @@ pub mod lesson_picker;
 pub mod lesson_view;
 pub mod locks_panel;
 pub mod pool;
+pub mod share;
 pub mod status_banner;
 pub mod story;
 pub mod tables;

@@ -118,6 +118,20 @@ pub fn Timeline() -> impl IntoView {
             </label>
             <ol class="timeline" data-testid="event-log" node_ref=list>
                 {steps}
+                {move || {
+                    let undone = session.with(|s| s.undone());
+                    (undone > 0)
+                        .then(|| {
+                            let plural = if undone == 1 { "" } else { "s" };
+                            view! {
+                                <li class="step-entry undone" data-testid="undone">
+                                    {format!(
+                                        "{undone} later step{plural} undone: Step or the scrubber brings them back; any other move forks the run."
+                                    )}
+                                </li>
+                            }
+                        })
+                }}
                 <li class="step-entry empty" class:hidden=move || session.with(|s| !s.steps.is_empty())>
                     "Nothing has happened yet."
                 </li>

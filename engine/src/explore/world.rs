@@ -2,7 +2,7 @@
 //! scratch, every real fix is proven over every schedule, every partial fix fails.
 
 use super::{Explorer, Limits, Model, Report};
-use crate::lesson::Lesson;
+use crate::lesson::{KnobValues, Lesson};
 use crate::world::{Choice, Schedule, Status, World};
 use serde::Serialize;
 use std::fmt;
@@ -97,6 +97,11 @@ pub fn schedule_text(world: &World, choices: &[Choice]) -> String {
 pub struct ScenarioCheck {
     /// `None` for the bug, or the fix's slug.
     pub fix: Option<String>,
+    /// The knob settings asked for on top of the fix's (one of its `fails_at`); empty for the
+    /// lesson's own settings.
+    pub at: KnobValues,
+    /// Every knob's value in the explored scenario.
+    pub knobs: KnobValues,
     /// What the lesson promises: a failure (the bug, a partial fix) or a proof (a real fix).
     pub expect_failure: bool,
     /// Whether the exploration was complete.
@@ -115,10 +120,14 @@ pub struct ScenarioCheck {
 
 impl fmt::Display for ScenarioCheck {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = self
+        let mut what = self
             .fix
             .as_deref()
             .map_or("bug".to_string(), |s| format!("fix {s}"));
+        if !self.at.is_empty() {
+            let at: Vec<String> = self.at.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            what = format!("{what} at {}", at.join(", "));
+        }
         let mark = if self.ok { "ok  " } else { "FAIL" };
         if let Some((kind, schedule)) = self.failures.first() {
             write!(
@@ -145,15 +154,23 @@ impl fmt::Display for ScenarioCheck {
     }
 }
 
-/// Checks the bug and every fix of a lesson.
+/// Checks the bug and every fix of a lesson, and every fix again at each knob setting where it is
+/// known to fail (its `fails_at`).
 pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck>, String> {
+    let mut runs: Vec<(Option<&crate::lesson::Fix>, KnobValues)> = vec![(None, KnobValues::new())];
+    for fix in &lesson.fixes {
+        runs.push((Some(fix), KnobValues::new()));
+        runs.extend(fix.fails_at.iter().map(|at| (Some(fix), at.clone())));
+    }
     let mut out = Vec::new();
-    let fixes = std::iter::once(None).chain(lesson.fixes.iter().map(Some));
-    for fix in fixes {
-        let scenario = lesson.scenario(fix.map(|f| f.slug.as_str()));
+    for (fix, at) in runs {
+        let slug = fix.map(|f| f.slug.as_str());
+        let scenario = lesson.scenario_at(slug, &at)?;
+        let mut knobs = lesson.knob_values(slug);
+        knobs.extend(at.iter().map(|(k, &v)| (k.clone(), v)));
         let world = World::new(&scenario).map_err(|e| e.to_string())?;
         let report = explore(world.clone(), limits);
-        let expect_failure = fix.is_none_or(|f| !f.proven);
+        let expect_failure = !at.is_empty() || fix.is_none_or(|f| !f.proven);
         let failures: Vec<(String, String)> = report
             .failures
             .iter()
@@ -171,6 +188,8 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
         };
         out.push(ScenarioCheck {
             fix: fix.map(|f| f.slug.clone()),
+            at,
+            knobs,
             expect_failure,
             complete: report.complete,
             states: report.states_unique,

@@ -985,38 +985,10 @@ impl Server {
         Ok(exec)
     }
 
-    /// The planner, as far as lock order needs it: equality or IN on a single-column unique
-    /// key is an index scan (keys sorted and de-duplicated, versions of one key in heap
-    /// order); anything else is a sequential scan in heap order.
+    /// The heap indexes a scan of `t` visits, in the order of PostgreSQL's plan for `filter`
+    /// (see [`super::plan`]).
     fn plan_scan(&self, t: &Table, filter: Option<&Expr>) -> Vec<usize> {
-        if let Some(f) = filter {
-            for ix in &t.indexes {
-                if ix.columns.len() != 1 {
-                    continue;
-                }
-                let col = ix.columns[0];
-                if let Some(keys) = index_keys(f, &t.columns[col].name, t) {
-                    let ty = t.columns[col].ty;
-                    let mut vals: Vec<Value> = keys
-                        .into_iter()
-                        .filter_map(|k| coerce(k, ty, "").ok())
-                        .filter(|v| *v != Value::Null)
-                        .collect();
-                    vals.sort_by(|a, b| a.sort_cmp(b));
-                    vals.dedup();
-                    let mut out = Vec::new();
-                    for v in &vals {
-                        for (i, tup) in t.heap.iter().enumerate() {
-                            if tup.values[col].compare(v) == Some(std::cmp::Ordering::Equal) {
-                                out.push(i);
-                            }
-                        }
-                    }
-                    return out;
-                }
-            }
-        }
-        (0..t.heap.len()).collect()
+        super::plan::plan_scan(t, filter).1
     }
 
     fn run_exec(
@@ -2132,38 +2104,4 @@ fn notice(s: &mut Session, severity: &str, message: &str, now: Instant, events: 
 
 fn is_aggregate(name: &str) -> bool {
     matches!(name, "count" | "sum" | "min" | "max")
-}
-
-/// If `filter` restricts `column` to constants with `=` or `IN` (at the top level or inside an
-/// AND), returns those constants.
-fn index_keys(filter: &Expr, column: &str, t: &Table) -> Option<Vec<Value>> {
-    let is_col = |e: &Expr| matches!(e, Expr::Column(q, c) if c == column && q.as_deref().is_none_or(|q| q == t.name));
-    let constant = |e: &Expr| -> Option<Value> {
-        match e {
-            Expr::Int(n) => Some(Value::Int(*n)),
-            Expr::Str(s) => Some(Value::Text(s.clone())),
-            Expr::Cast(inner, _) => match inner.as_ref() {
-                Expr::Int(n) => Some(Value::Int(*n)),
-                Expr::Str(s) => Some(Value::Text(s.clone())),
-                _ => None,
-            },
-            _ => None,
-        }
-    };
-    match filter {
-        Expr::Binary(crate::sql::BinOp::Eq, l, r) => {
-            if is_col(l) {
-                constant(r).map(|v| vec![v])
-            } else if is_col(r) {
-                constant(l).map(|v| vec![v])
-            } else {
-                None
-            }
-        }
-        Expr::InList(e, list, false) if is_col(e) => list.iter().map(constant).collect(),
-        Expr::Binary(crate::sql::BinOp::And, l, r) => {
-            index_keys(l, column, t).or_else(|| index_keys(r, column, t))
-        }
-        _ => None,
-    }
 }

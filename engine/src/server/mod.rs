@@ -27,6 +27,7 @@ pub mod event;
 mod exec;
 mod insert;
 pub mod locks;
+mod plan;
 mod rowlock;
 mod ssi;
 pub mod storage;

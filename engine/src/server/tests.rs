@@ -159,6 +159,42 @@ fn the_first_waiter_is_the_victim_when_its_check_comes_after_the_cycle_closed() 
 }
 
 #[test]
+fn each_access_path_emits_rows_in_postgresqls_order() {
+    // Checked on PostgreSQL 15 with the same statements (SELECT ctid, ... FOR UPDATE).
+    let mut h = Harness::new(WIDGETS);
+    let a = h.connect();
+    // A HOT update: row 2's new version (0,6) hangs off the root (0,2) the index points at.
+    h.ok(a, "UPDATE widget SET qty = 7 WHERE id = 2");
+    // Key updates are not HOT: rows 4 and 1 get new index entries at (0,7) and (0,8).
+    h.ok(a, "UPDATE widget SET id = 0 WHERE id = 4");
+    h.ok(a, "UPDATE widget SET id = 6 WHERE id = 1");
+    let ids = |h: &mut Harness, filter: &str| -> Vec<String> {
+        h.rows(
+            a,
+            &format!("SELECT id FROM widget WHERE {filter} FOR UPDATE"),
+        )
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect()
+    };
+    // Bitmap heap scans: by root TID, so 2 (root (0,2)) comes first.
+    let by_root = ["2", "3", "5", "0", "6"];
+    assert_eq!(ids(&mut h, "id IN (6, 5, 2, 0, 3)"), by_root);
+    assert_eq!(ids(&mut h, "id IN (6, 5, 2, NULL, 0, 3)"), by_root);
+    assert_eq!(ids(&mut h, "id > -1"), by_root);
+    assert_eq!(ids(&mut h, "-1 < id AND qty >= 0"), by_root);
+    assert_eq!(ids(&mut h, "id = 0 OR id = 2 OR id = 3"), ["2", "3", "0"]);
+    // Sequential scans: physical order, so 2 (now at (0,6)) comes after 3 and 5.
+    let physical = ["3", "5", "2", "0", "6"];
+    assert_eq!(ids(&mut h, "id <> 100"), physical);
+    assert_eq!(ids(&mut h, "maker > 0"), physical);
+    assert_eq!(ids(&mut h, "id = 0 OR maker = 2"), ["2", "0"]);
+    // Index scans: one key (`IN` with one element is `=`).
+    assert_eq!(ids(&mut h, "id = 6"), ["6"]);
+    assert_eq!(ids(&mut h, "id IN (2)"), ["2"]);
+}
+
+#[test]
 fn for_update_locks_one_row_per_step_in_plan_order() {
     let mut h = Harness::new(WIDGETS);
     let a = h.connect();
@@ -183,7 +219,9 @@ fn for_update_locks_one_row_per_step_in_plan_order() {
         ),
         vec![(0, 1), (0, 3), (0, 6)]
     );
-    // Primary key: an index scan, key order.
+    // An IN list on the primary key: a bitmap heap scan, in the order of the TIDs the index
+    // points to. Row 2's update was HOT (no key changed), so its index entry still points at
+    // the chain's root (0,2): 1, 2, 3.
     assert_eq!(
         order(
             &mut h,

@@ -9,4 +9,4 @@ pub mod parse;
 pub mod run;
 pub mod table;
 
-pub use run::{run, run_text, run_with, RunOptions};
+pub use run::{run, run_text, run_with, PermutationRun, RunOptions, SessionProgress};

@@ -17,10 +17,11 @@
 //! Each permutation runs on a fresh server: the spec's setup and teardown make the state the
 //! same anyway, and a fresh server keeps one permutation's leftovers out of the next.
 
-use super::parse::{Marker, Permutation, Spec};
+use super::parse::{Marker, Permutation, PermutationEntry, Spec};
 use super::table;
-use crate::server::{Pid, QueryOutcome, Server, SessionState, Settings, StatementResult};
+use crate::server::{Event, Pid, QueryOutcome, Server, SessionState, Settings, StatementResult};
 use crate::time::{Duration, Instant};
+use std::sync::Arc;
 
 /// How many times the tester may wait for timers for one step before giving up; a limit so a
 /// wrong annotation cannot loop forever.
@@ -63,11 +64,12 @@ pub fn run_with(spec: &Spec, options: &RunOptions) -> Result<String, String> {
     let mut out = table::spec_header(spec.sessions.len());
     // One server and one connection per session for the whole spec, as isolationtester keeps
     // its connections: a transaction a permutation leaves open is still open in the next one.
-    let mut tester = Tester::new(spec, options.clone())?;
+    let mut tester = Tester::new(Arc::new(spec.clone()), options.clone())?;
     for permutation in spec.permutations_to_run()? {
         out.push_str(&table::permutation_header(&permutation));
         let result = tester.run_permutation(&permutation);
         out.push_str(&std::mem::take(&mut tester.out));
+        tester.events.clear();
         result?;
     }
     Ok(out)
@@ -92,8 +94,9 @@ const NONBLOCK_RETRY: Flags = Flags {
     retry: true,
 };
 
-struct Tester<'a> {
-    spec: &'a Spec,
+#[derive(Clone, Debug)]
+struct Tester {
+    spec: Arc<Spec>,
     options: RunOptions,
     srv: Server,
     now: Instant,
@@ -103,17 +106,24 @@ struct Tester<'a> {
     active: Vec<Option<usize>>,
     /// Per session: the finished query's outcome, until it is reported.
     done: Vec<Option<QueryOutcome>>,
+    /// The entries of the permutation launched so far.
+    launched: Vec<PermutationEntry>,
+    /// Indexes into `launched` of the steps reported as waiting and not yet completed.
+    waiting: Vec<usize>,
     out: String,
+    /// What the server did, in order, since the tester started.
+    events: Vec<Event>,
 }
 
-impl<'a> Tester<'a> {
-    fn new(spec: &'a Spec, options: RunOptions) -> Result<Tester<'a>, String> {
+impl Tester {
+    fn new(spec: Arc<Spec>, options: RunOptions) -> Result<Tester, String> {
         let mut srv = Server::new(Settings::default());
         let mut events = Vec::new();
         let now = Instant::START;
         let control = srv.connect(now, &mut events).map_err(|e| e.to_string())?;
+        let count = spec.sessions.len();
         let mut conns = Vec::new();
-        for _ in &spec.sessions {
+        for _ in 0..count {
             conns.push(srv.connect(now, &mut events).map_err(|e| e.to_string())?);
         }
         Ok(Tester {
@@ -123,16 +133,18 @@ impl<'a> Tester<'a> {
             now,
             control,
             conns,
-            active: vec![None; spec.sessions.len()],
-            done: vec![None; spec.sessions.len()],
+            active: vec![None; count],
+            done: vec![None; count],
+            launched: Vec::new(),
+            waiting: Vec::new(),
             out: String::new(),
+            events,
         })
     }
 
     /// Runs every runnable backend until none is: woken backends continue at once, as real
     /// ones would.
     fn settle(&mut self) {
-        let mut events = Vec::new();
         loop {
             let runnable: Vec<Pid> = self
                 .srv
@@ -143,7 +155,7 @@ impl<'a> Tester<'a> {
                 break;
             }
             for pid in runnable {
-                self.srv.run(pid, self.now, &mut events);
+                self.srv.run(pid, self.now, &mut self.events);
             }
         }
         for (i, pid) in self.conns.iter().enumerate() {
@@ -159,9 +171,8 @@ impl<'a> Tester<'a> {
         let Some(at) = self.srv.next_timer() else {
             return false;
         };
-        let mut events = Vec::new();
         self.now = self.now.max(at);
-        self.srv.fire_timers(self.now, &mut events);
+        self.srv.fire_timers(self.now, &mut self.events);
         self.settle();
         true
     }
@@ -171,12 +182,11 @@ impl<'a> Tester<'a> {
     /// backend that fall due meanwhile fire, as they would on a real server.
     fn poll_interval(&mut self, session: usize) {
         let deadline = self.now + POLL_INTERVAL;
-        let mut events = Vec::new();
         for _ in 0..WAITS_MAX {
             match self.srv.next_timer() {
                 Some(at) if at <= deadline => {
                     self.now = self.now.max(at);
-                    self.srv.fire_timers(self.now, &mut events);
+                    self.srv.fire_timers(self.now, &mut self.events);
                     self.settle();
                     if self.done[session].is_some() {
                         return;
@@ -190,8 +200,7 @@ impl<'a> Tester<'a> {
 
     /// PQexec on a connection that is not a test session's: runs SQL to completion.
     fn exec_blocking(&mut self, pid: Pid, sql: &str) -> Result<QueryOutcome, String> {
-        let mut events = Vec::new();
-        self.srv.submit(pid, sql, self.now, &mut events);
+        self.srv.submit(pid, sql, self.now, &mut self.events);
         for _ in 0..WAITS_MAX {
             self.settle();
             if let Some(o) = self.srv.take_outcome(pid) {
@@ -203,7 +212,7 @@ impl<'a> Tester<'a> {
                 }
             }
             if !self.let_time_pass() {
-                self.srv.cancel(pid, self.now, &mut events);
+                self.srv.cancel(pid, self.now, &mut self.events);
             }
         }
         Err(format!("query did not finish: {sql}"))
@@ -219,10 +228,24 @@ impl<'a> Tester<'a> {
         }
     }
 
+    /// Runs one permutation to its end, teardown included.
     fn run_permutation(&mut self, permutation: &Permutation) -> Result<(), String> {
-        let mut events = Vec::new();
+        self.begin()?;
+        for entry in &permutation.entries {
+            self.launch(entry.clone())?;
+        }
+        self.finish()?;
+        self.teardown()
+    }
+
+    /// The start of a permutation: the global setup blocks on the control connection, then
+    /// each session's setup on its own.
+    fn begin(&mut self) -> Result<(), String> {
+        let spec = Arc::clone(&self.spec);
+        self.launched.clear();
+        self.waiting.clear();
         let control = self.control;
-        for sql in &self.spec.setup {
+        for sql in &spec.setup {
             let outcome = self.exec_blocking(control, sql)?;
             // The control connection's notices are not printed.
             self.srv.take_notices(control);
@@ -231,7 +254,7 @@ impl<'a> Tester<'a> {
             }
             self.print_last_result(&outcome);
         }
-        for (i, session) in self.spec.sessions.iter().enumerate() {
+        for (i, session) in spec.sessions.iter().enumerate() {
             if let Some(sql) = &session.setup {
                 let outcome = self.exec_blocking(self.conns[i], sql)?;
                 self.print_notices(i);
@@ -241,56 +264,77 @@ impl<'a> Tester<'a> {
                 self.print_last_result(&outcome);
             }
         }
+        Ok(())
+    }
 
-        let mut waiting: Vec<usize> = Vec::new();
-        for (e, entry) in permutation.entries.iter().enumerate() {
-            let (si, step) = self
-                .spec
-                .step(&entry.step)
-                .ok_or_else(|| format!("undefined step \"{}\"", entry.step))?;
-            // The session is still busy with an earlier step: wait for it, polling the others.
-            let mut rounds = 0;
-            while let Some(old) = self.active[si] {
-                rounds += 1;
-                if rounds > WAITS_MAX {
-                    return Err(format!(
-                        "step {} never finished; the permutation cannot go on",
-                        permutation.entries[old].step
-                    ));
-                }
-                if !self.try_complete(permutation, old, RETRY) {
-                    waiting.retain(|w| *w != old);
-                }
-                waiting = self.try_complete_steps(permutation, waiting, NONBLOCK_RETRY);
+    /// One entry of the permutation: waits for the step's session to finish its previous step
+    /// (polling the others), launches the step and reports what finished meanwhile.
+    fn launch(&mut self, entry: PermutationEntry) -> Result<(), String> {
+        let spec = Arc::clone(&self.spec);
+        let (si, step) = spec
+            .step(&entry.step)
+            .ok_or_else(|| format!("undefined step \"{}\"", entry.step))?;
+        // The session is still busy with an earlier step: wait for it, polling the others.
+        let mut rounds = 0;
+        while let Some(old) = self.active[si] {
+            rounds += 1;
+            if rounds > WAITS_MAX {
+                return Err(format!(
+                    "step {} never finished; the permutation cannot go on",
+                    self.launched[old].step
+                ));
             }
-            self.active[si] = Some(e);
-            self.done[si] = None;
-            self.srv
-                .submit(self.conns[si], &step.sql, self.now, &mut events);
-            self.settle();
-            let must_wait = self.try_complete(permutation, e, NONBLOCK);
-            waiting = self.try_complete_steps(permutation, waiting, NONBLOCK_RETRY);
-            if must_wait {
-                waiting.push(e);
+            if !self.try_complete(old, RETRY) {
+                self.waiting.retain(|w| *w != old);
             }
+            self.try_complete_waiting(NONBLOCK_RETRY);
         }
-        let waiting = self.try_complete_steps(permutation, waiting, RETRY);
-        if !waiting.is_empty() {
+        let e = self.launched.len();
+        self.launched.push(entry);
+        self.active[si] = Some(e);
+        self.done[si] = None;
+        self.srv
+            .submit(self.conns[si], &step.sql, self.now, &mut self.events);
+        self.settle();
+        let must_wait = self.try_complete(e, NONBLOCK);
+        self.try_complete_waiting(NONBLOCK_RETRY);
+        if must_wait {
+            self.waiting.push(e);
+        }
+        Ok(())
+    }
+
+    /// The end of a permutation: waits for every step still running, then runs the sessions'
+    /// teardown blocks.
+    fn finish(&mut self) -> Result<(), String> {
+        self.try_complete_waiting(RETRY);
+        if !self.waiting.is_empty() {
             return Err("failed to complete permutation due to mutually-blocking steps".into());
         }
-
-        for (i, session) in self.spec.sessions.iter().enumerate() {
+        let spec = Arc::clone(&self.spec);
+        for (i, session) in spec.sessions.iter().enumerate() {
             if let Some(sql) = &session.teardown {
                 let outcome = self.exec_blocking(self.conns[i], sql)?;
                 self.print_notices(i);
                 self.print_last_result(&outcome);
             }
         }
-        if let Some(sql) = &self.spec.teardown {
+        Ok(())
+    }
+
+    /// The global teardown block, on the control connection.
+    fn teardown(&mut self) -> Result<(), String> {
+        if let Some(sql) = self.spec.teardown.clone() {
             // Teardown errors go to stderr upstream, never into the expected output.
-            let _ = self.exec_blocking(control, sql)?;
+            let _ = self.exec_blocking(self.control, &sql)?;
         }
         Ok(())
+    }
+
+    /// isolationtester's `try_complete_steps` over the steps reported as waiting.
+    fn try_complete_waiting(&mut self, flags: Flags) {
+        let waiting = std::mem::take(&mut self.waiting);
+        self.waiting = self.try_complete_steps(waiting, flags);
     }
 
     /// Prints the notices a session's backend sent, as isolationtester's notice processor
@@ -308,20 +352,15 @@ impl<'a> Tester<'a> {
         }
     }
 
-    fn try_complete_steps(
-        &mut self,
-        permutation: &Permutation,
-        mut waiting: Vec<usize>,
-        flags: Flags,
-    ) -> Vec<usize> {
+    fn try_complete_steps(&mut self, mut waiting: Vec<usize>, flags: Flags) -> Vec<usize> {
         for _ in 0..WAITS_MAX {
             let old = waiting.len();
             let mut have_blocker = false;
             let mut w = 0;
             while w < waiting.len() {
                 let e = waiting[w];
-                if self.try_complete(permutation, e, flags) {
-                    if !permutation.entries[e].markers.is_empty() {
+                if self.try_complete(e, flags) {
+                    if !self.launched[e].markers.is_empty() {
                         have_blocker = true;
                     }
                     w += 1;
@@ -336,11 +375,11 @@ impl<'a> Tester<'a> {
         waiting
     }
 
-    fn has_blocker(&self, permutation: &Permutation, e: usize) -> bool {
-        permutation.entries[e].markers.iter().any(|m| match m {
+    fn has_blocker(&self, e: usize) -> bool {
+        self.launched[e].markers.iter().any(|m| match m {
             Marker::After(other) | Marker::Notices(other, _) => {
                 self.spec.step(other).is_some_and(|(si, _)| {
-                    self.active[si].is_some_and(|a| permutation.entries[a].step == *other)
+                    self.active[si].is_some_and(|a| self.launched[a].step == *other)
                 })
             }
             Marker::Star => false,
@@ -348,9 +387,10 @@ impl<'a> Tester<'a> {
     }
 
     /// True while the step is (reported as) still waiting; false once it was reported done.
-    fn try_complete(&mut self, permutation: &Permutation, e: usize, flags: Flags) -> bool {
-        let entry = &permutation.entries[e];
-        let Some((si, step)) = self.spec.step(&entry.step) else {
+    fn try_complete(&mut self, e: usize, flags: Flags) -> bool {
+        let spec = Arc::clone(&self.spec);
+        let entry = self.launched[e].clone();
+        let Some((si, step)) = spec.step(&entry.step) else {
             return false;
         };
         if !flags.retry && entry.markers.contains(&Marker::Star) {
@@ -378,7 +418,6 @@ impl<'a> Tester<'a> {
                     return true;
                 }
             } else {
-                let mut events = Vec::new();
                 let deadline = self.now + self.options.step_wait_max;
                 let mut canceled = false;
                 for _ in 0..WAITS_MAX {
@@ -397,7 +436,7 @@ impl<'a> Tester<'a> {
                                 step.name,
                                 self.options.step_wait_max.0 / 1_000_000
                             ));
-                            self.srv.cancel(self.conns[si], self.now, &mut events);
+                            self.srv.cancel(self.conns[si], self.now, &mut self.events);
                             self.settle();
                             canceled = true;
                         }
@@ -407,7 +446,7 @@ impl<'a> Tester<'a> {
             }
         }
         self.print_notices(si);
-        if self.has_blocker(permutation, e) {
+        if self.has_blocker(e) {
             if !flags.retry {
                 self.out
                     .push_str(&table::step_waiting_line(&step.name, &step.sql));
@@ -432,6 +471,140 @@ impl<'a> Tester<'a> {
         }
         self.active[si] = None;
         false
+    }
+}
+
+/// How one session of a [`PermutationRun`] stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionProgress {
+    /// No step of this session is running.
+    Idle,
+    /// A step was launched and isolationtester reported it as `<waiting ...>`; it has not
+    /// been reported completed yet.
+    Waiting {
+        /// The step's name.
+        step: String,
+    },
+}
+
+/// One permutation run step by step on a fresh server, as isolationtester runs it: a plain
+/// value (clone it to keep a snapshot), changed only by [`PermutationRun::launch`] and
+/// [`PermutationRun::finish`]. The entries need not be known in advance, so a person can pick
+/// each next step by hand.
+#[derive(Clone, Debug)]
+pub struct PermutationRun {
+    tester: Tester,
+    /// The output after the `starting permutation:` line.
+    body: String,
+    finished: bool,
+}
+
+impl PermutationRun {
+    /// Connects one backend per session and runs the spec's setup blocks. The spec must be
+    /// valid ([`Spec::parse`] validates); a failing setup is an error.
+    pub fn start(spec: Arc<Spec>, options: RunOptions) -> Result<PermutationRun, String> {
+        let mut tester = Tester::new(spec, options)?;
+        tester.begin()?;
+        let body = std::mem::take(&mut tester.out);
+        Ok(PermutationRun {
+            tester,
+            body,
+            finished: false,
+        })
+    }
+
+    /// The spec being run.
+    pub fn spec(&self) -> &Spec {
+        &self.tester.spec
+    }
+
+    /// Launches the next entry, as one word of a `permutation` line: if the step's session is
+    /// still busy with an earlier step the tester first waits for that one (virtual time
+    /// passes: deadlock checks and timeouts fire, and after `step_wait_max` the step is
+    /// cancelled). Errors for an unknown step or after [`PermutationRun::finish`].
+    pub fn launch(&mut self, entry: PermutationEntry) -> Result<(), String> {
+        if self.finished {
+            return Err("the permutation has ended".into());
+        }
+        let result = self.tester.launch(entry);
+        self.body.push_str(&std::mem::take(&mut self.tester.out));
+        result
+    }
+
+    /// Ends the permutation: waits for every step still running, then runs the sessions'
+    /// teardown blocks. The global teardown is not run, so the tables stay as the permutation
+    /// left them (isolationtester never prints its result).
+    pub fn finish(&mut self) -> Result<(), String> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        let result = self.tester.finish();
+        self.body.push_str(&std::mem::take(&mut self.tester.out));
+        result
+    }
+
+    /// Whether [`PermutationRun::finish`] ran.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The entries launched so far.
+    pub fn launched(&self) -> &[PermutationEntry] {
+        &self.tester.launched
+    }
+
+    /// What isolationtester prints for this permutation so far, as in an expected file: the
+    /// header, `starting permutation:` with the entries launched so far, and the step lines.
+    pub fn output(&self) -> String {
+        let permutation = Permutation {
+            entries: self.tester.launched.clone(),
+        };
+        // isolationtester prints the header before it runs the setup, so any setup output
+        // follows it.
+        let mut out = table::spec_header(self.tester.spec.sessions.len());
+        out.push_str(&table::permutation_header(&permutation));
+        out.push_str(&self.body);
+        out
+    }
+
+    /// The simulated server.
+    pub fn server(&self) -> &Server {
+        &self.tester.srv
+    }
+
+    /// The virtual time now.
+    pub fn now(&self) -> Instant {
+        self.tester.now
+    }
+
+    /// The backend of each session, in declaration order.
+    pub fn session_pids(&self) -> &[Pid] {
+        &self.tester.conns
+    }
+
+    /// The backend of the control connection that runs the global setup.
+    pub fn control_pid(&self) -> Pid {
+        self.tester.control
+    }
+
+    /// How each session stands, in declaration order.
+    pub fn progress(&self) -> Vec<SessionProgress> {
+        self.tester
+            .active
+            .iter()
+            .map(|a| match a {
+                Some(e) => SessionProgress::Waiting {
+                    step: self.tester.launched[*e].step.clone(),
+                },
+                None => SessionProgress::Idle,
+            })
+            .collect()
+    }
+
+    /// Every server event so far (setup included), in order.
+    pub fn events(&self) -> &[Event] {
+        &self.tester.events
     }
 }
 
@@ -513,6 +686,71 @@ mod tests {
             let actual = run_with(&spec, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(actual, expected, "{name}");
         }
+    }
+
+    #[test]
+    fn a_permutation_run_entry_by_entry_prints_what_the_whole_run_prints_for_it() {
+        for (name, text, _) in CHECKED_AGAINST_POSTGRES {
+            let spec = Spec::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let whole = run(&spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // The first permutation runs on a fresh server in both.
+            let header = "\nstarting permutation:";
+            let first_start = whole.find(header).expect("a permutation header") + 1;
+            let first_end = whole[first_start..]
+                .find(header)
+                .map_or(whole.len(), |i| first_start + i);
+            let first = spec.permutations_to_run().unwrap().remove(0);
+            let mut stepped = PermutationRun::start(Arc::new(spec), RunOptions::default())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            for entry in first.entries {
+                stepped.launch(entry).unwrap();
+            }
+            stepped.finish().unwrap();
+            assert_eq!(stepped.output(), &whole[..first_end], "{name}");
+        }
+    }
+
+    #[test]
+    fn a_blocked_step_is_reported_waiting_and_its_session_shows_it() {
+        let text =
+            "setup { CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0); }
+            session s1
+            setup { BEGIN; }
+            step s1u { UPDATE t SET v = 1 WHERE id = 1; }
+            step s1c { COMMIT; }
+            session s2
+            setup { BEGIN; }
+            step s2u { UPDATE t SET v = 2 WHERE id = 1; }
+            step s2c { COMMIT; }";
+        let spec = Arc::new(Spec::parse(text).unwrap());
+        let mut stepped = PermutationRun::start(spec, RunOptions::default()).unwrap();
+        let entry = |s: &str| PermutationEntry {
+            step: s.to_string(),
+            markers: Vec::new(),
+        };
+        stepped.launch(entry("s1u")).unwrap();
+        let before = stepped.clone();
+        stepped.launch(entry("s2u")).unwrap();
+        assert!(stepped
+            .output()
+            .ends_with("step s2u: UPDATE t SET v = 2 WHERE id = 1; <waiting ...>\n"));
+        assert_eq!(
+            stepped.progress(),
+            vec![
+                SessionProgress::Idle,
+                SessionProgress::Waiting { step: "s2u".into() }
+            ]
+        );
+        stepped.launch(entry("s1c")).unwrap();
+        assert!(stepped
+            .output()
+            .ends_with("step s1c: COMMIT;\nstep s2u: <... completed>\n"));
+        assert!(stepped
+            .output()
+            .contains("starting permutation: s1u s2u s1c\n"));
+        // A clone is a snapshot: the earlier state is untouched.
+        assert_eq!(before.launched().len(), 1);
+        assert!(!before.output().contains("s2u"));
     }
 
     #[test]

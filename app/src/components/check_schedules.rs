@@ -1,0 +1,452 @@
+//! "Check every schedule": the explorer run on the lesson's start world (with the applied fix)
+//! in slices, one batch per animation frame, so the tab never freezes. It shows how far it has
+//! come, can be cancelled, and ends with the shortest failing schedule (one click replays it) or
+//! the proof that no schedule fails.
+
+use super::lesson_view::{Player, SessionSignal};
+use leptos::prelude::*;
+use lockstep::explore::world::schedule_text;
+use lockstep::explore::{Explorer, Limits, Stop, DEPTH_MAX_DEFAULT, SLICE_STEPS_DEFAULT};
+use lockstep::world::{Schedule, World};
+
+/// The most distinct states one check may record in the browser: every lesson needs far fewer,
+/// and the explorer's bookkeeping for this many stays around 20 MB.
+pub const CHECK_STATES_MAX: usize = 500_000;
+
+/// Milliseconds of exploring per animation frame, leaving the rest of a 60 Hz frame to the page.
+const FRAME_BUDGET_MS: f64 = 10.0;
+
+/// One failure kind the check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundFailure {
+    /// What goes wrong, in words.
+    pub kind: String,
+    /// The shortest schedule that reaches it, as task names.
+    pub schedule: String,
+    /// Its length in steps.
+    pub steps: usize,
+}
+
+/// How a finished check came out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckResult {
+    /// Distinct states explored.
+    pub states: usize,
+    /// Whether every schedule was explored.
+    pub complete: bool,
+    /// Why the search stopped early, when it did.
+    pub stop: Option<Stop>,
+    /// Each failure kind, shortest schedule first.
+    pub failures: Vec<FoundFailure>,
+    /// End states that fail, and all end states.
+    pub ends_failing: usize,
+    /// All end states.
+    pub ends: usize,
+    /// Wall-clock time, for the user's curiosity only.
+    pub millis: f64,
+}
+
+impl CheckResult {
+    /// `fails`, `proven` or `incomplete`: the word tests and styles key on.
+    pub fn verdict(&self) -> &'static str {
+        if !self.failures.is_empty() {
+            "fails"
+        } else if self.complete {
+            "proven"
+        } else {
+            "incomplete"
+        }
+    }
+}
+
+/// Where the check stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckPhase {
+    /// Not started (or the scenario changed since).
+    Idle,
+    /// Exploring.
+    Running {
+        /// Distinct states so far.
+        states: usize,
+        /// Steps taken so far.
+        transitions: u64,
+        /// Failure kinds found so far.
+        failures: usize,
+    },
+    /// Cancelled by the user after this many states.
+    Cancelled { states: usize },
+    /// Done.
+    Done(CheckResult),
+}
+
+/// The check's state, provided by context so the keyboard can start and cancel it.
+#[derive(Clone, Copy)]
+pub struct Checker {
+    /// Where it stands.
+    pub phase: RwSignal<CheckPhase>,
+    /// The explorer between frames; dropped when the check ends.
+    explorer: StoredValue<Option<Explorer<World>>, LocalStorage>,
+    /// The start world explored, to name the failing schedule's tasks.
+    root: StoredValue<Option<World>, LocalStorage>,
+    /// Bumped by every start and cancel, so a frame of an older check does nothing.
+    generation: StoredValue<u64>,
+    /// When the current check started (ms since the epoch).
+    started: StoredValue<f64>,
+}
+
+impl Checker {
+    /// An idle checker.
+    pub fn new() -> Checker {
+        Checker {
+            phase: RwSignal::new(CheckPhase::Idle),
+            explorer: StoredValue::new_local(None),
+            root: StoredValue::new_local(None),
+            generation: StoredValue::new(0),
+            started: StoredValue::new(0.0),
+        }
+    }
+
+    /// Whether a check is running.
+    pub fn running(&self) -> bool {
+        matches!(self.phase.get_untracked(), CheckPhase::Running { .. })
+    }
+
+    /// Starts checking every schedule of `world`, cancelling any check in progress.
+    pub fn start(self, world: World) {
+        let limits = Limits {
+            states_max: CHECK_STATES_MAX,
+            depth_max: DEPTH_MAX_DEFAULT,
+            slice_steps: SLICE_STEPS_DEFAULT,
+        };
+        self.generation.update_value(|g| *g += 1);
+        let generation = self.generation.get_value();
+        self.explorer
+            .set_value(Some(Explorer::new(world.clone(), limits)));
+        self.root.set_value(Some(world));
+        self.started.set_value(js_sys::Date::now());
+        self.phase.set(CheckPhase::Running {
+            states: 0,
+            transitions: 0,
+            failures: 0,
+        });
+        request_animation_frame(move || self.frame(generation));
+    }
+
+    /// Stops a running check, keeping how far it came.
+    pub fn cancel(self) {
+        if let CheckPhase::Running { states, .. } = self.phase.get_untracked() {
+            self.phase.set(CheckPhase::Cancelled { states });
+        }
+        self.drop_search();
+    }
+
+    /// Forgets any result: the scenario it was about has changed.
+    pub fn clear(self) {
+        self.drop_search();
+        if self.phase.get_untracked() != CheckPhase::Idle {
+            self.phase.set(CheckPhase::Idle);
+        }
+    }
+
+    fn drop_search(self) {
+        self.generation.update_value(|g| *g += 1);
+        self.explorer.set_value(None);
+        self.root.set_value(None);
+    }
+
+    /// One frame's worth of exploring, then the next frame, until the search ends.
+    fn frame(self, generation: u64) {
+        if self.generation.get_value() != generation {
+            return;
+        }
+        let deadline = js_sys::Date::now() + FRAME_BUDGET_MS;
+        let progress = self.explorer.try_update_value(|explorer| {
+            let explorer = explorer.as_mut()?;
+            loop {
+                let progress = explorer.run_slice(SLICE_STEPS_DEFAULT);
+                if progress.finished || js_sys::Date::now() >= deadline {
+                    return Some(progress);
+                }
+            }
+        });
+        let Some(Some(progress)) = progress else {
+            return;
+        };
+        if !progress.finished {
+            self.phase.set(CheckPhase::Running {
+                states: progress.states_unique,
+                transitions: progress.transitions,
+                failures: progress.failures,
+            });
+            request_animation_frame(move || self.frame(generation));
+            return;
+        }
+        let millis = js_sys::Date::now() - self.started.get_value();
+        let result = self.explorer.with_value(|explorer| {
+            self.root.with_value(|root| {
+                let (explorer, root) = (explorer.as_ref()?, root.as_ref()?);
+                let report = explorer.report();
+                let mut failures: Vec<FoundFailure> = report
+                    .failures
+                    .iter()
+                    .map(|found| FoundFailure {
+                        kind: found.failure.to_string(),
+                        schedule: schedule_text(root, &found.schedule),
+                        steps: found.schedule.len(),
+                    })
+                    .collect();
+                failures.sort_by_key(|f| f.steps);
+                Some(CheckResult {
+                    states: report.states_unique,
+                    complete: report.complete,
+                    stop: report.stop,
+                    failures,
+                    ends_failing: report.terminal_states.failing,
+                    ends: report.terminal_states.failing + report.terminal_states.succeeding,
+                    millis,
+                })
+            })
+        });
+        self.drop_search();
+        if let Some(result) = result {
+            self.phase.set(CheckPhase::Done(result));
+        }
+    }
+}
+
+impl Default for Checker {
+    fn default() -> Checker {
+        Checker::new()
+    }
+}
+
+/// Starts a check of the session's current scenario.
+pub fn start_check(session: SessionSignal, checker: Checker) {
+    let world = session.with_untracked(|s| s.start_world().clone());
+    checker.start(world);
+}
+
+/// A count with thousands separators, as people read it.
+pub fn thousands(n: impl ToString) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The check panel.
+#[component]
+pub fn CheckSchedules() -> impl IntoView {
+    let session = expect_context::<SessionSignal>();
+    let player = expect_context::<Player>();
+    let checker = expect_context::<Checker>();
+
+    // A result speaks of one scenario: a different fix makes it stale.
+    let scenario = Memo::new(move |_| session.with(|s| s.fix.clone()));
+    Effect::new(move |previous: Option<Option<String>>| {
+        let now = scenario.get();
+        if previous.is_some_and(|p| p != now) {
+            checker.clear();
+        }
+        now
+    });
+    on_cleanup(move || checker.drop_search());
+
+    let what = move || {
+        session.with(|s| match &s.fix {
+            Some(fix) => {
+                let title = s.lesson.fix(fix).map_or(fix.clone(), |f| f.title.clone());
+                format!("with the fix “{title}”")
+            }
+            None => "without a fix (the bug)".to_string(),
+        })
+    };
+    let replay = move |schedule: String| {
+        if let Ok(parsed) = schedule.parse::<Schedule>() {
+            player.playing.set(false);
+            session.update(|s| {
+                s.replay(&parsed);
+            });
+        }
+    };
+
+    let body = move || {
+        match checker.phase.get() {
+        CheckPhase::Idle => view! {
+            <p class="check-hint">
+                "Explores every order in which the tasks' steps can interleave "
+                {what}
+                ", and reports the shortest schedule that goes wrong, or proves none does."
+            </p>
+        }
+        .into_any(),
+        CheckPhase::Running {
+            states,
+            transitions,
+            failures,
+        } => {
+            let found = (failures > 0).then(|| {
+                format!(
+                    ", {} failure kind{} so far",
+                    failures,
+                    if failures == 1 { "" } else { "s" }
+                )
+            });
+            view! {
+                <div class="check-running" data-testid="check-progress">
+                    <progress aria-label="Checking every schedule"></progress>
+                    <span>
+                        {format!("{} states, {} steps", thousands(states), thousands(transitions))}
+                        {found}
+                    </span>
+                </div>
+            }
+            .into_any()
+        }
+        CheckPhase::Cancelled { states } => view! {
+            <p class="check-result check-cancelled" data-testid="check-result" data-verdict="cancelled">
+                {format!(
+                    "Cancelled after {} states: nothing is proven. Start again to finish the search.",
+                    thousands(states),
+                )}
+            </p>
+        }
+        .into_any(),
+        CheckPhase::Done(result) => {
+            let seconds = format!("{:.1} s", result.millis / 1000.0);
+            let verdict = result.verdict();
+            match result.failures.first().cloned() {
+                Some(first) => {
+                    let others: Vec<AnyView> = result
+                        .failures
+                        .iter()
+                        .skip(1)
+                        .map(|f| {
+                            let schedule = f.schedule.clone();
+                            view! {
+                                <li>
+                                    {f.kind.clone()} " — " {f.steps} " steps: "
+                                    <code>{f.schedule.clone()}</code>" "
+                                    <button class="link-button" on:click=move |_| replay(schedule.clone())>
+                                        "Replay"
+                                    </button>
+                                </li>
+                            }
+                            .into_any()
+                        })
+                        .collect();
+                    let others = (!others.is_empty()).then(|| {
+                        view! {
+                            <p class="check-others-title">"Other ways it goes wrong:"</p>
+                            <ul class="check-others">{others}</ul>
+                        }
+                    });
+                    let scope = if result.complete {
+                        format!(
+                            "{} of {} end states fail; {} states explored in {seconds}.",
+                            thousands(result.ends_failing),
+                            thousands(result.ends),
+                            thousands(result.states),
+                        )
+                    } else {
+                        format!(
+                            "Found within {} states ({}).",
+                            thousands(result.states),
+                            result.stop.map(|s| s.to_string()).unwrap_or_default()
+                        )
+                    };
+                    let schedule = first.schedule.clone();
+                    view! {
+                        <div class="check-result check-fails" data-testid="check-result" data-verdict=verdict>
+                            <p>
+                                <strong>"✗ A schedule fails: "</strong>
+                                {first.kind.clone()}
+                            </p>
+                            <p>
+                                "Shortest failing schedule (" {first.steps} " steps): "
+                                <code data-testid="check-schedule">{first.schedule.clone()}</code>
+                            </p>
+                            <button
+                                class="primary"
+                                data-testid="check-replay"
+                                on:click=move |_| replay(schedule.clone())
+                            >
+                                "Replay this schedule"
+                            </button>
+                            <p class="check-scope">{scope}</p>
+                            {others}
+                        </div>
+                    }
+                    .into_any()
+                }
+                None if result.complete => view! {
+                    <div class="check-result check-proven" data-testid="check-result" data-verdict=verdict>
+                        <p>
+                            <strong>"✓ No schedule fails"</strong>
+                            {format!(" — {} states explored", thousands(result.states))}
+                        </p>
+                        <p class="check-scope">
+                            {format!(
+                                "Every interleaving of every task was tried: {} end states, none wrong ({seconds}).",
+                                thousands(result.ends),
+                            )}
+                        </p>
+                    </div>
+                }
+                .into_any(),
+                None => view! {
+                    <div class="check-result check-incomplete" data-testid="check-result" data-verdict=verdict>
+                        <p>
+                            <strong>"? No failure within "{thousands(result.states)}" states"</strong>
+                        </p>
+                        <p class="check-scope">
+                            {format!(
+                                "The search stopped before the end ({}), so this is not a proof.",
+                                result.stop.map(|s| s.to_string()).unwrap_or_default()
+                            )}
+                        </p>
+                    </div>
+                }
+                .into_any(),
+            }
+        }
+    }
+    };
+
+    view! {
+        <section class="panel check-panel" data-testid="check-panel">
+            <h2>"Every schedule"</h2>
+            <div class="check-buttons">
+                <Show
+                    when=move || matches!(checker.phase.get(), CheckPhase::Running { .. })
+                    fallback=move || {
+                        view! {
+                            <button
+                                class="primary"
+                                data-testid="check"
+                                title="Check every schedule (c)"
+                                on:click=move |_| start_check(session, checker)
+                            >
+                                "Check every schedule"
+                            </button>
+                        }
+                    }
+                >
+                    <button
+                        data-testid="check-cancel"
+                        title="Cancel the check (c or Escape)"
+                        on:click=move |_| checker.cancel()
+                    >
+                        "Cancel"
+                    </button>
+                </Show>
+            </div>
+            <div aria-live="polite">{body}</div>
+        </section>
+    }
+}

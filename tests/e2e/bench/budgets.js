@@ -1,0 +1,125 @@
+// The page's budgets, measured and printed (never asserted: figures vary with the machine).
+//
+//   size     gzipped .wasm + .js + .css of dist/ (target: under 300 KB)
+//   start    navigation to the first interactive lesson: the Play button enabled (median of runs)
+//   step     one Step in the browser, engine plus render: click, every reactive update and a
+//            forced layout (p50/p95/max over every step of every lesson; target: p95 under 8 ms)
+//
+// Run after `make dist`: `npm run bench` here, or `make bench` at the top.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { serveDist, launchBrowser, openPage, distDir } from '../support/browser.js';
+
+const SIZE_TARGET = 300 * 1024;
+const STEP_P95_TARGET_MS = 8;
+const START_RUNS = 5;
+/** A run that has not ended after this many steps is measured no further. */
+const MAX_STEPS_PER_LESSON = 400;
+
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+
+function sizes() {
+  let total = 0;
+  const lines = [];
+  for (const file of fs.readdirSync(distDir).sort()) {
+    if (!/\.(wasm|js|css)$/.test(file)) continue;
+    const raw = fs.readFileSync(path.join(distDir, file));
+    const gz = zlib.gzipSync(raw, { level: 9 }).length;
+    total += gz;
+    lines.push(`  ${file.padEnd(44)} ${kb(raw.length).padStart(10)} raw ${kb(gz).padStart(10)} gzip`);
+  }
+  return { total, lines };
+}
+
+/** The course, in order, from lessons/catalogue.toml (`lessons = ["a", "b"]`). */
+function slugs() {
+  const text = fs.readFileSync(path.resolve(distDir, '../lessons/catalogue.toml'), 'utf8');
+  const list = text.match(/lessons\s*=\s*\[([^\]]*)\]/);
+  return [...list[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+}
+
+async function startTime(browser, url, slug) {
+  const times = [];
+  for (let i = 0; i < START_RUNS; i++) {
+    const { page, context } = await openPage(browser, url);
+    const t0 = Date.now();
+    await page.goto(`${url}?lesson=${slug}`);
+    await page.getByTestId('play').and(page.locator(':enabled')).waitFor({ timeout: 30000 });
+    times.push(Date.now() - t0);
+    await context.close();
+  }
+  times.sort((a, b) => a - b);
+  return times;
+}
+
+/** Steps the lesson's default schedule to its end, timing each step inside the page. */
+async function stepTimes(browser, url, slug) {
+  const { page, context, problems } = await openPage(browser, url);
+  await page.goto(`${url}?lesson=${slug}`);
+  await page.getByTestId('step').waitFor({ timeout: 30000 });
+  const times = await page.evaluate(async (max) => {
+    const finals = ['deadlock', 'stalled', 'failed', 'anomaly', 'completed'];
+    const status = () => document.querySelector('[data-testid="status"]')?.dataset.outcome;
+    const button = document.querySelector('[data-testid="step"]');
+    // A macrotask without setTimeout's clamping (about 4 ms in Chromium).
+    const channel = new MessageChannel();
+    const macrotask = () =>
+      new Promise((resolve) => {
+        channel.port1.onmessage = resolve;
+        channel.port2.postMessage(0);
+      });
+    const out = [];
+    while (!finals.includes(status()) && out.length < max && !button.disabled) {
+      const t0 = performance.now();
+      button.click();
+      // A macrotask runs after every microtask the click queued (Leptos's effects), then the
+      // layout is forced: the DOM is up to date and laid out.
+      await macrotask();
+      document.body.getBoundingClientRect();
+      out.push(performance.now() - t0);
+    }
+    return out;
+  }, MAX_STEPS_PER_LESSON);
+  await context.close();
+  if (problems.length) throw new Error(`${slug}: ${problems.join('; ')}`);
+  return times;
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+const { total, lines } = sizes();
+console.log('size (gzip -9):');
+lines.forEach((line) => console.log(line));
+console.log(`  total ${kb(total)} (target ${kb(SIZE_TARGET)}: ${total <= SIZE_TARGET ? 'within' : 'OVER'})`);
+
+const site = await serveDist();
+const browser = await launchBrowser();
+try {
+  const lessons = slugs();
+  const start = await startTime(browser, site.url, lessons[0]);
+  console.log(
+    `start: navigation to an interactive lesson (${lessons[0]}), ${START_RUNS} runs: ` +
+      `median ${start[Math.floor(start.length / 2)]} ms, min ${start[0]} ms, max ${start[start.length - 1]} ms`,
+  );
+  const all = [];
+  for (const slug of lessons) {
+    const times = await stepTimes(browser, site.url, slug);
+    all.push(...times);
+    const sorted = [...times].sort((a, b) => a - b);
+    console.log(
+      `step: ${slug.padEnd(20)} ${String(times.length).padStart(4)} steps, ` +
+        `p50 ${percentile(sorted, 50).toFixed(2)} ms, p95 ${percentile(sorted, 95).toFixed(2)} ms, ` +
+        `max ${sorted[sorted.length - 1].toFixed(2)} ms`,
+    );
+  }
+  all.sort((a, b) => a - b);
+  const p95 = percentile(all, 95);
+  console.log(
+    `step: all lessons ${all.length} steps, p50 ${percentile(all, 50).toFixed(2)} ms, ` +
+      `p95 ${p95.toFixed(2)} ms (target ${STEP_P95_TARGET_MS} ms: ${p95 <= STEP_P95_TARGET_MS ? 'within' : 'OVER'})`,
+  );
+} finally {
+  await browser.close();
+  site.server.close();
+}
