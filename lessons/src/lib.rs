@@ -11,6 +11,10 @@ use std::sync::OnceLock;
 
 /// The lesson files, embedded so the browser needs no network. Order here does not matter.
 const FILES: &[(&str, &str)] = &[
+    (
+        "pool-exhaustion",
+        include_str!("../pool-exhaustion/lesson.toml"),
+    ),
     ("lock-order", include_str!("../lock-order/lesson.toml")),
     ("insert-order", include_str!("../insert-order/lesson.toml")),
     ("read-skew", include_str!("../read-skew/lesson.toml")),
@@ -73,7 +77,7 @@ mod tests {
     #[test]
     fn every_embedded_lesson_parses_and_validates() {
         let lessons = load().unwrap();
-        assert_eq!(lessons[0].slug, "lock-order");
+        assert_eq!(lessons[0].slug, "pool-exhaustion");
     }
 
     #[test]

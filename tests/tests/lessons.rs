@@ -48,8 +48,24 @@ fn finished_ok(world: &World, task: &str) -> bool {
     )
 }
 
+/// Every lesson's check, run once per test binary: several tests look at one lesson's checks,
+/// and a lesson's full check (every fix, every knob setting) is the slow part.
 fn check(slug: &str) -> Vec<ScenarioCheck> {
-    check_lesson(lockstep_lessons::lesson(slug).unwrap(), Default::default()).unwrap()
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cell = Arc<OnceLock<Vec<ScenarioCheck>>>;
+    static CHECKS: OnceLock<Mutex<BTreeMap<String, Cell>>> = OnceLock::new();
+    let cell = CHECKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(slug.to_string())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| {
+        check_lesson(lockstep_lessons::lesson(slug).unwrap(), Default::default()).unwrap()
+    })
+    .clone()
 }
 
 #[test]
@@ -85,8 +101,8 @@ fn lock_order_explorer_finds_the_deadlock_from_scratch() {
     let checks = check("lock-order");
     let bug = &checks[0];
     assert!(bug.fix.is_none() && bug.complete && bug.ok, "{bug}");
-    assert_eq!(bug.states, 12_979);
-    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (32, 90));
+    assert_eq!(bug.states, 2_750);
+    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (8, 18));
     assert!(bug.failures[0].0.contains("deadlock detected"), "{bug}");
 }
 
@@ -98,7 +114,7 @@ fn lock_order_with_order_by_never_deadlocks_on_any_schedule() {
         .find(|c| c.fix.as_deref() == Some("order-by"))
         .unwrap();
     assert!(fix.complete && fix.failures.is_empty() && fix.ok, "{fix}");
-    assert_eq!(fix.states, 16_159);
+    assert_eq!(fix.states, 3_455);
     let (world, events) = play_bug("lock-order", Some("order-by"));
     assert!(server_errors(&events).is_empty());
     assert!(finished_ok(&world, "A") && finished_ok(&world, "B"));
@@ -131,14 +147,14 @@ fn read_skew_explorer_finds_the_skew_and_repeatable_read_proves_the_fix() {
     let checks = check("read-skew");
     let bug = &checks[0];
     assert!(bug.complete && bug.ok, "{bug}");
-    assert_eq!(bug.states, 421);
-    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (7, 9));
+    assert_eq!(bug.states, 384);
+    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (5, 8));
     let rr = checks
         .iter()
         .find(|c| c.fix.as_deref() == Some("repeatable-read"))
         .unwrap();
     assert!(rr.complete && rr.failures.is_empty(), "{rr}");
-    assert_eq!(rr.states, 1_265);
+    assert_eq!(rr.states, 610);
     let (world, _) = play_bug("read-skew", Some("repeatable-read"));
     assert!(violations(&world).is_empty());
 }
@@ -175,17 +191,17 @@ fn insert_order_default_schedule_deadlocks_on_the_unique_index() {
 fn insert_order_explorer_finds_the_deadlock_and_sorted_keys_prove_the_fix() {
     let checks = check("insert-order");
     assert!(checks[0].ok && checks[0].complete, "{}", checks[0]);
-    assert_eq!(checks[0].states, 279);
+    assert_eq!(checks[0].states, 255);
     assert_eq!(
         (checks[0].terminal_failing, checks[0].terminal_succeeding),
-        (8, 10)
+        (4, 6)
     );
     let sorted = checks
         .iter()
         .find(|c| c.fix.as_deref() == Some("sort-keys"))
         .unwrap();
     assert!(sorted.complete && sorted.failures.is_empty(), "{sorted}");
-    assert_eq!(sorted.states, 205);
+    assert_eq!(sorted.states, 189);
 }
 
 #[test]
@@ -202,4 +218,137 @@ fn insert_order_single_writer_deadlocks_again_with_a_second_write_path() {
     );
     let (_, events) = play_bug("insert-order", Some("single-writer"));
     assert_eq!(server_errors(&events)[0].code, "40P01");
+}
+
+#[test]
+fn pool_exhaustion_default_schedule_hangs_with_every_request_in_acquire_and_postgres_silent() {
+    let (world, events) = play_bug("pool-exhaustion", None);
+    // PostgreSQL sees nothing: no error, no lock wait, no log line.
+    assert!(server_errors(&events).is_empty());
+    assert!(events.iter().all(|e| !matches!(
+        e,
+        Event::Server(server::Event::Log { .. } | server::Event::Error { .. })
+    )));
+    let Status::Deadlock { tasks, explanation } = world.status() else {
+        panic!("{:?}", world.status())
+    };
+    assert_eq!(tasks.len(), 4);
+    assert!(
+        explanation[0].starts_with("pool starvation"),
+        "{explanation:?}"
+    );
+    for view in world.task_views() {
+        assert!(
+            matches!(
+                view.state,
+                lockstep::world::TaskState::Blocked(lockstep::world::BlockReason::PoolSlot { .. })
+            ),
+            "{}: {:?}",
+            view.name,
+            view.state
+        );
+        assert_eq!(
+            view.connections.len(),
+            1,
+            "{} holds one connection",
+            view.name
+        );
+    }
+    for pid in world.server.sessions() {
+        assert!(matches!(
+            world.server.state(pid),
+            server::SessionState::Idle
+        ));
+    }
+}
+
+#[test]
+fn pool_exhaustion_explorer_finds_the_hang_from_scratch() {
+    let checks = check("pool-exhaustion");
+    let bug = &checks[0];
+    assert!(bug.fix.is_none() && bug.complete && bug.ok, "{bug}");
+    assert_eq!(bug.failures.len(), 1, "{bug}");
+    assert!(bug.failures[0].0.starts_with("deadlock"), "{bug}");
+    assert_eq!(bug.states, 5_736);
+    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (1, 3));
+    // The shortest schedule really hangs when replayed.
+    let lesson = lockstep_lessons::lesson("pool-exhaustion").unwrap();
+    let schedule: Schedule = bug.failures[0].1.parse().unwrap();
+    let (world, _) = World::replay(&lesson.scenario(None), &schedule).unwrap();
+    assert!(matches!(world.status(), Status::Deadlock { .. }));
+}
+
+#[test]
+fn pool_exhaustion_fewer_requests_than_max_conns_never_hang() {
+    let lesson = lockstep_lessons::lesson("pool-exhaustion").unwrap();
+    let knobs = lockstep::lesson::KnobValues::from([("requests".to_string(), 3)]);
+    let world = World::new(&lesson.scenario_at(None, &knobs).unwrap()).unwrap();
+    let report = lockstep::explore::world::explore(world, Default::default());
+    assert!(report.proven(), "{}", report.verdict());
+}
+
+fn fix_check(checks: &[ScenarioCheck], slug: &str, at: bool) -> ScenarioCheck {
+    checks
+        .iter()
+        .find(|c| c.fix.as_deref() == Some(slug) && c.at.is_empty() != at)
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn pool_exhaustion_drain_first_is_proven_over_every_schedule() {
+    let checks = check("pool-exhaustion");
+    let fix = fix_check(&checks, "drain-first", false);
+    assert!(fix.complete && fix.failures.is_empty() && fix.ok, "{fix}");
+    assert_eq!(fix.states, 6_358);
+    let (world, events) = play_bug("pool-exhaustion", Some("drain-first"));
+    assert!(server_errors(&events).is_empty());
+    assert!(violations(&world).is_empty());
+}
+
+#[test]
+fn pool_exhaustion_bigger_pool_is_proven_for_four_requests_and_hangs_again_with_five() {
+    let checks = check("pool-exhaustion");
+    let fix = fix_check(&checks, "bigger-pool", false);
+    assert_eq!(fix.knobs["max_conns"], 5);
+    assert!(fix.complete && fix.failures.is_empty() && fix.ok, "{fix}");
+    assert_eq!(fix.states, 10_944);
+    let five = fix_check(&checks, "bigger-pool", true);
+    assert_eq!(five.at["requests"], 5);
+    assert_eq!((five.knobs["requests"], five.knobs["max_conns"]), (5, 5));
+    assert!(five.expect_failure && five.ok, "{five}");
+    assert!(five.failures[0].0.starts_with("deadlock"), "{five}");
+    assert_eq!(five.states, 52_809);
+    assert!(
+        five.to_string()
+            .contains("fix bigger-pool at requests = 5: fails"),
+        "{five}"
+    );
+}
+
+#[test]
+fn pool_exhaustion_acquire_timeout_turns_the_hang_into_deadline_errors() {
+    let checks = check("pool-exhaustion");
+    let fix = fix_check(&checks, "acquire-timeout", false);
+    assert!(fix.complete && fix.ok, "{fix}");
+    assert_eq!(fix.failures.len(), 1, "{fix}");
+    assert!(
+        fix.failures[0]
+            .0
+            .contains("R1 failed: context deadline exceeded"),
+        "{fix}"
+    );
+    assert_eq!(fix.states, 10_182);
+    // On the lesson's schedule every request waits, then fails at the deadline; the server
+    // recovers: every connection is back in the pool.
+    let (world, _) = play_bug("pool-exhaustion", Some("acquire-timeout"));
+    let broken = violations(&world);
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    for name in ["R1", "R2", "R3", "R4"] {
+        assert!(
+            broken[0].contains(&format!("{name} failed: context deadline exceeded")),
+            "{broken:?}"
+        );
+    }
+    assert_eq!(world.pools[0].idle.len(), world.pools[0].open.len());
 }

@@ -30,6 +30,7 @@ pub mod locks;
 mod rowlock;
 mod ssi;
 pub mod storage;
+mod symmetry;
 mod txn;
 
 pub use error::{PgError, Severity};
