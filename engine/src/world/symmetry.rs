@@ -76,50 +76,78 @@ impl World {
         if !t.started || t.wake_at.is_some() || !matches!(t.life, Life::Running) {
             return false;
         }
-        let Some(call) = &t.call else { return false };
-        let Some(conn) = call.conn else { return false };
-        if !matches!(
-            call.script.first(),
-            Some(Micro::Read(_) | Micro::Drain(_) | Micro::Send(_))
-        ) {
-            return false;
-        }
-        let Some(c) = self.connections.get(&conn) else {
-            return false;
-        };
-        if c.holder != Some(id) || c.locked_by.is_some_and(|l| l != id) {
-            return false;
-        }
-        // The backend must not be waiting for a lock: another task's commit could wake it and
-        // queue more replies on the connection.
-        if matches!(
-            self.server.state(c.pid),
-            crate::server::SessionState::Waiting(_)
-        ) {
-            return false;
-        }
-        // Nobody else can reach the connection, or share a context or the task itself.
-        let reaches = |other: &Task| {
-            other.parent == Some(id)
-                || other.call.as_ref().is_some_and(|k| k.conn == Some(conn))
-                || other.vars.values().any(|v| self.var_reaches(v, conn))
-        };
-        if self.tasks.iter().any(|o| o.id != id && reaches(o)) {
-            return false;
-        }
-        let mut context = call.context;
-        while let Some(ctx) = context {
-            let c = &self.contexts[ctx.0 as usize];
-            if c.owner != id {
+        // Pools and database/sql's connection mutex are shared by nature.
+        if let Some(call) = &t.call {
+            if matches!(
+                call.script.first(),
+                Some(Micro::Acquire(_) | Micro::Lock | Micro::Unlock) | None
+            ) {
                 return false;
             }
-            context = c.parent;
         }
-        // Take the step on a copy and compare everything outside the task, its connection and
-        // its backend's session.
+        // Only a task holding a connection can have a private step that is not already local.
+        if !self.connections.values().any(|c| c.holder == Some(id)) {
+            return false;
+        }
+        // Take the step on a copy and compare everything outside the task, the connection it
+        // changed and that connection's backend session.
         let mut after = self.clone();
         if after.step(Choice::Task(id)).is_err() {
             return false;
+        }
+        let mut changed = after
+            .connections
+            .iter()
+            .filter(|(k, v)| self.connections.get(k) != Some(v))
+            .map(|(k, _)| *k);
+        let conn = match (changed.next(), changed.next()) {
+            (Some(conn), None) => Some(conn),
+            (None, None) => None,
+            _ => return false,
+        };
+        let pid = match conn {
+            Some(conn) => {
+                let Some(c) = self.connections.get(&conn) else {
+                    return false; // a new connection: the pool opened it
+                };
+                if c.holder != Some(id) || c.locked_by.is_some_and(|l| l != id) {
+                    return false;
+                }
+                // The backend must not be waiting for a lock: another task's commit could
+                // wake it and queue more replies on the connection.
+                if matches!(
+                    self.server.state(c.pid),
+                    crate::server::SessionState::Waiting(_)
+                ) {
+                    return false;
+                }
+                // Nobody else can reach the connection.
+                let reaches = |other: &Task| {
+                    other.call.as_ref().is_some_and(|k| k.conn == Some(conn))
+                        || other.vars.values().any(|v| self.var_reaches(v, conn))
+                };
+                if self.tasks.iter().any(|o| o.id != id && reaches(o)) {
+                    return false;
+                }
+                Some(c.pid)
+            }
+            None => None,
+        };
+        // Nobody shares the task's contexts (goroutines share their parent's).
+        if self.tasks.iter().any(|o| o.parent == Some(id)) {
+            return false;
+        }
+        if let Some(mut context) = t.call.as_ref().and_then(|c| c.context) {
+            loop {
+                let c = &self.contexts[context.0 as usize];
+                if c.owner != id {
+                    return false;
+                }
+                match c.parent {
+                    Some(p) => context = p,
+                    None => break,
+                }
+            }
         }
         let same_outside = after.now == self.now
             && after.rng == self.rng
@@ -138,10 +166,6 @@ impl World {
                 .zip(&self.tasks)
                 .all(|(a, b)| a.id == id || a == b)
             && after.connections.len() == self.connections.len()
-            && after
-                .connections
-                .iter()
-                .all(|(k, v)| *k == conn || self.connections.get(k) == Some(v))
             && same_owned(&after.rows, &self.rows, id, |r: &Rows| r.owner)
             && same_owned(
                 &after.transactions,
@@ -157,7 +181,8 @@ impl World {
         }
         // The step ran a statement: private only if it left nothing behind outside its own
         // session, and no other unfinished task can ever write anything it read.
-        after.server.equal_except_session(&self.server, c.pid)
+        let Some(pid) = pid else { return false };
+        after.server.equal_except_session(&self.server, pid)
             && self.tasks.iter().all(|o| {
                 o.id == id
                     || matches!(o.life, Life::Finished { .. })
@@ -575,4 +600,77 @@ fn shape(world: &World, t: &Task) -> u64 {
         vars,
         call,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Requests that each hold one connection while they ask for a second.
+    fn nested(requests: u32) -> World {
+        let scenario: Scenario = serde_json::from_value(json!({
+            "setup": "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+            "pools": [{ "name": "db", "driver": "pgxpool", "max_conns": 2 }],
+            "tasks": [{ "name": "R", "count": requests, "program": [
+                { "line": 1, "op": "query", "on": "db", "sql": "SELECT id FROM t", "rows": "outer" },
+                { "line": 2, "op": "next", "rows": "outer", "done": "end", "label": "loop" },
+                { "line": 3, "op": "query-row", "on": "db", "sql": "SELECT id FROM t" },
+                { "line": 4, "op": "goto", "to": "loop" },
+                { "line": 5, "op": "return", "label": "end" },
+            ]}],
+        }))
+        .unwrap();
+        World::new(&scenario).unwrap()
+    }
+
+    fn run(world: &World, moves: &[u32]) -> World {
+        let mut w = world.clone();
+        for &m in moves {
+            w.step(Choice::Task(TaskId(m))).unwrap();
+        }
+        w
+    }
+
+    #[test]
+    fn swapping_two_identical_requests_keeps_the_canonical_fingerprint() {
+        let world = nested(3);
+        let a = run(&world, &[0, 0, 1]);
+        let b = run(&world, &[1, 1, 0]);
+        assert_ne!(a, b, "different states: R1 and R2 swapped roles");
+        assert_eq!(a.canonical_fingerprint(), b.canonical_fingerprint());
+        let c = run(&world, &[2, 2, 0]);
+        assert_eq!(a.canonical_fingerprint(), c.canonical_fingerprint());
+    }
+
+    #[test]
+    fn states_that_are_no_renaming_of_each_other_keep_distinct_canonical_fingerprints() {
+        let world = nested(3);
+        let a = run(&world, &[0, 0, 1]);
+        let b = run(&world, &[0, 0, 0]);
+        let c = run(&world, &[0, 1]);
+        assert_ne!(a.canonical_fingerprint(), b.canonical_fingerprint());
+        assert_ne!(a.canonical_fingerprint(), c.canonical_fingerprint());
+        assert_ne!(b.canonical_fingerprint(), c.canonical_fingerprint());
+    }
+
+    #[test]
+    fn a_single_task_is_never_swapped_and_its_name_counts() {
+        let mut one = nested(1);
+        let plain = one.canonical_fingerprint();
+        one.tasks[0].name = "S".into();
+        assert_ne!(one.canonical_fingerprint(), plain);
+    }
+
+    #[test]
+    fn reading_replies_from_its_own_connection_is_private_and_acquiring_is_not() {
+        let world = nested(2);
+        // R1's first step acquires: it touches the pool.
+        assert!(!world.next_step_is_private(TaskId(0)));
+        let after = run(&world, &[0]);
+        // Now its statement runs on its own backend: a SELECT that no other task can disturb,
+        // since the other request only ever reads.
+        assert!(after.next_step_is_private(TaskId(0)));
+        assert!(!after.next_step_is_private(TaskId(1)), "R2 has not started");
+    }
 }
