@@ -62,11 +62,33 @@ impl Model for World {
         }
     }
 
+    /// A task's next step is local when it touches only the task itself (a jump, a scan, a
+    /// sum) or is private to the task, its connection and that connection's backend
+    /// ([`World::next_step_is_private`], which explains why that is sound). `Tick` is enabled
+    /// only when no task can run, so it is never local.
     fn local(&self, choice: &Choice) -> bool {
         match choice {
-            Choice::Task(task) => self.next_step_is_local(*task),
+            Choice::Task(task) => {
+                self.next_step_is_local(*task) || self.next_step_is_private(*task)
+            }
             Choice::Tick => false,
         }
+    }
+
+    /// Two task steps commute when either is local: a local step commutes with every step any
+    /// other task can take (that is its contract). `Tick` is never enabled together with a task,
+    /// so the question never pairs it with one. Steps that both touch shared things (a pool, the
+    /// server) are treated as dependent, which is always sound.
+    fn independent(&self, a: &Choice, b: &Choice) -> bool {
+        a != b && (self.cheap_local(a) || self.cheap_local(b))
+    }
+
+    /// Identical requests (a task with `count` > 1) are interchangeable.
+    const SYMMETRY: bool = true;
+
+    /// See [`World::canonical_fingerprint`].
+    fn canonical_fingerprint(&self) -> u64 {
+        World::canonical_fingerprint(self)
     }
 }
 
@@ -210,4 +232,10 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
         });
     }
     Ok(out)
+}
+
+impl World {
+    fn cheap_local(&self, choice: &Choice) -> bool {
+        matches!(choice, Choice::Task(t) if self.next_step_is_local(*t))
+    }
 }

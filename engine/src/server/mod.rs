@@ -31,6 +31,7 @@ mod plan;
 mod rowlock;
 mod ssi;
 pub mod storage;
+mod symmetry;
 mod txn;
 
 pub use error::{PgError, Severity};
