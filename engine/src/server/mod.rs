@@ -919,4 +919,6 @@ pub(crate) mod seq_map {
 }
 
 #[cfg(test)]
+mod invariants;
+#[cfg(test)]
 mod tests;
