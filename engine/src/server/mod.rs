@@ -930,4 +930,6 @@ pub(crate) mod seq_map {
 }
 
 #[cfg(test)]
+mod invariants;
+#[cfg(test)]
 mod tests;
