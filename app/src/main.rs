@@ -6,8 +6,10 @@
 
 mod components;
 mod diff;
+mod export;
 mod markdown;
 mod progress;
+mod sandbox;
 mod session;
 mod url;
 

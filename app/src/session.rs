@@ -100,7 +100,10 @@ impl Session {
             .collect();
         let scenario = lesson.scenario_at(fix.as_deref(), &knobs)?;
         let world = World::new(&scenario).map_err(|e| e.to_string())?;
-        let bug_schedule = lesson.bug_schedule.parse().unwrap_or_default();
+        let bug_schedule = lesson
+            .schedule_for(fix.as_deref())
+            .parse()
+            .unwrap_or_default();
         Ok(Session {
             lesson,
             fix,

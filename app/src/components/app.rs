@@ -1,8 +1,10 @@
-//! The page: a lesson when the address names one, the lesson picker otherwise.
+//! The page: the sandbox when the address asks for it, a lesson when it names one, the lesson
+//! picker otherwise.
 
 use super::lesson_picker::LessonPicker;
 use super::lesson_view::LessonView;
-use crate::url;
+use crate::sandbox::view::SandboxView;
+use crate::{sandbox, url};
 use leptos::prelude::*;
 
 /// The whole page.
@@ -11,6 +13,7 @@ pub fn App() -> impl IntoView {
     let state = url::read();
     let lesson = state.lesson.as_deref().and_then(lockstep_lessons::lesson);
     let body = match (lesson, &state.lesson) {
+        _ if sandbox::address::wanted() => view! { <SandboxView/> }.into_any(),
         (Some(lesson), _) => view! { <LessonView lesson=lesson start=state.clone()/> }.into_any(),
         (None, Some(slug)) => {
             let message = format!("There is no lesson called “{slug}”.");

@@ -37,6 +37,11 @@ pub fn LessonPicker() -> impl IntoView {
                 "Step through it, be the scheduler, then apply the fix and watch the bug disappear."
             </p>
             <ol class="lessons">{items}</ol>
+            <p class="sandbox-link">
+                <a href="?sandbox=1" data-testid="open-sandbox">"Sandbox"</a>
+                " — run your own PostgreSQL isolation spec (or a lost update, write skew or deadlock "
+                "example), step by step."
+            </p>
         </section>
     }
 }

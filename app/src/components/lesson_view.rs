@@ -20,6 +20,7 @@ use super::story::Story;
 use super::tables::Tables;
 use super::timeline::Timeline;
 use super::wait_for_graph::WaitForGraphPanel;
+use crate::export::{self, ExportButtons, SvgFile};
 use crate::session::Session;
 use crate::{progress, url};
 use gloo_timers::callback::Interval;
@@ -251,6 +252,25 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     });
     on_cleanup(move || keys.remove());
 
+    let timeline = Callback::new(move |_: ()| {
+        session.with_untracked(|s| SvgFile {
+            name: format!("{}-timeline-step-{}.svg", lesson.slug, s.steps.len()),
+            content: export::timeline_svg(&export::lesson_timeline(s)),
+        })
+    });
+    let graph = Callback::new(move |_: ()| {
+        session.with_untracked(|s| SvgFile {
+            name: format!("{}-wait-for-graph-step-{}.svg", lesson.slug, s.steps.len()),
+            content: export::graph_svg(
+                &export::lesson_graph(s),
+                &format!(
+                    "{} — wait-for graph at step {}",
+                    lesson.title,
+                    s.steps.len()
+                ),
+            ),
+        })
+    });
     let title = lesson.title.clone();
     let summary = lesson.summary.clone();
     view! {
@@ -317,6 +337,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     <LocksPanel/>
                     <ConnectionsPanel/>
                     <PgLog/>
+                    <ExportButtons timeline=timeline graph=graph/>
                 </section>
                 <aside class="right">
                     <Timeline/>

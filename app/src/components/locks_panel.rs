@@ -4,7 +4,8 @@
 use super::lesson_view::SessionSignal;
 use leptos::prelude::*;
 use lockstep::server::locks::mode_name;
-use lockstep::server::LockTag;
+use lockstep::server::{LockTag, LockView, Pid};
+use std::collections::BTreeMap;
 
 /// pg_locks' `locktype` column.
 fn locktype(tag: &LockTag) -> &'static str {
@@ -16,15 +17,26 @@ fn locktype(tag: &LockTag) -> &'static str {
     }
 }
 
-/// The `pg_locks` panel, folded by default.
+/// The `pg_locks` panel of a lesson, folded by default.
 #[component]
 pub fn LocksPanel() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
+    let locks = Signal::derive(move || session.with(|s| s.world().server.locks()));
+    let names = Signal::derive(move || session.with(|s| s.pid_names()));
+    view! { <PgLocks locks=locks names=names/> }
+}
+
+/// The `pg_locks` panel for any server: `locks` as the server shows them, `names` naming the
+/// backends.
+#[component]
+pub fn PgLocks(
+    locks: Signal<Vec<LockView>>,
+    names: Signal<BTreeMap<Pid, String>>,
+) -> impl IntoView {
     let rows = move || {
-        session.with(|s| {
-            let names = s.pid_names();
+        names.with(|names| {
             let mut rows: Vec<AnyView> = Vec::new();
-            for lock in s.world().server.locks() {
+            for lock in locks.get() {
                 let what = match (&lock.tag, &lock.relation) {
                     (LockTag::Relation { .. }, Some(name)) => name.clone(),
                     (LockTag::Tuple { block, offset, .. }, Some(name)) => {
@@ -60,10 +72,8 @@ pub fn LocksPanel() -> impl IntoView {
         })
     };
     let count = move || {
-        session.with(|s| {
-            s.world()
-                .server
-                .locks()
+        locks.with(|locks| {
+            locks
                 .iter()
                 .map(|l| l.holders.len() + l.waiters.len())
                 .sum::<usize>()

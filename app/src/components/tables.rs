@@ -3,7 +3,7 @@
 
 use super::lesson_view::SessionSignal;
 use leptos::prelude::*;
-use lockstep::server::Pid;
+use lockstep::server::{Pid, TableView};
 use lockstep::sql::RowLockStrength;
 use std::collections::BTreeMap;
 
@@ -23,16 +23,26 @@ fn who(pid: Pid, names: &BTreeMap<Pid, String>) -> String {
     }
 }
 
-/// The tables panel.
+/// The tables panel of a lesson.
 #[component]
 pub fn Tables() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
+    let tables = Signal::derive(move || session.with(|s| s.world().server.tables()));
+    let names = Signal::derive(move || session.with(|s| s.pid_names()));
+    view! { <HeapTables tables=tables names=names/> }
+}
+
+/// The tables panel for any server: `tables` as the server shows them, `names` naming the
+/// backends (lesson tasks, sandbox sessions).
+#[component]
+pub fn HeapTables(
+    tables: Signal<Vec<TableView>>,
+    names: Signal<BTreeMap<Pid, String>>,
+) -> impl IntoView {
     let tables = move || {
-        session.with(|s| {
-            let names = s.pid_names();
-            s.world()
-                .server
-                .tables()
+        names.with(|names| {
+            tables
+                .get()
                 .into_iter()
                 .map(|table| {
                     let headers: Vec<AnyView> = table
@@ -69,7 +79,7 @@ pub fn Tables() -> impl IntoView {
                                 .filter(|x| x.active)
                                 .map(|x| {
                                     let holder = match x.pid {
-                                        Some(p) => who(p, &names),
+                                        Some(p) => who(p, names),
                                         None => format!("xid {}", x.xid),
                                     };
                                     let (class, text) = if x.update {
@@ -81,7 +91,7 @@ pub fn Tables() -> impl IntoView {
                                 })
                                 .collect();
                             badges.extend(t.waiters.iter().map(|p| {
-                                let text = format!("{} waits", who(*p, &names));
+                                let text = format!("{} waits", who(*p, names));
                                 view! { <span class="badge waiter" title="waits for this row">{text}</span> }.into_any()
                             }));
                             let ctid = format!("({},{})", t.ctid.0, t.ctid.1);

@@ -5,8 +5,8 @@ use crate::session::Session;
 use leptos::prelude::*;
 use lockstep::world::{WaitForGraph, WaitNode};
 
-/// How a node is labelled in the drawing.
-fn label(s: &Session, node: WaitNode) -> String {
+/// How a node is labelled in the drawing (and in the SVG export).
+pub fn label(s: &Session, node: WaitNode) -> String {
     let world = s.world();
     match node {
         WaitNode::Task(t) => s.task_name(t),

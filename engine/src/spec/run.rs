@@ -568,6 +568,11 @@ impl PermutationRun {
         out
     }
 
+    /// What isolationtester printed after the `starting permutation:` line so far.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
     /// The simulated server.
     pub fn server(&self) -> &Server {
         &self.tester.srv

@@ -1,0 +1,163 @@
+//! The sandbox's state in the address:
+//!
+//! - `?sandbox=1` opens the sandbox (with the first example);
+//! - `&example=SLUG` names a shipped example, `&spec=1…` carries any other spec ([`super::link`]);
+//! - `&permutation=N` (1-based) picks a permutation and `&step=N` how many moves of it to
+//!   take; or `&by-hand=a,b,c` lists steps picked by hand (`.` ends the permutation).
+
+use super::examples;
+use super::link;
+use super::model::{MoveKind, Plan, Sandbox};
+use web_sys::UrlSearchParams;
+
+/// What the address asks the sandbox for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    /// The spec's text, from an example or a link.
+    pub text: Option<String>,
+    /// A problem with the link's spec, in words.
+    pub link_error: Option<String>,
+    /// The permutation to follow (0-based).
+    pub permutation: Option<usize>,
+    /// How many moves of it to take.
+    pub step: usize,
+    /// Steps picked by hand, in order (`.` is the end of the permutation).
+    pub by_hand: Option<Vec<String>>,
+}
+
+fn params() -> Option<UrlSearchParams> {
+    let search = web_sys::window()?.location().search().ok()?;
+    UrlSearchParams::new_with_str(&search).ok()
+}
+
+/// Whether the address asks for the sandbox (`?sandbox=1`, or a `spec=` link).
+pub fn wanted() -> bool {
+    params().is_some_and(|p| {
+        p.get("sandbox").is_some_and(|v| v == "1" || v == "true") || p.get("spec").is_some()
+    })
+}
+
+/// Reads the address.
+pub fn read() -> Request {
+    let Some(p) = params() else {
+        return Request::default();
+    };
+    let mut request = Request::default();
+    if let Some(value) = p.get("spec").filter(|v| !v.is_empty()) {
+        match link::decode(&value) {
+            Ok(text) => request.text = Some(text),
+            Err(e) => request.link_error = Some(e),
+        }
+    } else if let Some(slug) = p.get("example") {
+        match examples::example(&slug) {
+            Some(ex) => request.text = Some(ex.text.to_string()),
+            None => request.link_error = Some(format!("there is no example called “{slug}”")),
+        }
+    }
+    request.permutation = p
+        .get("permutation")
+        .and_then(|v| v.parse::<usize>().ok())
+        .and_then(|n| n.checked_sub(1));
+    request.step = p
+        .get("step")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+        .min(super::model::MOVES_MAX);
+    request.by_hand = p.get("by-hand").map(|v| {
+        v.split(',')
+            .filter(|s| !s.is_empty())
+            .take(super::model::MOVES_MAX)
+            .map(str::to_string)
+            .collect()
+    });
+    request
+}
+
+/// Plays what the request asks for on a fresh sandbox.
+pub fn replay(sandbox: &mut Sandbox, request: &Request) {
+    if let Some(steps) = &request.by_hand {
+        sandbox.set_plan(Plan::ByHand);
+        for step in steps {
+            let moved = if step == "." {
+                sandbox.finish()
+            } else {
+                sandbox.launch_by_hand(step)
+            };
+            if !moved {
+                break;
+            }
+        }
+        return;
+    }
+    if let Some(p) = request.permutation {
+        if sandbox
+            .permutations
+            .as_ref()
+            .is_ok_and(|list| p < list.len())
+        {
+            sandbox.set_plan(Plan::Permutation(p));
+        }
+    }
+    for _ in 0..request.step {
+        if !sandbox.step() {
+            break;
+        }
+    }
+}
+
+/// The query string for a sandbox's state; also says why the spec is not in it when it is
+/// too long for a link.
+pub fn query(sandbox: &Sandbox) -> (String, Option<String>) {
+    let Ok(params) = UrlSearchParams::new() else {
+        return ("?sandbox=1".into(), None);
+    };
+    params.append("sandbox", "1");
+    let mut problem = None;
+    match examples::example_with_text(&sandbox.text) {
+        Some(ex) => params.append("example", ex.slug),
+        None => match link::encode(&sandbox.text) {
+            Ok(value) => params.append("spec", &value),
+            Err(e) => problem = Some(e),
+        },
+    }
+    match sandbox.plan {
+        Plan::Permutation(i) => {
+            if i > 0 {
+                params.append("permutation", &(i + 1).to_string());
+            }
+            if !sandbox.moves.is_empty() {
+                params.append("step", &sandbox.moves.len().to_string());
+            }
+        }
+        Plan::ByHand => {
+            let steps: Vec<String> = sandbox
+                .moves
+                .iter()
+                .map(|m| match &m.kind {
+                    MoveKind::Launch(entry) => entry.step.clone(),
+                    MoveKind::Finish => ".".to_string(),
+                })
+                .collect();
+            params.append("by-hand", &steps.join(","));
+        }
+    }
+    let text: String = params.to_string().into();
+    (format!("?{text}"), problem)
+}
+
+/// Replaces the address without reloading or adding a history entry.
+pub fn replace(query: &str) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(query));
+    }
+}
+
+/// The full address of a query, for the share box.
+pub fn full_url(query: &str) -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return query.to_string();
+    };
+    let origin = location.origin().unwrap_or_default();
+    let path = location.pathname().unwrap_or_default();
+    format!("{origin}{path}{query}")
+}
