@@ -6,13 +6,16 @@
 use super::lesson_view::{Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::explore::world::schedule_text;
-use lockstep::explore::{Explorer, Limits, Stop, DEPTH_MAX_DEFAULT, SLICE_STEPS_DEFAULT};
+use lockstep::explore::{
+    Explorer, Limits, Stop, DEPTH_MAX_DEFAULT, SLICE_STEPS_DEFAULT, STATES_MAX_DEFAULT,
+};
 use lockstep::lesson::KnobValues;
 use lockstep::world::{Schedule, World};
 
-/// The most distinct states one check may record in the browser: every lesson needs far fewer,
-/// and the explorer's bookkeeping for this many stays around 20 MB.
-pub const CHECK_STATES_MAX: usize = 500_000;
+/// The most distinct states one check may record in the browser: the same bound as
+/// `lockstep check`, so the page and the command line give the same verdicts. The explorer's
+/// bookkeeping for this many stays within a few tens of MB.
+pub const CHECK_STATES_MAX: usize = STATES_MAX_DEFAULT;
 
 /// Milliseconds of exploring per animation frame, leaving the rest of a 60 Hz frame to the page.
 const FRAME_BUDGET_MS: f64 = 10.0;
@@ -93,6 +96,10 @@ pub struct Checker {
     generation: StoredValue<u64>,
     /// When the current check started (ms since the epoch).
     started: StoredValue<f64>,
+    /// End the search at the first failure found (the question is only whether one exists).
+    first_failure: bool,
+    /// The most distinct states one check may record.
+    states_max: usize,
 }
 
 impl Checker {
@@ -104,6 +111,18 @@ impl Checker {
             root: StoredValue::new_local(None),
             generation: StoredValue::new(0),
             started: StoredValue::new(0.0),
+            first_failure: false,
+            states_max: CHECK_STATES_MAX,
+        }
+    }
+
+    /// A checker that only asks whether some schedule fails: it stops at the first failure, and
+    /// at `states_max` distinct states.
+    pub fn until_first_failure(states_max: usize) -> Checker {
+        Checker {
+            first_failure: true,
+            states_max,
+            ..Checker::new()
         }
     }
 
@@ -115,7 +134,7 @@ impl Checker {
     /// Starts checking every schedule of `world`, cancelling any check in progress.
     pub fn start(self, world: World) {
         let limits = Limits {
-            states_max: CHECK_STATES_MAX,
+            states_max: self.states_max,
             depth_max: DEPTH_MAX_DEFAULT,
             slice_steps: SLICE_STEPS_DEFAULT,
         };
@@ -164,7 +183,10 @@ impl Checker {
         let progress = self.explorer.try_update_value(|explorer| {
             let explorer = explorer.as_mut()?;
             loop {
-                let progress = explorer.run_slice(SLICE_STEPS_DEFAULT);
+                let mut progress = explorer.run_slice(SLICE_STEPS_DEFAULT);
+                if self.first_failure && progress.failures > 0 {
+                    progress.finished = true;
+                }
                 if progress.finished || js_sys::Date::now() >= deadline {
                     return Some(progress);
                 }

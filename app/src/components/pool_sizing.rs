@@ -13,6 +13,10 @@ use lockstep::world::World;
 use lockstep_lessons::Lesson;
 use std::collections::BTreeMap;
 
+/// The state budget per setting: a sweep over every setting stays within a few minutes, and a
+/// setting the explorer cannot decide within it is shown as undecided, never as safe.
+pub const SIZING_STATES_MAX: usize = 200_000;
+
 /// What the explorer said about one setting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {
@@ -84,7 +88,7 @@ pub fn PoolSizing() -> impl IntoView {
     // Verdicts by (fix, tasks, pool size); a separate checker, so the lesson's own check panel
     // keeps its result.
     let verdicts = RwSignal::new(BTreeMap::<(Option<String>, u32, u32), Verdict>::new());
-    let checker = Checker::new();
+    let checker = Checker::until_first_failure(SIZING_STATES_MAX);
     let checking = StoredValue::new(None::<(Option<String>, u32, u32)>);
     let queue = StoredValue::new(Vec::<(u32, u32)>::new());
     let sweeping = RwSignal::new(false);
@@ -128,11 +132,14 @@ pub fn PoolSizing() -> impl IntoView {
         }
     };
 
-    // Each new setting is checked as soon as the learner turns a knob.
-    Effect::new(move |_| {
+    // Each new setting is checked as soon as the learner turns a knob (not on load: the page
+    // should not start a search nobody asked for).
+    Effect::new(move |first: Option<()>| {
         setting.track();
         fix.track();
-        next();
+        if first.is_some() {
+            next();
+        }
     });
     // A finished check records its verdict and starts the next.
     Effect::new(move |_| {

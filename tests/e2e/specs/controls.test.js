@@ -1,0 +1,92 @@
+// The controls beyond Step and Play: keyboard shortcuts for every control, the scrubber and
+// forking, workshop mode in the address, the pool-sizing and activity panels, and a phone-sized
+// layout without sideways scrolling.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveDist, launchBrowser, openPage } from '../support/browser.js';
+import { LessonPage } from '../support/lesson-page.js';
+
+let site;
+let browser;
+
+before(async () => {
+  site = await serveDist();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  site?.server.close();
+});
+
+test('every control has a shortcut: digits run a task, Home and End scrub, c checks', async () => {
+  const lesson = await LessonPage.open(browser, site.url, 'lock-order');
+  const { page } = lesson;
+  await page.keyboard.press('2');
+  await page.keyboard.press('2');
+  await page.keyboard.press('1');
+  assert.equal(await lesson.schedule(), 'B B A');
+  await page.keyboard.press('Home');
+  assert.equal(await lesson.outcome(), 'ready');
+  assert.match(await page.getByTestId('undone').innerText(), /3 later steps undone/);
+  await page.keyboard.press('End');
+  assert.equal(await lesson.schedule(), 'B B A');
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('1');
+  assert.equal(await lesson.schedule(), 'B B A', 'the same move redoes the undone step');
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('2');
+  assert.equal(await lesson.schedule(), 'B B B', 'a different move forks the run');
+  assert.equal(await page.getByTestId('undone').count(), 0);
+  await page.keyboard.press('c');
+  const verdict = await page.getByTestId('check-result').getAttribute('data-verdict', { timeout: 120000 });
+  assert.equal(verdict, 'fails');
+  assert.deepEqual(lesson.problems, []);
+  await lesson.close();
+});
+
+test('workshop mode scales the page and goes into the address', async () => {
+  const lesson = await LessonPage.open(browser, site.url, 'lock-order');
+  const { page } = lesson;
+  const small = await page.evaluate(() => getComputedStyle(document.documentElement).fontSize);
+  await page.getByTestId('workshop').click();
+  const large = await page.evaluate(() => getComputedStyle(document.documentElement).fontSize);
+  assert.ok(parseFloat(large) > parseFloat(small), `${small} → ${large}`);
+  assert.match(page.url(), /[?&]workshop=1/);
+  await page.keyboard.press('w');
+  assert.doesNotMatch(page.url(), /workshop/);
+  assert.deepEqual(lesson.problems, []);
+  await lesson.close();
+});
+
+test('pg_stat_activity shows a backend idle in transaction, and the log has the exact error', async () => {
+  const lesson = await LessonPage.open(browser, site.url, 'lock-order');
+  const { page } = lesson;
+  const seen = new Set();
+  for (let i = 0; i < 15 && !seen.has('idle in transaction'); i++) {
+    await lesson.step();
+    const states = await page.locator('[data-testid="pg-stat-activity"] tr[data-state]').evaluateAll(
+      (rows) => rows.map((r) => r.dataset.state));
+    states.forEach((s) => seen.add(s));
+  }
+  assert.ok(seen.has('idle in transaction'), `states seen: ${JSON.stringify([...seen])}`);
+  await lesson.playToEnd();
+  const log = await page.getByTestId('pg-log-text').innerText();
+  assert.match(log, /ERROR: {2}deadlock detected/);
+  assert.match(log, /STATEMENT: {2}/);
+  assert.deepEqual(lesson.problems, []);
+  await lesson.close();
+});
+
+test('on a 360 px phone the lesson fits the width and the controls stay usable', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto(`${site.url}?lesson=lock-order`);
+  await page.getByTestId('lesson-title').waitFor({ timeout: 15000 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
+  await page.getByRole('button', { name: 'Step', exact: true }).click();
+  assert.equal((await page.getByTestId('schedule').innerText()).split(' ').length, 1);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
