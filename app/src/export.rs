@@ -8,7 +8,7 @@ use crate::sandbox::model::{MoveKind, Sandbox};
 use crate::session::Session;
 use leptos::prelude::*;
 use lockstep::server;
-use lockstep::world::{BlockReason, Event, WaitNode};
+use lockstep::world::{BlockReason, Event, WaitForGraph, WaitNode};
 use std::fmt::Write as _;
 
 /// What one row of a sequence diagram shows.
@@ -501,6 +501,11 @@ pub fn lesson_timeline(s: &Session) -> SequenceDiagram {
 pub fn lesson_graph(s: &Session) -> GraphPicture {
     let graph = s.world().wait_for_graph();
     let cycles = graph.cycles();
+    picture(s, &graph, &cycles)
+}
+
+/// A lesson's wait-for graph and its cycles as a picture.
+pub fn picture(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> GraphPicture {
     let mut nodes: Vec<WaitNode> = Vec::new();
     for e in &graph.edges {
         for n in [e.from, e.to] {
