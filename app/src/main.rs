@@ -5,6 +5,7 @@
 //! colours, layout) stays here; engine facts come from the engine's views and events.
 
 mod components;
+mod diff;
 mod export;
 mod markdown;
 mod progress;

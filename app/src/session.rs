@@ -1,6 +1,7 @@
 //! The one place engine state lives in the UI: a lesson, its fix, the start world and one
 //! snapshot per step taken, so that Back is an exact undo.
 
+use lockstep::lesson::KnobValues;
 use lockstep::server::{self, Pid};
 use lockstep::world::{Choice, Event, Move, Schedule, Status, TaskId, TaskState, World};
 use lockstep_lessons::Lesson;
@@ -22,6 +23,8 @@ pub struct Session {
     pub lesson: &'static Lesson,
     /// The applied fix, if any.
     pub fix: Option<String>,
+    /// The knobs the learner turned away from the fix's setting or the default.
+    pub knobs: KnobValues,
     /// `worlds[i]` is the world after `i` steps; never empty.
     worlds: Vec<World>,
     /// The steps taken, one per world after the first.
@@ -71,13 +74,40 @@ impl Outcome {
 
 impl Session {
     /// A fresh session of `lesson` with `fix` applied (an unknown fix is ignored).
+    #[cfg(test)]
     pub fn new(lesson: &'static Lesson, fix: Option<&str>) -> Result<Session, String> {
+        Session::with_knobs(lesson, fix, &KnobValues::new())
+    }
+
+    /// A fresh session with `fix` applied and knobs set; unknown knobs, values out of range and
+    /// values equal to what the fix or the default sets anyway are dropped.
+    pub fn with_knobs(
+        lesson: &'static Lesson,
+        fix: Option<&str>,
+        knobs: &KnobValues,
+    ) -> Result<Session, String> {
         let fix = fix.filter(|f| lesson.fix(f).is_some()).map(str::to_string);
-        let world = World::new(&lesson.scenario(fix.as_deref())).map_err(|e| e.to_string())?;
-        let bug_schedule = lesson.bug_schedule.parse().unwrap_or_default();
+        let base = lesson.knob_values(fix.as_deref());
+        let knobs: KnobValues = knobs
+            .iter()
+            .filter(|(name, value)| {
+                lesson
+                    .knob(name)
+                    .is_some_and(|k| (k.min..=k.max).contains(*value))
+                    && base.get(*name) != Some(*value)
+            })
+            .map(|(name, value)| (name.clone(), *value))
+            .collect();
+        let scenario = lesson.scenario_at(fix.as_deref(), &knobs)?;
+        let world = World::new(&scenario).map_err(|e| e.to_string())?;
+        let bug_schedule = lesson
+            .schedule_for(fix.as_deref())
+            .parse()
+            .unwrap_or_default();
         Ok(Session {
             lesson,
             fix,
+            knobs,
             worlds: vec![world],
             steps: Vec::new(),
             future: Vec::new(),
@@ -91,6 +121,13 @@ impl Session {
         self.worlds
             .last()
             .expect("a session always holds its start world")
+    }
+
+    /// Every knob's value now: the learner's, else the fix's setting, else the default.
+    pub fn knob_values(&self) -> KnobValues {
+        let mut values = self.lesson.knob_values(self.fix.as_deref());
+        values.extend(self.knobs.iter().map(|(k, v)| (k.clone(), *v)));
+        values
     }
 
     /// The world before the first step: what "check every schedule" explores.
@@ -258,6 +295,7 @@ impl Session {
         let mut fresh = Session {
             lesson: self.lesson,
             fix: self.fix.clone(),
+            knobs: self.knobs.clone(),
             worlds: vec![self.worlds[0].clone()],
             steps: Vec::new(),
             future: Vec::new(),
@@ -344,7 +382,8 @@ impl Session {
                     .task_views()
                     .into_iter()
                     .filter_map(|t| match t.state {
-                        TaskState::Failed(e) => Some((t.name, e)),
+                        // An answer the scenario expects (an invariant lists it) is no failure.
+                        TaskState::Failed(e) if !world.error_is_expected(&e) => Some((t.name, e)),
                         _ => None,
                     })
                     .collect();
@@ -383,7 +422,7 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn lock_order() -> &'static Lesson {
@@ -413,6 +452,16 @@ mod tests {
     #[test]
     fn with_the_order_by_fix_every_worker_completes() {
         let mut session = Session::new(lock_order(), Some("order-by")).unwrap();
+        while session.step() {}
+        assert_eq!(session.outcome(), Outcome::Completed);
+    }
+
+    /// `return-error` makes "already cancelled" an error answer (a 400): the lesson lists it as
+    /// expected, so the run completes rather than fails, as the explorer says.
+    #[test]
+    fn an_expected_error_answer_is_not_a_failure() {
+        let lesson = lockstep_lessons::lesson("leaked-transaction").unwrap();
+        let mut session = Session::new(lesson, Some("return-error")).unwrap();
         while session.step() {}
         assert_eq!(session.outcome(), Outcome::Completed);
     }
@@ -490,5 +539,89 @@ mod tests {
         session.seek(2);
         assert!(session.chosen);
         assert_eq!(session.schedule().to_string(), "B B");
+    }
+
+    /// A small lesson with knobs: each request holds one pooled connection (unread rows) while
+    /// it queries through a second.
+    pub(crate) fn nested_pool_lesson() -> &'static Lesson {
+        let text = r#"
+slug = "nested"
+title = "Nested"
+summary = "Nested acquires."
+language = "go"
+story = "A test lesson."
+bug_schedule = ""
+
+[[listings]]
+file = "h.go"
+tasks = ["R"]
+code = """
+rows, _ := pool.Query(ctx, "SELECT id FROM t")
+defer rows.Close()
+for rows.Next() {
+	rows.Scan(&id)
+	more, _ := pool.Query(ctx, "SELECT id FROM t WHERE id = $1", id)
+	more.Close()
+}
+"""
+
+[scenario]
+setup = "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);"
+pools = [{ name = "db", driver = "pgxpool" }]
+invariants = [{ check = "all-tasks-finished" }, { check = "no-task-failed" }]
+
+[[scenario.tasks]]
+name = "R"
+program = [
+  { line = 1, op = "query", on = "db", sql = "SELECT id FROM t", rows = "a" },
+  { line = 2, op = "defer", body = [ { line = 2, op = "close", rows = "a" } ] },
+  { line = 3, op = "next", rows = "a", done = "end", label = "loop" },
+  { line = 4, op = "scan", rows = "a", into = ["id"] },
+  { line = 5, op = "query", on = "db", sql = "SELECT id FROM t WHERE id = $1", args = ["$id"], rows = "b" },
+  { line = 6, op = "close", rows = "b" },
+  { line = 3, op = "goto", to = "loop" },
+  { line = 7, op = "return", label = "end" },
+]
+
+[[knobs]]
+name = "requests"
+label = "Concurrent requests"
+task = "R"
+default = 2
+min = 1
+max = 4
+
+[[knobs]]
+name = "max_conns"
+label = "MaxConns"
+pool = "db"
+default = 2
+min = 1
+max = 4
+"#;
+        Box::leak(Box::new(
+            lockstep_lessons::parse("nested.toml", text).expect("the test lesson parses"),
+        ))
+    }
+
+    #[test]
+    fn knobs_set_the_scenario_and_only_meaningful_ones_are_kept() {
+        let lesson = nested_pool_lesson();
+        let knobs = KnobValues::from([
+            ("requests".to_string(), 3),
+            ("max_conns".to_string(), 2),
+            ("nonsense".to_string(), 1),
+        ]);
+        let session = Session::with_knobs(lesson, None, &knobs).unwrap();
+        assert_eq!(
+            session.knobs,
+            KnobValues::from([("requests".to_string(), 3)]),
+            "the unknown knob and the one at its default are dropped"
+        );
+        assert_eq!(session.world().task_views().len(), 3);
+        assert_eq!(session.knob_values()["max_conns"], 2);
+        let too_many = KnobValues::from([("requests".to_string(), 99)]);
+        let session = Session::with_knobs(lesson, None, &too_many).unwrap();
+        assert!(session.knobs.is_empty(), "a value out of range is dropped");
     }
 }

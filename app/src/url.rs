@@ -1,8 +1,13 @@
-//! The page's state in its address: `?lesson=SLUG&fix=FIX&step=N`, or `&schedule=S` (the
+//! The page's state in its address: `?lesson=SLUG&fix=FIX&step=N` plus any knobs turned
+//! (`&requests=5`), or `&schedule=S` (the
 //! moves themselves, `A A B +`) once the learner has chosen a move Step would not have, and
 //! `&embed=1` for the compact view inside an iframe, `&workshop=1` for large type on a projector.
 
+use lockstep::lesson::KnobValues;
 use web_sys::UrlSearchParams;
+
+/// The parameters with a meaning of their own; any other `NAME=NUMBER` is a lesson knob.
+const RESERVED: &[&str] = &["lesson", "fix", "step", "schedule", "embed", "workshop"];
 
 /// What the address asks for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,6 +24,29 @@ pub struct UrlState {
     pub embed: bool,
     /// Large type for a projector.
     pub workshop: bool,
+    /// Knobs turned away from their setting (`&requests=5&max_conns=3`).
+    pub knobs: KnobValues,
+}
+
+/// Every `NAME=NUMBER` parameter that is not one of the page's own.
+fn knobs_of(params: &UrlSearchParams) -> KnobValues {
+    let mut knobs = KnobValues::new();
+    let Ok(Some(entries)) = js_sys::try_iter(params) else {
+        return knobs;
+    };
+    for entry in entries.flatten() {
+        let pair = js_sys::Array::from(&entry);
+        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
+            continue;
+        };
+        if RESERVED.contains(&name.as_str()) {
+            continue;
+        }
+        if let Ok(value) = value.parse() {
+            knobs.insert(name, value);
+        }
+    }
+    knobs
 }
 
 /// Reads the address.
@@ -38,6 +66,7 @@ pub fn read() -> UrlState {
         workshop: params
             .get("workshop")
             .is_some_and(|e| e == "1" || e == "true"),
+        knobs: knobs_of(&params),
     }
 }
 
@@ -51,6 +80,9 @@ pub fn query(state: &UrlState) -> String {
     }
     if let Some(f) = &state.fix {
         params.append("fix", f);
+    }
+    for (name, value) in &state.knobs {
+        params.append(name, &value.to_string());
     }
     match &state.schedule {
         Some(schedule) => params.append("schedule", schedule),

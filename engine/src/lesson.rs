@@ -146,6 +146,10 @@ pub struct Fix {
     /// True for a real fix, which the checker must prove over every schedule; false for a
     /// partial one, which the lesson shows failing.
     pub proven: bool,
+    /// The schedule Play follows with this fix, where the lesson's `bug_schedule` no longer
+    /// fits the fixed programs or would not show what the fix changes.
+    #[serde(default)]
+    pub schedule: Option<String>,
     /// Listings that replace the lesson's listings of the same file.
     #[serde(default)]
     pub listings: Vec<Listing>,
@@ -176,6 +180,13 @@ impl Lesson {
     /// The fix called `slug`, if the lesson has one.
     pub fn fix(&self, slug: &str) -> Option<&Fix> {
         self.fixes.iter().find(|f| f.slug == slug)
+    }
+
+    /// The schedule Play follows with `fix` applied: the fix's own, else the bug's.
+    pub fn schedule_for(&self, fix: Option<&str>) -> &str {
+        fix.and_then(|slug| self.fix(slug))
+            .and_then(|f| f.schedule.as_deref())
+            .unwrap_or(&self.bug_schedule)
     }
 
     /// The world to build: the lesson's scenario with `fix` applied and every knob at its
@@ -330,6 +341,13 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
         file: file.to_string(),
         message,
     };
+    if text.len() > crate::limits::LESSON_BYTES_MAX {
+        return Err(error(format!(
+            "the file is {} bytes, more than LESSON_BYTES_MAX ({})",
+            text.len(),
+            crate::limits::LESSON_BYTES_MAX
+        )));
+    }
     let lesson: Lesson = toml::from_str(text).map_err(|e| error(toml_error(text, &e)))?;
     validate(&lesson).map_err(error)?;
     Ok(lesson)
@@ -386,6 +404,11 @@ pub fn validate(lesson: &Lesson) -> Result<(), String> {
     for fix in &lesson.fixes {
         if !slugs.insert(fix.slug.as_str()) {
             return Err(format!("fix {} is listed twice", fix.slug));
+        }
+        if let Some(schedule) = &fix.schedule {
+            schedule
+                .parse::<crate::world::Schedule>()
+                .map_err(|e| format!("fix {}: schedule: {e}", fix.slug))?;
         }
         for old in fix.sql.keys() {
             let used = lesson

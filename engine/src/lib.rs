@@ -6,6 +6,7 @@
 //! in WebAssembly: nothing here reads a clock, a random source or a hash-ordered collection.
 //!
 //! Layout, from the bottom up:
+//! - [`limits`]: every bound on input, in one place;
 //! - [`time`]: the virtual clock's instants and durations;
 //! - [`sql`]: the SQL subset's lexer, syntax tree and parser;
 //! - [`server`]: the PostgreSQL model (storage, MVCC, locks, deadlock detector, timeouts);
@@ -17,6 +18,7 @@
 
 pub mod explore;
 pub mod lesson;
+pub mod limits;
 pub mod server;
 pub mod spec;
 pub mod sql;

@@ -110,6 +110,14 @@ mod tests {
     }
 
     #[test]
+    fn a_fix_with_its_own_schedule_is_played_with_it() {
+        let lesson = lesson("lock-order").unwrap();
+        assert_eq!(lesson.schedule_for(None), lesson.bug_schedule);
+        assert_eq!(lesson.schedule_for(Some("order-by")), lesson.bug_schedule);
+        assert_ne!(lesson.schedule_for(Some("retry")), lesson.bug_schedule);
+    }
+
+    #[test]
     fn a_broken_lesson_file_is_reported_with_its_line_and_column() {
         let err = parse("x.toml", "slug = \"a\"\ntitle = 3\n").unwrap_err();
         assert_eq!(err.file, "x.toml");

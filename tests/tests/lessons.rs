@@ -5,14 +5,16 @@
 use lockstep::explore::world::{check_lesson, ScenarioCheck};
 use lockstep::server;
 use lockstep::world::{task::Life, Choice, Event, Move, Schedule, Status, World};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// Plays the lesson's bug schedule the way the app's Play button does: each move when it is
+/// Plays the lesson's schedule (the fix's own, if it has one) the way the app's Play button does: each move when it is
 /// enabled, otherwise the first enabled choice (a fix can change which moves exist), then the
 /// first enabled choice until the end.
 fn play_bug(slug: &str, fix: Option<&str>) -> (World, Vec<Event>) {
     let lesson = lockstep_lessons::lesson(slug).unwrap();
     let mut world = World::new(&lesson.scenario(fix)).unwrap();
-    let schedule: Schedule = lesson.bug_schedule.parse().unwrap();
+    let schedule: Schedule = lesson.schedule_for(fix).parse().unwrap();
     let mut moves = schedule.0.into_iter();
     let mut events = Vec::new();
     for _ in 0..10_000 {
@@ -48,8 +50,20 @@ fn finished_ok(world: &World, task: &str) -> bool {
     )
 }
 
+/// The checker's verdicts on a lesson, computed once per lesson for all the tests that ask.
 fn check(slug: &str) -> Vec<ScenarioCheck> {
-    check_lesson(lockstep_lessons::lesson(slug).unwrap(), Default::default()).unwrap()
+    type Cell = Arc<OnceLock<Vec<ScenarioCheck>>>;
+    static CHECKS: Mutex<BTreeMap<String, Cell>> = Mutex::new(BTreeMap::new());
+    let cell = CHECKS
+        .lock()
+        .unwrap()
+        .entry(slug.to_string())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| {
+        check_lesson(lockstep_lessons::lesson(slug).unwrap(), Default::default()).unwrap()
+    })
+    .clone()
 }
 
 #[test]
@@ -327,4 +341,231 @@ fn shared_transaction_reads_before_tx_points_to_read_skew() {
         .explanation
         .contains("no longer part of the transaction"));
     assert!(fix.explanation.contains("(?lesson=read-skew)"));
+}
+
+#[test]
+fn leaked_transaction_default_schedule_leaves_the_lock_idle_in_transaction_until_postgres_refuses_clients(
+) {
+    let (world, events) = play_bug("leaked-transaction", None);
+    assert!(finished_ok(&world, "C1"), "C1 cancels and commits");
+    assert!(
+        finished_ok(&world, "C2"),
+        "C2 takes the early return: a success that leaks its Tx"
+    );
+    let Status::Stall { explanation } = world.status() else {
+        panic!("{:?}", world.status())
+    };
+    assert!(
+        explanation.iter().any(|l| l.contains(
+            "is idle in a transaction and held by C2, which has returned without giving it back"
+        )),
+        "{explanation:#?}"
+    );
+    assert!(
+        explanation
+            .iter()
+            .any(|l| l.contains("waits for ShareLock on transaction")),
+        "{explanation:#?}"
+    );
+    // No deadlock error: the waiters form a queue, not a cycle.
+    assert!(server_errors(&events).is_empty());
+    // The connection count climbs: one per waiting request, until PostgreSQL says no.
+    let opened = events
+        .iter()
+        .filter(|e| matches!(e, Event::Server(server::Event::Connected { .. })))
+        .count();
+    assert_eq!(opened, 3);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Server(server::Event::Log { line, .. })
+            if line == "FATAL:  sorry, too many clients already"
+    )));
+    let c5 = &world.tasks[world.task_named("C5").unwrap().0 as usize];
+    assert!(
+        matches!(&c5.life, Life::Finished { error: Some(e) } if e.text == "pq: sorry, too many clients already"),
+        "{:?}",
+        c5.life
+    );
+}
+
+const LEAKED_TRANSACTION_FIXES: [(&str, usize); 7] = [
+    ("rollback-each-branch", 153),
+    ("defer-rollback", 149),
+    ("commit-in-defer", 148),
+    ("return-error", 149),
+    ("cancel-context", 142),
+    ("request-timeout", 137),
+    ("idle-in-transaction-timeout", 396),
+];
+
+#[test]
+fn leaked_transaction_explorer_finds_the_stall_and_all_seven_fixes_are_proven() {
+    let checks = check("leaked-transaction");
+    let bug = &checks[0];
+    assert!(bug.complete && bug.ok, "{bug}");
+    assert_eq!(bug.states, 98);
+    assert!(bug.failures[0].0.starts_with("stall") && bug.stuck, "{bug}");
+    assert_eq!(checks.len(), 1 + LEAKED_TRANSACTION_FIXES.len());
+    for (slug, states) in LEAKED_TRANSACTION_FIXES {
+        let fix = scenario_check(&checks, slug);
+        assert!(fix.complete && fix.failures.is_empty() && fix.ok, "{fix}");
+        assert_eq!(fix.states, states, "{slug}");
+    }
+}
+
+#[test]
+fn leaked_transaction_every_fix_releases_the_lock_and_every_request_finishes() {
+    for (slug, _) in LEAKED_TRANSACTION_FIXES {
+        let (world, _) = play_bug("leaked-transaction", Some(slug));
+        assert!(violations(&world).is_empty(), "{slug}");
+        // Whoever is last may still hold the lock only under the idle timeout (until it
+        // fires); every code fix leaves no session in a transaction.
+        if slug != "idle-in-transaction-timeout" {
+            for pid in world.server.sessions() {
+                assert!(
+                    matches!(world.server.state(pid), server::SessionState::Idle),
+                    "{slug}: {pid}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn leaked_transaction_idle_timeout_terminates_each_leaked_session() {
+    let (_, events) = play_bug("leaked-transaction", Some("idle-in-transaction-timeout"));
+    let terminated = events
+        .iter()
+        .filter(|e| {
+            matches!(e, Event::Server(server::Event::Log { line, .. })
+                if line == "FATAL:  terminating connection due to idle-in-transaction timeout")
+        })
+        .count();
+    // C2, C3 and C4 each take the early return and are ended in turn; C5 is the last.
+    assert_eq!(terminated, 3);
+}
+
+#[test]
+fn leaked_transaction_return_error_answers_the_retry_with_an_error_that_is_not_a_failure() {
+    let (world, _) = play_bug("leaked-transaction", Some("return-error"));
+    let c2 = &world.tasks[world.task_named("C2").unwrap().0 as usize];
+    assert!(
+        matches!(&c2.life, Life::Finished { error: Some(e) } if e.text == "subscription already cancelled"),
+        "{:?}",
+        c2.life
+    );
+    assert!(violations(&world).is_empty());
+}
+
+#[test]
+fn lock_order_retry_completes_on_every_schedule_but_wastes_work_and_can_lose_three_times() {
+    let checks = check("lock-order");
+    let retry = scenario_check(&checks, "retry");
+    assert!(retry.complete && retry.ok, "{retry}");
+    assert_eq!(retry.states, 33_658);
+    assert_eq!(
+        (retry.terminal_failing, retry.terminal_succeeding),
+        (256, 90)
+    );
+    let kinds: Vec<&str> = retry.failures.iter().map(|f| f.0.as_str()).collect();
+    assert!(!retry.stuck, "no schedule ends stuck: {kinds:?}");
+    assert!(retry.to_string().contains("none hangs"), "{retry}");
+    assert!(
+        kinds.iter().all(|k| k.contains("(wasted work)")),
+        "{kinds:?}"
+    );
+    // One and two rollbacks, then a worker that gives up after its third.
+    assert!(kinds.contains(
+        &"no transaction that locked or wrote rows is rolled back: 1 was: its row locks and \
+          writes were thrown away (wasted work)"
+    ));
+    assert!(kinds
+        .iter()
+        .any(|k| k.contains("A failed: ERROR: deadlock detected") && k.contains("3 were")));
+    // The fix's own schedule: the same deadlock after the one-second check, B finishes, A
+    // retries alone and both workers' updates land; one transaction's work was thrown away.
+    let (world, events) = play_bug("lock-order", Some("retry"));
+    let errors = server_errors(&events);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "40P01");
+    assert!(finished_ok(&world, "A") && finished_ok(&world, "B"));
+    assert_eq!(
+        world.query_value("SELECT n FROM widget WHERE id = 3"),
+        Ok(Some("2".into()))
+    );
+    assert_eq!(
+        violations(&world),
+        vec![
+            "no transaction that locked or wrote rows is rolled back: 1 was: its row locks and \
+             writes were thrown away (wasted work)"
+                .to_string()
+        ]
+    );
+}
+
+#[test]
+fn lock_order_retry_can_collide_again_when_the_victim_outruns_the_woken_worker() {
+    // Always A first: each time A is rolled back it runs again before B has taken the row it
+    // was woken for, and the cycle forms again, one deadlock_timeout each time, until A gives up.
+    let lesson = lockstep_lessons::lesson("lock-order").unwrap();
+    let mut world = World::new(&lesson.scenario(Some("retry"))).unwrap();
+    let schedule: Schedule = lesson.bug_schedule.parse().unwrap();
+    let (mut world, mut events) = {
+        let mut events = Vec::new();
+        for m in schedule.0 {
+            let choice = match m {
+                Move::Tick => Choice::Tick,
+                Move::Task(name) => Choice::Task(world.task_named(&name).unwrap()),
+            };
+            let choice = if world.choices().contains(&choice) {
+                choice
+            } else {
+                world.choices()[0]
+            };
+            events.extend(world.step(choice).unwrap());
+        }
+        (world, events)
+    };
+    while world.status() == Status::Running {
+        let first = world.choices()[0];
+        events.extend(world.step(first).unwrap());
+    }
+    let errors = server_errors(&events);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(!finished_ok(&world, "A") && finished_ok(&world, "B"));
+    assert!(
+        world.now >= lockstep::time::Instant::START + lockstep::time::Duration::from_millis(3_000)
+    );
+    assert!(
+        violations(&world).iter().any(|v| v.contains("3 were")),
+        "{:?}",
+        violations(&world)
+    );
+}
+
+#[test]
+fn insert_order_retry_completes_on_every_schedule_but_batches_are_aborted_again() {
+    let checks = check("insert-order");
+    let retry = scenario_check(&checks, "retry");
+    assert!(retry.complete && retry.ok, "{retry}");
+    assert_eq!(retry.states, 890);
+    assert_eq!(
+        (retry.terminal_failing, retry.terminal_succeeding),
+        (32, 10)
+    );
+    let kinds: Vec<&str> = retry.failures.iter().map(|f| f.0.as_str()).collect();
+    assert!(!retry.stuck, "no schedule ends stuck: {kinds:?}");
+    assert!(retry.to_string().contains("none hangs"), "{retry}");
+    assert!(
+        kinds.iter().all(|k| k.contains("(wasted work)")),
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| k.contains("3 were")), "{kinds:?}");
+    let (world, events) = play_bug("insert-order", Some("retry"));
+    assert_eq!(server_errors(&events).len(), 1);
+    assert!(finished_ok(&world, "A") && finished_ok(&world, "B"));
+    assert_eq!(
+        world.query_value("SELECT seen + balance FROM addresses WHERE hash = '0xa1'"),
+        Ok(Some("6".into()))
+    );
 }

@@ -7,6 +7,7 @@ use super::lesson_view::{Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::explore::world::schedule_text;
 use lockstep::explore::{Explorer, Limits, Stop, DEPTH_MAX_DEFAULT, SLICE_STEPS_DEFAULT};
+use lockstep::lesson::KnobValues;
 use lockstep::world::{Schedule, World};
 
 /// The most distinct states one check may record in the browser: every lesson needs far fewer,
@@ -247,8 +248,8 @@ pub fn CheckSchedules() -> impl IntoView {
     let checker = expect_context::<Checker>();
 
     // A result speaks of one scenario: a different fix makes it stale.
-    let scenario = Memo::new(move |_| session.with(|s| s.fix.clone()));
-    Effect::new(move |previous: Option<Option<String>>| {
+    let scenario = Memo::new(move |_| session.with(|s| (s.fix.clone(), s.knobs.clone())));
+    Effect::new(move |previous: Option<(Option<String>, KnobValues)>| {
         let now = scenario.get();
         if previous.is_some_and(|p| p != now) {
             checker.clear();

@@ -1,14 +1,19 @@
 //! One lesson on one page: the session signal, the player, keyboard shortcuts and the address
 //! all live here; the panels read the session from context.
 
+use super::activity_panel::ActivityPanel;
 use super::check_schedules::{start_check, CheckSchedules, Checker};
 use super::code_listing::CodeListings;
+use super::connections_panel::ConnectionsPanel;
 use super::controls::Controls;
 use super::fixes::Fixes;
 use super::help_overlay::HelpOverlay;
+use super::knobs::Knobs;
 use super::lanes::Lanes;
 use super::locks_panel::LocksPanel;
+use super::pg_log::PgLog;
 use super::pool::PoolPanel;
+use super::pool_sizing::PoolSizing;
 use super::share::Share;
 use super::status_banner::StatusBanner;
 use super::story::Story;
@@ -82,7 +87,7 @@ pub fn toggle_play(session: SessionSignal, player: Player) {
 /// The lesson page.
 #[component]
 pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoView {
-    let mut first = match Session::new(lesson, start.fix.as_deref()) {
+    let mut first = match Session::with_knobs(lesson, start.fix.as_deref(), &start.knobs) {
         Ok(s) => s,
         Err(e) => {
             let message = format!("This lesson cannot start: {e}");
@@ -139,9 +144,9 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
 
     // The address follows the session.
     Effect::new(move |_| {
-        let (fix, steps, schedule) = session.with(|s| {
+        let (fix, steps, schedule, knobs) = session.with(|s| {
             let schedule = s.chosen.then(|| s.schedule().to_string());
-            (s.fix.clone(), s.steps.len(), schedule)
+            (s.fix.clone(), s.steps.len(), schedule, s.knobs.clone())
         });
         let workshop = player.workshop.get();
         url::replace(&url::UrlState {
@@ -151,6 +156,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             schedule,
             embed,
             workshop,
+            knobs,
         });
     });
 
@@ -288,7 +294,20 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     }
                 })}
                 {embed.then(|| {
-                    let href = format!("?lesson={}", lesson.slug);
+                    // The same lesson, fix and step, full size.
+                    let href = move || {
+                        session.with(|s| {
+                            url::query(&url::UrlState {
+                                lesson: Some(lesson.slug.clone()),
+                                fix: s.fix.clone(),
+                                step: s.steps.len(),
+                                schedule: s.chosen.then(|| s.schedule().to_string()),
+                                embed: false,
+                                workshop: false,
+                                knobs: s.knobs.clone(),
+                            })
+                        })
+                    };
                     view! {
                         <a class="full-lesson" href=href target="_blank" rel="noopener">
                             "Open the full lesson in Lockstep ↗"
@@ -300,6 +319,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                 <aside class="left">
                     <Story/>
                     <Fixes/>
+                    <Knobs/>
                     <CheckSchedules/>
                 </aside>
                 <section class="center">
@@ -311,8 +331,12 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     <CodeListings/>
                     <Tables/>
                     <PoolPanel/>
+                    <PoolSizing/>
                     <WaitForGraphPanel/>
+                    <ActivityPanel/>
                     <LocksPanel/>
+                    <ConnectionsPanel/>
+                    <PgLog/>
                     <ExportButtons timeline=timeline graph=graph/>
                 </section>
                 <aside class="right">

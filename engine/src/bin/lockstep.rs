@@ -199,7 +199,7 @@ fn run(args: &[String]) -> i32 {
         eprintln!("no lesson {slug} in {dir}");
         return 1;
     };
-    let text = schedule.unwrap_or_else(|| lesson.bug_schedule.clone());
+    let text = schedule.unwrap_or_else(|| lesson.schedule_for(fix.as_deref()).to_string());
     let parsed = match text.parse::<lockstep::world::Schedule>() {
         Ok(s) => s,
         Err(e) => {

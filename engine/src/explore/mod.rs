@@ -62,11 +62,11 @@ pub use report::{FailureFound, Report, Schedules, Stop, TerminalStates, Verdict}
 
 /// Default for [`Limits::states_max`]: enough for every lesson, small enough (a few tens of MB
 /// of bookkeeping) for a browser tab.
-pub const STATES_MAX_DEFAULT: usize = 1_000_000;
+pub const STATES_MAX_DEFAULT: usize = crate::limits::EXPLORER_STATES_MAX;
 
 /// Default for [`Limits::depth_max`]: far longer than any lesson's schedule; a schedule this long
 /// means the model loops without advancing, and the search says it stopped there.
-pub const DEPTH_MAX_DEFAULT: usize = 10_000;
+pub const DEPTH_MAX_DEFAULT: usize = crate::limits::STEPS_PER_RUN_MAX;
 
 /// Default for [`Limits::slice_steps`]: a few milliseconds of work, so that a browser slice
 /// does not drop frames. Measured on the world's pool-exhaustion scenario without reduction:

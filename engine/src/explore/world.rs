@@ -110,6 +110,9 @@ pub struct ScenarioCheck {
     pub states: usize,
     /// Each failure kind found, with the shortest schedule reaching it.
     pub failures: Vec<(String, String)>,
+    /// Whether some schedule ends with every task waiting for good (a deadlock or a stall), as
+    /// opposed to failures found only once every task has finished (broken invariants).
+    pub stuck: bool,
     /// Terminal states that fail and that succeed.
     pub terminal_failing: usize,
     /// Terminal states that succeed.
@@ -132,9 +135,11 @@ impl fmt::Display for ScenarioCheck {
         if let Some((kind, schedule)) = self.failures.first() {
             write!(
                 f,
-                "{mark} {what}: fails: {kind}; shortest schedule `{schedule}`; {} of {} end states fail ({} states{})",
+                "{mark} {what}: fails: {kind}; shortest schedule `{schedule}`; {} of {} end states fail{} ({} states{})",
                 self.terminal_failing,
                 self.terminal_failing + self.terminal_succeeding,
+                // A partial fix that still fails, but never hangs, is worth saying so.
+                if self.complete && !self.stuck { ", none hangs" } else { "" },
                 self.states,
                 if self.complete { ", complete" } else { ", incomplete" }
             )
@@ -181,6 +186,10 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
                 )
             })
             .collect();
+        let stuck = report
+            .failures
+            .iter()
+            .any(|found| matches!(found.failure, Failure::Deadlock | Failure::Stall));
         let ok = if expect_failure {
             !failures.is_empty()
         } else {
@@ -194,6 +203,7 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
             complete: report.complete,
             states: report.states_unique,
             failures,
+            stuck,
             terminal_failing: report.terminal_states.failing,
             terminal_succeeding: report.terminal_states.succeeding,
             ok,

@@ -185,6 +185,18 @@ impl PgError {
     pub fn no_such_column(name: &str) -> PgError {
         PgError::error("42703", format!("column \"{name}\" does not exist"))
     }
+
+    /// Lockstep's bound on a table's heap (program_limit_exceeded, 54000): PostgreSQL has none
+    /// this small, so the message says it is ours.
+    pub fn table_full(name: &str) -> PgError {
+        PgError::error(
+            "54000",
+            format!(
+                "table \"{name}\" holds ROWS_PER_TABLE_MAX ({}) row versions, Lockstep's limit",
+                crate::limits::ROWS_PER_TABLE_MAX
+            ),
+        )
+    }
 }
 
 impl PgError {

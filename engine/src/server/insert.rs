@@ -221,6 +221,9 @@ impl Server {
         events: &mut Vec<Event>,
     ) -> Result<bool, PgError> {
         let level = Self::level(s);
+        if self.table(&ins.table)?.heap.len() >= crate::limits::ROWS_PER_TABLE_MAX {
+            return Err(PgError::table_full(&ins.table));
+        }
         for _ in 0..64 {
             let t = self.table(&ins.table)?;
             let tname = t.name.clone();

@@ -374,19 +374,38 @@ impl Server {
     /// reserved for superusers).
     pub fn connect(&mut self, now: Instant, events: &mut Vec<Event>) -> Result<Pid, PgError> {
         let live = self.sessions().count() as u32;
-        if live >= self.settings.max_connections {
-            return Err(PgError::fatal("53300", "sorry, too many clients already"));
-        }
-        let free = self.settings.max_connections - live;
-        if self.settings.superuser_reserved_connections > 0
-            && free <= self.settings.superuser_reserved_connections
-        {
+        if live as usize >= crate::limits::SESSIONS_MAX {
             return Err(PgError::fatal(
                 "53300",
-                "remaining connection slots are reserved for roles with the SUPERUSER attribute",
+                format!(
+                    "sorry, Lockstep's limit of SESSIONS_MAX ({}) sessions is reached",
+                    crate::limits::SESSIONS_MAX
+                ),
             ));
         }
-        let _ = now;
+        let free = self.settings.max_connections.saturating_sub(live);
+        let refusal = if free == 0 {
+            Some("sorry, too many clients already")
+        } else if self.settings.superuser_reserved_connections > 0
+            && free <= self.settings.superuser_reserved_connections
+        {
+            Some("remaining connection slots are reserved for roles with the SUPERUSER attribute")
+        } else {
+            None
+        };
+        if let Some(message) = refusal {
+            // The postmaster has already forked a backend for the client: it takes a pid,
+            // logs the refusal and exits.
+            let err = PgError::fatal("53300", message);
+            let pid = Pid(self.next_pid);
+            self.next_pid += 1;
+            events.push(Event::Log {
+                pid,
+                at: now,
+                line: err.to_string(),
+            });
+            return Err(err);
+        }
         let pid = self.open_session(false);
         events.push(Event::Connected { pid });
         Ok(pid)

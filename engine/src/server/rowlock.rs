@@ -120,6 +120,15 @@ impl Server {
         };
         let level = Self::level(s);
         let top = s.txn.as_ref().and_then(|t| t.xid);
+        // An UPDATE writes a new version: refuse before waiting for a lock it could not use.
+        if matches!(op, RowOp::Update(..))
+            && self
+                .tables
+                .get(table)
+                .is_some_and(|t| t.heap.len() >= crate::limits::ROWS_PER_TABLE_MAX)
+        {
+            return RowRes::Fail(PgError::table_full(table));
+        }
         for _ in 0..64 {
             let Some(t) = self.tables.get(table) else {
                 return RowRes::Fail(PgError::no_such_table(table));

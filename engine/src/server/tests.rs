@@ -391,6 +391,11 @@ fn max_connections_keeps_reserved_slots_for_superusers() {
         (err.code.as_str(), err.message.as_str()),
         ("53300", "sorry, too many clients already")
     );
+    // The refused backend logs the refusal as it exits.
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Log { line, .. }) if line == "FATAL:  sorry, too many clients already"
+    ));
 }
 
 #[test]

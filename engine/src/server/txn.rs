@@ -138,6 +138,19 @@ impl Server {
         }
     }
 
+    /// How many top-level transactions with an xid (those that locked or wrote a row) were
+    /// rolled back, by ROLLBACK, an error or the end of their session: PostgreSQL's
+    /// `pg_stat_database.xact_rollback`, counting only transactions that had done work.
+    pub fn transactions_rolled_back_after_work(&self) -> usize {
+        self.xids
+            .iter()
+            .enumerate()
+            .filter(|(i, info)| {
+                info.top.0 == FIRST_XID + *i as u32 && info.status == XidStatus::Aborted
+            })
+            .count()
+    }
+
     /// The top-level xid of `x`.
     pub(crate) fn top_of(&self, x: Xid) -> Xid {
         self.xid_info(x).map_or(x, |i| i.top)

@@ -11,13 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The largest spec text accepted, in bytes. Upstream specs are a few KB; a limit keeps a
-/// pasted or generated file from exhausting memory in the browser.
-pub const SPEC_BYTES_MAX: usize = 1 << 20;
-
-/// The most permutations [`Spec::permutations_to_run`] generates for a spec without
-/// `permutation` lines. Interleavings grow factorially; past this a spec must list its own.
-pub const PERMUTATIONS_MAX: usize = 100_000;
+pub use crate::limits::{PERMUTATIONS_MAX, SPEC_BYTES_MAX};
+use crate::limits::{PERMUTATION_STEPS_TOTAL_MAX, SESSIONS_MAX, SQL_BYTES_MAX, STEPS_PER_RUN_MAX};
 
 /// A parsed isolation spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,6 +329,10 @@ impl Parser {
     fn expect_sql(&mut self, wanted: &str) -> Result<String, SpecError> {
         match self.peek() {
             Some(Token::Sql(_)) => match self.bump() {
+                Some((at, Token::Sql(sql))) if sql.len() > SQL_BYTES_MAX => Err(at.error(format!(
+                    "this SQL block is {} bytes, more than SQL_BYTES_MAX ({SQL_BYTES_MAX})",
+                    sql.len()
+                ))),
                 Some((_, Token::Sql(sql))) => Ok(sql),
                 _ => Err(self.unexpected(wanted)),
             },
@@ -363,7 +362,7 @@ impl Spec {
     pub fn parse(text: &str) -> Result<Spec, SpecError> {
         if text.len() > SPEC_BYTES_MAX {
             return Err(Position { line: 1, column: 1 }.error(format!(
-                "spec is {} bytes; the limit is {SPEC_BYTES_MAX}",
+                "spec is {} bytes, more than the limit SPEC_BYTES_MAX ({SPEC_BYTES_MAX})",
                 text.len()
             )));
         }
@@ -388,7 +387,10 @@ impl Spec {
         }
         let mut step_positions: BTreeMap<String, Position> = BTreeMap::new();
         while parser.eat_keyword(Keyword::Session) {
-            let (_, name) = parser.expect_name("a session name after `session`")?;
+            let (at, name) = parser.expect_name("a session name after `session`")?;
+            if spec.sessions.len() == SESSIONS_MAX {
+                return Err(at.error(format!("more than SESSIONS_MAX ({SESSIONS_MAX}) sessions")));
+            }
             let mut session = Session {
                 name,
                 setup: None,
@@ -547,41 +549,57 @@ impl Spec {
         if count > PERMUTATIONS_MAX {
             return Err(format!(
                 "the spec has no permutation lines and its steps have more than \
-                 {PERMUTATIONS_MAX} interleavings; list the permutations to run"
+                 PERMUTATIONS_MAX ({PERMUTATIONS_MAX}) interleavings; list the permutations to run"
+            ));
+        }
+        let steps: usize = step_counts.iter().sum();
+        if count.saturating_mul(steps) > PERMUTATION_STEPS_TOTAL_MAX {
+            return Err(format!(
+                "the spec has no permutation lines and its {count} interleavings of {steps} steps \
+                 would run more than PERMUTATION_STEPS_TOTAL_MAX ({PERMUTATION_STEPS_TOTAL_MAX}) \
+                 steps; list the permutations to run"
             ));
         }
         let mut out = Vec::with_capacity(count);
-        let mut next_step = vec![0usize; self.sessions.len()];
-        let mut current = Vec::new();
-        self.interleave(&mut next_step, &mut current, &mut out);
+        self.interleave(&mut out);
         Ok(out)
     }
 
-    fn interleave(
-        &self,
-        next_step: &mut [usize],
-        current: &mut Vec<PermutationEntry>,
-        out: &mut Vec<Permutation>,
-    ) {
-        let mut extended = false;
-        for index in 0..self.sessions.len() {
-            let session = &self.sessions[index];
-            if next_step[index] < session.steps.len() {
+    /// Every interleaving of the sessions' steps, each session's steps in order, session 1's
+    /// first: a depth-first search kept on an explicit stack, as a spec may have thousands of
+    /// steps.
+    fn interleave(&self, out: &mut Vec<Permutation>) {
+        let sessions = self.sessions.len();
+        let mut next_step = vec![0usize; sessions];
+        let mut current: Vec<PermutationEntry> = Vec::new();
+        // The session whose step was taken at each position of `current`.
+        let mut taken: Vec<usize> = Vec::new();
+        // The first session to try at the current position.
+        let mut from = 0;
+        loop {
+            let open = (from..sessions).find(|&i| next_step[i] < self.sessions[i].steps.len());
+            if let Some(index) = open {
                 current.push(PermutationEntry {
-                    step: session.steps[next_step[index]].name.clone(),
+                    step: self.sessions[index].steps[next_step[index]].name.clone(),
                     markers: Vec::new(),
                 });
                 next_step[index] += 1;
-                self.interleave(next_step, current, out);
-                next_step[index] -= 1;
-                current.pop();
-                extended = true;
+                taken.push(index);
+                from = 0;
+                continue;
             }
-        }
-        if !extended {
-            out.push(Permutation {
-                entries: current.clone(),
-            });
+            if from == 0 {
+                // No session has a step left: one whole interleaving.
+                out.push(Permutation {
+                    entries: current.clone(),
+                });
+            }
+            let Some(index) = taken.pop() else {
+                break;
+            };
+            current.pop();
+            next_step[index] -= 1;
+            from = index + 1;
         }
     }
 }
@@ -641,6 +659,11 @@ fn parse_permutation(parser: &mut Parser) -> Result<(Permutation, Vec<EntryPosit
     let mut positions = Vec::new();
     while let Some(Token::Name(_)) = parser.peek() {
         let (at, step) = parser.expect_name("a step name")?;
+        if entries.len() == STEPS_PER_RUN_MAX {
+            return Err(at.error(format!(
+                "a permutation of more than STEPS_PER_RUN_MAX ({STEPS_PER_RUN_MAX}) steps"
+            )));
+        }
         let mut markers = Vec::new();
         let mut marker_positions = Vec::new();
         if parser.peek() == Some(&Token::LeftParen) {

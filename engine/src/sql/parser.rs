@@ -4,14 +4,26 @@
 use super::ast::*;
 use super::lexer::{tokenize, Tok, Token};
 use super::SqlError;
+use crate::limits::{EXPRESSION_DEPTH_MAX, SQL_BYTES_MAX};
 
 /// Parses a query string that may hold several statements separated by `;`.
 pub fn parse(src: &str) -> Result<Vec<Statement>, SqlError> {
+    if src.len() > SQL_BYTES_MAX {
+        return Err(SqlError::at(
+            src,
+            0,
+            &format!(
+                "the query is {} bytes, more than SQL_BYTES_MAX ({SQL_BYTES_MAX})",
+                src.len()
+            ),
+        ));
+    }
     let tokens = tokenize(src)?;
     let mut p = Parser {
         src,
         tokens,
         pos: 0,
+        nesting: 0,
     };
     let mut out = Vec::new();
     loop {
@@ -37,6 +49,33 @@ struct Parser<'a> {
     src: &'a str,
     tokens: Vec<Token>,
     pos: usize,
+    /// How many expressions the parser is inside (parentheses, NOT, unary minus, calls).
+    nesting: usize,
+}
+
+/// True when `e` is more than `budget` levels deep. Looks no deeper than `budget`, so checking
+/// each new node costs at most the top [`EXPRESSION_DEPTH_MAX`] levels of its subtree.
+fn deeper_than(e: &Expr, budget: usize) -> bool {
+    let Some(below) = budget.checked_sub(1) else {
+        return true;
+    };
+    match e {
+        Expr::Binary(_, l, r) => deeper_than(l, below) || deeper_than(r, below),
+        Expr::Not(x) | Expr::Neg(x) | Expr::IsNull(x, _) | Expr::Cast(x, _) => {
+            deeper_than(x, below)
+        }
+        Expr::InList(x, list, _) => {
+            deeper_than(x, below) || list.iter().any(|e| deeper_than(e, below))
+        }
+        Expr::Function(_, args) => args.iter().any(|e| deeper_than(e, below)),
+        Expr::Null
+        | Expr::Int(_)
+        | Expr::Str(_)
+        | Expr::Bool(_)
+        | Expr::Column(..)
+        | Expr::Star
+        | Expr::Default => false,
+    }
 }
 
 /// Words that cannot be a bare alias after a table name or a select item.
@@ -95,6 +134,39 @@ impl<'a> Parser<'a> {
             self.pos += 1;
         }
         t
+    }
+
+    fn too_deep(&self) -> SqlError {
+        SqlError::at(
+            self.src,
+            self.offset(),
+            &format!(
+                "expression nested more than EXPRESSION_DEPTH_MAX ({EXPRESSION_DEPTH_MAX}) levels deep"
+            ),
+        )
+    }
+
+    /// A new expression node, refused when it makes the tree deeper than the limit.
+    fn node(&self, e: Expr) -> Result<Expr, SqlError> {
+        if deeper_than(&e, EXPRESSION_DEPTH_MAX) {
+            return Err(self.too_deep());
+        }
+        Ok(e)
+    }
+
+    /// Runs `parse` one expression level further in, refusing to go past the limit, so that
+    /// `((((...` or `NOT NOT NOT ...` cannot exhaust the stack before any node exists.
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, SqlError>,
+    ) -> Result<T, SqlError> {
+        if self.nesting >= EXPRESSION_DEPTH_MAX {
+            return Err(self.too_deep());
+        }
+        self.nesting += 1;
+        let result = parse(self);
+        self.nesting -= 1;
+        result
     }
 
     /// PostgreSQL's own wording: `syntax error at or near "X"` (or `at end of input`).
@@ -805,7 +877,7 @@ impl<'a> Parser<'a> {
         let mut left = self.and_expr()?;
         while self.eat_word("or") {
             let right = self.and_expr()?;
-            left = Expr::Binary(BinOp::Or, Box::new(left), Box::new(right));
+            left = self.node(Expr::Binary(BinOp::Or, Box::new(left), Box::new(right)))?;
         }
         Ok(left)
     }
@@ -814,14 +886,15 @@ impl<'a> Parser<'a> {
         let mut left = self.not_expr()?;
         while self.eat_word("and") {
             let right = self.not_expr()?;
-            left = Expr::Binary(BinOp::And, Box::new(left), Box::new(right));
+            left = self.node(Expr::Binary(BinOp::And, Box::new(left), Box::new(right)))?;
         }
         Ok(left)
     }
 
     fn not_expr(&mut self) -> Result<Expr, SqlError> {
         if self.eat_word("not") {
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            let e = self.nested(Self::not_expr)?;
+            return self.node(Expr::Not(Box::new(e)));
         }
         self.comparison()
     }
@@ -840,12 +913,12 @@ impl<'a> Parser<'a> {
         if let Some(op) = op {
             self.advance();
             let right = self.concat()?;
-            return Ok(Expr::Binary(op, Box::new(left), Box::new(right)));
+            return self.node(Expr::Binary(op, Box::new(left), Box::new(right)));
         }
         if self.eat_word("is") {
             let negated = self.eat_word("not");
             self.expect_word("null")?;
-            return Ok(Expr::IsNull(Box::new(left), negated));
+            return self.node(Expr::IsNull(Box::new(left), negated));
         }
         let negated = if self.is_word("not") && self.is_word_at(1, "in") {
             self.advance();
@@ -858,12 +931,12 @@ impl<'a> Parser<'a> {
             if self.is_word("select") {
                 return Err(self.unsupported("a subquery"));
             }
-            let mut list = vec![self.expr()?];
+            let mut list = vec![self.nested(Self::expr)?];
             while self.eat_sym(",") {
-                list.push(self.expr()?);
+                list.push(self.nested(Self::expr)?);
             }
             self.expect_sym(")")?;
-            return Ok(Expr::InList(Box::new(left), list, negated));
+            return self.node(Expr::InList(Box::new(left), list, negated));
         }
         Ok(left)
     }
@@ -872,7 +945,7 @@ impl<'a> Parser<'a> {
         let mut left = self.additive()?;
         while self.eat_sym("||") {
             let right = self.additive()?;
-            left = Expr::Binary(BinOp::Concat, Box::new(left), Box::new(right));
+            left = self.node(Expr::Binary(BinOp::Concat, Box::new(left), Box::new(right)))?;
         }
         Ok(left)
     }
@@ -888,7 +961,7 @@ impl<'a> Parser<'a> {
                 break;
             };
             let right = self.multiplicative()?;
-            left = Expr::Binary(op, Box::new(left), Box::new(right));
+            left = self.node(Expr::Binary(op, Box::new(left), Box::new(right)))?;
         }
         Ok(left)
     }
@@ -906,25 +979,25 @@ impl<'a> Parser<'a> {
                 break;
             };
             let right = self.unary()?;
-            left = Expr::Binary(op, Box::new(left), Box::new(right));
+            left = self.node(Expr::Binary(op, Box::new(left), Box::new(right)))?;
         }
         Ok(left)
     }
 
     fn unary(&mut self) -> Result<Expr, SqlError> {
         if self.eat_sym("-") {
-            return Ok(match self.unary()? {
-                Expr::Int(n) => Expr::Int(-n),
-                e => Expr::Neg(Box::new(e)),
-            });
+            return match self.nested(Self::unary)? {
+                Expr::Int(n) => Ok(Expr::Int(-n)),
+                e => self.node(Expr::Neg(Box::new(e))),
+            };
         }
         if self.eat_sym("+") {
-            return self.unary();
+            return self.nested(Self::unary);
         }
         let mut e = self.primary()?;
         while self.eat_sym("::") {
             let ty = self.sql_type()?;
-            e = Expr::Cast(Box::new(e), ty);
+            e = self.node(Expr::Cast(Box::new(e), ty))?;
         }
         Ok(e)
     }
@@ -952,7 +1025,7 @@ impl<'a> Parser<'a> {
                 if self.is_word("select") {
                     return Err(self.unsupported("a subquery"));
                 }
-                let e = self.expr()?;
+                let e = self.nested(Self::expr)?;
                 self.expect_sym(")")?;
                 Ok(e)
             }
@@ -990,13 +1063,13 @@ impl<'a> Parser<'a> {
                 args.push(Expr::Star);
                 self.expect_sym(")")?;
             } else if !self.eat_sym(")") {
-                args.push(self.expr()?);
+                args.push(self.nested(Self::expr)?);
                 while self.eat_sym(",") {
-                    args.push(self.expr()?);
+                    args.push(self.nested(Self::expr)?);
                 }
                 self.expect_sym(")")?;
             }
-            return Ok(Expr::Function(first, args));
+            return self.node(Expr::Function(first, args));
         }
         if self.eat_sym(".") {
             let col = self.ident()?;

@@ -17,6 +17,14 @@ impl World {
         violations
     }
 
+    /// Whether a task ending with this error text is an answer the scenario expects (a
+    /// `no-task-failed` invariant lists it, e.g. a handler answering 400) rather than a failure.
+    pub fn error_is_expected(&self, text: &str) -> bool {
+        self.scenario().invariants.iter().any(
+            |i| matches!(i, Invariant::NoTaskFailed { expected } if expected.iter().any(|e| e == text)),
+        )
+    }
+
     /// Emits one event per broken invariant (at the step that finishes the last task).
     pub(super) fn report_invariants(&self, events: &mut Vec<super::Event>) {
         for invariant in &self.scenario().invariants {
@@ -40,18 +48,29 @@ impl World {
                     .collect();
                 (!running.is_empty()).then(|| format!("{} never finished", running.join(", ")))
             }
-            Invariant::NoTaskFailed => {
+            Invariant::NoTaskFailed { expected } => {
                 let failed: Vec<String> = self
                     .tasks
                     .iter()
                     .filter_map(|t| match &t.life {
-                        Life::Finished { error: Some(e) } => {
+                        Life::Finished { error: Some(e) } if !expected.contains(&e.text) => {
                             Some(format!("{} failed: {}", t.name, e.text))
                         }
                         _ => None,
                     })
                     .collect();
                 (!failed.is_empty()).then(|| failed.join("; "))
+            }
+            Invariant::NoWorkRolledBack => {
+                match self.server.transactions_rolled_back_after_work() {
+                    0 => None,
+                    1 => Some(
+                        "1 was: its row locks and writes were thrown away (wasted work)".into(),
+                    ),
+                    n => Some(format!(
+                        "{n} were: their row locks and writes were thrown away (wasted work)"
+                    )),
+                }
             }
             Invariant::Sql { query, equals } => {
                 let actual = self.query_value(query);

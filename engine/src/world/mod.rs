@@ -260,7 +260,7 @@ pub enum Status {
 }
 
 /// The longest run `replay` accepts, so that a hostile schedule cannot run without end.
-pub const SCHEDULE_LENGTH_MAX: usize = 100_000;
+pub use crate::limits::SCHEDULE_LENGTH_MAX;
 
 impl World {
     /// A world at the start of `scenario`: setup SQL run, pools empty, tasks not yet arrived.

@@ -129,8 +129,16 @@ fn default_count() -> u32 {
 pub enum Invariant {
     /// Every task finished (none is blocked forever).
     AllTasksFinished,
-    /// Every task finished without returning an error.
-    NoTaskFailed,
+    /// Every task finished without returning an error, other than the `expected` ones: errors
+    /// that are answers rather than failures (an error the handler turns into a 400).
+    NoTaskFailed {
+        /// Error texts that do not count as failures.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        expected: Vec<String>,
+    },
+    /// No transaction that had locked or written rows was rolled back: no work was thrown away
+    /// (and, with a retry loop, done again). Counted from the server's record of aborted xids.
+    NoWorkRolledBack,
     /// An SQL query's result (first column of the first row, or `NULL`) equals `equals`.
     Sql {
         /// The query, run on a fresh session after the run.
@@ -154,7 +162,19 @@ impl fmt::Display for Invariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Invariant::AllTasksFinished => f.write_str("every task finishes"),
-            Invariant::NoTaskFailed => f.write_str("no task fails"),
+            Invariant::NoTaskFailed { expected } if expected.is_empty() => {
+                f.write_str("no task fails")
+            }
+            Invariant::NoTaskFailed { expected } => {
+                write!(
+                    f,
+                    "no task fails (answering {} is not a failure)",
+                    expected.join(", ")
+                )
+            }
+            Invariant::NoWorkRolledBack => {
+                f.write_str("no transaction that locked or wrote rows is rolled back")
+            }
             Invariant::Sql { query, equals } => write!(f, "`{query}` = {equals}"),
             Invariant::Recorded { task, var, equals } => {
                 write!(f, "{var} recorded by {task} = {equals}")
@@ -185,9 +205,7 @@ impl std::error::Error for ScenarioError {}
 
 /// Upper bounds on a scenario, so that a hostile or mistaken file cannot make the engine
 /// allocate without limit.
-pub const TASKS_MAX: u32 = 1000;
-/// The longest program.
-pub const PROGRAM_LENGTH_MAX: usize = 1000;
+pub use crate::limits::{PROGRAM_LENGTH_MAX, TASKS_MAX};
 
 impl Scenario {
     /// Checks names, references and jumps; called by `World::new`.
@@ -236,9 +254,10 @@ impl Scenario {
                 return invalid(format!("task `{}`: count must be at least 1", task.name));
             }
             total = total.saturating_add(task.count);
-            if task.program.len() > PROGRAM_LENGTH_MAX {
+            let length = program_length(&task.program);
+            if length > PROGRAM_LENGTH_MAX {
                 return invalid(format!(
-                    "task `{}`: program longer than {PROGRAM_LENGTH_MAX}",
+                    "task `{}`: its program has {length} ops, more than PROGRAM_LENGTH_MAX ({PROGRAM_LENGTH_MAX})",
                     task.name
                 ));
             }
@@ -246,7 +265,9 @@ impl Scenario {
                 .map_err(|e| ScenarioError::Invalid(format!("task `{}`: {e}", task.name)))?;
         }
         if total > TASKS_MAX {
-            return invalid(format!("more than {TASKS_MAX} tasks"));
+            return invalid(format!(
+                "{total} tasks (counting each `count`), more than TASKS_MAX ({TASKS_MAX})"
+            ));
         }
         for task in &self.tasks {
             for op in all_ops(&task.program) {
@@ -282,6 +303,22 @@ impl Scenario {
     pub fn max_conns(&self, pool: &PoolSpec) -> u32 {
         pool.max_conns.unwrap_or(self.cpus.max(4))
     }
+}
+
+/// How many ops a program has, counting the bodies of `defer`s at any depth. Iterative: a
+/// hostile file may nest deeply.
+fn program_length(program: &[Op]) -> usize {
+    let mut count = 0;
+    let mut pending: Vec<&[Op]> = vec![program];
+    while let Some(ops) = pending.pop() {
+        count += ops.len();
+        for op in ops {
+            if let Action::Defer { body } = &op.action {
+                pending.push(body);
+            }
+        }
+    }
+    count
 }
 
 /// Every operation of a program, including deferred bodies.

@@ -107,6 +107,15 @@ impl FromStr for Schedule {
                 }
                 moves.push(Move::Task(piece.to_string()));
             }
+            if moves.len() > crate::limits::SCHEDULE_LENGTH_MAX {
+                return Err(ScheduleParseError {
+                    column,
+                    message: format!(
+                        "more than SCHEDULE_LENGTH_MAX ({}) moves",
+                        crate::limits::SCHEDULE_LENGTH_MAX
+                    ),
+                });
+            }
             column += piece.chars().count() + 1;
         }
         Ok(Schedule(moves))

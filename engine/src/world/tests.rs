@@ -1212,3 +1212,56 @@ fn the_shared_transaction_schedule_that_breaks_the_socket_is_pinned() {
         Some("pq: unexpected Parse response 'C'")
     );
 }
+
+#[test]
+fn the_deadlock_victims_transaction_counts_as_work_rolled_back() {
+    let mut s = lock_order("owner_id IN (1, 2, 3)", "id IN (2, 3, 5)");
+    s.invariants = vec![
+        Invariant::NoTaskFailed { expected: vec![] },
+        Invariant::NoWorkRolledBack,
+    ];
+    let schedule: Schedule = "B B B B B A A A A A A A B +".parse().unwrap();
+    let (mut world, _) = World::replay(&s, &schedule).unwrap();
+    run_first_choice(&mut world, 10_000);
+    assert_eq!(world.server.transactions_rolled_back_after_work(), 1);
+    let Status::Finished {
+        invariant_violations,
+    } = world.status()
+    else {
+        panic!("{:?}", world.status())
+    };
+    assert!(
+        invariant_violations
+            .iter()
+            .any(|v| v.starts_with("no transaction that locked or wrote rows is rolled back")),
+        "{invariant_violations:?}"
+    );
+}
+
+#[test]
+fn an_expected_error_is_an_answer_not_a_failure() {
+    let s = scenario(json!({
+        "tasks": [{ "name": "H", "program": [
+            { "line": 1, "op": "return", "error": "subscription already cancelled" },
+        ]}],
+        "invariants": [{ "check": "no-task-failed", "expected": ["subscription already cancelled"] }],
+    }));
+    let mut world = World::new(&s).unwrap();
+    run_first_choice(&mut world, 10);
+    assert_eq!(
+        world.status(),
+        Status::Finished {
+            invariant_violations: vec![]
+        }
+    );
+    let mut strict = s.clone();
+    strict.invariants = vec![Invariant::NoTaskFailed { expected: vec![] }];
+    let mut world = World::new(&strict).unwrap();
+    run_first_choice(&mut world, 10);
+    assert_ne!(
+        world.status(),
+        Status::Finished {
+            invariant_violations: vec![]
+        }
+    );
+}

@@ -58,6 +58,23 @@ export class LessonPage {
     return this.page.getByTestId('schedule').innerText();
   }
 
+  /**
+   * Presses "Check every schedule" and waits for the verdict: `fails`, `proven` or
+   * `incomplete` (`data-verdict` in app/src/components/check_schedules.rs).
+   */
+  async checkEverySchedule(timeout = 120000) {
+    await this.page.getByRole('button', { name: 'Check every schedule', exact: true }).click();
+    const result = this.page.getByTestId('check-result');
+    await result.waitFor({ timeout });
+    return result.getAttribute('data-verdict');
+  }
+
+  /** The lesson's fixes as shown in its fix panel: [{ slug, proven }], from the lesson data. */
+  fixes() {
+    return this.page.locator('[data-fix]').evaluateAll((buttons) =>
+      buttons.map((b) => ({ slug: b.dataset.fix, proven: b.dataset.proven === 'true' })));
+  }
+
   /** The text of every PostgreSQL error block shown in the timeline. */
   pgErrors() {
     return this.page.getByTestId('pg-error').allInnerTexts();

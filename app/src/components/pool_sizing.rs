@@ -1,0 +1,385 @@
+//! Pool sizing, for lessons with a knob for how many tasks run and a knob for the pool's size:
+//! the rule that a pool of at least Tn × (Cm − 1) + 1 connections cannot be starved (Tn tasks,
+//! each holding up to Cm connections at once), drawn over every setting, and the explorer
+//! confirming setting by setting whether a deadlock is possible.
+
+use super::check_schedules::{CheckPhase, Checker};
+use super::knobs::set_knob;
+use super::lesson_view::{Player, SessionSignal};
+use crate::session::Session;
+use leptos::prelude::*;
+use lockstep::lesson::{Knob, KnobValues};
+use lockstep::world::World;
+use lockstep_lessons::Lesson;
+use std::collections::BTreeMap;
+
+/// What the explorer said about one setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Some schedule fails.
+    Fails,
+    /// No schedule fails (complete search).
+    Proven,
+    /// The search met the state budget first.
+    Unknown,
+}
+
+/// The most connections one task holds at once, measured by running the fix's scenario with
+/// the fewest tasks and the largest pool (no task waits for the pool), step by step.
+fn connections_per_task(
+    lesson: &'static Lesson,
+    fix: Option<&str>,
+    tasks: &Knob,
+    pool: &Knob,
+) -> u32 {
+    let knobs = KnobValues::from([
+        (tasks.name.clone(), tasks.min),
+        (pool.name.clone(), pool.max),
+    ]);
+    let Ok(mut session) = Session::with_knobs(lesson, fix, &knobs) else {
+        return 1;
+    };
+    let held = |world: &World| {
+        world
+            .task_views()
+            .iter()
+            .map(|t| t.connections.len() as u32)
+            .max()
+            .unwrap_or(0)
+    };
+    let mut most = held(session.world());
+    for _ in 0..10_000 {
+        if !session.step() {
+            break;
+        }
+        most = most.max(held(session.world()));
+    }
+    most.max(1)
+}
+
+/// The world at one setting of the two knobs, the learner's other knobs kept.
+fn world_at(session: &Session, tasks: &Knob, pool: &Knob, cell: (u32, u32)) -> Option<World> {
+    let mut knobs = session.knobs.clone();
+    knobs.insert(tasks.name.clone(), cell.0);
+    knobs.insert(pool.name.clone(), cell.1);
+    let scenario = session
+        .lesson
+        .scenario_at(session.fix.as_deref(), &knobs)
+        .ok()?;
+    World::new(&scenario).ok()
+}
+
+/// The pool-sizing view; nothing for lessons without a task knob and a pool knob.
+#[component]
+pub fn PoolSizing() -> impl IntoView {
+    let session = expect_context::<SessionSignal>();
+    let player = expect_context::<Player>();
+    let lesson = session.with_untracked(|s| s.lesson);
+    let tasks_knob = lesson.knobs.iter().find(|k| k.task.is_some());
+    let pool_knob = lesson.knobs.iter().find(|k| k.pool.is_some());
+    let (Some(tasks), Some(pool)) = (tasks_knob, pool_knob) else {
+        return ().into_any();
+    };
+
+    // Verdicts by (fix, tasks, pool size); a separate checker, so the lesson's own check panel
+    // keeps its result.
+    let verdicts = RwSignal::new(BTreeMap::<(Option<String>, u32, u32), Verdict>::new());
+    let checker = Checker::new();
+    let checking = StoredValue::new(None::<(Option<String>, u32, u32)>);
+    let queue = StoredValue::new(Vec::<(u32, u32)>::new());
+    let sweeping = RwSignal::new(false);
+
+    let fix = Memo::new(move |_| session.with(|s| s.fix.clone()));
+    let cm = Memo::new(move |_| connections_per_task(lesson, fix.get().as_deref(), tasks, pool));
+    let setting = Memo::new(move |_| {
+        session.with(|s| {
+            let values = s.knob_values();
+            (
+                values.get(&tasks.name).copied().unwrap_or(tasks.default),
+                values.get(&pool.name).copied().unwrap_or(pool.default),
+            )
+        })
+    });
+
+    // Starts the next unchecked setting: the current one first, then the sweep's queue.
+    let next = move || {
+        if checker.running() {
+            return;
+        }
+        let fix_now = fix.get_untracked();
+        let known = |cell: (u32, u32)| {
+            verdicts.with_untracked(|v| v.contains_key(&(fix_now.clone(), cell.0, cell.1)))
+        };
+        let mut cell = Some(setting.get_untracked()).filter(|c| !known(*c));
+        while cell.is_none() {
+            match queue.try_update_value(|q| q.pop()).flatten() {
+                Some(c) if !known(c) => cell = Some(c),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let Some(cell) = cell else {
+            sweeping.set(false);
+            return;
+        };
+        if let Some(world) = session.with_untracked(|s| world_at(s, tasks, pool, cell)) {
+            checking.set_value(Some((fix_now, cell.0, cell.1)));
+            checker.start(world);
+        }
+    };
+
+    // Each new setting is checked as soon as the learner turns a knob.
+    Effect::new(move |_| {
+        setting.track();
+        fix.track();
+        next();
+    });
+    // A finished check records its verdict and starts the next.
+    Effect::new(move |_| {
+        let verdict = match checker.phase.get() {
+            CheckPhase::Done(result) => match result.verdict() {
+                "fails" => Verdict::Fails,
+                "proven" => Verdict::Proven,
+                _ => Verdict::Unknown,
+            },
+            _ => return,
+        };
+        if let Some(key) = checking.get_value() {
+            verdicts.update(|v| {
+                v.insert(key, verdict);
+            });
+            checking.set_value(None);
+            checker.clear();
+            next();
+        }
+    });
+    on_cleanup(move || checker.clear());
+
+    let sweep = move |_| {
+        let mut cells = Vec::new();
+        for t in (tasks.min..=tasks.max).rev() {
+            for p in (pool.min..=pool.max).rev() {
+                cells.push((t, p));
+            }
+        }
+        queue.set_value(cells);
+        sweeping.set(true);
+        next();
+    };
+    let stop = move |_| {
+        queue.set_value(Vec::new());
+        sweeping.set(false);
+    };
+
+    // The drawing: tasks across, pool size up, one cell per setting.
+    let cell_size = 34.0;
+    let left = 44.0;
+    let top = 8.0;
+    let columns = tasks.max - tasks.min + 1;
+    let rows = pool.max - pool.min + 1;
+    let width = left + cell_size * f64::from(columns) + 8.0;
+    let height = top + cell_size * f64::from(rows) + 40.0;
+    let x_of = move |t: u32| left + cell_size * f64::from(t - tasks.min);
+    let y_of = move |p: u32| top + cell_size * f64::from(pool.max - p);
+    let cells = move || {
+        let bound_per = cm.get().saturating_sub(1);
+        let (now_t, now_p) = setting.get();
+        let fix_now = fix.get();
+        let mut out = Vec::new();
+        for t in tasks.min..=tasks.max {
+            for p in pool.min..=pool.max {
+                let bound = t * bound_per + 1;
+                let safe = p >= bound;
+                let verdict = verdicts.with(|v| v.get(&(fix_now.clone(), t, p)).copied());
+                let (mark, mark_class, words) = match verdict {
+                    Some(Verdict::Fails) => ("✗", "mark fails", "a deadlock is possible"),
+                    Some(Verdict::Proven) => ("✓", "mark proven", "no schedule deadlocks"),
+                    Some(Verdict::Unknown) => {
+                        ("?", "mark unknown", "not decided within the budget")
+                    }
+                    None => ("", "mark", "not checked yet"),
+                };
+                let class = format!(
+                    "cell {}{}",
+                    if safe { "safe" } else { "starvable" },
+                    if (t, p) == (now_t, now_p) {
+                        " current"
+                    } else {
+                        ""
+                    }
+                );
+                let title = format!(
+                    "{t} {} and {} = {p}: the rule says {}; the explorer: {words}",
+                    tasks.label.to_lowercase(),
+                    pool.label,
+                    if safe { "safe" } else { "may starve" }
+                );
+                let tasks_name = tasks.name.clone();
+                let pool_name = pool.name.clone();
+                out.push(view! {
+                    <g
+                        class=class
+                        on:click=move |_| {
+                            set_knob(session, player, &tasks_name, t);
+                            set_knob(session, player, &pool_name, p);
+                        }
+                    >
+                        <title>{title}</title>
+                        <rect x=x_of(t) y=y_of(p) width=cell_size - 2.0 height=cell_size - 2.0 rx="3"></rect>
+                        <text class=mark_class x=x_of(t) + cell_size / 2.0 - 1.0 y=y_of(p) + cell_size / 2.0 + 4.0 text-anchor="middle">
+                            {mark}
+                        </text>
+                    </g>
+                });
+            }
+        }
+        out
+    };
+    // The bound as a staircase: the lowest safe pool size for each task count.
+    let bound_path = move || {
+        let per = cm.get().saturating_sub(1);
+        let mut d = String::new();
+        for t in tasks.min..=tasks.max {
+            let bound = (t * per + 1).clamp(pool.min, pool.max + 1);
+            // The bottom edge of the lowest safe cell (the top edge when none is safe).
+            let y = top + cell_size * (f64::from(pool.max) - f64::from(bound)) + cell_size - 1.0;
+            let (x0, x1) = (x_of(t) - 1.0, x_of(t) + cell_size - 1.0);
+            if d.is_empty() {
+                d.push_str(&format!("M{x0:.0},{y:.0}"));
+            } else {
+                d.push_str(&format!(" L{x0:.0},{y:.0}"));
+            }
+            d.push_str(&format!(" L{x1:.0},{y:.0}"));
+        }
+        d
+    };
+    let x_labels: Vec<AnyView> = (tasks.min..=tasks.max)
+        .map(|t| {
+            view! {
+                <text class="axis" x=x_of(t) + cell_size / 2.0 y=top + cell_size * f64::from(rows) + 14.0 text-anchor="middle">
+                    {t.to_string()}
+                </text>
+            }
+            .into_any()
+        })
+        .collect();
+    let y_labels: Vec<AnyView> = (pool.min..=pool.max)
+        .map(|p| {
+            view! {
+                <text class="axis" x=left - 8.0 y=y_of(p) + cell_size / 2.0 + 4.0 text-anchor="end">
+                    {p.to_string()}
+                </text>
+            }
+            .into_any()
+        })
+        .collect();
+    let summary = move || {
+        let (t, p) = setting.get();
+        let cm = cm.get();
+        let bound = t * cm.saturating_sub(1) + 1;
+        let rule = if p >= bound {
+            format!("{p} ≥ {bound}: the rule says this pool cannot be starved.")
+        } else {
+            format!("{p} < {bound}: the rule says every connection can be held by a task waiting for another.")
+        };
+        format!("Tn = {t}, Cm = {cm}: Tn × (Cm − 1) + 1 = {bound}. MaxConns = {rule}")
+    };
+    let explorer_says = move || {
+        let (t, p) = setting.get();
+        let verdict = verdicts.with(|v| v.get(&(fix.get(), t, p)).copied());
+        match (verdict, checker.phase.get()) {
+            (Some(Verdict::Fails), _) => (
+                "fails",
+                "The explorer: a schedule deadlocks at this setting.".to_string(),
+            ),
+            (Some(Verdict::Proven), _) => (
+                "proven",
+                "The explorer: no schedule deadlocks at this setting.".to_string(),
+            ),
+            (Some(Verdict::Unknown), _) => (
+                "unknown",
+                "The explorer: not decided within its state budget.".to_string(),
+            ),
+            (None, CheckPhase::Running { states, .. }) => (
+                "running",
+                format!("The explorer is checking… {states} states"),
+            ),
+            (None, _) => (
+                "idle",
+                "The explorer has not checked this setting.".to_string(),
+            ),
+        }
+    };
+    let x_title = format!("{} (Tn)", tasks.label);
+    let y_title = format!("{} (pool size)", pool.label);
+    view! {
+        <section class="panel pool-sizing" data-testid="pool-sizing">
+            <h2>"Pool sizing"</h2>
+            <p class="sizing-rule" data-testid="sizing-rule">{summary}</p>
+            <p class="sizing-explorer" data-testid="sizing-verdict" data-verdict=move || explorer_says().0>
+                {move || explorer_says().1}
+            </p>
+            <svg
+                class="sizing-grid"
+                viewBox=format!("0 0 {width} {height}")
+                role="img"
+                aria-label="Every setting of the two knobs: shaded below the bound, marked ✓ or ✗ once the explorer has checked it"
+            >
+                {cells}
+                <path class="bound" d=bound_path></path>
+                {x_labels}
+                {y_labels}
+                <text class="axis-title" x=left + cell_size * f64::from(columns) / 2.0 y=height - 6.0 text-anchor="middle">
+                    {x_title}
+                </text>
+            </svg>
+            <p class="sizing-legend">
+                <span class="swatch starvable"></span>" below the bound  "
+                <span class="swatch safe"></span>" at or above it  "
+                "✓ no schedule deadlocks  ✗ a schedule deadlocks  — the line is the bound; "
+                {y_title}
+                " goes up. Click a cell to try that setting."
+            </p>
+            <Show
+                when=move || sweeping.get()
+                fallback=move || view! {
+                    <button data-testid="sizing-sweep" on:click=sweep>"Check every setting"</button>
+                }
+            >
+                <button data-testid="sizing-stop" on:click=stop>"Stop after this setting"</button>
+            </Show>
+        </section>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::tests::nested_pool_lesson;
+    use lockstep::explore::{Explorer, Limits};
+
+    #[test]
+    fn a_request_that_queries_inside_its_rows_loop_holds_two_connections() {
+        let lesson = nested_pool_lesson();
+        assert_eq!(
+            connections_per_task(lesson, None, &lesson.knobs[0], &lesson.knobs[1]),
+            2
+        );
+    }
+
+    #[test]
+    fn the_explorer_agrees_with_the_bound_around_it() {
+        let lesson = nested_pool_lesson();
+        let session = Session::with_knobs(lesson, None, &KnobValues::new()).unwrap();
+        let (tasks, pool) = (&lesson.knobs[0], &lesson.knobs[1]);
+        // Two requests needing two connections each: the bound is 2 x (2 - 1) + 1 = 3.
+        let below = world_at(&session, tasks, pool, (2, 2)).unwrap();
+        let at = world_at(&session, tasks, pool, (2, 3)).unwrap();
+        assert!(!Explorer::new(below, Limits::default())
+            .run()
+            .failures
+            .is_empty());
+        assert!(Explorer::new(at, Limits::default()).run().proven());
+    }
+}
