@@ -549,10 +549,7 @@ fn insert_order_retry_completes_on_every_schedule_but_batches_are_aborted_again(
     let retry = scenario_check(&checks, "retry");
     assert!(retry.complete && retry.ok, "{retry}");
     assert_eq!(retry.states, 762);
-    assert_eq!(
-        (retry.terminal_failing, retry.terminal_succeeding),
-        (16, 6)
-    );
+    assert_eq!((retry.terminal_failing, retry.terminal_succeeding), (16, 6));
     let kinds: Vec<&str> = retry.failures.iter().map(|f| f.0.as_str()).collect();
     assert!(!retry.stuck, "no schedule ends stuck: {kinds:?}");
     assert!(retry.to_string().contains("none hangs"), "{retry}");
