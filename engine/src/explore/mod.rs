@@ -26,10 +26,21 @@
 //! let report = explorer.report();
 //! ```
 //!
+//! # Symmetry
+//!
+//! A model with interchangeable actors (the world: identical requests, and the connections,
+//! backends and handles they use) files states under a [canonical
+//! fingerprint](Model::canonical_fingerprint), the same for states that are renamings of one
+//! another, so a search meets each such family once. Every reduced search uses it
+//! ([`Explorer::with_options`] turns it off); [`Reduction::Off`] never does. With symmetry, state
+//! and end-state counts and failure kinds are counted up to renaming, and the schedules in the
+//! report are replayed from the start through the renamings, so they are real schedules that
+//! reach what they claim.
+//!
 //! # What the report counts
 //!
-//! - `states_unique`: distinct states (by fingerprint). Sleep sets leave it alone; persistent
-//!   sets lower it when the model has [local](Model::local) choices.
+//! - `states_unique`: distinct states (by fingerprint, up to renaming with symmetry). Sleep sets
+//!   leave it alone; persistent sets lower it when the model has [local](Model::local) choices.
 //! - `transitions`: steps taken; both reductions lower it.
 //! - `failures`: one entry per distinct [`Model::Failure`] value, with a shortest schedule
 //!   (exact without reduction and with sleep sets, and for failures of terminal states with
@@ -69,10 +80,11 @@ pub const STATES_MAX_DEFAULT: usize = crate::limits::EXPLORER_STATES_MAX;
 pub const DEPTH_MAX_DEFAULT: usize = crate::limits::STEPS_PER_RUN_MAX;
 
 /// Default for [`Limits::slice_steps`]: a few milliseconds of work, so that a browser slice
-/// does not drop frames. Measured on the world's pool-exhaustion scenario without reduction:
-/// about 8 µs per step natively (50,000 new states a second), so 500 steps are 4 ms natively
-/// and, allowing WebAssembly twice that, 8 ms.
-pub const SLICE_STEPS_DEFAULT: usize = 500;
+/// does not drop frames. Measured on the world's pool-exhaustion scenario with the default
+/// reduction: about 30 to 60 µs per step natively (a step also tries whether a task's next step
+/// is private, on a copy, and hashes the state up to renaming), so 100 steps are 3 to 6 ms
+/// natively and, allowing WebAssembly twice that, about 10 ms.
+pub const SLICE_STEPS_DEFAULT: usize = 100;
 
 /// Every bound on one exploration. The search never exceeds them; when it meets one it stops
 /// there and the [`Report`] says the search was not complete.

@@ -85,6 +85,20 @@ impl World {
                 return false;
             }
         }
+        // A statement on a pool acquires from it: no need to try.
+        if t.call.is_none() {
+            let on_pool = |on: &str| !t.vars.contains_key(on);
+            match self.op_at(id).map(|op| op.action) {
+                Some(Action::Acquire { .. } | Action::Release { .. }) => return false,
+                Some(
+                    Action::Query { on, .. }
+                    | Action::QueryRow { on, .. }
+                    | Action::Exec { on, .. }
+                    | Action::Begin { on, .. },
+                ) if on_pool(&on) => return false,
+                _ => {}
+            }
+        }
         // Only a task holding a connection can have a private step that is not already local.
         if !self.connections.values().any(|c| c.holder == Some(id)) {
             return false;
