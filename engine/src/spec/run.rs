@@ -14,8 +14,10 @@
 //!   end of the permutation), the virtual clock jumps to the next timer — a deadlock check, a
 //!   lock or statement timeout — which is what would happen while the real tester sleeps.
 //!
-//! Each permutation runs on a fresh server: the spec's setup and teardown make the state the
-//! same anyway, and a fresh server keeps one permutation's leftovers out of the next.
+//! [`run`] keeps one server and one connection per session for the whole spec, as
+//! isolationtester does: the spec's setup and teardown reset the data between permutations, and
+//! a transaction a permutation leaves open is still open in the next. [`PermutationRun`] (the
+//! sandbox's step-by-step run) starts one permutation on a fresh server.
 
 use super::parse::{Marker, Permutation, PermutationEntry, Spec};
 use super::table;
