@@ -26,3 +26,5 @@ pub mod spec;
 pub mod sql;
 pub mod time;
 pub mod world;
+#[cfg(test)]
+mod world_invariants;

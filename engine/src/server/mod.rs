@@ -374,8 +374,7 @@ impl Server {
     /// Opens a backend. Err(FATAL 53300) when all slots are taken (or all but the slots
     /// reserved for superusers).
     pub fn connect(&mut self, now: Instant, events: &mut Vec<Event>) -> Result<Pid, PgError> {
-        let live = self.sessions().count() as u32;
-        if live as usize >= crate::limits::SESSIONS_MAX {
+        if self.sessions().count() >= crate::limits::SESSIONS_MAX {
             return Err(PgError::fatal(
                 "53300",
                 format!(
@@ -384,6 +383,7 @@ impl Server {
                 ),
             ));
         }
+        let live = self.sessions().count() as u32;
         let free = self.settings.max_connections.saturating_sub(live);
         let refusal = if free == 0 {
             Some("sorry, too many clients already")
