@@ -1,7 +1,7 @@
 // Every lesson in the catalogue, driven by the lesson data the app shows: the bug played to
 // the end shows a bug outcome, every real (proven) fix completes, Back and lane clicks work,
-// "Check every schedule" finds the bug and proves each real fix, share and embed links
-// reproduce the page, and nothing logs a console error. A lesson added to the catalogue is
+// "Check every schedule" finds the bug, proves each real fix and finds where each partial fix
+// still fails, share and embed links reproduce the page, and nothing logs a console error. A lesson added to the catalogue is
 // covered without touching this file. One screenshot per lesson goes to screenshots/SLUG.png.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
