@@ -8,7 +8,7 @@ use crate::sandbox::model::{MoveKind, Sandbox};
 use crate::session::Session;
 use leptos::prelude::*;
 use lockstep::server;
-use lockstep::world::{BlockReason, Event, WaitNode};
+use lockstep::world::{BlockReason, Event, WaitForGraph, WaitNode};
 use std::fmt::Write as _;
 
 /// What one row of a sequence diagram shows.
@@ -245,7 +245,10 @@ const LINES_MAX: usize = 4;
 /// The sequence diagram as a standalone SVG document.
 pub fn timeline_svg(diagram: &SequenceDiagram) -> String {
     let lanes = diagram.lanes.len().max(1);
-    let width = LANE_WIDTH * lanes as f64 + 20.0;
+    // Wide enough for the lanes and for the title (14 px bold monospace, about 8.6 px a
+    // character).
+    let width =
+        (LANE_WIDTH * lanes as f64 + 20.0).max(diagram.title.chars().count() as f64 * 8.6 + 20.0);
     let lane_x = |i: usize| 10.0 + LANE_WIDTH * i as f64 + LANE_WIDTH / 2.0;
     let top = 74.0;
     let mut body = String::new();
@@ -345,7 +348,19 @@ pub fn graph_svg(picture: &GraphPicture, title: &str) -> String {
     let at = layout(picture);
     let caption_height = 30.0;
     let sentences_height = 16.0 * picture.edges.len() as f64 + 10.0;
-    let width = at.width;
+    // Wide enough for the drawing, the title (13 px bold, about 8 px a character) and every
+    // sentence (11 px, about 6.7 px a character); the drawing is centred.
+    let longest_sentence = picture
+        .edges
+        .iter()
+        .map(|e| e.sentence.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
+    let width = at
+        .width
+        .max(title.chars().count() as f64 * 8.0 + 20.0)
+        .max(longest_sentence * 6.7 + 20.0);
+    let offset = (width - at.width) / 2.0;
     let height = caption_height + at.height + sentences_height;
     let mut out = String::new();
     let _ = writeln!(
@@ -360,7 +375,10 @@ pub fn graph_svg(picture: &GraphPicture, title: &str) -> String {
         "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n<text x=\"10\" y=\"20\" font-size=\"13\" font-weight=\"bold\" {FONT} fill=\"#1b2a44\">{}</text>",
         escape(title)
     );
-    let _ = writeln!(out, "<g transform=\"translate(0 {caption_height:.0})\">");
+    let _ = writeln!(
+        out,
+        "<g transform=\"translate({offset:.1} {caption_height:.0})\">"
+    );
     if picture.edges.is_empty() {
         let _ = writeln!(
             out,
@@ -501,6 +519,11 @@ pub fn lesson_timeline(s: &Session) -> SequenceDiagram {
 pub fn lesson_graph(s: &Session) -> GraphPicture {
     let graph = s.world().wait_for_graph();
     let cycles = graph.cycles();
+    picture(s, &graph, &cycles)
+}
+
+/// A lesson's wait-for graph and its cycles as a picture.
+pub fn picture(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> GraphPicture {
     let mut nodes: Vec<WaitNode> = Vec::new();
     for e in &graph.edges {
         for n in [e.from, e.to] {
@@ -885,6 +908,34 @@ mod tests {
             .filter(|n| n.attribute("class") == Some("edge in-cycle"))
             .count();
         assert_eq!(cycle_edges, 2);
+    }
+
+    #[test]
+    fn an_svg_is_wide_enough_for_its_longest_text() {
+        let node = |label: &str| GraphNode {
+            label: label.into(),
+            row: 2,
+            kind: "conn",
+            stuck: false,
+        };
+        let picture = GraphPicture {
+            nodes: vec![node("a"), node("b")],
+            edges: vec![GraphEdge {
+                from: 0,
+                to: 1,
+                sentence: "x".repeat(200),
+                in_cycle: false,
+            }],
+        };
+        let svg = graph_svg(&picture, "t");
+        let doc = parse(&svg);
+        let width: f64 = doc
+            .root_element()
+            .attribute("width")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(width >= 200.0 * 6.7, "{width}");
     }
 
     #[test]

@@ -358,9 +358,15 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim().to_string();
     match e.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
+            let mut start = span.start.min(text.len());
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            let before = &text[..start];
             let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            // Columns count characters, as editors do, not bytes.
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before[line_start..].chars().count() + 1;
             format!("line {line}, column {column}: {message}")
         }
         None => message,
@@ -510,6 +516,14 @@ fn program_uses_sql(program: &[Op], wanted: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn toml_error_columns_count_characters_not_bytes() {
+        // Found by the property tests: an edit left `¡` (two bytes) before the error.
+        let text = "slug = \"x\"\nstory = \"\"\"¡é";
+        let err = parse("f.toml", text).unwrap_err();
+        assert!(err.message.starts_with("line 2, column 14:"), "{err}");
+    }
 
     #[test]
     fn numbered_instances_run_their_task_listing() {

@@ -19,6 +19,8 @@
 pub mod explore;
 pub mod lesson;
 pub mod limits;
+#[cfg(test)]
+mod parse_proptests;
 pub mod server;
 pub mod spec;
 pub mod sql;

@@ -99,8 +99,8 @@ fn lock_order_explorer_finds_the_deadlock_from_scratch() {
     let checks = check("lock-order");
     let bug = &checks[0];
     assert!(bug.fix.is_none() && bug.complete && bug.ok, "{bug}");
-    assert_eq!(bug.states, 12_979);
-    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (32, 90));
+    assert_eq!(bug.states, 2_750);
+    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (8, 18));
     assert!(bug.failures[0].0.contains("deadlock detected"), "{bug}");
 }
 
@@ -112,7 +112,7 @@ fn lock_order_with_order_by_never_deadlocks_on_any_schedule() {
         .find(|c| c.fix.as_deref() == Some("order-by"))
         .unwrap();
     assert!(fix.complete && fix.failures.is_empty() && fix.ok, "{fix}");
-    assert_eq!(fix.states, 16_159);
+    assert_eq!(fix.states, 3_455);
     let (world, events) = play_bug("lock-order", Some("order-by"));
     assert!(server_errors(&events).is_empty());
     assert!(finished_ok(&world, "A") && finished_ok(&world, "B"));
@@ -145,14 +145,14 @@ fn read_skew_explorer_finds_the_skew_and_repeatable_read_proves_the_fix() {
     let checks = check("read-skew");
     let bug = &checks[0];
     assert!(bug.complete && bug.ok, "{bug}");
-    assert_eq!(bug.states, 421);
-    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (7, 9));
+    assert_eq!(bug.states, 384);
+    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (5, 8));
     let rr = checks
         .iter()
         .find(|c| c.fix.as_deref() == Some("repeatable-read"))
         .unwrap();
     assert!(rr.complete && rr.failures.is_empty(), "{rr}");
-    assert_eq!(rr.states, 1_265);
+    assert_eq!(rr.states, 610);
     let (world, _) = play_bug("read-skew", Some("repeatable-read"));
     assert!(violations(&world).is_empty());
 }
@@ -189,17 +189,17 @@ fn insert_order_default_schedule_deadlocks_on_the_unique_index() {
 fn insert_order_explorer_finds_the_deadlock_and_sorted_keys_prove_the_fix() {
     let checks = check("insert-order");
     assert!(checks[0].ok && checks[0].complete, "{}", checks[0]);
-    assert_eq!(checks[0].states, 279);
+    assert_eq!(checks[0].states, 255);
     assert_eq!(
         (checks[0].terminal_failing, checks[0].terminal_succeeding),
-        (8, 10)
+        (4, 6)
     );
     let sorted = checks
         .iter()
         .find(|c| c.fix.as_deref() == Some("sort-keys"))
         .unwrap();
     assert!(sorted.complete && sorted.failures.is_empty(), "{sorted}");
-    assert_eq!(sorted.states, 205);
+    assert_eq!(sorted.states, 189);
 }
 
 #[test]
@@ -326,7 +326,7 @@ fn shared_transaction_explorer_finds_the_desync_and_both_fixes_are_proven() {
     assert_eq!(sequential.states, 66);
     let before = scenario_check(&checks, "reads-before-tx");
     assert!(before.complete && before.failures.is_empty() && before.ok);
-    assert_eq!(before.states, 828);
+    assert_eq!(before.states, 431);
     for fix in ["sequential", "reads-before-tx"] {
         let (world, _) = play_bug("shared-transaction", Some(fix));
         assert!(violations(&world).is_empty(), "{fix}");
@@ -395,7 +395,7 @@ const LEAKED_TRANSACTION_FIXES: [(&str, usize); 7] = [
     ("return-error", 149),
     ("cancel-context", 142),
     ("request-timeout", 137),
-    ("idle-in-transaction-timeout", 396),
+    ("idle-in-transaction-timeout", 364),
 ];
 
 #[test]
@@ -404,7 +404,7 @@ fn leaked_transaction_explorer_finds_the_stall_and_all_seven_fixes_are_proven() 
     let bug = &checks[0];
     assert!(bug.complete && bug.ok, "{bug}");
     assert_eq!(bug.states, 98);
-    assert!(bug.failures[0].0.starts_with("stall"), "{bug}");
+    assert!(bug.failures[0].0.starts_with("stall") && bug.stuck, "{bug}");
     assert_eq!(checks.len(), 1 + LEAKED_TRANSACTION_FIXES.len());
     for (slug, states) in LEAKED_TRANSACTION_FIXES {
         let fix = scenario_check(&checks, slug);
@@ -462,18 +462,14 @@ fn lock_order_retry_completes_on_every_schedule_but_wastes_work_and_can_lose_thr
     let checks = check("lock-order");
     let retry = scenario_check(&checks, "retry");
     assert!(retry.complete && retry.ok, "{retry}");
-    assert_eq!(retry.states, 33_658);
+    assert_eq!(retry.states, 5_864);
     assert_eq!(
         (retry.terminal_failing, retry.terminal_succeeding),
-        (256, 90)
+        (40, 18)
     );
     let kinds: Vec<&str> = retry.failures.iter().map(|f| f.0.as_str()).collect();
-    assert!(
-        kinds
-            .iter()
-            .all(|k| !k.starts_with("deadlock") && !k.starts_with("stall")),
-        "no schedule ends stuck: {kinds:?}"
-    );
+    assert!(!retry.stuck, "no schedule ends stuck: {kinds:?}");
+    assert!(retry.to_string().contains("none hangs"), "{retry}");
     assert!(
         kinds.iter().all(|k| k.contains("(wasted work)")),
         "{kinds:?}"
@@ -552,18 +548,11 @@ fn insert_order_retry_completes_on_every_schedule_but_batches_are_aborted_again(
     let checks = check("insert-order");
     let retry = scenario_check(&checks, "retry");
     assert!(retry.complete && retry.ok, "{retry}");
-    assert_eq!(retry.states, 890);
-    assert_eq!(
-        (retry.terminal_failing, retry.terminal_succeeding),
-        (32, 10)
-    );
+    assert_eq!(retry.states, 762);
+    assert_eq!((retry.terminal_failing, retry.terminal_succeeding), (16, 6));
     let kinds: Vec<&str> = retry.failures.iter().map(|f| f.0.as_str()).collect();
-    assert!(
-        kinds
-            .iter()
-            .all(|k| !k.starts_with("deadlock") && !k.starts_with("stall")),
-        "{kinds:?}"
-    );
+    assert!(!retry.stuck, "no schedule ends stuck: {kinds:?}");
+    assert!(retry.to_string().contains("none hangs"), "{retry}");
     assert!(
         kinds.iter().all(|k| k.contains("(wasted work)")),
         "{kinds:?}"
@@ -576,4 +565,216 @@ fn insert_order_retry_completes_on_every_schedule_but_batches_are_aborted_again(
         world.query_value("SELECT seen + balance FROM addresses WHERE hash = '0xa1'"),
         Ok(Some("6".into()))
     );
+}
+
+#[test]
+fn pool_exhaustion_default_schedule_hangs_with_every_request_in_acquire_and_postgres_silent() {
+    let (world, events) = play_bug("pool-exhaustion", None);
+    // PostgreSQL sees nothing: no error, no lock wait, no log line.
+    assert!(server_errors(&events).is_empty());
+    assert!(events.iter().all(|e| !matches!(
+        e,
+        Event::Server(server::Event::Log { .. } | server::Event::Error { .. })
+    )));
+    let Status::Deadlock { tasks, explanation } = world.status() else {
+        panic!("{:?}", world.status())
+    };
+    assert_eq!(tasks.len(), 4);
+    assert!(
+        explanation[0].starts_with("pool starvation"),
+        "{explanation:?}"
+    );
+    for view in world.task_views() {
+        assert!(
+            matches!(
+                view.state,
+                lockstep::world::TaskState::Blocked(lockstep::world::BlockReason::PoolSlot { .. })
+            ),
+            "{}: {:?}",
+            view.name,
+            view.state
+        );
+        assert_eq!(
+            view.connections.len(),
+            1,
+            "{} holds one connection",
+            view.name
+        );
+    }
+    for pid in world.server.sessions() {
+        assert!(matches!(
+            world.server.state(pid),
+            server::SessionState::Idle
+        ));
+    }
+}
+
+#[test]
+fn pool_exhaustion_explorer_finds_the_hang_from_scratch() {
+    let checks = check("pool-exhaustion");
+    let bug = &checks[0];
+    assert!(bug.fix.is_none() && bug.complete && bug.ok, "{bug}");
+    assert_eq!(bug.failures.len(), 1, "{bug}");
+    assert!(bug.failures[0].0.starts_with("deadlock"), "{bug}");
+    assert_eq!(bug.states, 1_027);
+    assert_eq!((bug.terminal_failing, bug.terminal_succeeding), (1, 3));
+    // The shortest schedule really hangs when replayed.
+    let lesson = lockstep_lessons::lesson("pool-exhaustion").unwrap();
+    let schedule: Schedule = bug.failures[0].1.parse().unwrap();
+    let (world, _) = World::replay(&lesson.scenario(None), &schedule).unwrap();
+    assert!(matches!(world.status(), Status::Deadlock { .. }));
+}
+
+#[test]
+fn pool_exhaustion_fewer_requests_than_max_conns_never_hang() {
+    let lesson = lockstep_lessons::lesson("pool-exhaustion").unwrap();
+    let knobs = lockstep::lesson::KnobValues::from([("requests".to_string(), 3)]);
+    let world = World::new(&lesson.scenario_at(None, &knobs).unwrap()).unwrap();
+    let report = lockstep::explore::world::explore(world, Default::default());
+    assert!(report.proven(), "{}", report.verdict());
+}
+
+fn fix_check(checks: &[ScenarioCheck], slug: &str, at: bool) -> ScenarioCheck {
+    checks
+        .iter()
+        .find(|c| c.fix.as_deref() == Some(slug) && c.at.is_empty() != at)
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn pool_exhaustion_drain_first_is_proven_over_every_schedule() {
+    let checks = check("pool-exhaustion");
+    let fix = fix_check(&checks, "drain-first", false);
+    assert!(fix.complete && fix.failures.is_empty() && fix.ok, "{fix}");
+    assert_eq!(fix.states, 641);
+    let (world, events) = play_bug("pool-exhaustion", Some("drain-first"));
+    assert!(server_errors(&events).is_empty());
+    assert!(violations(&world).is_empty());
+}
+
+#[test]
+fn pool_exhaustion_bigger_pool_is_proven_for_four_requests_and_hangs_again_with_five() {
+    let checks = check("pool-exhaustion");
+    let fix = fix_check(&checks, "bigger-pool", false);
+    assert_eq!(fix.knobs["max_conns"], 5);
+    assert!(fix.complete && fix.failures.is_empty() && fix.ok, "{fix}");
+    assert_eq!(fix.states, 1_310);
+    let five = fix_check(&checks, "bigger-pool", true);
+    assert_eq!(five.at["requests"], 5);
+    assert_eq!((five.knobs["requests"], five.knobs["max_conns"]), (5, 5));
+    assert!(five.expect_failure && five.ok, "{five}");
+    assert!(five.failures[0].0.starts_with("deadlock"), "{five}");
+    assert_eq!(five.states, 3_060);
+    assert!(
+        five.to_string()
+            .contains("fix bigger-pool at requests = 5: fails"),
+        "{five}"
+    );
+}
+
+#[test]
+fn pool_exhaustion_acquire_timeout_turns_the_hang_into_deadline_errors() {
+    let checks = check("pool-exhaustion");
+    let fix = fix_check(&checks, "acquire-timeout", false);
+    assert!(fix.complete && fix.ok, "{fix}");
+    assert_eq!(fix.failures.len(), 1, "{fix}");
+    assert!(
+        fix.failures[0]
+            .0
+            .contains("R1 failed: context deadline exceeded"),
+        "{fix}"
+    );
+    assert_eq!(fix.states, 2_293);
+    // On the lesson's schedule every request waits, then fails at the deadline; the server
+    // recovers: every connection is back in the pool.
+    let (world, _) = play_bug("pool-exhaustion", Some("acquire-timeout"));
+    let broken = violations(&world);
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    for name in ["R1", "R2", "R3", "R4"] {
+        assert!(
+            broken[0].contains(&format!("{name} failed: context deadline exceeded")),
+            "{broken:?}"
+        );
+    }
+    assert_eq!(world.pools[0].idle.len(), world.pools[0].open.len());
+}
+
+/// A failure's text with instance numbers of identical requests blanked (`R2` -> `R#`): the
+/// reduced search reports failures up to renaming identical tasks.
+fn up_to_renaming(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == 'R' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                chars.next();
+            }
+            out.push('#');
+        }
+    }
+    out
+}
+
+/// The reduced search (private steps, sleep sets, symmetry) against the plain one on a world:
+/// the same verdict, the same failure kinds up to renaming, and every schedule it reports
+/// really reaches its failure.
+fn assert_reduction_is_sound(world: World, what: &str) {
+    use lockstep::explore::{Explorer, Limits, Model, Reduction};
+    let limits = Limits::default();
+    let plain = Explorer::with_reduction(world.clone(), limits, Reduction::Off).run();
+    let reduced = Explorer::new(world.clone(), limits).run();
+    assert!(plain.complete && reduced.complete, "{what}");
+    assert_eq!(plain.proven(), reduced.proven(), "{what}");
+    let kinds = |r: &lockstep::explore::Report<Choice, lockstep::explore::world::Failure>| {
+        let mut k: Vec<String> = r
+            .failures
+            .iter()
+            .map(|f| up_to_renaming(&f.failure.to_string()))
+            .collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    assert_eq!(kinds(&plain), kinds(&reduced), "{what}");
+    assert!(reduced.states_unique <= plain.states_unique, "{what}");
+    for found in &reduced.failures {
+        let mut replay = world.clone();
+        for choice in &found.schedule {
+            Model::step(&mut replay, choice);
+        }
+        assert_eq!(
+            Model::failure(&replay).as_ref(),
+            Some(&found.failure),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn the_reduced_search_agrees_with_the_plain_one_on_every_lesson_and_fix() {
+    for lesson in lockstep_lessons::catalogue() {
+        let fixes = std::iter::once(None).chain(lesson.fixes.iter().map(|f| Some(f.slug.as_str())));
+        for fix in fixes {
+            // Two requests keep the plain search small; the pool sizes cover hanging and not.
+            let settings: Vec<lockstep::lesson::KnobValues> = if lesson.knobs.is_empty() {
+                vec![Default::default()]
+            } else {
+                (1..=3)
+                    .map(|pool| {
+                        lockstep::lesson::KnobValues::from([
+                            ("requests".to_string(), 2),
+                            ("max_conns".to_string(), pool),
+                        ])
+                    })
+                    .collect()
+            };
+            for knobs in settings {
+                let scenario = lesson.scenario_at(fix, &knobs).unwrap();
+                let what = format!("{} {fix:?} {knobs:?}", lesson.slug);
+                assert_reduction_is_sound(World::new(&scenario).unwrap(), &what);
+            }
+        }
+    }
 }

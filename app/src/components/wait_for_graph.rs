@@ -1,9 +1,10 @@
 //! Who waits for whom, and why, with any cycle called out.
 
 use super::lesson_view::SessionSignal;
+use crate::export::{self, GraphPicture};
 use crate::session::Session;
 use leptos::prelude::*;
-use lockstep::world::{WaitForGraph, WaitNode};
+use lockstep::world::WaitNode;
 
 /// How a node is labelled in the drawing (and in the SVG export).
 pub fn label(s: &Session, node: WaitNode) -> String {
@@ -22,115 +23,43 @@ pub fn label(s: &Session, node: WaitNode) -> String {
     }
 }
 
-/// The graph drawn as nodes on a circle with arrows from waiter to awaited; cycle edges red.
-fn drawing(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> AnyView {
-    let mut nodes: Vec<WaitNode> = Vec::new();
-    for e in &graph.edges {
-        for n in [e.from, e.to] {
-            if !nodes.contains(&n) {
-                nodes.push(n);
-            }
-        }
-    }
-    // Rows by kind: tasks on top, pools in the middle, connections (sessions) below.
-    let row_of = |n: &WaitNode| match n {
-        WaitNode::Task(_) => 0,
-        WaitNode::Pool(_) => 1,
-        WaitNode::Connection(_) => 2,
-    };
-    let rows_used: Vec<usize> = (0..3)
-        .filter(|r| nodes.iter().any(|n| row_of(n) == *r))
-        .collect();
-    let width = 480.0_f64;
-    let height = 80.0 * rows_used.len() as f64 + 10.0;
-    let labels_text: Vec<String> = nodes.iter().map(|n| label(s, *n)).collect();
-    let at = |i: usize| {
-        let row = row_of(&nodes[i]);
-        let in_row: Vec<usize> = (0..nodes.len())
-            .filter(|j| row_of(&nodes[*j]) == row)
-            .collect();
-        let k = in_row.iter().position(|j| *j == i).unwrap_or(0) as f64;
-        // Spread each row to the edges, leaving room for the outermost labels.
-        let margin = 100.0;
-        let x = if in_row.len() == 1 {
-            width / 2.0
-        } else {
-            margin + (width - 2.0 * margin) * k / (in_row.len() as f64 - 1.0)
-        };
-        let y = 40.0 + 80.0 * rows_used.iter().position(|r| *r == row).unwrap_or(0) as f64;
-        (x, y)
-    };
-    // How far along direction (ux, uy) a line leaves the box around label `i`.
-    let exit = |i: usize, ux: f64, uy: f64| {
-        let half_width = labels_text[i].chars().count() as f64 * 3.8 + 8.0;
-        let half_height = 13.0;
-        let tx = if ux.abs() > 1e-6 {
-            half_width / ux.abs()
-        } else {
-            f64::INFINITY
-        };
-        let ty = if uy.abs() > 1e-6 {
-            half_height / uy.abs()
-        } else {
-            f64::INFINITY
-        };
-        tx.min(ty)
-    };
-    let index = |n: &WaitNode| nodes.iter().position(|m| m == n).unwrap_or(0);
-    let in_cycle =
-        |a: &WaitNode, b: &WaitNode| cycles.iter().any(|c| c.contains(a) && c.contains(b));
-    let edges: Vec<AnyView> = graph
+/// A wait-for graph drawn as SVG: nodes in rows (tasks, pools, sessions), an arrow from waiter
+/// to awaited, cycle edges red. The lesson and the sandbox draw with it; the SVG export lays
+/// out the same picture ([`export::layout`]).
+pub fn drawing(picture: &GraphPicture) -> AnyView {
+    let at = export::layout(picture);
+    let edges: Vec<AnyView> = picture
         .edges
         .iter()
-        .map(|e| {
-            let (from, to) = (index(&e.from), index(&e.to));
-            let (x1, y1) = at(from);
-            let (x2, y2) = at(to);
-            // Each edge bends to its own left, so that two waits in opposite directions
-            // (a cycle of two) are two visible arcs; it starts and ends at the labels' boxes.
-            let (dx, dy) = (x2 - x1, y2 - y1);
-            let len = (dx * dx + dy * dy).sqrt().max(1.0);
-            let (ux, uy) = (dx / len, dy / len);
-            let (sx, sy) = (x1 + ux * exit(from, ux, uy), y1 + uy * exit(from, ux, uy));
-            let (ex, ey) = (x2 - ux * exit(to, ux, uy), y2 - uy * exit(to, ux, uy));
-            let bend = if y1 == y2 { 0.18 * len } else { 0.06 * len };
-            let (mx, my) = ((sx + ex) / 2.0 + uy * bend, (sy + ey) / 2.0 - ux * bend);
-            let d = format!("M {sx:.1} {sy:.1} Q {mx:.1} {my:.1} {ex:.1} {ey:.1}");
-            let cycle = in_cycle(&e.from, &e.to);
-            let class = if cycle { "edge in-cycle" } else { "edge" };
-            let marker = if cycle {
-                "url(#arrow-cycle)"
+        .zip(&at.paths)
+        .map(|(e, d)| {
+            let (class, marker) = if e.in_cycle {
+                ("edge in-cycle", "url(#arrow-cycle)")
             } else {
-                "url(#arrow)"
+                ("edge", "url(#arrow)")
             };
             view! {
-                <path class=class d=d fill="none" marker-end=marker>
+                <path class=class d=d.clone() fill="none" marker-end=marker>
                     <title>{e.sentence.clone()}</title>
                 </path>
             }
             .into_any()
         })
         .collect();
-    let labels: Vec<AnyView> = nodes
+    let labels: Vec<AnyView> = picture
+        .nodes
         .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let (x, y) = at(i);
-            let kind = match n {
-                WaitNode::Task(_) => "node task",
-                WaitNode::Pool(_) => "node pool",
-                WaitNode::Connection(_) => "node conn",
-            };
-            let stuck = graph.stuck.contains(n);
+        .zip(&at.centres)
+        .map(|(n, (x, y))| {
             view! {
-                <g class=kind class:stuck=stuck>
-                    <text x=x y=y text-anchor="middle" dominant-baseline="middle">{labels_text[i].clone()}</text>
+                <g class=format!("node {}", n.kind) class:stuck=n.stuck>
+                    <text x=*x y=*y text-anchor="middle" dominant-baseline="middle">{n.label.clone()}</text>
                 </g>
             }
             .into_any()
         })
         .collect();
-    let view_box = format!("0 0 {width} {height}");
+    let view_box = format!("0 0 {} {}", at.width, at.height);
     view! {
         <svg class="graph" viewBox=view_box role="img" aria-label="wait-for graph" data-testid="wait-for-svg">
             <defs>
@@ -177,7 +106,7 @@ pub fn WaitForGraphPanel() -> impl IntoView {
                     view! { <li class:in-cycle=in_cycle>{e.sentence.clone()}</li> }.into_any()
                 })
                 .collect();
-            let svg = drawing(s, &graph, &cycles);
+            let svg = drawing(&export::picture(s, &graph, &cycles));
             view! {
                 {cycle_text}
                 {svg}

@@ -189,8 +189,11 @@ impl Sandbox {
     /// The move Step takes, if any is left.
     pub fn next_move(&self) -> Option<MoveKind> {
         let run = self.run();
-        if run.is_finished() || self.moves.len() >= MOVES_MAX {
+        if run.is_finished() {
             return None;
+        }
+        if self.moves.len() >= MOVES_MAX {
+            return Some(MoveKind::Finish);
         }
         let launched = run.launched().len();
         match self.permutation() {
@@ -234,9 +237,11 @@ impl Sandbox {
         steps.get(next).map(|s| s.name.clone())
     }
 
-    /// Takes a move; false when the run has ended.
+    /// Takes a move; false when the run has ended, or when it is a launch and the run has
+    /// reached [`MOVES_MAX`] (it can still be ended).
     pub fn take(&mut self, kind: MoveKind) -> bool {
-        if self.run().is_finished() || self.moves.len() >= MOVES_MAX {
+        let full = self.moves.len() >= MOVES_MAX && kind != MoveKind::Finish;
+        if self.run().is_finished() || full {
             return false;
         }
         let mut run = self.run().clone();
@@ -276,7 +281,7 @@ impl Sandbox {
     /// Launches a step chosen by hand; if it is not what the plan would launch next, the plan
     /// becomes [`Plan::ByHand`] (keeping the moves so far).
     pub fn launch_by_hand(&mut self, step: &str) -> bool {
-        if self.spec.step(step).is_none() {
+        if self.spec.step(step).is_none() || self.moves.len() >= MOVES_MAX {
             return false;
         }
         let planned = matches!(self.next_move(), Some(MoveKind::Launch(e)) if e.step == step);
@@ -550,6 +555,9 @@ impl Sandbox {
                 "ready — press Step to follow the permutation, or click a session's step to run it"
                     .to_string()
             }
+            Outcome::Running if self.moves.len() >= MOVES_MAX => format!(
+                "running — the run has taken {MOVES_MAX} moves, its limit: Step ends the permutation"
+            ),
             Outcome::Running => {
                 let last = self
                     .moves
@@ -694,6 +702,20 @@ mod tests {
             sandbox.run().launched().last().unwrap().step,
             "t2_debit".to_string()
         );
+    }
+
+    #[test]
+    fn a_run_by_hand_is_bounded_and_can_still_be_ended_at_its_limit() {
+        let text = "session s1\nstep a { SELECT 1 AS one; }\n";
+        let mut sandbox = Sandbox::new(text, None).unwrap();
+        for _ in 0..MOVES_MAX {
+            assert!(sandbox.launch_by_hand("a"));
+        }
+        assert!(!sandbox.launch_by_hand("a"));
+        assert!(sandbox.narration().contains("limit"));
+        assert_eq!(sandbox.next_move(), Some(MoveKind::Finish));
+        assert!(sandbox.step());
+        assert_eq!(sandbox.outcome(), Outcome::Completed);
     }
 
     #[test]

@@ -5,14 +5,61 @@ use super::view::SandboxSignal;
 use leptos::prelude::*;
 use lockstep::server::Event;
 
-/// The isolation tester's output so far.
+/// The most permutations "every permutation" runs at once, so one click cannot freeze the
+/// page for long.
+const WHOLE_PERMUTATIONS_MAX: usize = 1_000;
+
+/// The isolation tester's output so far, and on demand the whole spec's output (every
+/// permutation, as `expected/NAME.out` records it).
 #[component]
 pub fn TesterOutput(sandbox: SandboxSignal) -> impl IntoView {
     let text = move || sandbox.with(|s| s.as_ref().map(|s| s.output()).unwrap_or_default());
+    // The whole output, with the spec text it belongs to (a new spec hides it).
+    let whole = RwSignal::new(None::<(String, Result<String, String>)>);
+    let run_whole = move |_| {
+        let result = sandbox.with_untracked(|s| {
+            let s = s.as_ref()?;
+            let result = match &s.permutations {
+                Ok(list) if list.len() > WHOLE_PERMUTATIONS_MAX => Err(format!(
+                    "{} permutations; the limit for one run here is {WHOLE_PERMUTATIONS_MAX} (the `lockstep spec` command has none)",
+                    list.len()
+                )),
+                Err(e) => Err(e.clone()),
+                Ok(_) => lockstep::spec::run(&s.spec),
+            };
+            Some((s.text.clone(), result))
+        });
+        whole.set(result);
+    };
+    let shown = move || {
+        let current = sandbox.with(|s| s.as_ref().map(|s| s.text.clone()));
+        whole
+            .get()
+            .filter(|(t, _)| Some(t) == current.as_ref())
+            .map(|(_, r)| match r {
+                Ok(out) => view! {
+                    <h3>"Every permutation"</h3>
+                    <pre class="tester-output" data-testid="whole-output">{out}</pre>
+                }
+                .into_any(),
+                Err(e) => {
+                    view! { <p class="notice error" data-testid="whole-output">{e}</p> }.into_any()
+                }
+            })
+    };
     view! {
         <section class="panel tester-panel">
             <h2>"isolationtester output"</h2>
             <pre class="tester-output" data-testid="tester-output">{text}</pre>
+            <button
+                class="whole-button"
+                data-testid="run-whole"
+                title="Run every permutation in order on one server, as isolationtester does, and print its expected-file output"
+                on:click=run_whole
+            >
+                "Run every permutation"
+            </button>
+            {shown}
         </section>
     }
 }

@@ -62,7 +62,7 @@
 //! choice positions: choices beyond the 64th are never put to sleep (explored always, which is
 //! sound).
 
-use super::fingerprint::fingerprint;
+use super::fingerprint::fingerprint as fingerprint_of;
 use super::report::{self, Report, Stop};
 use super::visited::{Lookup, Visited, STATES_LIMIT};
 use super::{Limits, Model};
@@ -224,8 +224,13 @@ pub struct Explorer<M: Model> {
     root: M,
     limits: Limits,
     reduction: Reduction,
+    /// States are filed under [`Model::canonical_fingerprint`]: symmetric states are one.
+    symmetry: bool,
     visited: Visited,
     records: Vec<Record>,
+    /// With symmetry: each record's plain fingerprint, telling a revisit of the very state
+    /// first entered from a revisit of a renaming of it.
+    plain: Vec<u64>,
     edges: Vec<Edge>,
     kinds: Vec<M::Failure>,
     kind_ids: BTreeMap<M::Failure, u32>,
@@ -246,14 +251,30 @@ impl<M: Model> Explorer<M> {
         Explorer::with_reduction(root, limits, Reduction::PersistentSets)
     }
 
-    /// A search from `root` with the given reduction. Does no exploring yet.
+    /// A search from `root` with the given reduction, and with the model's symmetries unless
+    /// the reduction is [`Reduction::Off`]. Does no exploring yet.
     pub fn with_reduction(root: M, limits: Limits, reduction: Reduction) -> Explorer<M> {
+        Explorer::with_options(root, limits, reduction, true)
+    }
+
+    /// A search from `root` with the given reduction, using the model's symmetries
+    /// ([`Model::canonical_fingerprint`]) if `symmetry` and the reduction is not
+    /// [`Reduction::Off`]. Does no exploring yet.
+    pub fn with_options(
+        root: M,
+        limits: Limits,
+        reduction: Reduction,
+        symmetry: bool,
+    ) -> Explorer<M> {
+        let symmetry = symmetry && M::SYMMETRY && reduction != Reduction::Off;
         let mut explorer = Explorer {
             root: root.clone(),
             limits,
             reduction,
+            symmetry,
             visited: Visited::new(),
             records: Vec::new(),
+            plain: Vec::new(),
             edges: Vec::new(),
             kinds: Vec::new(),
             kind_ids: BTreeMap::new(),
@@ -274,7 +295,11 @@ impl<M: Model> Explorer<M> {
         root.choices(&mut choices);
         let failure = explorer.kind_id(root.failure());
         // The root's sleep set is empty: it is never flagged.
-        explorer.visited.get_or_insert(fingerprint(&root), 0);
+        let (filed, plain) = explorer.fingerprints(&root);
+        explorer.visited.get_or_insert(filed, 0);
+        if explorer.symmetry {
+            explorer.plain.push(plain);
+        }
         explorer
             .records
             .push(Record::new(0, 0, failure, choices.is_empty()));
@@ -357,6 +382,9 @@ impl<M: Model> Explorer<M> {
         };
         report::build(report::Explored {
             root: &self.root,
+            filed: self
+                .symmetry
+                .then_some((&self.visited, M::canonical_fingerprint as fn(&M) -> u64)),
             reduction: self.reduction,
             stop,
             records: &self.records,
@@ -374,6 +402,26 @@ impl<M: Model> Explorer<M> {
 
     fn states_max(&self) -> usize {
         self.limits.states_max.min(STATES_LIMIT)
+    }
+
+    /// The fingerprint a state is filed under, and its plain fingerprint (the same without
+    /// symmetry).
+    fn fingerprints(&self, state: &M) -> (u64, u64) {
+        let plain = fingerprint_of(state);
+        if self.symmetry {
+            (state.canonical_fingerprint(), plain)
+        } else {
+            (plain, plain)
+        }
+    }
+
+    /// The fingerprint a state is filed under in the visited table.
+    fn filed_fingerprint(&self, state: &M) -> u64 {
+        if self.symmetry {
+            state.canonical_fingerprint()
+        } else {
+            fingerprint_of(state)
+        }
     }
 
     fn kind_id(&mut self, failure: Option<M::Failure>) -> u32 {
@@ -433,7 +481,7 @@ impl<M: Model> Explorer<M> {
         state.step(&frame.choices[position]);
         self.transitions += 1;
 
-        let fingerprint = fingerprint(&state);
+        let fingerprint = self.filed_fingerprint(&state);
         let index = self.records.len() as u32;
         let lookup = if self.records.len() < self.states_max() {
             self.visited.get_or_insert(fingerprint, index)
@@ -473,7 +521,9 @@ impl<M: Model> Explorer<M> {
                 // Unflagged states were entered with an empty sleep set, so everything from
                 // there is explored already, unless the depth limit cut some of it off.
                 if flagged || self.depth_truncated {
-                    self.revisit(state, seen, depth, sleep_parent);
+                    let renamed =
+                        self.symmetry && self.plain[seen as usize] != fingerprint_of(&state);
+                    self.revisit(state, seen, depth, sleep_parent, renamed);
                 }
                 return;
             }
@@ -493,6 +543,15 @@ impl<M: Model> Explorer<M> {
         }
         self.records
             .push(Record::new(sleep, depth, failure, choices.is_empty()));
+        if self.symmetry {
+            // Only a state entered with a sleep set is ever asked whether a revisit is the very
+            // same state (zero otherwise, which a revisit treats as a renaming: sound).
+            self.plain.push(if sleep != 0 {
+                fingerprint_of(&state)
+            } else {
+                0
+            });
+        }
         self.depth_reached = self.depth_reached.max(depth);
         if choices.is_empty() {
             self.recycle(choices);
@@ -540,7 +599,12 @@ impl<M: Model> Explorer<M> {
 
     /// A state seen before: explore only what was asleep on every earlier visit and is awake
     /// now (or everything, if the depth limit cut it off deeper than it is met now).
-    fn revisit(&mut self, state: M, index: u32, depth: u32, sleep_parent: u64) {
+    ///
+    /// `renamed`: the state met is a renaming of the one recorded, not the same state, so the
+    /// recorded sleep set speaks of other choice positions. If everything from the recorded
+    /// state was explored, its renaming is covered; otherwise this visit explores every choice
+    /// awake now, as a first visit would, and leaves the record alone.
+    fn revisit(&mut self, state: M, index: u32, depth: u32, sleep_parent: u64, renamed: bool) {
         let record = self.records[index as usize];
         if record.terminal() {
             return;
@@ -553,7 +617,7 @@ impl<M: Model> Explorer<M> {
         let mut choices = self.buffer();
         state.choices(&mut choices);
         let sleep = self.translate(sleep_parent, &choices);
-        let (todo, todo_beyond) = if closer {
+        let (todo, todo_beyond) = if closer || renamed {
             (!sleep, true)
         } else {
             (record.sleep & !sleep, false)
@@ -568,9 +632,13 @@ impl<M: Model> Explorer<M> {
             return;
         }
         let record = &mut self.records[index as usize];
-        record.sleep &= sleep;
+        let sleep = if renamed {
+            sleep
+        } else {
+            record.sleep &= sleep;
+            record.sleep
+        };
         record.depth = record.depth.min(depth);
-        let sleep = record.sleep;
         self.stack.push(Frame {
             state: Some(state),
             index,

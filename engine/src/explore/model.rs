@@ -140,4 +140,21 @@ pub trait Model: Clone + Eq + Hash {
         let _ = choice;
         false
     }
+
+    /// Whether [`canonical_fingerprint`](Model::canonical_fingerprint) is worth computing: the
+    /// model has symmetries, interchangeable actors whose renaming maps schedules to schedules.
+    const SYMMETRY: bool = false;
+
+    /// A fingerprint that is the same for states that are renamings of one another under a
+    /// symmetry of the model (two identical requests swapped, with everything that belongs to
+    /// them), and otherwise as distinct as a plain fingerprint. Used only when
+    /// [`SYMMETRY`](Model::SYMMETRY) is true and the search reduces.
+    ///
+    /// It must be a fingerprint of a genuine renaming of `self`, so that equal values mean
+    /// renamings of each other: then exploring one explores the other, mirrored, and every
+    /// failure is still found *up to renaming* (a failure value that names an actor may come out
+    /// naming its twin). It need not find every symmetry: missing one only costs states.
+    fn canonical_fingerprint(&self) -> u64 {
+        super::fingerprint::fingerprint(self)
+    }
 }

@@ -2,6 +2,7 @@
 //! breadth-first pass, schedule counts by a memoized count over the states.
 
 use super::explorer::{Edge, Record, Reduction};
+use super::visited::Visited;
 use super::Model;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -217,8 +218,14 @@ impl<C: fmt::Debug, F: fmt::Debug> fmt::Display for Report<C, F> {
 }
 
 /// The explorer's bookkeeping, lent to [`build`].
+/// The visited table and the fingerprint states are filed under (with symmetry).
+pub(crate) type Filed<'a, M> = (&'a Visited, fn(&M) -> u64);
+
 pub(crate) struct Explored<'a, M: Model> {
     pub root: &'a M,
+    /// With symmetry: the visited table and the fingerprint states are filed under, to replay a
+    /// path through renamed states.
+    pub filed: Option<Filed<'a, M>>,
     pub reduction: Reduction,
     pub stop: Option<Stop>,
     pub records: &'a [Record],
@@ -310,7 +317,7 @@ pub(crate) fn build<M: Model>(explored: Explored<'_, M>) -> Report<M::Choice, M:
         .enumerate()
         .map(|(kind, failure)| FailureFound {
             failure: failure.clone(),
-            schedule: schedule_to(explored.root, &parent, closest[kind]),
+            schedule: schedule_to(explored.root, explored.filed, &parent, closest[kind]),
             states: states_per_kind[kind],
         })
         .collect();
@@ -358,24 +365,57 @@ pub(crate) fn build<M: Model>(explored: Explored<'_, M>) -> Report<M::Choice, M:
 }
 
 /// Replays the parent chain from the start to `target`, turning choice positions into choices.
-fn schedule_to<M: Model>(root: &M, parent: &[(u32, u32)], target: u32) -> Vec<M::Choice> {
-    let mut positions = Vec::new();
+/// Replays the parent chain to `target` from the start. With symmetry, a recorded edge was
+/// taken from the state first filed under its source, which may be a renaming of the state the
+/// replay is in: then the recorded position may name another actor, and the replay takes the
+/// choice whose successor is filed under the recorded target instead (a renaming maps the
+/// recorded step to exactly such a choice).
+fn schedule_to<M: Model>(
+    root: &M,
+    filed: Option<Filed<'_, M>>,
+    parent: &[(u32, u32)],
+    target: u32,
+) -> Vec<M::Choice> {
+    let mut path = Vec::new();
     let mut state = target;
     while state != 0 {
         let (from, choice) = parent[state as usize];
-        positions.push(choice);
+        path.push((choice, state));
         state = from;
     }
-    positions.reverse();
+    path.reverse();
     let mut model = root.clone();
     let mut choices = Vec::new();
-    let mut schedule = Vec::with_capacity(positions.len());
-    for position in positions {
+    let mut schedule = Vec::with_capacity(path.len());
+    for (position, to) in path {
         choices.clear();
         model.choices(&mut choices);
-        let choice = choices[position as usize].clone();
-        model.step(&choice);
-        schedule.push(choice);
+        let recorded = position as usize;
+        let next = match filed {
+            None => {
+                let choice = choices[recorded].clone();
+                model.step(&choice);
+                (choice, model)
+            }
+            Some((visited, canonical)) => {
+                // The recorded position first: without a renaming it is the right one.
+                let order = std::iter::once(recorded)
+                    .chain((0..choices.len()).filter(|&p| p != recorded))
+                    .filter(|&p| p < choices.len());
+                let mut found = None;
+                for p in order {
+                    let mut next = model.clone();
+                    next.step(&choices[p]);
+                    if visited.get(canonical(&next)) == Some(to) {
+                        found = Some((choices[p].clone(), next));
+                        break;
+                    }
+                }
+                found.expect("a renaming of the recorded step is enabled")
+            }
+        };
+        schedule.push(next.0);
+        model = next.1;
     }
     schedule
 }

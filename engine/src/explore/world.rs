@@ -62,11 +62,33 @@ impl Model for World {
         }
     }
 
+    /// A task's next step is local when it touches only the task itself (a jump, a scan, a
+    /// sum) or is private to the task, its connection and that connection's backend
+    /// ([`World::next_step_is_private`], which explains why that is sound). `Tick` is enabled
+    /// only when no task can run, so it is never local.
     fn local(&self, choice: &Choice) -> bool {
         match choice {
-            Choice::Task(task) => self.next_step_is_local(*task),
+            Choice::Task(task) => {
+                self.next_step_is_local(*task) || self.next_step_is_private(*task)
+            }
             Choice::Tick => false,
         }
+    }
+
+    /// Two task steps commute when either is local: a local step commutes with every step any
+    /// other task can take (that is its contract). `Tick` is never enabled together with a task,
+    /// so the question never pairs it with one. Steps that both touch shared things (a pool, the
+    /// server) are treated as dependent, which is always sound.
+    fn independent(&self, a: &Choice, b: &Choice) -> bool {
+        a != b && (self.cheap_local(a) || self.cheap_local(b))
+    }
+
+    /// Identical requests (a task with `count` > 1) are interchangeable.
+    const SYMMETRY: bool = true;
+
+    /// See [`World::canonical_fingerprint`].
+    fn canonical_fingerprint(&self) -> u64 {
+        World::canonical_fingerprint(self)
     }
 }
 
@@ -110,6 +132,9 @@ pub struct ScenarioCheck {
     pub states: usize,
     /// Each failure kind found, with the shortest schedule reaching it.
     pub failures: Vec<(String, String)>,
+    /// Whether some schedule ends with every task waiting for good (a deadlock or a stall), as
+    /// opposed to failures found only once every task has finished (broken invariants).
+    pub stuck: bool,
     /// Terminal states that fail and that succeed.
     pub terminal_failing: usize,
     /// Terminal states that succeed.
@@ -132,9 +157,11 @@ impl fmt::Display for ScenarioCheck {
         if let Some((kind, schedule)) = self.failures.first() {
             write!(
                 f,
-                "{mark} {what}: fails: {kind}; shortest schedule `{schedule}`; {} of {} end states fail ({} states{})",
+                "{mark} {what}: fails: {kind}; shortest schedule `{schedule}`; {} of {} end states fail{} ({} states{})",
                 self.terminal_failing,
                 self.terminal_failing + self.terminal_succeeding,
+                // A partial fix that still fails, but never hangs, is worth saying so.
+                if self.complete && !self.stuck { ", none hangs" } else { "" },
                 self.states,
                 if self.complete { ", complete" } else { ", incomplete" }
             )
@@ -181,6 +208,10 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
                 )
             })
             .collect();
+        let stuck = report
+            .failures
+            .iter()
+            .any(|found| matches!(found.failure, Failure::Deadlock | Failure::Stall));
         let ok = if expect_failure {
             !failures.is_empty()
         } else {
@@ -194,10 +225,17 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
             complete: report.complete,
             states: report.states_unique,
             failures,
+            stuck,
             terminal_failing: report.terminal_states.failing,
             terminal_succeeding: report.terminal_states.succeeding,
             ok,
         });
     }
     Ok(out)
+}
+
+impl World {
+    fn cheap_local(&self, choice: &Choice) -> bool {
+        matches!(choice, Choice::Task(t) if self.next_step_is_local(*t))
+    }
 }

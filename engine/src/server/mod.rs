@@ -31,6 +31,7 @@ mod plan;
 mod rowlock;
 mod ssi;
 pub mod storage;
+mod symmetry;
 mod txn;
 
 pub use error::{PgError, Severity};
@@ -928,5 +929,7 @@ pub(crate) mod seq_map {
     }
 }
 
+#[cfg(test)]
+mod invariants;
 #[cfg(test)]
 mod tests;

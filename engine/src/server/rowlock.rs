@@ -421,12 +421,21 @@ impl Server {
             RowOp::Update(values, _) => {
                 let new_idx = t.heap.len();
                 let tup = &mut t.heap[idx];
-                // Our own row lock is subsumed by the update, unless it was stronger.
-                tup.xmax
-                    .retain(|m| !(m.xid == xid && !m.update && m.mode <= strength));
+                // A lock this same (sub)transaction holds on the row merges into the update,
+                // which keeps the stronger of the two (`compute_new_xmax_infomask` with
+                // xmax == add_to_xmax): after FOR UPDATE, even a non-key UPDATE counts as a
+                // key update, so FOR KEY SHARE still conflicts with it once it commits.
+                let own_lock = tup
+                    .xmax
+                    .iter()
+                    .filter(|m| m.xid == xid && !m.update)
+                    .map(|m| m.mode)
+                    .max();
+                let mode = own_lock.map_or(strength, |own| own.max(strength));
+                tup.xmax.retain(|m| m.xid != xid || m.update);
                 tup.xmax.push(XmaxMember {
                     xid,
-                    mode: strength,
+                    mode,
                     update: true,
                     cmax: cid,
                 });

@@ -17,6 +17,14 @@ impl World {
         violations
     }
 
+    /// Whether a task ending with this error text is an answer the scenario expects (a
+    /// `no-task-failed` invariant lists it, e.g. a handler answering 400) rather than a failure.
+    pub fn error_is_expected(&self, text: &str) -> bool {
+        self.scenario().invariants.iter().any(
+            |i| matches!(i, Invariant::NoTaskFailed { expected } if expected.iter().any(|e| e == text)),
+        )
+    }
+
     /// Emits one event per broken invariant (at the step that finishes the last task).
     pub(super) fn report_invariants(&self, events: &mut Vec<super::Event>) {
         for invariant in &self.scenario().invariants {

@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod rng;
 pub mod scenario;
 pub mod schedule;
+mod symmetry;
 pub mod task;
 pub mod view;
 

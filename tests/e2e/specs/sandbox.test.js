@@ -170,6 +170,11 @@ test('steps driven by hand: a blocked step waits, Back undoes, End completes it'
   assert.match(await sandbox.output(), /^ERROR: {2}could not obtain lock on row in relation "foo"$/m);
   await sandbox.page.getByTestId('back').click();
   assert.doesNotMatch(await sandbox.output(), /step s2a/);
+  // The whole spec, every interleaving, as its expected file records it.
+  await sandbox.page.getByTestId('run-whole').click();
+  const whole = await sandbox.page.getByTestId('whole-output').innerText();
+  assert.equal((whole.match(/^starting permutation:/gm) ?? []).length, 6);
+  assert.match(whole, /^starting permutation: s1a s2a s1b s2b$/m);
   await sandbox.close();
 
   const deadlock = await SandboxPage.open('?sandbox=1&example=deadlock');
