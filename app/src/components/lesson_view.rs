@@ -346,18 +346,21 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                 })}
             </header>
             <div class="lesson-grid">
-                <aside class="left">
-                    <Story/>
-                    <Fixes/>
-                    <Knobs/>
-                    <CheckSchedules/>
-                </aside>
+                {(!embed).then(|| view! {
+                    <aside class="left">
+                        <Story/>
+                        <Fixes/>
+                        <Knobs/>
+                        <CheckSchedules/>
+                    </aside>
+                })}
                 <section class="center">
                     <div class="sticky">
                         <StatusBanner/>
                         <Controls/>
                     </div>
                     <Lanes/>
+                    {embed.then(|| view! { <CheckSchedules/> })}
                     <CodeListings/>
                     <Tables/>
                     <PoolPanel/>
