@@ -5,7 +5,7 @@ use super::lesson_view::SessionSignal;
 use crate::session::Outcome;
 use leptos::prelude::*;
 use lockstep::server;
-use lockstep::world::Event;
+use lockstep::world::{Event, TaskState};
 
 /// The banner above the controls; also the page's `role="status"` narration.
 #[component]
@@ -59,11 +59,61 @@ pub fn StatusBanner() -> impl IntoView {
                     "anomaly — every task finished, but the data is wrong".to_string(),
                     violations.join(" "),
                 ),
-                Outcome::Completed => (
-                    "completed",
-                    format!("completed — every {noun} finished and committed"),
-                    String::new(),
-                ),
+                Outcome::Completed => {
+                    // Errors the lesson counts as correct answers, and deadlocks a retry survived.
+                    let answered: Vec<String> = s
+                        .world()
+                        .task_views()
+                        .into_iter()
+                        .filter_map(|t| match t.state {
+                            TaskState::Failed(e) => Some(format!("{} answered “{e}”", t.name)),
+                            _ => None,
+                        })
+                        .collect();
+                    let survived = s.events().any(|e| {
+                        matches!(e, Event::Server(server::Event::Error { error, .. }) if error.code == "40P01")
+                    });
+                    let mut notes = Vec::new();
+                    if survived {
+                        notes.push("PostgreSQL broke a deadlock on the way, and the victim's retry finished.".to_string());
+                    }
+                    if !answered.is_empty() {
+                        notes.push(format!("{}: a correct outcome in this lesson.", answered.join("; ")));
+                    }
+                    (
+                        "completed",
+                        format!("completed — every {noun} finished and the data is right"),
+                        notes.join(" "),
+                    )
+                }
+            }
+        })
+    };
+    // Once a run has ended, what a learner would do next.
+    let what_next = move || {
+        session.with(|s| {
+            let outcome = s.outcome();
+            if !outcome.is_final() {
+                return String::new();
+            }
+            let real_fix = s.lesson.fixes.iter().any(|f| f.proven);
+            match (&s.fix, outcome.is_bug()) {
+                (None, true) if real_fix => {
+                    "Next: go Back to the step where it went wrong, or pick a fix and play again.".to_string()
+                }
+                (None, true) => "Next: go Back and try another order, or check every schedule.".to_string(),
+                (None, false) => {
+                    "This order happened to work. Check every schedule to find one that does not.".to_string()
+                }
+                (Some(fix), _) => match s.lesson.fix(fix) {
+                    Some(f) if f.proven && !outcome.is_bug() => {
+                        "Next: Check every schedule to prove this fix holds in every order.".to_string()
+                    }
+                    Some(f) if !f.proven && !outcome.is_bug() => {
+                        "This order works with the fix, but the fix is partial: check every schedule to find the one that still fails.".to_string()
+                    }
+                    _ => "Next: check every schedule, or try another fix.".to_string(),
+                },
             }
         })
     };
@@ -89,6 +139,7 @@ pub fn StatusBanner() -> impl IntoView {
         >
             <strong class="status-text">{move || state().1}</strong>
             <span class="status-detail">{move || state().2}</span>
+            <span class="status-next" data-testid="status-next">{what_next}</span>
             {move || {
                 last_error()
                     .map(|text| {

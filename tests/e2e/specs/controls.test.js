@@ -90,3 +90,21 @@ test('on a 360 px phone the lesson fits the width and the controls stay usable',
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('pool sizing: the explorer confirms the bound Tn x (Cm - 1) + 1 at every setting', async () => {
+  const lesson = await LessonPage.open(browser, site.url, 'pool-exhaustion');
+  const { page } = lesson;
+  assert.match(await page.getByTestId('sizing-rule').innerText(), /Tn = 4, Cm = 2: Tn × \(Cm − 1\) \+ 1 = 5/);
+  await page.getByTestId('sizing-sweep').click();
+  await page.getByTestId('sizing-sweep').waitFor({ timeout: 300000 });
+  const cells = await page.locator('svg.sizing-grid g.cell').evaluateAll((gs) =>
+    gs.map((g) => ({ safe: g.classList.contains('safe'), mark: g.querySelector('text').textContent.trim() })));
+  assert.equal(cells.length, 64);
+  for (const cell of cells) assert.equal(cell.mark, cell.safe ? '✓' : '✗');
+  await page.getByTestId('knob-max_conns').fill('5');
+  await page.getByTestId('knob-max_conns').press('Enter');
+  assert.match(page.url(), /[?&]max_conns=5\b/);
+  assert.equal(await page.getByTestId('sizing-verdict').getAttribute('data-verdict'), 'proven');
+  assert.deepEqual(lesson.problems, []);
+  await lesson.close();
+});

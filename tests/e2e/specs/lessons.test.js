@@ -1,7 +1,7 @@
 // Every lesson in the catalogue, driven by the lesson data the app shows: the bug played to
 // the end shows a bug outcome, every real (proven) fix completes, Back and lane clicks work,
-// "Check every schedule" finds the bug and proves each real fix, share and embed links
-// reproduce the page, and nothing logs a console error. A lesson added to the catalogue is
+// "Check every schedule" finds the bug, proves each real fix and finds where each partial fix
+// still fails, share and embed links reproduce the page, and nothing logs a console error. A lesson added to the catalogue is
 // covered without touching this file. One screenshot per lesson goes to screenshots/SLUG.png.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,6 +43,7 @@ test('the catalogue lists lessons', () => {
 
 for (const { slug, fixes } of lessons) {
   const realFixes = fixes.filter((f) => f.proven).map((f) => f.slug);
+  const partialFixes = fixes.filter((f) => !f.proven).map((f) => f.slug);
 
   describe(`lesson ${slug}`, () => {
     test('playing the bug ends in a bug outcome, narrated in the status', async () => {
@@ -109,6 +110,15 @@ for (const { slug, fixes } of lessons) {
         const lesson = await LessonPage.open(browser, site.url, slug, fix);
         assert.equal(await lesson.checkEverySchedule(), 'proven');
         assert.match(await lesson.page.getByTestId('check-result').innerText(), /No schedule fails — [\d,]+ states explored/);
+        assert.deepEqual(lesson.problems, []);
+        await lesson.close();
+      });
+    }
+
+    for (const fix of partialFixes) {
+      test(`Check every schedule finds where the partial fix ${fix} still fails`, async () => {
+        const lesson = await LessonPage.open(browser, site.url, slug, fix);
+        assert.equal(await lesson.checkEverySchedule(), 'fails');
         assert.deepEqual(lesson.problems, []);
         await lesson.close();
       });

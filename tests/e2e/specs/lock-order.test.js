@@ -138,6 +138,7 @@ test('the embed view drops the site header and the story but keeps the controls'
   await page.getByTestId('lesson-title').waitFor({ timeout: 15000 });
   assert.equal(await page.getByTestId('story').isVisible(), false);
   assert.equal(await page.getByTestId('step').isVisible(), true);
+  assert.equal(await page.getByRole('button', { name: 'Check every schedule', exact: true }).isVisible(), true);
   assert.match(page.url(), /embed=1/);
   assert.deepEqual(problems, []);
   await context.close();
