@@ -6,6 +6,7 @@ use lockstep::server::{self, Pid};
 use lockstep::world::{Choice, Event, Move, Schedule, Status, TaskId, TaskState, World};
 use lockstep_lessons::Lesson;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One step taken: the move and what happened.
 #[derive(Clone, Debug)]
@@ -14,6 +15,9 @@ pub struct Step {
     pub mv: Move,
     /// The events it produced.
     pub events: Vec<Event>,
+    /// Unique: a redone step keeps its id, a step of a forked run or another session gets a
+    /// new one, so that views can key on it and render only the steps that changed.
+    pub id: u64,
 }
 
 /// A lesson being played.
@@ -38,6 +42,10 @@ pub struct Session {
     /// address must carry the moves rather than a step count.
     pub chosen: bool,
 }
+
+/// The id the next new step gets, in any session: a new session (another fix, new knobs) must
+/// not reuse the ids of the one it replaces.
+static NEXT_STEP_ID: AtomicU64 = AtomicU64::new(0);
 
 /// How a run stands, in the words the status banner uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,7 +223,8 @@ impl Session {
             Ok(events) => {
                 self.future.clear();
                 self.worlds.push(world);
-                self.steps.push(Step { mv, events });
+                let id = NEXT_STEP_ID.fetch_add(1, Ordering::Relaxed);
+                self.steps.push(Step { mv, events, id });
                 true
             }
             Err(_) => false,

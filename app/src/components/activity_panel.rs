@@ -20,7 +20,8 @@ fn wait_event(tag: &LockTag) -> &'static str {
 #[component]
 pub fn ActivityPanel() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    let rows = move || {
+    // The rows as text, worked out once a step; the table re-renders only when one changed.
+    let data = Memo::new(move |_| {
         session.with(|s| {
             let world = s.world();
             let names = s.pid_names();
@@ -71,22 +72,39 @@ pub fn ActivityPanel() -> impl IntoView {
                         .map(|x| x.to_string())
                         .unwrap_or_default();
                     let query = server.current_query(pid).unwrap_or_default().to_string();
-                    view! {
-                        <tr class=format!("activity {class}") data-state=state>
-                            <td>{pid.to_string()}</td>
-                            <td>{who}</td>
-                            <td class="activity-state">{state}</td>
-                            <td>{wait_type}</td>
-                            <td>{wait}</td>
-                            <td>{xid}</td>
-                            <td class="query">{query}</td>
-                        </tr>
-                    }
+                    (
+                        pid.to_string(),
+                        who,
+                        state,
+                        class,
+                        wait_type,
+                        wait,
+                        xid,
+                        query,
+                    )
                 })
                 .collect::<Vec<_>>()
         })
+    });
+    let rows = move || {
+        data.get()
+            .into_iter()
+            .map(|(pid, who, state, class, wait_type, wait, xid, query)| {
+                view! {
+                    <tr class=format!("activity {class}") data-state=state>
+                        <td>{pid}</td>
+                        <td>{who}</td>
+                        <td class="activity-state">{state}</td>
+                        <td>{wait_type}</td>
+                        <td>{wait}</td>
+                        <td>{xid}</td>
+                        <td class="query">{query}</td>
+                    </tr>
+                }
+            })
+            .collect::<Vec<_>>()
     };
-    let count = move || session.with(|s| s.world().server.sessions().count());
+    let count = move || data.with(|d| d.len());
     view! {
         <section class="panel activity-panel" data-testid="pg-stat-activity">
             <details open>

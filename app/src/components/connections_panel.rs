@@ -10,8 +10,11 @@ use lockstep::world::{BackendState, TxStatus};
 #[component]
 pub fn ConnectionsPanel() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
+    // Re-render only on a step that changed a connection (task names never change).
+    let connections = Memo::new(move |_| session.with(|s| s.world().connections.clone()));
     let cards = move || {
-        session.with(|s| {
+        connections.track();
+        session.with_untracked(|s| {
             let world = s.world();
             world
                 .connections
@@ -106,7 +109,7 @@ pub fn ConnectionsPanel() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let count = move || session.with(|s| s.world().connections.len());
+    let count = move || connections.with(|c| c.len());
     view! {
         <section class="panel connections-panel" data-testid="connections">
             <details>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 pub fn Controls() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
     let player = expect_context::<Player>();
-    let ended = move || session.with(|s| s.outcome().is_final());
+    let ended = Memo::new(move |_| session.with(|s| s.outcome().is_final()));
     let at_start = move || session.with(|s| s.steps.is_empty());
     let schedule = move || {
         let text = session.with(|s| s.schedule().to_string());

@@ -3,7 +3,7 @@
 use super::lesson_view::{Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::server::Pid;
-use lockstep::world::{BlockReason, Choice, TaskState};
+use lockstep::world::{BlockReason, Choice, TaskId, TaskState};
 use std::collections::BTreeMap;
 
 /// Why a task waits, naming tasks rather than server processes where we know them.
@@ -27,18 +27,33 @@ pub fn why_waiting(reason: &BlockReason, names: &BTreeMap<Pid, String>) -> Strin
     }
 }
 
+/// What one lane shows.
+#[derive(Clone, PartialEq)]
+struct Lane {
+    id: TaskId,
+    name: String,
+    class: &'static str,
+    state: String,
+    why: String,
+    line: String,
+    conns: String,
+    runnable: bool,
+    is_next: bool,
+}
+
 /// The task lanes.
 #[component]
 pub fn Lanes() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
     let player = expect_context::<Player>();
-    let lanes = move || {
+    let noun = session.with_untracked(|s| s.task_noun());
+    // What the lanes show, worked out once a step; the buttons re-render only when it changed.
+    let lanes = Memo::new(move |_| {
         session.with(|s| {
             let world = s.world();
             let names = s.pid_names();
             let choices = world.choices();
             let next = s.next_choice();
-            let noun = s.task_noun();
             let tick = choices == vec![Choice::Tick];
             world
                 .task_views()
@@ -84,43 +99,73 @@ pub fn Lanes() -> impl IntoView {
                     } else {
                         format!("holds {}", conns.join(", "))
                     };
-                    let testid = format!("lane-{}", t.name);
-                    let title = if runnable {
-                        format!("Run {} next", t.name)
-                    } else {
-                        format!("{} cannot run now", t.name)
-                    };
-                    view! {
-                        <button
-                            class=format!("lane lane-{class}")
-                            class:next=is_next
-                            data-testid=testid
-                            data-state=class
-                            title=title
-                            disabled=!runnable
-                            on:click=move |_| {
-                                player.playing.set(false);
-                                session.update(|s| {
-                                    s.run_task(id);
-                                });
-                            }
-                        >
-                            <span class="lane-name">{format!("{noun} {}", t.name)}</span>
-                            <span class="lane-state">{state}</span>
-                            {is_next.then(|| view! { <span class="lane-next">"next"</span> })}
-                            <span class="lane-why">{why}</span>
-                            <span class="lane-meta">{line}" "{conns}</span>
-                        </button>
+                    Lane {
+                        id,
+                        name: t.name,
+                        class,
+                        state,
+                        why,
+                        line,
+                        conns,
+                        runnable,
+                        is_next,
                     }
                 })
                 .collect::<Vec<_>>()
         })
+    });
+    let buttons = move || {
+        lanes
+            .get()
+            .into_iter()
+            .map(|lane| {
+                let Lane {
+                    id,
+                    name,
+                    class,
+                    state,
+                    why,
+                    line,
+                    conns,
+                    runnable,
+                    is_next,
+                } = lane;
+                let testid = format!("lane-{name}");
+                let title = if runnable {
+                    format!("Run {name} next")
+                } else {
+                    format!("{name} cannot run now")
+                };
+                view! {
+                    <button
+                        class=format!("lane lane-{class}")
+                        class:next=is_next
+                        data-testid=testid
+                        data-state=class
+                        title=title
+                        disabled=!runnable
+                        on:click=move |_| {
+                            player.playing.set(false);
+                            session.update(|s| {
+                                s.run_task(id);
+                            });
+                        }
+                    >
+                        <span class="lane-name">{format!("{noun} {name}")}</span>
+                        <span class="lane-state">{state}</span>
+                        {is_next.then(|| view! { <span class="lane-next">"next"</span> })}
+                        <span class="lane-why">{why}</span>
+                        <span class="lane-meta">{line}" "{conns}</span>
+                    </button>
+                }
+            })
+            .collect::<Vec<_>>()
     };
     let clock = move || session.with(|s| format!("clock {}", s.world().now));
     view! {
         <section class="panel lanes-panel">
             <h2>"Tasks" <span class="clock" data-testid="clock">{clock}</span></h2>
-            <div class="lanes" data-testid="lanes">{lanes}</div>
+            <div class="lanes" data-testid="lanes">{buttons}</div>
         </section>
     }
 }

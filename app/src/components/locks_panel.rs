@@ -21,9 +21,10 @@ fn locktype(tag: &LockTag) -> &'static str {
 #[component]
 pub fn LocksPanel() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    let locks = Signal::derive(move || session.with(|s| s.world().server.locks()));
-    let names = Signal::derive(move || session.with(|s| s.pid_names()));
-    view! { <PgLocks locks=locks names=names/> }
+    // Memos: the table re-renders only on a step that changed a lock.
+    let locks = Memo::new(move |_| session.with(|s| s.world().server.locks()));
+    let names = Memo::new(move |_| session.with(|s| s.pid_names()));
+    view! { <PgLocks locks=locks.into() names=names.into()/> }
 }
 
 /// The `pg_locks` panel for any server: `locks` as the server shows them, `names` naming the

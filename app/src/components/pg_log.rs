@@ -10,7 +10,9 @@ use lockstep::world::Event;
 #[component]
 pub fn PgLog() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    let lines = move || {
+    // One memo: the count, the fallback and the text read it, and only a step that logged
+    // changes it.
+    let lines = Memo::new(move |_| {
         session.with(|s| {
             let names = s.pid_names();
             s.events()
@@ -23,8 +25,8 @@ pub fn PgLog() -> impl IntoView {
                 })
                 .collect::<Vec<_>>()
         })
-    };
-    let count = move || lines().len();
+    });
+    let count = move || lines.with(|l| l.len());
     view! {
         <section class="panel pg-log-panel" data-testid="pg-log">
             <details open>
@@ -36,7 +38,7 @@ pub fn PgLog() -> impl IntoView {
                     when=move || { count() > 0 }
                     fallback=|| view! { <p class="empty">"The server has logged nothing yet."</p> }
                 >
-                    <pre class="pg-log" data-testid="pg-log-text">{move || lines().join("\n")}</pre>
+                    <pre class="pg-log" data-testid="pg-log-text">{move || lines.with(|l| l.join("\n"))}</pre>
                 </Show>
             </details>
         </section>

@@ -7,8 +7,13 @@ use leptos::prelude::*;
 #[component]
 pub fn PoolPanel() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
+    // Re-render only on a step that changed a pool or a connection (task names never change).
+    let state = Memo::new(move |_| {
+        session.with(|s| (s.world().pools.clone(), s.world().connections.clone()))
+    });
     let pools = move || {
-        session.with(|s| {
+        state.track();
+        session.with_untracked(|s| {
             let world = s.world();
             world
                 .pools
@@ -56,7 +61,7 @@ pub fn PoolPanel() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let has_pools = move || session.with(|s| !s.world().pools.is_empty());
+    let has_pools = move || state.with(|(pools, _)| !pools.is_empty());
     view! {
         <Show when=has_pools>
             <section class="panel pool-panel">

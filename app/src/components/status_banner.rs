@@ -11,7 +11,8 @@ use lockstep::world::{Event, TaskState};
 #[component]
 pub fn StatusBanner() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    let state = move || {
+    // Memos: the outcome is worked out once a step, not once for each attribute reading it.
+    let state = Memo::new(move |_| {
         session.with(|s| {
             let noun = s.task_noun();
             let last = s
@@ -88,9 +89,9 @@ pub fn StatusBanner() -> impl IntoView {
                 }
             }
         })
-    };
+    });
     // Once a run has ended, what a learner would do next.
-    let what_next = move || {
+    let what_next = Memo::new(move |_| {
         session.with(|s| {
             let outcome = s.outcome();
             if !outcome.is_final() {
@@ -116,9 +117,9 @@ pub fn StatusBanner() -> impl IntoView {
                 },
             }
         })
-    };
+    });
     // When a run has ended with a PostgreSQL error, the error is the headline's evidence.
-    let last_error = move || {
+    let last_error = Memo::new(move |_| {
         session.with(|s| {
             if !s.outcome().is_bug() {
                 return None;
@@ -128,20 +129,21 @@ pub fn StatusBanner() -> impl IntoView {
                 _ => None,
             })
         })
-    };
+    });
     view! {
         <div
-            class=move || format!("status-banner status-{}", state().0)
+            class=move || format!("status-banner status-{}", state.with(|s| s.0))
             data-testid="status"
-            data-outcome=move || state().0
+            data-outcome=move || state.with(|s| s.0)
             role="status"
             aria-live="polite"
         >
-            <strong class="status-text">{move || state().1}</strong>
-            <span class="status-detail">{move || state().2}</span>
+            <strong class="status-text">{move || state.with(|s| s.1.clone())}</strong>
+            <span class="status-detail">{move || state.with(|s| s.2.clone())}</span>
             <span class="status-next" data-testid="status-next">{what_next}</span>
             {move || {
-                last_error()
+                last_error
+                    .get()
                     .map(|text| {
                         view! { <pre class="status-error" data-testid="status-error">{text}</pre> }
                     })

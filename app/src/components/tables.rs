@@ -27,9 +27,10 @@ fn who(pid: Pid, names: &BTreeMap<Pid, String>) -> String {
 #[component]
 pub fn Tables() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    let tables = Signal::derive(move || session.with(|s| s.world().server.tables()));
-    let names = Signal::derive(move || session.with(|s| s.pid_names()));
-    view! { <HeapTables tables=tables names=names/> }
+    // Memos: the tables re-render only on a step that changed a tuple or a lock on one.
+    let tables = Memo::new(move |_| session.with(|s| s.world().server.tables()));
+    let names = Memo::new(move |_| session.with(|s| s.pid_names()));
+    view! { <HeapTables tables=tables.into() names=names.into()/> }
 }
 
 /// The tables panel for any server: `tables` as the server shows them, `names` naming the

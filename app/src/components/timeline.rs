@@ -66,40 +66,61 @@ pub fn Timeline() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
     let list = NodeRef::<Ol>::new();
     let chatter = RwSignal::new(false);
-    let steps = move || {
+    // One entry per step, keyed by the step's id: a new step renders only itself, Back removes
+    // only the last entry, and a forked run (new ids) replaces exactly the entries that changed.
+    let ids = Memo::new(move |_| {
         session.with(|s| {
             s.steps
                 .iter()
                 .enumerate()
-                .map(|(i, step)| {
-                    let label = match &step.mv {
-                        Move::Task(name) => format!("{} runs", name),
-                        Move::Tick => "the clock jumps".to_string(),
-                    };
-                    let events: Vec<AnyView> = step
-                        .events
-                        .iter()
-                        .filter(|e| chatter.get() || !is_chatter(e))
-                        .map(|e| render_event(e, e.task().map(|t| s.task_name(t))))
-                        .collect();
-                    let quiet = events.is_empty().then(|| {
-                        view! { <div class="event chatter">"(protocol messages only)"</div> }
-                    });
-                    view! {
-                        <li class="step-entry">
-                            <div class="step-label"><span class="step-number">{i + 1}</span>{label}</div>
-                            <ol class="events">{events}</ol>
-                            {quiet}
-                        </li>
-                    }
-                    .into_any()
-                })
+                .map(|(i, step)| (i, step.id))
                 .collect::<Vec<_>>()
         })
+    });
+    let entry = move |(i, _id): (usize, u64)| {
+        // A step never changes once taken: read it once, untracked.
+        let (label, events) = session.with_untracked(|s| {
+            let Some(step) = s.steps.get(i) else {
+                return (String::new(), Vec::new());
+            };
+            let label = match &step.mv {
+                Move::Task(name) => format!("{} runs", name),
+                Move::Tick => "the clock jumps".to_string(),
+            };
+            let events: Vec<(Event, Option<String>)> = step
+                .events
+                .iter()
+                .map(|e| (e.clone(), e.task().map(|t| s.task_name(t))))
+                .collect();
+            (label, events)
+        });
+        let total = events.len();
+        let quiet_total = events.iter().filter(|(e, _)| !is_chatter(e)).count();
+        let events = move || {
+            let all = chatter.get();
+            events
+                .iter()
+                .filter(|(e, _)| all || !is_chatter(e))
+                .map(|(e, who)| render_event(e, who.clone()))
+                .collect::<Vec<_>>()
+        };
+        let quiet = move || {
+            let shown = if chatter.get() { total } else { quiet_total };
+            (shown == 0).then(|| {
+                view! { <div class="event chatter">"(protocol messages only)"</div> }
+            })
+        };
+        view! {
+            <li class="step-entry">
+                <div class="step-label"><span class="step-number">{i + 1}</span>{label}</div>
+                <ol class="events">{events}</ol>
+                {quiet}
+            </li>
+        }
     };
     // Newest last, kept in view.
     Effect::new(move |_| {
-        session.with(|s| s.steps.len());
+        ids.track();
         if let Some(el) = list.get() {
             el.set_scroll_top(el.scroll_height());
         }
@@ -117,7 +138,7 @@ pub fn Timeline() -> impl IntoView {
                 " show protocol messages (Parse, Bind, ReadyForQuery…)"
             </label>
             <ol class="timeline" data-testid="event-log" node_ref=list>
-                {steps}
+                <For each=move || ids.get() key=|(_, id)| *id children=entry/>
                 {move || {
                     let undone = session.with(|s| s.undone());
                     (undone > 0)
@@ -132,7 +153,7 @@ pub fn Timeline() -> impl IntoView {
                             }
                         })
                 }}
-                <li class="step-entry empty" class:hidden=move || session.with(|s| !s.steps.is_empty())>
+                <li class="step-entry empty" class:hidden=move || ids.with(|ids| !ids.is_empty())>
                     "Nothing has happened yet."
                 </li>
             </ol>

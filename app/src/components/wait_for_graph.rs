@@ -81,8 +81,16 @@ pub fn drawing(picture: &GraphPicture) -> AnyView {
 #[component]
 pub fn WaitForGraphPanel() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    let content = move || {
+    // Most steps leave the graph as it was: redraw only when an edge or a stuck node changes.
+    let shape = Memo::new(move |_| {
         session.with(|s| {
+            let graph = s.world().wait_for_graph();
+            (graph.edges, graph.stuck)
+        })
+    });
+    let content = move || {
+        shape.track();
+        session.with_untracked(|s| {
             let graph = s.world().wait_for_graph();
             let cycles = graph.cycles();
             if graph.edges.is_empty() {
