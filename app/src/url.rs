@@ -6,9 +6,6 @@
 use lockstep::lesson::KnobValues;
 use web_sys::UrlSearchParams;
 
-/// The parameters with a meaning of their own; any other `NAME=NUMBER` is a lesson knob.
-const RESERVED: &[&str] = &["lesson", "fix", "step", "schedule", "embed", "workshop"];
-
 /// What the address asks for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UrlState {
@@ -28,25 +25,69 @@ pub struct UrlState {
     pub knobs: KnobValues,
 }
 
-/// Every `NAME=NUMBER` parameter that is not one of the page's own.
-fn knobs_of(params: &UrlSearchParams) -> KnobValues {
-    let mut knobs = KnobValues::new();
-    let Ok(Some(entries)) = js_sys::try_iter(params) else {
-        return knobs;
-    };
-    for entry in entries.flatten() {
-        let pair = js_sys::Array::from(&entry);
-        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
-            continue;
-        };
-        if RESERVED.contains(&name.as_str()) {
+/// The state a list of query parameters asks for. Pure, so any address, however hostile, is
+/// decoded the same way natively (where the property tests run) and in the browser: unknown
+/// parameters are ignored, malformed numbers are dropped, empty values mean "not given".
+pub fn decode<I, K, V>(pairs: I) -> UrlState
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut state = UrlState::default();
+    let flag = |v: &str| v == "1" || v == "true";
+    let text = |v: &str| (!v.trim().is_empty()).then(|| v.to_string());
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, value) in pairs {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        // The first of a repeated parameter wins, as `URLSearchParams.get` has it.
+        if !seen.insert(name.to_string()) {
             continue;
         }
-        if let Ok(value) = value.parse() {
-            knobs.insert(name, value);
+        match name {
+            "lesson" => state.lesson = text(value),
+            "fix" => state.fix = text(value),
+            "schedule" => state.schedule = text(value),
+            "step" => state.step = value.parse().unwrap_or(0),
+            "embed" => state.embed = flag(value),
+            "workshop" => state.workshop = flag(value),
+            _ => {
+                // Every `NAME=NUMBER` parameter that is not one of the page's own is a knob.
+                if let Ok(number) = value.parse() {
+                    state.knobs.insert(name.to_string(), number);
+                }
+            }
         }
     }
-    knobs
+    state
+}
+
+/// The query parameters for a state, in the order the page writes them; `decode` reads them
+/// back to the same state.
+pub fn encode(state: &UrlState) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut push = |name: &str, value: String| pairs.push((name.to_string(), value));
+    if let Some(l) = &state.lesson {
+        push("lesson", l.clone());
+    }
+    if let Some(f) = &state.fix {
+        push("fix", f.clone());
+    }
+    for (name, value) in &state.knobs {
+        push(name, value.to_string());
+    }
+    match &state.schedule {
+        Some(schedule) => push("schedule", schedule.clone()),
+        None if state.step > 0 => push("step", state.step.to_string()),
+        None => {}
+    }
+    if state.embed {
+        push("embed", "1".into());
+    }
+    if state.workshop {
+        push("workshop", "1".into());
+    }
+    pairs
 }
 
 /// Reads the address.
@@ -57,17 +98,13 @@ pub fn read() -> UrlState {
     let Ok(params) = UrlSearchParams::new_with_str(&search) else {
         return UrlState::default();
     };
-    UrlState {
-        lesson: params.get("lesson").filter(|s| !s.is_empty()),
-        fix: params.get("fix").filter(|s| !s.is_empty()),
-        step: params.get("step").and_then(|s| s.parse().ok()).unwrap_or(0),
-        schedule: params.get("schedule").filter(|s| !s.trim().is_empty()),
-        embed: params.get("embed").is_some_and(|e| e == "1" || e == "true"),
-        workshop: params
-            .get("workshop")
-            .is_some_and(|e| e == "1" || e == "true"),
-        knobs: knobs_of(&params),
-    }
+    let Ok(Some(entries)) = js_sys::try_iter(&params) else {
+        return UrlState::default();
+    };
+    decode(entries.flatten().filter_map(|entry| {
+        let pair = js_sys::Array::from(&entry);
+        Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+    }))
 }
 
 /// The query string for a state.
@@ -75,25 +112,8 @@ pub fn query(state: &UrlState) -> String {
     let Ok(params) = UrlSearchParams::new() else {
         return String::new();
     };
-    if let Some(l) = &state.lesson {
-        params.append("lesson", l);
-    }
-    if let Some(f) = &state.fix {
-        params.append("fix", f);
-    }
-    for (name, value) in &state.knobs {
-        params.append(name, &value.to_string());
-    }
-    match &state.schedule {
-        Some(schedule) => params.append("schedule", schedule),
-        None if state.step > 0 => params.append("step", &state.step.to_string()),
-        None => {}
-    }
-    if state.embed {
-        params.append("embed", "1");
-    }
-    if state.workshop {
-        params.append("workshop", "1");
+    for (name, value) in encode(state) {
+        params.append(&name, &value);
     }
     let text: String = params.to_string().into();
     if text.is_empty() {
@@ -110,3 +130,7 @@ pub fn replace(state: &UrlState) {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
     }
 }
+
+#[cfg(test)]
+#[path = "url_proptest.rs"]
+mod proptests;
