@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Fills fuzz/corpus/ with seeds from the repository: PostgreSQL's isolation specs and our
+# Fills engine/fuzz/corpus/ with seeds from the repository: PostgreSQL's isolation specs and our
 # regression specs, their SQL blocks one per file, the lesson files, and the lessons' bug
 # schedules. Safe to run again; libFuzzer keeps what it learns next to them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+root="$(cd "$here/../.." && pwd)"
 shared="$(cd "$root/.." && pwd)/shared/conformance/postgres/specs"
 corpus="$here/corpus"
 mkdir -p "$corpus"/{sql_parse,spec_parse,spec_run,lesson_parse,schedule_parse}

@@ -5,7 +5,7 @@
 //! no panic, and an error says where the problem is, inside the text.
 //!
 //! Unbounded time is guarded structurally (every loop and recursion is bounded by a named limit
-//! in [`crate::limits`]) and checked by the `cargo fuzz` targets in `fuzz/`, which time out
+//! in [`crate::limits`]) and checked by the `cargo fuzz` targets in `engine/fuzz/`, which time out
 //! slow inputs; tests here assert no timings. Case counts are modest so `cargo test` stays fast.
 
 use crate::spec::parse::Spec;
