@@ -43,12 +43,12 @@ pub fn StatusBanner() -> impl IntoView {
                 Outcome::Deadlock { explanation } => (
                     "deadlock",
                     "deadlock — nothing can run, and nothing will break the cycle".to_string(),
-                    explanation.join(" "),
+                    sentences(&explanation),
                 ),
                 Outcome::Stalled { explanation } => (
                     "stalled",
                     "stalled — nothing can run and no timer is pending".to_string(),
-                    explanation.join(" "),
+                    sentences(&explanation),
                 ),
                 Outcome::Failed { failures } => (
                     "failed",
@@ -58,7 +58,7 @@ pub fn StatusBanner() -> impl IntoView {
                 Outcome::Anomaly { violations } => (
                     "anomaly",
                     "anomaly — every task finished, but the data is wrong".to_string(),
-                    violations.join(" "),
+                    sentences(&violations),
                 ),
                 Outcome::Completed => {
                     // Errors the lesson counts as correct answers, and deadlocks a retry survived.
@@ -149,5 +149,39 @@ pub fn StatusBanner() -> impl IntoView {
                     })
             }}
         </div>
+    }
+}
+
+/// Lines of an explanation as one paragraph: each line is a sentence, so it ends with a full
+/// stop unless it already ends with punctuation.
+fn sentences(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|line| {
+            let line = line.trim_end();
+            if line.ends_with(['.', '!', '?', ':', ';']) {
+                line.to_string()
+            } else {
+                format!("{line}.")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sentences;
+
+    #[test]
+    fn each_line_of_an_explanation_reads_as_a_sentence() {
+        let lines = [
+            "pool starvation: every connection is held".to_string(),
+            "R1 waits.".to_string(),
+        ];
+        assert_eq!(
+            sentences(&lines),
+            "pool starvation: every connection is held. R1 waits."
+        );
     }
 }
