@@ -4,17 +4,7 @@
 
 use super::lesson_view::SessionSignal;
 use leptos::prelude::*;
-use lockstep::server::{LockTag, SessionState};
-
-/// pg_stat_activity's `wait_event` for a lock wait: the lock type.
-fn wait_event(tag: &LockTag) -> &'static str {
-    match tag {
-        LockTag::Relation { .. } => "relation",
-        LockTag::Tuple { .. } => "tuple",
-        LockTag::Transaction(_) => "transactionid",
-        LockTag::Advisory { .. } => "advisory",
-    }
-}
+use lockstep::server::SessionState;
 
 /// The `pg_stat_activity` panel.
 #[component]
@@ -54,11 +44,11 @@ pub fn ActivityPanel() -> impl IntoView {
                                 })
                                 .collect();
                             let wait = if blockers.is_empty() {
-                                wait_event(&reason.tag).to_string()
+                                reason.tag.type_name().to_string()
                             } else {
                                 format!(
                                     "{} — blocked by {}",
-                                    wait_event(&reason.tag),
+                                    reason.tag.type_name(),
                                     blockers.join(", ")
                                 )
                             };

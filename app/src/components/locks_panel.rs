@@ -7,16 +7,6 @@ use lockstep::server::locks::mode_name;
 use lockstep::server::{LockTag, LockView, Pid};
 use std::collections::BTreeMap;
 
-/// pg_locks' `locktype` column.
-fn locktype(tag: &LockTag) -> &'static str {
-    match tag {
-        LockTag::Relation { .. } => "relation",
-        LockTag::Tuple { .. } => "tuple",
-        LockTag::Transaction(_) => "transactionid",
-        LockTag::Advisory { .. } => "advisory",
-    }
-}
-
 /// The `pg_locks` panel of a lesson, folded by default.
 #[component]
 pub fn LocksPanel() -> impl IntoView {
@@ -58,7 +48,7 @@ pub fn PgLocks(
                     rows.push(
                         view! {
                             <tr class:waiting=!granted>
-                                <td>{locktype(&lock.tag)}</td>
+                                <td>{lock.tag.type_name()}</td>
                                 <td>{what.clone()}</td>
                                 <td>{mode_name(mode)}</td>
                                 <td>{who}</td>

@@ -125,6 +125,19 @@ pub enum LockTag {
     },
 }
 
+impl LockTag {
+    /// The lock type's name, as `pg_locks.locktype` shows it (and `pg_stat_activity.wait_event`
+    /// while a backend waits for a lock of that type).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            LockTag::Relation { .. } => "relation",
+            LockTag::Tuple { .. } => "tuple",
+            LockTag::Transaction(_) => "transactionid",
+            LockTag::Advisory { .. } => "advisory",
+        }
+    }
+}
+
 impl fmt::Display for LockTag {
     /// The text of `DescribeLockTag` in `lmgr.c`, as used in deadlock DETAIL lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
