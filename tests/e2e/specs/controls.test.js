@@ -1,23 +1,12 @@
 // The controls beyond Step and Play: keyboard shortcuts for every control, the scrubber and
 // forking, workshop mode in the address, the pool-sizing and activity panels, and a phone-sized
 // layout without sideways scrolling.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launchBrowser, openPage } from '../support/browser.js';
+import { siteAndBrowser, openPage } from '../support/browser.js';
 import { LessonPage } from '../support/lesson-page.js';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  site?.server.close();
-});
+const { site, browser } = await siteAndBrowser();
 
 test('every control has a shortcut: digits run a task, Home and End scrub, c checks', async () => {
   const lesson = await LessonPage.open(browser, site.url, 'lock-order');

@@ -3,19 +3,18 @@
 // "Check every schedule" finds the bug, proves each real fix and finds where each partial fix
 // still fails, share and embed links reproduce the page, and nothing logs a console error. A lesson added to the catalogue is
 // covered without touching this file. One screenshot per lesson goes to screenshots/SLUG.png.
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveDist, launchBrowser, openPage } from '../support/browser.js';
+import { siteAndBrowser, openPage } from '../support/browser.js';
 import { LessonPage } from '../support/lesson-page.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BUG_OUTCOMES = ['deadlock', 'stalled', 'failed', 'anomaly'];
 
 // The catalogue and each lesson's fixes, read from the running app before the tests are declared.
-const site = await serveDist();
-const browser = await launchBrowser();
+const { site, browser } = await siteAndBrowser();
 const lessons = await (async () => {
   const { page, context } = await openPage(browser, site.url);
   await page.goto(site.url);
@@ -31,11 +30,6 @@ const lessons = await (async () => {
   await context.close();
   return out;
 })();
-
-after(async () => {
-  await browser?.close();
-  site?.server.close();
-});
 
 test('the catalogue lists lessons', () => {
   assert.ok(lessons.length >= 3, `lessons found: ${JSON.stringify(lessons.map((l) => l.slug))}`);

@@ -1,22 +1,11 @@
 // The first lesson end to end in a real browser: the bug deadlocks with PostgreSQL's exact
 // error, the ORDER BY fix lets both workers commit, and nothing logs a console error.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launchBrowser, openPage } from '../support/browser.js';
+import { siteAndBrowser, openPage } from '../support/browser.js';
 import { LessonPage } from '../support/lesson-page.js';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  site?.server.close();
-});
+const { site, browser } = await siteAndBrowser();
 
 test('playing lock-order ends in a detected deadlock with PostgreSQL\'s exact error', async () => {
   const lesson = await LessonPage.open(browser, site.url, 'lock-order');

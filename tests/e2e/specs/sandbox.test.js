@@ -2,29 +2,18 @@
 // permutation to its outcome, drive steps by hand (a blocked step shows `<waiting ...>`),
 // share a `?spec=` link and open it again, see a bad spec's line and column, and download
 // both SVG exports. No console errors anywhere.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveDist, launchBrowser, openPage } from '../support/browser.js';
+import { siteAndBrowser, openPage } from '../support/browser.js';
 import { FINAL_OUTCOMES } from '../support/lesson-page.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const screenshotDir = path.resolve(here, '../screenshots');
 
-let site;
-let browser;
-
-before(async () => {
-  site = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  site?.server.close();
-});
+const { site, browser } = await siteAndBrowser();
 
 /** A page object for the sandbox. */
 class SandboxPage {

@@ -1,23 +1,12 @@
 // The page is safe to embed: its Content-Security-Policy lets it run only its own code and talk
 // only to its own folder, and it makes no network requests of its own.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { serveDist, launchBrowser, openPage, distDir } from '../support/browser.js';
+import { siteAndBrowser, openPage, distDir } from '../support/browser.js';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  site?.server.close();
-});
+const { site, browser } = await siteAndBrowser();
 
 test('the built page carries a policy that allows no inline or remote code', () => {
   const html = fs.readFileSync(path.join(distDir, 'index.html'), 'utf8');

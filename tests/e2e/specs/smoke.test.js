@@ -1,20 +1,9 @@
 // The built site loads in a real browser, mounts the app, and logs no errors.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serveDist, launchBrowser, openPage } from '../support/browser.js';
+import { siteAndBrowser, openPage } from '../support/browser.js';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await serveDist();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  site?.server.close();
-});
+const { site, browser } = await siteAndBrowser();
 
 test('the site loads and mounts the app without console errors', async () => {
   const { page, problems, context } = await openPage(browser, site.url);

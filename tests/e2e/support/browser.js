@@ -4,6 +4,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -39,6 +40,20 @@ export function serveDist() {
       resolve({ server, url: `http://127.0.0.1:${server.address().port}/` });
     });
   });
+}
+
+/**
+ * For one spec file: serves dist/ and launches Chromium (top-level await), and closes both when
+ * the file's tests have ended.
+ */
+export async function siteAndBrowser() {
+  const site = await serveDist();
+  const browser = await launchBrowser();
+  after(async () => {
+    await browser.close();
+    site.server.close();
+  });
+  return { site, browser };
 }
 
 /** Launches headless Chromium with the flags this machine needs (no network but loopback). */
