@@ -118,12 +118,16 @@ pub fn Timeline() -> impl IntoView {
             </li>
         }
     };
-    // Newest last, kept in view.
+    // Newest last, kept in view: scrolled in the next animation frame, after the browser's own
+    // layout, because reading `scrollHeight` here forces a layout in the middle of a step's
+    // updates (in a profile it cost more than the rest of the step's script).
     Effect::new(move |_| {
         ids.track();
-        if let Some(el) = list.get() {
-            el.set_scroll_top(el.scroll_height());
-        }
+        request_animation_frame(move || {
+            if let Some(el) = list.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+            }
+        });
     });
     view! {
         <section class="panel timeline-panel">
