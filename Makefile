@@ -10,7 +10,7 @@ WASM_ENV := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
 # Trunk finds wasm-opt (binaryen from npm, installed into app/node_modules by .ci/install) on PATH.
 TRUNK := PATH="$(CURDIR)/app/node_modules/.bin:$$PATH" $(WASM_ENV) trunk
 
-.PHONY: help serve test dist tools tools-test fmt clippy unit check conformance differential e2e bench
+.PHONY: help serve test dist tools tools-test self-contained fmt clippy unit check conformance differential e2e bench
 
 help:
 	@echo "make serve   build and serve the app on http://127.0.0.1:8080"
@@ -29,6 +29,11 @@ serve: tools
 
 dist: tools
 	$(TRUNK) build --release --offline
+
+# Nothing the repository holds may read or cite a path beside it: a clone alone must pass.
+self-contained:
+	@if git grep -nI -e '\.\./shared' -e '\.\./\.\./shared' -e 'SEMANTICS\.md' -- ':!Makefile'; then \
+		echo "these lines reach outside the repository"; exit 1; fi
 
 fmt:
 	cargo fmt --all --check
@@ -66,6 +71,7 @@ e2e:
 	cd tests/e2e && npm test
 
 test: tools-test
+	$(MAKE) --no-print-directory self-contained
 	$(MAKE) --no-print-directory fmt
 	$(MAKE) --no-print-directory clippy
 	$(MAKE) --no-print-directory unit

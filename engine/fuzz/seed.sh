@@ -5,13 +5,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-shared="$(cd "$root/.." && pwd)/shared/conformance/postgres/specs"
+postgres_specs="$root/tests/conformance/postgres/specs"
 corpus="$here/corpus"
 mkdir -p "$corpus"/{sql_parse,spec_parse,spec_run,lesson_parse,schedule_parse}
 
 specs=("$root"/tests/pg/regressions/*.spec)
-if [ -d "$shared" ]; then
-    specs+=("$shared"/*.spec)
+if [ -d "$postgres_specs" ]; then
+    specs+=("$postgres_specs"/*.spec)
 fi
 n=0
 for spec in "${specs[@]}"; do

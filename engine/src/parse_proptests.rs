@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 const CONFORMANCE_SPECS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/postgres/specs"
+    "/../tests/conformance/postgres/specs"
 );
 const LESSONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../lessons");
 

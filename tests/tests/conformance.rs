@@ -1,5 +1,5 @@
 //! PostgreSQL's own isolation tests as the yardstick: every spec in
-//! `../shared/conformance/postgres/specs` runs on the simulated server through the engine's
+//! `tests/conformance/postgres/specs` runs on the simulated server through the engine's
 //! isolation tester, and its output is compared byte for byte with `expected/NAME.out`.
 //!
 //! Only `NAME.out` counts: the `NAME_1.out` alternatives are upstream's outputs under other
@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/postgres")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/postgres")
 }
 
 fn must_pass() -> Vec<String> {

@@ -2,7 +2,7 @@
 //!
 //! With a server configured (`LOCKSTEP_PG`, or `target/pg/conninfo` written by
 //! `tests/pg/start.sh`):
-//! - the real-server harness must reproduce every shared expected file byte for byte (this
+//! - the real-server harness must reproduce every expected file in tests/conformance byte for byte (this
 //!   validates the harness itself);
 //! - every regression spec in `tests/pg/regressions/` must still give its recorded server
 //!   output, and the engine must agree with it unless the spec is listed in
@@ -23,7 +23,7 @@ use std::sync::Mutex;
 
 const CONFORMANCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/postgres"
+    "/conformance/postgres"
 );
 
 const REGRESSIONS: &str = differential::REGRESSIONS_DIR;
@@ -85,7 +85,7 @@ fn known_signatures(engine: &EngineRunner) -> Vec<String> {
 }
 
 #[test]
-fn the_real_server_harness_reproduces_every_shared_expected_file() {
+fn the_real_server_harness_reproduces_every_postgres_expected_file() {
     let Some(conninfo) = server() else { return };
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let skip: Vec<String> = NEEDS_NEWER_SERVER.iter().map(|s| s.to_string()).collect();

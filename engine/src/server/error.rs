@@ -1,5 +1,7 @@
 //! PostgreSQL's error reports: severity, SQLSTATE, message, DETAIL, HINT and CONTEXT, with the
-//! exact texts of the server (see SEMANTICS.md §3 for the sources).
+//! exact texts of the server, as PostgreSQL 15's `src/backend/storage/lmgr/deadlock.c`
+//! (`DeadLockReport`), `lmgr.c` (`DescribeLockTag`, `XactLockTableWaitErrorCb`) and
+//! `src/backend/tcop/postgres.c` (`ProcessInterrupts`: the timeout messages) write them.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

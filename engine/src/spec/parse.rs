@@ -789,10 +789,10 @@ mod tests {
 
     const CONFORMANCE: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/conformance/postgres"
+        "/../tests/conformance/postgres"
     );
 
-    fn shared_specs() -> Vec<(String, String)> {
+    fn postgres_specs() -> Vec<(String, String)> {
         let dir = format!("{CONFORMANCE}/specs");
         let mut specs: Vec<(String, String)> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("reading {dir}: {e}"))
@@ -813,8 +813,8 @@ mod tests {
     }
 
     #[test]
-    fn every_shared_spec_parses_and_its_permutations_match_the_expected_file() {
-        let specs = shared_specs();
+    fn every_postgres_spec_parses_and_its_permutations_match_the_expected_file() {
+        let specs = postgres_specs();
         assert_eq!(specs.len(), 29);
         for (name, text) in specs {
             let spec = Spec::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -909,7 +909,7 @@ mod tests {
 
     #[test]
     fn printing_a_spec_gives_text_that_parses_back_to_the_same_spec() {
-        for (name, text) in shared_specs() {
+        for (name, text) in postgres_specs() {
             let spec = Spec::parse(&text).expect("parses");
             let printed = spec.to_string();
             assert_eq!(Spec::parse(&printed), Ok(spec), "{name}:\n{printed}");

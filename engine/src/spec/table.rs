@@ -255,7 +255,7 @@ mod tests {
     fn every_table_in_the_expected_files_is_reprinted_byte_for_byte() {
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/conformance/postgres/expected"
+            "/../tests/conformance/postgres/expected"
         );
         let mut count = 0;
         let mut paths: Vec<_> = std::fs::read_dir(dir)

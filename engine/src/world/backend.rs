@@ -1,6 +1,7 @@
 //! The server side of a connection: the backend reads frontend messages in order, runs
 //! statements on the PostgreSQL model, and queues its replies, exactly in the order a real
-//! backend writes them to the socket (SEMANTICS.md §2.6.1).
+//! backend writes them to the socket (PostgreSQL documentation, "Message Flow", Extended Query:
+//! https://www.postgresql.org/docs/15/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY).
 //!
 //! This is the only module that talks to `server::Server`.
 

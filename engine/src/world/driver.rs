@@ -1,6 +1,8 @@
 //! The client side of a step: running a task's operations, its calls' micro-steps, pools
 //! handing out and taking back connections, and what contexts ending does. The driver rules
-//! follow SEMANTICS.md §1 (pgx/pgxpool v5) and §2 (database/sql + lib/pq v1.10.9).
+//! follow the drivers' source: github.com/jackc/pgx v5.10.0 (`pgxpool/pool.go`, `pgxpool/conn.go`,
+//! `pgconn/pgconn.go`), Go's `src/database/sql/sql.go`, and github.com/lib/pq v1.10.9 (`conn.go`:
+//! `prepareTo`, `readParseResponse`, `rows.Next`, `rows.Close`; `error.go`: `errorf`).
 
 use super::pool::{AcquireDecision, ReleaseDecision};
 use super::program::{Action, Comparison, Op, When};

@@ -4,7 +4,8 @@
 //! It finds what PostgreSQL sees (a cycle of lock waits between sessions, which its deadlock
 //! detector will break) and what it cannot: pool starvation (every connection held by a task
 //! that waits for the pool) and mixed cycles (a transaction holding a row lock while its task
-//! waits for a full pool). Built with petgraph (SEMANTICS.md §6.2, §6.4).
+//! waits for a full pool). Built with petgraph; the database edges are
+//! PostgreSQL's hard and soft edges (`src/backend/storage/lmgr/deadlock.c`, `FindLockCycleRecurse`).
 
 use super::task::Life;
 use super::view::{BlockReason, TaskState};

@@ -1,6 +1,9 @@
 //! Client pools: pgxpool v5 (puddle's semaphore: FIFO waiters, no barging) and Go
 //! database/sql (unlimited by default, LIFO idle list capped at MaxIdleConns, a released
-//! connection handed to a randomly chosen waiter). See SEMANTICS.md §1.2, §1.6, §2.1–2.2.
+//! connection handed to a randomly chosen waiter). Sources: pgx v5.10.0
+//! `pgxpool/pool.go` (`Acquire`) on puddle v2.2.2 `pool.go` (a `semaphore.Weighted` from
+//! golang.org/x/sync, whose waiters are served in order); Go's `database/sql/sql.go` (`DB.conn`,
+//! `putConnDBLocked`, `connRequestSet.TakeRandom`).
 //!
 //! This module only decides; the world carries out the decisions (opening and closing server
 //! connections, waking tasks), so the rules can be read and tested on their own.
@@ -95,7 +98,7 @@ impl Pool {
 
     /// What happens to `conn` when its holder gives it back. `reusable` is false for a
     /// connection that must be destroyed: bad, closed, mid-query, or (pgxpool) still inside a
-    /// transaction (SEMANTICS §1.4 `Release`).
+    /// transaction (pgx v5.10.0 `pgxpool/conn.go`, `Conn.Release`).
     pub fn decide_release(&mut self, reusable: bool, rng: &mut SplitMix64) -> ReleaseDecision {
         let waiter = match self.driver {
             Driver::Pgxpool => self.waiters.pop_front(),
