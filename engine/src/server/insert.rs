@@ -5,7 +5,7 @@
 
 use super::eval::{self, coerce, is_true, RowRef, Stop};
 use super::event::{Event, WriteKind};
-use super::exec::{command, Flow};
+use super::exec::{command, Flow, FunctionState};
 use super::rowlock::{mark_wait_row, RowOp, RowRes, WaitOper};
 use super::storage::{ctid, Table, Tuple, Value};
 use super::txn::{Snapshot, Txn, XidStatus};
@@ -128,12 +128,13 @@ impl Server {
         let cols = t.columns.clone();
         let tname = t.name.clone();
         let exprs = ins.rows[ins.row_pos].clone();
-        let locks = &mut self.locks;
-        let woken = &mut self.woken;
-        let sequences = &mut self.sequences;
-        let mut f = |n: &str, a: &[Value]| {
-            Self::call_function(locks, woken, sequences, s, n, a, now, events)
+        // Split borrows: the tables stay borrowed while a function takes locks.
+        let mut functions = FunctionState {
+            locks: &mut self.locks,
+            woken: &mut self.woken,
+            sequences: &mut self.sequences,
         };
+        let mut f = |n: &str, a: &[Value]| functions.call(s, n, a, now, events);
         let mut values = vec![Value::Null; cols.len()];
         let mut given = vec![false; cols.len()];
         for (i, e) in exprs.iter().enumerate() {

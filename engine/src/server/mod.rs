@@ -27,7 +27,6 @@ pub mod event;
 mod exec;
 mod insert;
 pub mod locks;
-mod plan;
 mod rowlock;
 mod ssi;
 pub mod storage;

@@ -14,8 +14,8 @@
 //! - anything else (`<>`, NOT IN, conditions on unindexed columns, no WHERE) is a **Seq
 //!   Scan**: every tuple in physical order, a HOT-updated row where its newest version sits.
 
-use super::eval::coerce;
-use super::storage::{ctid, Table, Value};
+use crate::server::eval::coerce;
+use crate::server::storage::{ctid, Table, Value};
 use crate::sql::{BinOp, Expr};
 use std::cmp::Ordering;
 
