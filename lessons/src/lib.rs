@@ -4,7 +4,9 @@
 //! The format itself (what a lesson and a fix are, how a fix is applied) is
 //! [`lockstep::lesson`], so the native CLI can read lesson folders too.
 
-pub use lockstep::lesson::{parse, validate, Fix, Knob, KnobValues, Lesson, LessonError, Listing};
+pub use lockstep::lesson::{
+    parse, validate, Fix, Knob, KnobValues, Lesson, LessonError, Listing, Source,
+};
 use std::sync::OnceLock;
 
 /// The lessons in course order, as `(slug, JSON)`: `build.rs` reads `catalogue.toml` and each
