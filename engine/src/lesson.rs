@@ -79,7 +79,9 @@ impl Source {
         match (&self.url, &self.code, &self.file) {
             (Some(url), None, None) if url.starts_with("https://") => None,
             (Some(url), None, None) => Some(format!("url {url:?} must start with https://")),
-            (None, Some(code), Some(file)) if !code.trim().is_empty() && !file.trim().is_empty() => {
+            (None, Some(code), Some(file))
+                if !code.trim().is_empty() && !file.trim().is_empty() =>
+            {
                 None
             }
             _ => Some(format!(
