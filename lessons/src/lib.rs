@@ -92,6 +92,20 @@ mod tests {
         }
     }
 
+    /// Every lesson says where its facts come from: at least the incident's write-up (a page)
+    /// and the documentation or source of the behaviour it shows.
+    #[test]
+    fn every_lesson_cites_sources() {
+        for lesson in catalogue() {
+            assert!(
+                lesson.sources.iter().any(|s| s.url.is_some()),
+                "{}: no page cited",
+                lesson.slug
+            );
+            assert!(lesson.sources.len() >= 3, "{}", lesson.slug);
+        }
+    }
+
     #[test]
     fn a_fix_rewrites_only_the_statements_it_names() {
         let lesson = lesson("lock-order").unwrap();
