@@ -10,11 +10,11 @@ WASM_ENV := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
 # Trunk finds wasm-opt (binaryen from npm, installed into app/node_modules by .ci/install) on PATH.
 TRUNK := PATH="$(CURDIR)/app/node_modules/.bin:$$PATH" $(WASM_ENV) trunk
 
-.PHONY: help serve test dist tools tools-test self-contained fmt clippy unit check conformance differential e2e bench
+.PHONY: help serve test dist tools tools-test self-contained listings fmt clippy unit check conformance differential e2e bench
 
 help:
 	@echo "make serve   build and serve the app on http://127.0.0.1:8080"
-	@echo "make test    every check: fmt, clippy, native tests, conformance, lesson proofs, WASM build, browser tests"
+	@echo "make test    every check: listings, fmt, clippy, native tests, conformance, lesson proofs, WASM build, browser tests"
 	@echo "make dist    build the static site into dist/"
 	@echo "make bench   print size and speed budgets"
 
@@ -34,6 +34,11 @@ dist: tools
 self-contained:
 	@if git grep -nI -e '\.\./shared' -e '\.\./\.\./shared' -e 'SEMANTICS\.md' -- ':!Makefile'; then \
 		echo "these lines reach outside the repository"; exit 1; fi
+
+# Every lesson's code listings, bug and fixes, parse in their own language (gofmt -e, Python's
+# ast.parse, Elixir's Code.string_to_quoted/1); lessons/README.md documents how fragments are wrapped.
+listings:
+	python3 tests/listings/check.py lessons
 
 fmt:
 	cargo fmt --all --check
@@ -72,6 +77,7 @@ e2e:
 
 test: tools-test
 	$(MAKE) --no-print-directory self-contained
+	$(MAKE) --no-print-directory listings
 	$(MAKE) --no-print-directory fmt
 	$(MAKE) --no-print-directory clippy
 	$(MAKE) --no-print-directory unit

@@ -46,6 +46,50 @@ pub struct Lesson {
     /// Numbers the learner may turn (requests, pool size), in the order the UI shows them.
     #[serde(default)]
     pub knobs: Vec<Knob>,
+    /// Where the story's facts come from: the incident's write-up, and the documentation or
+    /// source code behind every non-obvious claim about PostgreSQL or a driver.
+    #[serde(default)]
+    pub sources: Vec<Source>,
+}
+
+/// The source of a claim a lesson makes: a page (`url`), or a file of a project's source at a
+/// version (`code` and `file`). Exactly one of the two.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The claim it supports, in a few words ("lib/pq marks the connection bad").
+    pub claim: String,
+    /// A documentation page, an incident write-up or a file at a tagged version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The project and version whose source says it: `lib/pq v1.10.9`, `PostgreSQL 16`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The file (and function) in that source: `conn.go (rows.Close)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+impl Source {
+    /// What is wrong with this citation, if anything.
+    fn problem(&self) -> Option<String> {
+        if self.claim.trim().is_empty() {
+            return Some("a source needs a `claim`".into());
+        }
+        match (&self.url, &self.code, &self.file) {
+            (Some(url), None, None) if url.starts_with("https://") => None,
+            (Some(url), None, None) => Some(format!("url {url:?} must start with https://")),
+            (None, Some(code), Some(file))
+                if !code.trim().is_empty() && !file.trim().is_empty() =>
+            {
+                None
+            }
+            _ => Some(format!(
+                "source {:?}: give either `url`, or `code` (project and version) and `file`",
+                self.claim
+            )),
+        }
+    }
 }
 
 /// Knob values by knob name. Knobs left out take their default (or the fix's setting).
@@ -174,6 +218,9 @@ pub struct Fix {
     /// fix stops being one.
     #[serde(default)]
     pub fails_at: Vec<KnobValues>,
+    /// Where the explanation's facts come from (see [`Lesson::sources`]).
+    #[serde(default)]
+    pub sources: Vec<Source>,
 }
 
 impl Lesson {
@@ -406,10 +453,16 @@ pub fn validate(lesson: &Lesson) -> Result<(), String> {
         }
     }
     validate_knobs(lesson)?;
+    if let Some(problem) = lesson.sources.iter().find_map(Source::problem) {
+        return Err(format!("sources: {problem}"));
+    }
     let mut slugs = std::collections::BTreeSet::new();
     for fix in &lesson.fixes {
         if !slugs.insert(fix.slug.as_str()) {
             return Err(format!("fix {} is listed twice", fix.slug));
+        }
+        if let Some(problem) = fix.sources.iter().find_map(Source::problem) {
+            return Err(format!("fix {}: sources: {problem}", fix.slug));
         }
         if let Some(schedule) = &fix.schedule {
             schedule
@@ -630,6 +683,33 @@ fails_at = [{ requests = 5 }]
         let lesson = parse("k.toml", &text).unwrap();
         let pool = &lesson.scenario(None).pools[0];
         assert_eq!((pool.max_conns, pool.max_open_conns), (None, Some(4)));
+    }
+
+    #[test]
+    fn a_source_is_a_url_or_a_file_of_a_versioned_project() {
+        let with = |source: &str| KNOBBED.to_string() + "\n[[sources]]\n" + source + "\n";
+        let lesson = parse(
+            "k.toml",
+            &with("claim = \"c\"\nurl = \"https://www.postgresql.org/docs/\""),
+        )
+        .unwrap();
+        assert_eq!(lesson.sources.len(), 1);
+        parse(
+            "k.toml",
+            &with("claim = \"c\"\ncode = \"lib/pq v1.10.9\"\nfile = \"conn.go\""),
+        )
+        .unwrap();
+        let cases = [
+            ("claim = \"c\"\nurl = \"http://x\"", "sources: url \"http://x\" must start with https://"),
+            (
+                "claim = \"c\"\ncode = \"lib/pq v1.10.9\"",
+                "sources: source \"c\": give either `url`, or `code` (project and version) and `file`",
+            ),
+            ("claim = \" \"\nurl = \"https://x\"", "sources: a source needs a `claim`"),
+        ];
+        for (source, message) in cases {
+            assert_eq!(parse("k.toml", &with(source)).unwrap_err().message, message);
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! The format itself (what a lesson and a fix are, how a fix is applied) is
 //! [`lockstep::lesson`], so the native CLI can read lesson folders too.
 
-pub use lockstep::lesson::{parse, validate, Fix, Knob, KnobValues, Lesson, LessonError, Listing};
+pub use lockstep::lesson::{
+    parse, validate, Fix, Knob, KnobValues, Lesson, LessonError, Listing, Source,
+};
 use std::sync::OnceLock;
 
 /// The lessons in course order, as `(slug, JSON)`: `build.rs` reads `catalogue.toml` and each
@@ -87,6 +89,20 @@ mod tests {
                 format!("{lesson:?}"),
                 format!("{:?}", self::lesson(slug).unwrap())
             );
+        }
+    }
+
+    /// Every lesson says where its facts come from: at least the incident's write-up (a page)
+    /// and the documentation or source of the behaviour it shows.
+    #[test]
+    fn every_lesson_cites_sources() {
+        for lesson in catalogue() {
+            assert!(
+                lesson.sources.iter().any(|s| s.url.is_some()),
+                "{}: no page cited",
+                lesson.slug
+            );
+            assert!(lesson.sources.len() >= 3, "{}", lesson.slug);
         }
     }
 

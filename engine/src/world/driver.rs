@@ -6,7 +6,7 @@
 
 use super::pool::{AcquireDecision, ReleaseDecision};
 use super::program::{Action, Comparison, Op, When};
-use super::protocol::{pgx_error, pq_error, Backend, Frontend, ReadOutcome, Reader};
+use super::protocol::{pgx_error, pq_error, Backend, Client, Frontend, ReadOutcome, Reader};
 use super::task::{Call, CallKind, Context, Life, Micro, Pc, Rows, TaskError, Transaction, Var};
 use super::*;
 
@@ -156,6 +156,22 @@ impl World {
 
     fn driver_of_pool(&self, pool: PoolId) -> Driver {
         self.pools[pool.0 as usize].driver
+    }
+
+    /// The client library whose words a pool's errors are reported in (pools are built in
+    /// scenario order, so a pool's id is its index there).
+    fn client_of_pool(&self, pool: PoolId) -> Client {
+        self.scenario
+            .0
+            .pools
+            .get(pool.0 as usize)
+            .map_or(Client::of_driver(self.driver_of_pool(pool)), |p| p.client())
+    }
+
+    fn client_of_conn(&self, conn: ConnId) -> Client {
+        self.connections
+            .get(&conn)
+            .map_or(Client::Pgx, |c| self.client_of_pool(c.pool))
     }
 
     fn driver_of_conn(&self, conn: ConnId) -> Driver {
@@ -1040,6 +1056,14 @@ impl World {
                 Micro::Lock => {
                     let conn = call.conn.expect("a locked call has a connection");
                     match self.connections.get_mut(&conn) {
+                        // database/sql's mutex is free, but lib/pq starts every driver call by
+                        // checking the error it saved on the connection (conn.go: `query` and
+                        // `Exec` call `cn.err.get()`, `rows.Next` (and so `rows.Close`, which
+                        // loops over it) calls `cn.err.getForNext()`); after a protocol error
+                        // that error is `driver.ErrBadConn` (`errRecover`, `readParseResponse`).
+                        Some(c) if c.bad && c.locked_by.is_none() => {
+                            return self.fail_call(id, error(BAD_CONNECTION), events);
+                        }
                         Some(c) if c.locked_by.is_none() || c.locked_by == Some(id) => {
                             c.locked_by = Some(id);
                             self.pop_micro(id);
@@ -1091,7 +1115,7 @@ impl World {
                     let conn = call.conn.expect("a reading call has a connection");
                     match self.receive(id, conn, events) {
                         Some(message) => {
-                            if !self.feed(id, conn, reader, drain, message, pgx, events) {
+                            if !self.feed(id, conn, reader, drain, message, events) {
                                 return;
                             }
                         }
@@ -1190,7 +1214,6 @@ impl World {
     }
 
     /// Feeds a message to the front reader; false when the call ended (failed).
-    #[allow(clippy::too_many_arguments)]
     fn feed(
         &mut self,
         id: TaskId,
@@ -1198,7 +1221,6 @@ impl World {
         reader: Reader,
         drain: bool,
         message: Backend,
-        pgx: bool,
         events: &mut Vec<Event>,
     ) -> bool {
         let rearm = |r: Reader| {
@@ -1239,11 +1261,8 @@ impl World {
                 call.script.remove(0);
             }
             ReadOutcome::ServerError(fields) => {
-                let text = if pgx {
-                    pgx_error(&fields)
-                } else {
-                    pq_error(&fields)
-                };
+                // The driver decides how the call ends; the client library, the words.
+                let text = self.client_of_conn(conn).server_error(&fields);
                 let sqlstate = Some(fields.code.clone());
                 if let Some(call) = self.task_mut(id).call.as_mut() {
                     call.rows_done = true;
@@ -1606,13 +1625,16 @@ impl World {
             }
             Err(e) => {
                 let fields = backend::error_fields(&e);
-                let text = match self.driver_of_pool(pool) {
+                let text = match (self.driver_of_pool(pool), self.client_of_pool(pool)) {
                     // lib/pq does not turn startup errors into ErrBadConn (§2.2).
-                    Driver::DatabaseSql => pq_error(&fields),
-                    Driver::Pgxpool => format!(
+                    (Driver::DatabaseSql, Client::LibPq) => pq_error(&fields),
+                    (Driver::Pgxpool, Client::Pgx) => format!(
                         "failed to connect to `user=app database=app`: server error ({})",
                         pgx_error(&fields)
                     ),
+                    // psycopg2 and Postgrex: the server's error in their own words (libpq's
+                    // and DBConnection's wording around a failed connection is not modelled).
+                    (_, client) => client.server_error(&fields),
                 };
                 events.push(Event::ConnectionRefused {
                     task,

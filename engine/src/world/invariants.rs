@@ -53,8 +53,11 @@ impl World {
                     .tasks
                     .iter()
                     .filter_map(|t| match &t.life {
+                        // The headline only: a driver's error can go on with DETAIL, HINT and
+                        // CONTEXT lines, which the task's own state keeps in full.
                         Life::Finished { error: Some(e) } if !expected.contains(&e.text) => {
-                            Some(format!("{} failed: {}", t.name, e.text))
+                            let headline = e.text.lines().next().unwrap_or_default();
+                            Some(format!("{} failed: {headline}", t.name))
                         }
                         _ => None,
                     })

@@ -3,6 +3,7 @@
 //! TOML, so every field has a sensible default and unknown fields are errors.
 
 use super::program::{resolve_labels, Action, Op};
+use super::protocol::Client;
 use super::schedule::is_valid_task_name;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -92,6 +93,18 @@ pub struct PoolSpec {
     pub max_open_conns: Option<u32>,
     /// database/sql `SetMaxIdleConns` (default 2).
     pub max_idle_conns: Option<u32>,
+    /// The client library whose error texts a failing task shows (`pgx`, `lib/pq`,
+    /// `psycopg2`, `postgrex`); by default the driver's own (pgx for pgxpool, lib/pq for
+    /// database/sql). It changes no behaviour, only the words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<Client>,
+}
+
+impl PoolSpec {
+    /// The client library this pool's errors are reported through.
+    pub fn client(&self) -> Client {
+        self.client.unwrap_or(Client::of_driver(self.driver))
+    }
 }
 
 /// A task: a request, worker process or goroutine body.
