@@ -56,6 +56,38 @@ pub const SCHEDULE_LENGTH_MAX: usize = 100_000;
 /// there and says it was not complete.
 pub const EXPLORER_STATES_MAX: usize = 1_000_000;
 
+/// The most contexts a run may create (a `context` op in a loop would otherwise grow the
+/// world without bound).
+pub const CONTEXTS_MAX: usize = 10_000;
+
+/// How many times the isolation tester waits for timers for one step before giving up, so that
+/// a wrong blocking annotation in a spec cannot loop forever.
+pub const SPEC_STEP_WAITS_MAX: usize = 10_000;
+
+// Bounds on loops inside the engine. None of these can be reached by a correct engine on valid
+// input; each turns what would be an endless loop (an engine bug) into an internal error or a
+// stop, so that no input can hang a tab or the command line.
+
+/// How often one statement goes round again on one row within a step: a newer version to
+/// follow after a concurrent update, or a unique-key conflict re-checked after its inserter
+/// finished.
+pub const ROW_RETRIES_MAX: usize = 64;
+
+/// The longest update chain (versions of one row) a row operation walks.
+pub const UPDATE_CHAIN_LENGTH_MAX: usize = 1000;
+
+/// Rows a scan may pass over without a unit of work (rows that do not match) in one step.
+pub const ROWS_SKIPPED_PER_STEP_MAX: usize = 100_000;
+
+/// Units of work one backend may do in one `Server::run` call.
+pub const BACKEND_UNITS_PER_RUN_MAX: usize = 1_000_000;
+
+/// Timers fired by one `Server::fire_timers` call.
+pub const TIMERS_PER_FIRING_MAX: usize = 10_000;
+
+/// Micro-steps of one driver call taken in one world step.
+pub const CALL_MICRO_STEPS_MAX: usize = 10_000;
+
 #[cfg(test)]
 mod tests {
     //! One test per limit, each through the entry point that enforces it.

@@ -76,7 +76,7 @@ impl Server {
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Flow {
-        for _ in 0..64 {
+        for _ in 0..crate::limits::ROW_RETRIES_MAX {
             if ins.pending.is_none() {
                 if ins.row_pos >= ins.rows.len() {
                     if ins.returning.is_empty() {
@@ -225,7 +225,7 @@ impl Server {
         if self.table(&ins.table)?.heap.len() >= crate::limits::ROWS_PER_TABLE_MAX {
             return Err(PgError::table_full(&ins.table));
         }
-        for _ in 0..64 {
+        for _ in 0..crate::limits::ROW_RETRIES_MAX {
             let t = self.table(&ins.table)?;
             let tname = t.name.clone();
             // ON CONFLICT DO UPDATE after the conflicting row was found.
@@ -500,7 +500,7 @@ impl Server {
         events: &mut Vec<Event>,
     ) -> Result<bool, PgError> {
         let level = Self::level(s);
-        for _ in 0..64 {
+        for _ in 0..crate::limits::ROW_RETRIES_MAX {
             let t = self.table(table)?;
             let old = &t.heap[idx].values;
             let changed: Vec<usize> = (0..t.indexes.len())

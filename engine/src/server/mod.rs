@@ -528,7 +528,7 @@ impl Server {
     /// Runs the backend until its query is done or it waits.
     pub fn run(&mut self, pid: Pid, now: Instant, events: &mut Vec<Event>) {
         // A bound on work per call: a runaway loop is an engine bug, not a hang.
-        for _ in 0..1_000_000 {
+        for _ in 0..crate::limits::BACKEND_UNITS_PER_RUN_MAX {
             if !self.is_runnable(pid) {
                 return;
             }
@@ -617,7 +617,7 @@ impl Server {
     /// Fires every timer due at or before `now`, earliest first (ties: deadlock checks, then
     /// lock timeouts, then statement timeouts, then lower pids).
     pub fn fire_timers(&mut self, now: Instant, events: &mut Vec<Event>) {
-        for _ in 0..10_000 {
+        for _ in 0..crate::limits::TIMERS_PER_FIRING_MAX {
             let Some((at, kind, pid)) = self.timers().into_iter().next() else {
                 return;
             };

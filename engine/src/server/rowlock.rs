@@ -129,7 +129,7 @@ impl Server {
         {
             return RowRes::Fail(PgError::table_full(table));
         }
-        for _ in 0..64 {
+        for _ in 0..crate::limits::ROW_RETRIES_MAX {
             let Some(t) = self.tables.get(table) else {
                 return RowRes::Fail(PgError::no_such_table(table));
             };
@@ -270,7 +270,7 @@ impl Server {
         let level = Self::level(s);
         let top = s.txn.as_ref().and_then(|t| t.xid);
         let mut prior = idx;
-        for _ in 0..1000 {
+        for _ in 0..crate::limits::UPDATE_CHAIN_LENGTH_MAX {
             let Some(t) = self.tables.get(table) else {
                 return RowRes::Ok;
             };

@@ -15,18 +15,37 @@ use crate::explore::fingerprint::fingerprint;
 use std::hash::{Hash, Hasher};
 
 impl Session {
+    /// Destructured field by field, so that a new field fails to compile here until it is
+    /// decided whether it keeps a backend from being blank.
     fn is_blank(&self) -> bool {
-        self.txn.is_none()
-            && self.query.is_none()
-            && self.outcome.is_none()
-            && self.wait.is_none()
-            && self.granted.is_none()
-            && self.tuple_lock.is_none()
-            && self.statement_deadline.is_none()
-            && self.idle_deadline.is_none()
-            && self.terminated.is_none()
-            && self.notices.is_empty()
-            && self.ssi_failure.is_none()
+        let Session {
+            // What makes blank backends differ, and is safe to rename or ignore (module docs).
+            pid: _,
+            gucs: _,
+            activity: _,
+            txn,
+            query,
+            outcome,
+            wait,
+            granted,
+            tuple_lock,
+            statement_deadline,
+            idle_deadline,
+            terminated,
+            notices,
+            ssi_failure,
+        } = self;
+        txn.is_none()
+            && query.is_none()
+            && outcome.is_none()
+            && wait.is_none()
+            && granted.is_none()
+            && tuple_lock.is_none()
+            && statement_deadline.is_none()
+            && idle_deadline.is_none()
+            && terminated.is_none()
+            && notices.is_empty()
+            && ssi_failure.is_none()
     }
 }
 
@@ -46,17 +65,30 @@ impl Server {
     /// pid and last statement, as a sorted list: two servers that differ only in those hash
     /// alike.
     pub fn hash_with_anonymous_blank_sessions<H: Hasher>(&self, state: &mut H) {
-        self.settings.hash(state);
-        self.tables.hash(state);
-        self.next_oid.hash(state);
-        self.xids.hash(state);
-        self.locks.hash(state);
-        self.next_pid.hash(state);
-        self.ssi.hash(state);
-        self.sequences.hash(state);
-        self.woken.hash(state);
+        // Destructured so that a new field fails to compile until it is hashed here.
+        let Server {
+            settings,
+            tables,
+            next_oid,
+            xids,
+            locks,
+            sessions,
+            next_pid,
+            ssi,
+            sequences,
+            woken,
+        } = self;
+        settings.hash(state);
+        tables.hash(state);
+        next_oid.hash(state);
+        xids.hash(state);
+        locks.hash(state);
+        next_pid.hash(state);
+        ssi.hash(state);
+        sequences.hash(state);
+        woken.hash(state);
         let mut blank = Vec::new();
-        for (pid, session) in &self.sessions {
+        for (pid, session) in sessions {
             if self.session_is_blank(*pid) {
                 blank.push(fingerprint(&session.gucs));
             } else {
@@ -71,18 +103,30 @@ impl Server {
     /// Whether `other` equals this server except in backend `pid`'s session: what a step that
     /// only ran a statement of that backend to its end, leaving nothing behind, looks like.
     pub fn equal_except_session(&self, other: &Server, pid: Pid) -> bool {
-        self.settings == other.settings
-            && self.next_oid == other.next_oid
-            && self.next_pid == other.next_pid
-            && self.xids == other.xids
-            && self.locks == other.locks
-            && self.ssi == other.ssi
-            && self.sequences == other.sequences
-            && self.woken == other.woken
-            && self.tables == other.tables
-            && self.sessions.len() == other.sessions.len()
-            && self
-                .sessions
+        // Destructured so that a new field fails to compile until it is compared here.
+        let Server {
+            settings,
+            tables,
+            next_oid,
+            xids,
+            locks,
+            sessions,
+            next_pid,
+            ssi,
+            sequences,
+            woken,
+        } = self;
+        *settings == other.settings
+            && *next_oid == other.next_oid
+            && *next_pid == other.next_pid
+            && *xids == other.xids
+            && *locks == other.locks
+            && *ssi == other.ssi
+            && *sequences == other.sequences
+            && *woken == other.woken
+            && *tables == other.tables
+            && sessions.len() == other.sessions.len()
+            && sessions
                 .iter()
                 .all(|(p, s)| *p == pid || other.sessions.get(p) == Some(s))
     }

@@ -25,9 +25,7 @@ use crate::server::{Event, Pid, QueryOutcome, Server, SessionState, Settings, St
 use crate::time::{Duration, Instant};
 use std::sync::Arc;
 
-/// How many times the tester may wait for timers for one step before giving up; a limit so a
-/// wrong annotation cannot loop forever.
-const WAITS_MAX: usize = 10_000;
+use crate::limits::SPEC_STEP_WAITS_MAX;
 
 /// How long isolationtester waits on a busy step before checking whether it is blocked.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
@@ -184,7 +182,7 @@ impl Tester {
     /// backend that fall due meanwhile fire, as they would on a real server.
     fn poll_interval(&mut self, session: usize) {
         let deadline = self.now + POLL_INTERVAL;
-        for _ in 0..WAITS_MAX {
+        for _ in 0..SPEC_STEP_WAITS_MAX {
             match self.srv.next_timer() {
                 Some(at) if at <= deadline => {
                     self.now = self.now.max(at);
@@ -203,7 +201,7 @@ impl Tester {
     /// PQexec on a connection that is not a test session's: runs SQL to completion.
     fn exec_blocking(&mut self, pid: Pid, sql: &str) -> Result<QueryOutcome, String> {
         self.srv.submit(pid, sql, self.now, &mut self.events);
-        for _ in 0..WAITS_MAX {
+        for _ in 0..SPEC_STEP_WAITS_MAX {
             self.settle();
             if let Some(o) = self.srv.take_outcome(pid) {
                 return Ok(o);
@@ -280,7 +278,7 @@ impl Tester {
         let mut rounds = 0;
         while let Some(old) = self.active[si] {
             rounds += 1;
-            if rounds > WAITS_MAX {
+            if rounds > SPEC_STEP_WAITS_MAX {
                 return Err(format!(
                     "step {} never finished; the permutation cannot go on",
                     self.launched[old].step
@@ -355,7 +353,7 @@ impl Tester {
     }
 
     fn try_complete_steps(&mut self, mut waiting: Vec<usize>, flags: Flags) -> Vec<usize> {
-        for _ in 0..WAITS_MAX {
+        for _ in 0..SPEC_STEP_WAITS_MAX {
             let old = waiting.len();
             let mut have_blocker = false;
             let mut w = 0;
@@ -422,7 +420,7 @@ impl Tester {
             } else {
                 let deadline = self.now + self.options.step_wait_max;
                 let mut canceled = false;
-                for _ in 0..WAITS_MAX {
+                for _ in 0..SPEC_STEP_WAITS_MAX {
                     if self.done[si].is_some() {
                         break;
                     }

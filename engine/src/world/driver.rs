@@ -25,9 +25,7 @@ fn error(text: impl Into<String>) -> TaskError {
     }
 }
 
-/// The most contexts a run may create (a `context` op in a loop would otherwise grow the
-/// world without bound).
-pub const CONTEXTS_MAX: usize = 10_000;
+use crate::limits::CONTEXTS_MAX;
 
 /// database/sql's `driver.ErrBadConn`.
 const BAD_CONNECTION: &str = "driver: bad connection";
@@ -1026,7 +1024,7 @@ impl World {
     /// as many as can go without waiting for pgx (its `conn busy` guard makes message-level
     /// interleaving impossible, so finer steps would only multiply schedules).
     fn advance_call(&mut self, id: TaskId, events: &mut Vec<Event>) {
-        for _ in 0..10_000 {
+        for _ in 0..crate::limits::CALL_MICRO_STEPS_MAX {
             let Some(call) = self.tasks[id.0 as usize].call.clone() else {
                 return;
             };

@@ -406,82 +406,141 @@ impl Canon {
 
     /// Hashes a task as seen through the renaming, without copying it.
     fn hash_task<H: Hasher>(&self, t: &Task, h: &mut H) {
-        self.task_id(t.id).hash(h);
+        // Destructured so that a new field fails to compile until it is hashed here.
+        let Task {
+            id,
+            name,
+            spec,
+            parent,
+            arrival,
+            started,
+            pc,
+            life,
+            err,
+            returning,
+            defers,
+            vars,
+            call,
+            wake_at,
+            children,
+            group_error,
+            request_context,
+        } = t;
+        self.task_id(*id).hash(h);
         // A swappable task's name is a label of its position, not part of its state.
-        if !self.swappable[t.id.0 as usize] {
-            t.name.hash(h);
+        if !self.swappable[id.0 as usize] {
+            name.hash(h);
         }
-        t.spec.hash(h);
-        t.parent.map(|p| self.task_id(p)).hash(h);
-        t.arrival.hash(h);
-        t.started.hash(h);
-        t.pc.hash(h);
-        t.life.hash(h);
-        t.err.hash(h);
-        t.returning.hash(h);
-        t.defers.hash(h);
-        t.vars.len().hash(h);
-        for (name, var) in &t.vars {
+        spec.hash(h);
+        parent.map(|p| self.task_id(p)).hash(h);
+        arrival.hash(h);
+        started.hash(h);
+        pc.hash(h);
+        life.hash(h);
+        err.hash(h);
+        returning.hash(h);
+        defers.hash(h);
+        vars.len().hash(h);
+        for (name, var) in vars {
             name.hash(h);
             self.var(var).hash(h);
         }
-        match &t.call {
+        match call {
             None => 0u8.hash(h),
             Some(call) => {
                 1u8.hash(h);
                 self.hash_call(call, h);
             }
         }
-        t.wake_at.hash(h);
-        t.children.len().hash(h);
-        for &child in &t.children {
+        wake_at.hash(h);
+        children.len().hash(h);
+        for &child in children {
             self.task_id(child).hash(h);
         }
-        t.group_error.hash(h);
-        self.context(t.request_context).hash(h);
+        group_error.hash(h);
+        self.context(*request_context).hash(h);
     }
 
     fn hash_call<H: Hasher>(&self, call: &Call, h: &mut H) {
-        let rows = |r: RowsId| RowsId(self.rows.get(&r).copied().unwrap_or(u32::MAX));
+        let rows_id = |r: RowsId| RowsId(self.rows.get(&r).copied().unwrap_or(u32::MAX));
         let tx = |x: TxId| TxId(self.txs.get(&x).copied().unwrap_or(u32::MAX));
-        std::mem::discriminant(&call.kind).hash(h);
-        match &call.kind {
+        // Destructured so that a new field fails to compile until it is hashed here.
+        let Call {
+            kind,
+            conn,
+            pool,
+            script,
+            context,
+            rows,
+            tag,
+            rows_done,
+            cancelled,
+        } = call;
+        std::mem::discriminant(kind).hash(h);
+        match kind {
             CallKind::Commit { tx: x, failed } => (tx(*x), failed).hash(h),
             CallKind::Rollback { tx: x } => tx(*x).hash(h),
-            CallKind::Next { rows: r } | CallKind::Close { rows: r } => rows(*r).hash(h),
-            CallKind::Collect { rows: r, into } => (rows(*r), into).hash(h),
+            CallKind::Next { rows: r } | CallKind::Close { rows: r } => rows_id(*r).hash(h),
+            CallKind::Collect { rows: r, into } => (rows_id(*r), into).hash(h),
             CallKind::Acquire { var } | CallKind::Query { var } | CallKind::Begin { var } => {
                 var.hash(h)
             }
             CallKind::QueryRow { into } => into.hash(h),
             CallKind::Exec => {}
         }
-        call.conn.map(|c| self.conn(c)).hash(h);
-        call.pool.hash(h);
-        call.script.hash(h);
-        call.context.map(|c| self.context(c)).hash(h);
-        call.rows.hash(h);
-        call.tag.hash(h);
-        call.rows_done.hash(h);
-        call.cancelled.hash(h);
+        conn.map(|c| self.conn(c)).hash(h);
+        pool.hash(h);
+        script.hash(h);
+        context.map(|c| self.context(c)).hash(h);
+        rows.hash(h);
+        tag.hash(h);
+        rows_done.hash(h);
+        cancelled.hash(h);
     }
 
     fn hash_world<H: Hasher>(&self, world: &World, h: &mut H) {
+        // Destructured so that a new field fails to compile until it is hashed below. The
+        // scenario and its labels are the same in every state of one exploration.
+        let World {
+            scenario: _,
+            labels: _,
+            server: _,
+            now: _,
+            rng: _,
+            pools: _,
+            connections: _,
+            tasks: _,
+            transactions: _,
+            rows: _,
+            contexts: _,
+            records: _,
+            next_conn: _,
+        } = world;
         world.server.hash_with_anonymous_blank_sessions(h);
         world.now.hash(h);
         world.rng.hash(h);
         world.next_conn.hash(h);
         for pool in &world.pools {
-            pool.name.hash(h);
-            pool.driver.hash(h);
-            pool.max_open.hash(h);
-            pool.max_idle.hash(h);
-            let idle: Vec<ConnId> = pool.idle.iter().map(|&c| self.conn(c)).collect();
+            // Destructured so that a new field fails to compile until it is hashed here.
+            let Pool {
+                name,
+                driver,
+                max_open,
+                max_idle,
+                idle,
+                open,
+                waiters,
+            } = pool;
+            name.hash(h);
+            driver.hash(h);
+            max_open.hash(h);
+            max_idle.hash(h);
+            let idle: Vec<ConnId> = idle.iter().map(|&c| self.conn(c)).collect();
             idle.hash(h);
-            let mut open: Vec<ConnId> = pool.open.iter().map(|&c| self.conn(c)).collect();
+            let mut open: Vec<ConnId> = open.iter().map(|&c| self.conn(c)).collect();
             open.sort_unstable();
             open.hash(h);
-            let waiters: Vec<TaskId> = pool.waiters.iter().map(|&t| self.task_id(t)).collect();
+            let waiters: Vec<TaskId> = waiters.iter().map(|&t| self.task_id(t)).collect();
             waiters.hash(h);
         }
         let mut conns: Vec<(ConnId, &Connection)> = world
@@ -492,22 +551,40 @@ impl Canon {
         conns.sort_unstable_by_key(|(id, _)| *id);
         conns.len().hash(h);
         for (id, c) in conns {
+            // Destructured so that a new field fails to compile until it is hashed here.
+            let Connection {
+                id: _,
+                pool,
+                pid,
+                to_backend,
+                to_frontend,
+                saved,
+                backend,
+                statement,
+                portal,
+                bad,
+                holder,
+                locked_by,
+                busy,
+                tx_status,
+                terminated,
+            } = c;
             id.hash(h);
-            c.pool.hash(h);
-            let blank = world.server.session_is_blank(c.pid);
-            if blank { Pid(0) } else { c.pid }.hash(h);
-            c.to_backend.hash(h);
-            c.to_frontend.hash(h);
-            c.saved.hash(h);
-            c.backend.hash(h);
-            c.statement.hash(h);
-            c.portal.hash(h);
-            c.bad.hash(h);
-            c.holder.map(|t| self.task_id(t)).hash(h);
-            c.locked_by.map(|t| self.task_id(t)).hash(h);
-            c.busy.hash(h);
-            c.tx_status.hash(h);
-            c.terminated.hash(h);
+            pool.hash(h);
+            let blank = world.server.session_is_blank(*pid);
+            if blank { Pid(0) } else { *pid }.hash(h);
+            to_backend.hash(h);
+            to_frontend.hash(h);
+            saved.hash(h);
+            backend.hash(h);
+            statement.hash(h);
+            portal.hash(h);
+            bad.hash(h);
+            holder.map(|t| self.task_id(t)).hash(h);
+            locked_by.map(|t| self.task_id(t)).hash(h);
+            busy.hash(h);
+            tx_status.hash(h);
+            terminated.hash(h);
         }
         for &index in &self.order {
             self.hash_task(&world.tasks[index], h);

@@ -23,7 +23,7 @@ impl Server {
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Result<bool, PgError> {
-        for _ in 0..ROW_VERSIONS_FOLLOWED_MAX {
+        for _ in 0..crate::limits::ROW_RETRIES_MAX {
             let chain = match scan.kind.clone() {
                 ScanKind::Select { items, locking, .. } => {
                     if let Some(l) = locking {
@@ -249,10 +249,6 @@ impl Server {
         Ok((new, strength))
     }
 }
-
-/// How many newer versions of one row a statement follows (each a concurrent update it waited
-/// for) before it gives up: a bound on a loop, not a PostgreSQL limit.
-const ROW_VERSIONS_FOLLOWED_MAX: usize = 64;
 
 /// A write to one row: the operation, the row lock a newer version gets before its re-check,
 /// and what a wait for the row is reported as.

@@ -163,7 +163,7 @@ impl Server {
         events: &mut Vec<Event>,
     ) -> Flow {
         // A bound on rows skipped within one step; a table is never that big in a lesson.
-        for _ in 0..100_000 {
+        for _ in 0..crate::limits::ROWS_SKIPPED_PER_STEP_MAX {
             if let Some(rw) = scan.row.take() {
                 let mut rw = rw;
                 match self.process_row(s, scan, &mut rw, now, events) {
