@@ -4,7 +4,7 @@
 //! of text goes through [`escape`]. The download goes through a Blob and an object URL, never
 //! through the page's HTML.
 
-use crate::sandbox::model::{MoveKind, Sandbox};
+use crate::pages::sandbox::model::{MoveKind, Sandbox};
 use crate::session::Session;
 use leptos::prelude::*;
 use lockstep::server;
@@ -808,7 +808,7 @@ pub fn ExportButtons(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::examples::example;
+    use crate::pages::sandbox::examples::example;
 
     /// Parses the document strictly; panics with the parser's message otherwise.
     fn parse(svg: &str) -> roxmltree::Document<'_> {

@@ -1,7 +1,7 @@
 //! Who waits for whom, and why, with any cycle called out.
 
-use super::lesson_view::SessionSignal;
 use crate::export::{self, GraphPicture};
+use crate::player::{depend_on, SessionSignal};
 use crate::session::Session;
 use leptos::prelude::*;
 use lockstep::world::WaitNode;
@@ -88,14 +88,29 @@ pub fn WaitForGraphPanel() -> impl IntoView {
             (graph.edges, graph.stuck)
         })
     });
+    // The edges shown before, to mark those the last move added.
+    let before = StoredValue::new(Vec::<String>::new());
     let content = move || {
-        shape.track();
+        depend_on(shape);
         session.with_untracked(|s| {
             let graph = s.world().wait_for_graph();
             let cycles = graph.cycles();
+            let sentences: Vec<String> = graph.edges.iter().map(|e| e.sentence.clone()).collect();
+            let previous = before
+                .try_update_value(|b| std::mem::replace(b, sentences))
+                .unwrap_or_default();
             if graph.edges.is_empty() {
                 return view! { <p class="empty">"Nobody waits for anybody."</p> }.into_any();
             }
+            // Stuck without a cycle: waiting on someone who will never let go.
+            let stuck = (cycles.is_empty() && !graph.stuck.is_empty()).then(|| {
+                let names: Vec<String> = graph.stuck.iter().map(|n| label(s, *n)).collect();
+                view! {
+                    <p class="cycle stuck" data-testid="graph-stuck">
+                        "Stuck for good, with no cycle: " {names.join(", ")}
+                    </p>
+                }
+            });
             let cycle_text: Vec<AnyView> = cycles
                 .iter()
                 .map(|c| {
@@ -111,12 +126,15 @@ pub fn WaitForGraphPanel() -> impl IntoView {
                     let in_cycle = cycles
                         .iter()
                         .any(|c| c.contains(&e.from) && c.contains(&e.to));
-                    view! { <li class:in-cycle=in_cycle>{e.sentence.clone()}</li> }.into_any()
+                    let new = !previous.contains(&e.sentence);
+                    view! { <li class:in-cycle=in_cycle class:new=new>{e.sentence.clone()}</li> }
+                        .into_any()
                 })
                 .collect();
             let svg = drawing(&export::picture(s, &graph, &cycles));
             view! {
                 {cycle_text}
+                {stuck}
                 {svg}
                 <ul class="edges">{edges}</ul>
             }

@@ -1,67 +1,18 @@
 //! The sandbox page: the editor on the left, the run in the middle, the outputs on the right.
-//! The sandbox (engine state) lives in one signal, handed to every panel.
+//! The sandbox (engine state) lives in one signal ([`super::signal`]), handed to every panel.
 
 use super::address;
 use super::controls::SandboxControls;
 use super::editor::SpecEditor;
-use super::examples::{self, EXAMPLES};
+use super::examples::EXAMPLES;
 use super::lanes::SessionLanes;
-use super::model::{LoadError, Sandbox};
 use super::output::{PostgresOutput, TesterOutput};
+use super::signal::{load, Problem, SandboxSignal};
 use super::status::SandboxStatus;
 use super::wait_graph::SandboxWaitGraph;
-use crate::components::locks_panel::PgLocks;
-use crate::components::tables::HeapTables;
+use crate::components::heap_tables::HeapTables;
+use crate::components::pg_locks::PgLocks;
 use leptos::prelude::*;
-
-/// The engine state of the sandbox; `None` while the editor holds a spec that does not load.
-pub type SandboxSignal = RwSignal<Option<Sandbox>>;
-
-/// Why the editor's spec did not load, ready to show.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// The message, with its line and column when it has them.
-    pub message: String,
-    /// The 1-based line and column, for the caret and the cursor.
-    pub at: Option<(u32, u32)>,
-    /// The offending line, for a caret under the column.
-    pub excerpt: Option<String>,
-}
-
-impl Problem {
-    fn of(error: &LoadError, text: &str) -> Problem {
-        match error {
-            LoadError::Spec(e) => Problem {
-                message: format!("Line {}, column {}: {}", e.line, e.column, e.message),
-                at: Some((e.line, e.column)),
-                excerpt: text
-                    .lines()
-                    .nth(e.line.saturating_sub(1) as usize)
-                    .map(str::to_string),
-            },
-            LoadError::Setup(e) => Problem {
-                message: format!("The spec's setup failed: {e}"),
-                at: None,
-                excerpt: None,
-            },
-        }
-    }
-}
-
-/// Loads `text` into the sandbox (with the example's check if it is an example unchanged).
-pub fn load(text: &str, sandbox: SandboxSignal, problem: RwSignal<Option<Problem>>) {
-    let check = examples::example_with_text(text).and_then(|e| e.check);
-    match Sandbox::new(text, check) {
-        Ok(s) => {
-            problem.set(None);
-            sandbox.set(Some(s));
-        }
-        Err(e) => {
-            problem.set(Some(Problem::of(&e, text)));
-            sandbox.set(None);
-        }
-    }
-}
 
 /// The sandbox page.
 #[component]

@@ -4,6 +4,7 @@
 //! - [`model`]: the engine state (one snapshot per move, so Back is exact);
 //! - [`examples`]: the shipped specs;
 //! - [`link`] and [`address`]: a spec and its run in the address;
+//! - [`signal`]: the signal the panels share;
 //! - [`view`]: the page, and one file per panel.
 
 pub mod address;
@@ -14,6 +15,7 @@ pub mod lanes;
 pub mod link;
 pub mod model;
 pub mod output;
+pub mod signal;
 pub mod status;
 pub mod view;
 pub mod wait_graph;

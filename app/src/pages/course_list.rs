@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 /// The list of lessons.
 #[component]
-pub fn LessonPicker() -> impl IntoView {
+pub fn CourseList() -> impl IntoView {
     let done = progress::done();
     let items: Vec<AnyView> = lockstep_lessons::catalogue()
         .iter()

@@ -1,7 +1,7 @@
 //! The sandbox's `role="status"` line: where the run stands, in the words `deadlock`,
 //! `stalled`, `failed`, `anomaly`, `completed`, or what the last move did.
 
-use super::view::{Problem, SandboxSignal};
+use super::signal::{Problem, SandboxSignal};
 use leptos::prelude::*;
 
 /// The status banner of the sandbox.

@@ -1,7 +1,7 @@
 //! The sandbox's wait-for graph: sessions, and an arrow for each lock wait; a cycle in red.
 //! Drawn by the lesson's drawing, from the same picture the SVG export uses.
 
-use super::view::SandboxSignal;
+use super::signal::SandboxSignal;
 use crate::components::wait_for_graph::drawing;
 use crate::export::sandbox_graph;
 use leptos::prelude::*;

@@ -3,7 +3,7 @@
 
 use super::address;
 use super::examples::{self, Origin, EXAMPLES};
-use super::view::{load, Problem, SandboxSignal};
+use super::signal::{load, Problem, SandboxSignal};
 use leptos::html::Textarea;
 use leptos::prelude::*;
 

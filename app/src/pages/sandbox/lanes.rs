@@ -2,7 +2,7 @@
 //! as buttons (click one to run it next).
 
 use super::model::MoveKind;
-use super::view::SandboxSignal;
+use super::signal::SandboxSignal;
 use leptos::prelude::*;
 
 /// The lanes panel of the sandbox.

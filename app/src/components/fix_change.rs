@@ -1,9 +1,9 @@
-//! The fix toggles: none, or one of the lesson's fixes; choosing one rebuilds the session.
+//! What the chosen fix changes: its explanation, whether it is a real fix, and the diff of
+//! code, statements and settings, from the lesson data.
 
-use super::lesson_view::{Player, SessionSignal};
-use crate::diff::{self, Line};
+use crate::diff::{self, Line, Shown};
 use crate::markdown;
-use crate::session::Session;
+use crate::player::SessionSignal;
 use leptos::prelude::*;
 use lockstep::world::{PoolSpec, ServerSettings};
 use lockstep_lessons::{Fix, Lesson};
@@ -51,11 +51,22 @@ fn pool_lines(pools: &[PoolSpec]) -> String {
         .collect()
 }
 
-/// One titled diff: a file, the statements sent, or the settings.
+/// Kept lines shown on each side of a change.
+const DIFF_CONTEXT_LINES: usize = 2;
+
+/// One titled diff: a file, the statements sent, or the settings. Only the changed lines and a
+/// little context show; longer runs of kept lines fold into a count.
 fn diff_block(title: String, old: &str, new: &str) -> AnyView {
-    let lines: Vec<AnyView> = diff::lines(old, new)
+    let lines: Vec<AnyView> = diff::around_changes(old, new, DIFF_CONTEXT_LINES)
         .into_iter()
-        .map(|line| {
+        .map(|shown| {
+            let line = match shown {
+                Shown::Line(line) => line,
+                Shown::Folded(n) => {
+                    let words = format!("⋯ {n} unchanged line{}", if n == 1 { "" } else { "s" });
+                    return view! { <div class="diff-line folded">{words}</div> }.into_any();
+                }
+            };
             let (class, mark, text) = match line {
                 Line::Same(t) => ("diff-line same", " ", t),
                 Line::Removed(t) => ("diff-line removed", "-", t),
@@ -131,54 +142,14 @@ fn fix_diff(lesson: &Lesson, fix: &Fix) -> Vec<AnyView> {
     out
 }
 
-/// The fixes panel.
+/// The chosen fix's explanation and diff; nothing without a fix.
 #[component]
-pub fn Fixes() -> impl IntoView {
+pub fn FixChange() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    let player = expect_context::<Player>();
     let lesson = session.with_untracked(|s| s.lesson);
-    let choose = move |fix: Option<String>| {
-        player.playing.set(false);
-        // Knobs the learner turned stay turned; a fix's own knob settings apply otherwise.
-        let mut knobs = session.with_untracked(|s| s.knobs.clone());
-        if let Some(fix) = fix.as_deref().and_then(|f| lesson.fix(f)) {
-            knobs.retain(|name, _| !fix.knobs.contains_key(name));
-        }
-        if let Ok(fresh) = Session::with_knobs(lesson, fix.as_deref(), &knobs) {
-            session.set(fresh);
-        }
-    };
-    let current = move || session.with(|s| s.fix.clone());
-    let buttons: Vec<AnyView> = lesson
-        .fixes
-        .iter()
-        .map(|fix| {
-            let slug = fix.slug.clone();
-            let slug_for_class = slug.clone();
-            let slug_for_pressed = slug.clone();
-            let testid = format!("fix-{slug}");
-            let proven = fix.proven.then(|| {
-                view! { <span class="proven" title="every schedule checked: none fails">"proven"</span> }
-            });
-            view! {
-                <button
-                    class="fix-toggle"
-                    class:selected=move || current().as_deref() == Some(slug_for_class.as_str())
-                    aria-pressed=move || (current().as_deref() == Some(slug_for_pressed.as_str())).to_string()
-                    data-testid=testid
-                    data-fix=slug.clone()
-                    data-proven=fix.proven.to_string()
-                    on:click=move |_| choose(Some(slug.clone()))
-                >
-                    {fix.title.clone()}
-                    {proven}
-                </button>
-            }
-            .into_any()
-        })
-        .collect();
+    let current = Memo::new(move |_| session.with(|s| s.fix.clone()));
     let explanation = move || {
-        current().and_then(|slug| {
+        current.get().and_then(|slug| {
             lesson.fix(&slug).map(|fix| {
                 let verdict = if fix.proven {
                     "A real fix: checking every schedule finds none that fails."
@@ -202,22 +173,5 @@ pub fn Fixes() -> impl IntoView {
             })
         })
     };
-    view! {
-        <section class="panel fixes" data-testid="fixes">
-            <h2>"Fixes"</h2>
-            <div class="fix-list">
-                <button
-                    class="fix-toggle"
-                    class:selected=move || current().is_none()
-                    aria-pressed=move || current().is_none().to_string()
-                    data-testid="fix-none"
-                    on:click=move |_| choose(None)
-                >
-                    "No fix (the bug)"
-                </button>
-                {buttons}
-            </div>
-            {explanation}
-        </section>
-    }
+    view! { <div class="fix-change">{explanation}</div> }
 }

@@ -1,7 +1,7 @@
 //! The permutation picker and Back / Step / End / Reset, with the exports.
 
 use super::model::{MoveKind, Plan};
-use super::view::SandboxSignal;
+use super::signal::SandboxSignal;
 use crate::export::{self, ExportButtons, SvgFile};
 use leptos::prelude::*;
 

@@ -1,7 +1,7 @@
 //! What the run printed: the isolation tester's output, as in an expected file, and the
 //! server's side (every event, PostgreSQL's errors in full with DETAIL, HINT and CONTEXT).
 
-use super::view::SandboxSignal;
+use super::signal::SandboxSignal;
 use leptos::prelude::*;
 use lockstep::server::Event;
 

@@ -1,10 +1,10 @@
 //! The page: the sandbox when the address asks for it, a lesson when it names one, the lesson
 //! picker otherwise.
 
-use super::lesson_picker::LessonPicker;
-use super::lesson_view::LessonView;
-use crate::sandbox::view::SandboxView;
-use crate::{sandbox, url};
+use crate::pages::course_list::CourseList;
+use crate::pages::lesson::LessonView;
+use crate::pages::sandbox::{self, view::SandboxView};
+use crate::url;
 use leptos::prelude::*;
 
 /// The whole page.
@@ -19,11 +19,11 @@ pub fn App() -> impl IntoView {
             let message = format!("There is no lesson called “{slug}”.");
             view! {
                 <p class="notice">{message}</p>
-                <LessonPicker/>
+                <CourseList/>
             }
             .into_any()
         }
-        (None, None) => view! { <LessonPicker/> }.into_any(),
+        (None, None) => view! { <CourseList/> }.into_any(),
     };
     let embed = state.embed && lesson.is_some();
     view! {
