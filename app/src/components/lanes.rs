@@ -46,6 +46,8 @@ struct Lane {
     /// Whether one of its waits is on a cycle.
     in_cycle: bool,
     conns: String,
+    /// The connections it holds with their server processes, for the tooltip.
+    conns_title: String,
     runnable: bool,
     is_next: bool,
     /// Whether its state, line or wait differ from what the lane showed before this move.
@@ -118,17 +120,22 @@ pub fn Lanes() -> impl IntoView {
                             .iter()
                             .any(|c| c.contains(&e.from) && c.contains(&e.to))
                     });
-                    let conns: Vec<String> = t
+                    // The connections it holds, short; the tooltip names their server processes.
+                    let held: Vec<_> = t
                         .connections
                         .iter()
                         .filter_map(|c| world.connections.get(c))
-                        .map(|c| format!("{} (process {})", c.id, c.pid))
                         .collect();
-                    let conns = if conns.is_empty() {
-                        String::new()
-                    } else {
-                        format!("holds {}", conns.join(", "))
-                    };
+                    let conns = held
+                        .iter()
+                        .map(|c| c.id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let conns_title = held
+                        .iter()
+                        .map(|c| format!("holds {} (process {})", c.id, c.pid))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     Lane {
                         id,
                         name: t.name,
@@ -140,6 +147,7 @@ pub fn Lanes() -> impl IntoView {
                         waits_for,
                         in_cycle,
                         conns,
+                        conns_title,
                         runnable,
                         is_next,
                         changed: false,
@@ -179,11 +187,13 @@ pub fn Lanes() -> impl IntoView {
                     waits_for,
                     in_cycle,
                     conns,
+                    conns_title,
                     runnable,
                     is_next,
                     changed,
                 } = lane;
                 let testid = format!("lane-{name}");
+                let why_title = why.clone();
                 let title = if runnable {
                     format!("Run {name} next")
                 } else {
@@ -209,7 +219,7 @@ pub fn Lanes() -> impl IntoView {
                         <span class="lane-name">{format!("{noun} {name}")}</span>
                         <span class="lane-state">{state}</span>
                         {is_next.then(|| view! { <span class="lane-next">"next"</span> })}
-                        <span class="lane-why">{why}</span>
+                        <span class="lane-why" title=why_title>{why}</span>
                         {(!waits_for.is_empty()).then(|| {
                             let text = format!("waits for → {}", waits_for.join(", "));
                             view! {
@@ -219,7 +229,7 @@ pub fn Lanes() -> impl IntoView {
                         {(!code.is_empty()).then(|| view! {
                             <code class="lane-code" data-testid="lane-code"><span class="lane-line">{line.clone()}</span>" "{code}</code>
                         })}
-                        <span class="lane-meta">{conns}</span>
+                        <span class="lane-meta" title=conns_title>{conns}</span>
                     </button>
                 }
             })

@@ -246,8 +246,8 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     <aside class="left">
                         <Story/>
                         <FixPicker/>
-                        <Knobs/>
                         <CheckSchedules/>
+                        <Knobs/>
                         <FixChange/>
                     </aside>
                 })}
