@@ -27,6 +27,11 @@ pub fn report_height() {
             // The content's own height: the document's scroll height never drops below the
             // iframe's, so an iframe sized from it could only grow.
             let height = root.get_bounding_client_rect().height().ceil();
+            if height <= 0.0 {
+                // Not laid out yet (the page is still mounting): an iframe sized from this
+                // would collapse.
+                return;
+            }
             let _ = Reflect::set(&message, &"height".into(), &height.into());
             let _ = parent.post_message(&message, "*");
         }

@@ -139,6 +139,22 @@ fn fix_diff(lesson: &Lesson, fix: &Fix) -> Vec<AnyView> {
             &pool_lines(pools),
         ));
     }
+    if !fix.knobs.is_empty() {
+        // A fix that is a setting ("MaxConns = 5"): the knobs it sets, from their defaults.
+        let knob_lines = |value_of: &dyn Fn(&lockstep::lesson::Knob) -> u32| -> String {
+            lesson
+                .knobs
+                .iter()
+                .filter(|k| fix.knobs.contains_key(&k.name))
+                .map(|k| format!("{} = {}\n", k.label, value_of(k)))
+                .collect()
+        };
+        out.push(diff_block(
+            "Settings".to_string(),
+            &knob_lines(&|k| k.default),
+            &knob_lines(&|k| fix.knobs.get(&k.name).copied().unwrap_or(k.default)),
+        ));
+    }
     out
 }
 

@@ -192,8 +192,11 @@ test('embed=1&panel=NAME puts that panel beside the lanes instead of the lesson\
 test('an embedded lesson posts its height to the page around it, which can size the iframe', async () => {
   const { page, problems, context } = await openPage(browser, site.url);
   await page.setViewportSize({ width: 900, height: 700 });
-  await page.goto(`${site.url}?no-such-parameter`);
-  // The README's snippet, in a page that holds the iframe.
+  // The README's snippet in a blog page that holds the iframe (served beside the site, without
+  // the site's own policy, which lets a page frame nothing).
+  const blog = `${site.url}blog.html`;
+  await page.route(blog, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>A blog</title><body></body>' }));
+  await page.goto(blog);
   const height = await page.evaluate((src) => new Promise((resolve) => {
     document.body.innerHTML = '';
     const frame = document.createElement('iframe');
@@ -204,7 +207,7 @@ test('an embedded lesson posts its height to the page around it, which can size 
       const f = [...document.querySelectorAll('iframe')].find((x) => x.contentWindow === e.source);
       if (f && e.data?.lockstep === 'height') f.style.height = `${e.data.height}px`;
     });
-    addEventListener('message', (e) => { if (e.data?.lockstep === 'height') resolve(e.data.height); });
+    addEventListener('message', (e) => { if (e.data?.lockstep === 'height' && e.data.height > 0) resolve(e.data.height); });
     document.body.append(frame);
   }), `${site.url}?lesson=lock-order&embed=1`);
   assert.ok(height > 400, `reported height ${height}`);
