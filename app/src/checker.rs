@@ -2,7 +2,6 @@
 //! animation frame, so the tab never freezes. The check panel and the pool-sizing sweep each
 //! hold one; the keyboard starts and cancels the lesson's.
 
-use crate::player::SessionSignal;
 use leptos::prelude::*;
 use lockstep::explore::world::schedule_text;
 use lockstep::explore::{
@@ -240,12 +239,6 @@ impl Default for Checker {
     fn default() -> Checker {
         Checker::new()
     }
-}
-
-/// Starts a check of the session's current scenario.
-pub fn start_check(session: SessionSignal, checker: Checker) {
-    let world = session.with_untracked(|s| s.start_world().clone());
-    checker.start(world);
 }
 
 /// A count with thousands separators, as people read it.

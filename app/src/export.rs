@@ -11,6 +11,23 @@ use lockstep::server;
 use lockstep::world::{BlockReason, Event, WaitForGraph, WaitNode};
 use std::fmt::Write as _;
 
+/// How a node is labelled in the drawing (and in the SVG export).
+pub fn label(s: &Session, node: WaitNode) -> String {
+    let world = s.world();
+    match node {
+        WaitNode::Task(t) => s.task_name(t),
+        WaitNode::Pool(p) => world
+            .pools
+            .get(p.0 as usize)
+            .map(|pool| format!("pool {}", pool.name))
+            .unwrap_or_else(|| p.to_string()),
+        WaitNode::Connection(c) => match world.connections.get(&c) {
+            Some(conn) => format!("{c} · pid {}", conn.pid),
+            None => c.to_string(),
+        },
+    }
+}
+
 /// What one row of a sequence diagram shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RowKind {
@@ -543,7 +560,7 @@ pub fn picture(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> G
                     WaitNode::Connection(_) => (2, "conn"),
                 };
                 GraphNode {
-                    label: crate::components::wait_for_graph::label(s, *n),
+                    label: label(s, *n),
                     row,
                     kind,
                     stuck: graph.stuck.contains(n),

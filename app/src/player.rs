@@ -2,7 +2,7 @@
 //! session changes that more than one panel makes (a knob turned). Pages provide it; panels
 //! take it from context. It knows no panel.
 
-use crate::checker::{start_check, Checker};
+use crate::checker::Checker;
 use crate::session::Session;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -199,4 +199,10 @@ pub fn keep_changes_in_view() {
         options.set_inline(web_sys::ScrollLogicalPosition::Nearest);
         changed.scroll_into_view_with_scroll_into_view_options(&options);
     });
+}
+
+/// Starts a check of the session's current scenario.
+pub fn start_check(session: SessionSignal, checker: Checker) {
+    let world = session.with_untracked(|s| s.start_world().clone());
+    checker.start(world);
 }

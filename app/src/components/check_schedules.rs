@@ -3,8 +3,8 @@
 //! ends with the shortest failing schedule (one click replays it) or the proof that no schedule
 //! fails.
 
-use crate::checker::{start_check, thousands, CheckPhase, Checker};
-use crate::player::{Player, SessionSignal};
+use crate::checker::{thousands, CheckPhase, Checker};
+use crate::player::{start_check, Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::lesson::KnobValues;
 use lockstep::world::Schedule;

@@ -2,7 +2,7 @@
 //! and whom it waits for (the same edge the wait-for graph draws); a click runs it next. A lane
 //! that the last move changed is marked.
 
-use super::wait_for_graph::label;
+use crate::export::label;
 use crate::player::{Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::server::Pid;

@@ -1,27 +1,8 @@
 //! Who waits for whom, and why, with any cycle called out.
 
-use crate::export::{self, GraphPicture};
+use crate::export::{self, label, GraphPicture};
 use crate::player::{depend_on, SessionSignal};
-use crate::session::Session;
 use leptos::prelude::*;
-use lockstep::world::WaitNode;
-
-/// How a node is labelled in the drawing (and in the SVG export).
-pub fn label(s: &Session, node: WaitNode) -> String {
-    let world = s.world();
-    match node {
-        WaitNode::Task(t) => s.task_name(t),
-        WaitNode::Pool(p) => world
-            .pools
-            .get(p.0 as usize)
-            .map(|pool| format!("pool {}", pool.name))
-            .unwrap_or_else(|| p.to_string()),
-        WaitNode::Connection(c) => match world.connections.get(&c) {
-            Some(conn) => format!("{c} · pid {}", conn.pid),
-            None => c.to_string(),
-        },
-    }
-}
 
 /// A wait-for graph drawn as SVG: nodes in rows (tasks, pools, sessions), an arrow from waiter
 /// to awaited, cycle edges red. The lesson and the sandbox draw with it; the SVG export lays
