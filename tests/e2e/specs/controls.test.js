@@ -11,6 +11,8 @@ const { site, browser } = await siteAndBrowser();
 test('every control has a shortcut: digits run a task, Home and End scrub, c checks', async () => {
   const lesson = await LessonPage.open(browser, site.url, 'lock-order');
   const { page } = lesson;
+  // The timeline, which names the undone steps, is one tab away from the stage.
+  await lesson.openTab('timeline');
   await page.keyboard.press('2');
   await page.keyboard.press('2');
   await page.keyboard.press('1');
