@@ -48,6 +48,45 @@ pub fn lines<'a>(old: &'a str, new: &'a str) -> Vec<Line<'a>> {
     out
 }
 
+/// A diff as a reader wants it: the changed lines with a few kept lines around them, and each
+/// longer run of kept lines folded into a count, so a long file's change is seen at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown<'a> {
+    /// A line shown.
+    Line(Line<'a>),
+    /// This many kept lines, not shown.
+    Folded(usize),
+}
+
+/// [`lines`] with every run of kept lines further than `context` lines from a change folded.
+pub fn around_changes<'a>(old: &'a str, new: &'a str, context: usize) -> Vec<Shown<'a>> {
+    let all = lines(old, new);
+    let changed: Vec<usize> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !matches!(l, Line::Same(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let near = |i: usize| changed.iter().any(|&c| c.abs_diff(i) <= context);
+    let mut out = Vec::new();
+    let mut folded = 0;
+    for (i, line) in all.into_iter().enumerate() {
+        if matches!(line, Line::Same(_)) && !near(i) {
+            folded += 1;
+            continue;
+        }
+        if folded > 0 {
+            out.push(Shown::Folded(folded));
+            folded = 0;
+        }
+        out.push(Shown::Line(line));
+    }
+    if folded > 0 {
+        out.push(Shown::Folded(folded));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +112,27 @@ mod tests {
             .all(|l| matches!(l, Line::Same(_))));
         assert_eq!(lines("", "n"), vec![Line::Added("n")]);
         assert_eq!(lines("o", ""), vec![Line::Removed("o")]);
+    }
+
+    #[test]
+    fn kept_lines_far_from_a_change_fold_into_a_count() {
+        let old = "1\n2\n3\n4\n5\n6\n7\n8\n";
+        let new = "1\n2\n3\n4\n5\nsix\n7\n8\n";
+        assert_eq!(
+            around_changes(old, new, 1),
+            vec![
+                Shown::Folded(4),
+                Shown::Line(Line::Same("5")),
+                Shown::Line(Line::Removed("6")),
+                Shown::Line(Line::Added("six")),
+                Shown::Line(Line::Same("7")),
+                Shown::Folded(1),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_text_without_changes_folds_whole() {
+        assert_eq!(around_changes("a\nb", "a\nb", 2), vec![Shown::Folded(2)]);
     }
 }

@@ -4,12 +4,29 @@
 //! of text goes through [`escape`]. The download goes through a Blob and an object URL, never
 //! through the page's HTML.
 
-use crate::sandbox::model::{MoveKind, Sandbox};
+use crate::pages::sandbox::model::{MoveKind, Sandbox};
 use crate::session::Session;
 use leptos::prelude::*;
 use lockstep::server;
 use lockstep::world::{BlockReason, Event, WaitForGraph, WaitNode};
 use std::fmt::Write as _;
+
+/// How a node is labelled in the drawing (and in the SVG export).
+pub fn label(s: &Session, node: WaitNode) -> String {
+    let world = s.world();
+    match node {
+        WaitNode::Task(t) => s.task_name(t),
+        WaitNode::Pool(p) => world
+            .pools
+            .get(p.0 as usize)
+            .map(|pool| format!("pool {}", pool.name))
+            .unwrap_or_else(|| p.to_string()),
+        WaitNode::Connection(c) => match world.connections.get(&c) {
+            Some(conn) => format!("{c} · pid {}", conn.pid),
+            None => c.to_string(),
+        },
+    }
+}
 
 /// What one row of a sequence diagram shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -543,7 +560,7 @@ pub fn picture(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> G
                     WaitNode::Connection(_) => (2, "conn"),
                 };
                 GraphNode {
-                    label: crate::components::wait_for_graph::label(s, *n),
+                    label: label(s, *n),
                     row,
                     kind,
                     stuck: graph.stuck.contains(n),
@@ -808,7 +825,7 @@ pub fn ExportButtons(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::examples::example;
+    use crate::pages::sandbox::examples::example;
 
     /// Parses the document strictly; panics with the parser's message otherwise.
     fn parse(svg: &str) -> roxmltree::Document<'_> {

@@ -1,7 +1,8 @@
 //! The page's state in its address: `?lesson=SLUG&fix=FIX&step=N` plus any knobs turned
 //! (`&requests=5`), or `&schedule=S` (the
 //! moves themselves, `A A B +`) once the learner has chosen a move Step would not have, and
-//! `&embed=1` for the compact view inside an iframe, `&workshop=1` for large type on a projector.
+//! `&embed=1` for the compact view inside an iframe, `&workshop=1` for large type on a projector,
+//! `&panel=NAME` for the panel shown beside the tasks instead of the lesson's own key panel.
 
 use lockstep::lesson::KnobValues;
 use web_sys::UrlSearchParams;
@@ -23,6 +24,9 @@ pub struct UrlState {
     pub workshop: bool,
     /// Knobs turned away from their setting (`&requests=5&max_conns=3`).
     pub knobs: KnobValues,
+    /// The panel to show beside the tasks (`&panel=pool`), instead of the lesson's key panel.
+    /// Kept as written: a name the page does not know is ignored where it is used.
+    pub panel: Option<String>,
 }
 
 /// The state a list of query parameters asks for. Pure, so any address, however hostile, is
@@ -51,6 +55,7 @@ where
             "step" => state.step = value.parse().unwrap_or(0),
             "embed" => state.embed = flag(value),
             "workshop" => state.workshop = flag(value),
+            "panel" => state.panel = text(value),
             _ => {
                 // Every `NAME=NUMBER` parameter that is not one of the page's own is a knob.
                 if let Ok(number) = value.parse() {
@@ -86,6 +91,9 @@ pub fn encode(state: &UrlState) -> Vec<(String, String)> {
     }
     if state.workshop {
         push("workshop", "1".into());
+    }
+    if let Some(panel) = &state.panel {
+        push("panel", panel.clone());
     }
     pairs
 }

@@ -6,7 +6,9 @@ use super::{decode, encode, UrlState};
 use proptest::prelude::*;
 
 /// The parameters with a meaning of their own (everything else numeric is a knob).
-const OWN: [&str; 6] = ["lesson", "fix", "step", "schedule", "embed", "workshop"];
+const OWN: [&str; 7] = [
+    "lesson", "fix", "step", "schedule", "embed", "workshop", "panel",
+];
 
 /// Text a hostile link could carry: any characters, including separators, escapes and
 /// multi-byte ones.
@@ -31,22 +33,26 @@ fn state() -> impl Strategy<Value = UrlState> {
         any::<bool>(),
         any::<bool>(),
         prop::collection::btree_map("[a-z_]{1,12}", any::<u32>(), 0..4),
+        prop::option::of("[a-z][a-z-]{0,15}"),
     )
-        .prop_map(|(lesson, fix, step, schedule, embed, workshop, knobs)| {
-            UrlState {
-                lesson,
-                fix,
-                // The page writes `step` only without a schedule.
-                step: if schedule.is_some() { 0 } else { step },
-                schedule,
-                embed,
-                workshop,
-                knobs: knobs
-                    .into_iter()
-                    .filter(|(name, _)| !OWN.contains(&name.as_str()))
-                    .collect(),
-            }
-        })
+        .prop_map(
+            |(lesson, fix, step, schedule, embed, workshop, knobs, panel)| {
+                UrlState {
+                    lesson,
+                    fix,
+                    // The page writes `step` only without a schedule.
+                    step: if schedule.is_some() { 0 } else { step },
+                    schedule,
+                    embed,
+                    workshop,
+                    knobs: knobs
+                        .into_iter()
+                        .filter(|(name, _)| !OWN.contains(&name.as_str()))
+                        .collect(),
+                    panel,
+                }
+            },
+        )
 }
 
 proptest! {
@@ -60,7 +66,7 @@ proptest! {
             prop_assert!(!OWN.contains(&name.as_str()));
         }
         // Empty or blank values mean "not given".
-        for text in [&state.lesson, &state.fix, &state.schedule].into_iter().flatten() {
+        for text in [&state.lesson, &state.fix, &state.schedule, &state.panel].into_iter().flatten() {
             prop_assert!(!text.trim().is_empty());
         }
     }
@@ -68,6 +74,15 @@ proptest! {
     #[test]
     fn every_state_the_page_writes_reads_back_as_itself(state in state()) {
         prop_assert_eq!(decode(encode(&state)), state);
+    }
+
+    #[test]
+    fn a_panel_name_is_kept_as_written_and_never_taken_for_a_knob(name in "[a-z][a-z-]{0,15}", number in any::<u32>()) {
+        let state = decode([("panel", name.as_str())]);
+        prop_assert_eq!(state.panel, Some(name));
+        let numeric = decode([("panel", number.to_string())]);
+        prop_assert!(numeric.knobs.is_empty());
+        prop_assert_eq!(numeric.panel, Some(number.to_string()));
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct Lesson {
     pub story: String,
     /// A schedule (task names, `+` for the clock) that shows the bug when played.
     pub bug_schedule: String,
+    /// The panel this lesson is about: the page keeps it on the first screen, beside the tasks.
+    #[serde(default)]
+    pub key_panel: KeyPanel,
     /// The code each task runs; a program's `line` numbers point into these.
     pub listings: Vec<Listing>,
     /// The world the lesson starts from, with the bug.
@@ -89,6 +92,47 @@ impl Source {
                 self.claim
             )),
         }
+    }
+}
+
+/// The panel a lesson is about (`key_panel` in a lesson file), which the page shows beside the
+/// tasks on the first screen; the others are one click away.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyPanel {
+    /// The connection pools: who holds a connection, who waits for one.
+    Pool,
+    /// The tables' rows, their versions and their lock badges (the default).
+    #[default]
+    Rows,
+    /// Who waits for whom, with any cycle.
+    WaitForGraph,
+    /// Each connection's protocol messages in flight.
+    Protocol,
+}
+
+impl KeyPanel {
+    /// Every key panel, in the order the page lists panels.
+    pub const ALL: [KeyPanel; 4] = [
+        KeyPanel::Rows,
+        KeyPanel::Pool,
+        KeyPanel::WaitForGraph,
+        KeyPanel::Protocol,
+    ];
+
+    /// Its name in lesson files and addresses (`panel=NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyPanel::Pool => "pool",
+            KeyPanel::Rows => "rows",
+            KeyPanel::WaitForGraph => "wait-for-graph",
+            KeyPanel::Protocol => "protocol",
+        }
+    }
+
+    /// The key panel called `name`, if there is one.
+    pub fn named(name: &str) -> Option<KeyPanel> {
+        KeyPanel::ALL.into_iter().find(|p| p.name() == name)
     }
 }
 
@@ -569,6 +613,21 @@ fn program_uses_sql(program: &[Op], wanted: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_key_panel_is_found_by_its_name_and_a_lesson_file_names_it_the_same_way() {
+        for panel in KeyPanel::ALL {
+            assert_eq!(KeyPanel::named(panel.name()), Some(panel));
+            let text = format!("key_panel = \"{}\"", panel.name());
+            #[derive(Deserialize)]
+            struct Only {
+                key_panel: KeyPanel,
+            }
+            let only: Only = toml::from_str(&text).expect("a key panel parses");
+            assert_eq!(only.key_panel, panel);
+        }
+        assert_eq!(KeyPanel::named("pg_locks"), None);
+    }
 
     #[test]
     fn toml_error_columns_count_characters_not_bytes() {

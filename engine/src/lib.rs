@@ -14,8 +14,10 @@
 //!   [`server`];
 //! - [`world`]: the server together with clients, pools, connections and tasks;
 //! - [`lesson`]: the lesson file format and how a fix patches a scenario;
-//! - [`explore`]: the exhaustive explorer that finds failures and proves fixes.
+//! - [`explore`]: the exhaustive explorer that finds failures and proves fixes;
+//! - [`analysis`]: questions about many worlds of one lesson (how big a pool must be).
 
+pub mod analysis;
 pub mod explore;
 pub mod lesson;
 pub mod limits;

@@ -2,7 +2,7 @@
 //! `idle in transaction`), what it waits for and its query, as an engineer would query it
 //! during an incident.
 
-use super::lesson_view::SessionSignal;
+use crate::player::SessionSignal;
 use leptos::prelude::*;
 use lockstep::server::SessionState;
 

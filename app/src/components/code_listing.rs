@@ -1,6 +1,6 @@
 //! The code each task runs, with every task's current line highlighted.
 
-use super::lesson_view::SessionSignal;
+use crate::player::SessionSignal;
 use leptos::prelude::*;
 use lockstep::world::TaskState;
 

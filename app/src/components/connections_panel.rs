@@ -2,7 +2,7 @@
 //! ReadyForQuery the driver read, and the protocol messages in flight each way (lib/pq and pgx
 //! speak the extended query protocol: Parse, Bind, Execute, Sync; replies up to ReadyForQuery).
 
-use super::lesson_view::SessionSignal;
+use crate::player::{depend_on, SessionSignal};
 use leptos::prelude::*;
 use lockstep::world::{BackendState, TxStatus};
 
@@ -13,7 +13,7 @@ pub fn ConnectionsPanel() -> impl IntoView {
     // Re-render only on a step that changed a connection (task names never change).
     let connections = Memo::new(move |_| session.with(|s| s.world().connections.clone()));
     let cards = move || {
-        connections.track();
+        depend_on(connections);
         session.with_untracked(|s| {
             let world = s.world();
             world
@@ -112,7 +112,7 @@ pub fn ConnectionsPanel() -> impl IntoView {
     let count = move || connections.with(|c| c.len());
     view! {
         <section class="panel connections-panel" data-testid="connections">
-            <details>
+            <details open>
                 <summary>
                     <h2>"Connections and the wire"</h2>
                     <span class="count">{move || format!(" — {} open", count())}</span>

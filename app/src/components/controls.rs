@@ -1,6 +1,6 @@
 //! Step, Play/Pause with a speed slider, Back, Reset, and the schedule so far.
 
-use super::lesson_view::{step, toggle_play, Player, SessionSignal};
+use crate::player::{step, toggle_play, Player, SessionSignal};
 use leptos::prelude::*;
 
 /// The control bar.

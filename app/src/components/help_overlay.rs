@@ -1,6 +1,6 @@
 //! The keyboard shortcuts, shown with `?`.
 
-use super::lesson_view::Player;
+use crate::player::Player;
 use leptos::prelude::*;
 
 /// The help overlay.

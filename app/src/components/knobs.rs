@@ -1,23 +1,8 @@
 //! The lesson's knobs: numbers the learner turns (how many requests run at once, how large the
 //! pool is). Turning one rebuilds the run from the start with the new setting.
 
-use super::lesson_view::{Player, SessionSignal};
-use crate::session::Session;
+use crate::player::{set_knob, Player, SessionSignal};
 use leptos::prelude::*;
-
-/// Sets knob `name` to `value` and starts the run again.
-pub fn set_knob(session: SessionSignal, player: Player, name: &str, value: u32) {
-    let (lesson, fix, mut knobs) =
-        session.with_untracked(|s| (s.lesson, s.fix.clone(), s.knobs.clone()));
-    if session.with_untracked(|s| s.knob_values().get(name) == Some(&value)) {
-        return;
-    }
-    knobs.insert(name.to_string(), value);
-    player.playing.set(false);
-    if let Ok(fresh) = Session::with_knobs(lesson, fix.as_deref(), &knobs) {
-        session.set(fresh);
-    }
-}
 
 /// The knobs panel; nothing for a lesson without knobs.
 #[component]

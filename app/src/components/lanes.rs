@@ -1,9 +1,12 @@
-//! One lane per task: its name, its state, why it waits in words; a click runs it next.
+//! One lane per task: its name, its state, the line of code it is on, why it waits in words
+//! and whom it waits for (the same edge the wait-for graph draws); a click runs it next. A lane
+//! that the last move changed is marked.
 
-use super::lesson_view::{Player, SessionSignal};
+use crate::export::label;
+use crate::player::{Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::server::Pid;
-use lockstep::world::{BlockReason, Choice, TaskId, TaskState};
+use lockstep::world::{BlockReason, Choice, TaskId, TaskState, WaitNode};
 use std::collections::BTreeMap;
 
 /// Why a task waits, naming tasks rather than server processes where we know them.
@@ -36,9 +39,19 @@ struct Lane {
     state: String,
     why: String,
     line: String,
+    /// The text of the line the task is on.
+    code: String,
+    /// Whom it waits for, as the wait-for graph names them.
+    waits_for: Vec<String>,
+    /// Whether one of its waits is on a cycle.
+    in_cycle: bool,
     conns: String,
+    /// The connections it holds with their server processes, for the tooltip.
+    conns_title: String,
     runnable: bool,
     is_next: bool,
+    /// Whether its state, line or wait differ from what the lane showed before this move.
+    changed: bool,
 }
 
 /// The task lanes.
@@ -48,14 +61,17 @@ pub fn Lanes() -> impl IntoView {
     let player = expect_context::<Player>();
     let noun = session.with_untracked(|s| s.task_noun());
     // What the lanes show, worked out once a step; the buttons re-render only when it changed.
-    let lanes = Memo::new(move |_| {
+    let lanes = Memo::new(move |previous: Option<&Vec<Lane>>| {
         session.with(|s| {
             let world = s.world();
             let names = s.pid_names();
             let choices = world.choices();
             let next = s.next_choice();
             let tick = choices == vec![Choice::Tick];
-            world
+            let graph = world.wait_for_graph();
+            let cycles = graph.cycles();
+            let fix = s.fix.as_deref();
+            let lanes: Vec<Lane> = world
                 .task_views()
                 .into_iter()
                 .map(|t| {
@@ -88,17 +104,38 @@ pub fn Lanes() -> impl IntoView {
                         TaskState::Failed(e) => ("failed", "failed".to_string(), e.clone()),
                     };
                     let line = t.line.map(|l| format!("line {l}")).unwrap_or_default();
-                    let conns: Vec<String> = t
+                    let code = t
+                        .line
+                        .and_then(|l| {
+                            let listing = s.lesson.listing_of(&t.name, fix)?;
+                            let text = listing.code.lines().nth(l.checked_sub(1)? as usize)?;
+                            Some(text.trim().to_string())
+                        })
+                        .unwrap_or_default();
+                    let me = WaitNode::Task(id);
+                    let out: Vec<_> = graph.edges.iter().filter(|e| e.from == me).collect();
+                    let waits_for = out.iter().map(|e| label(s, e.to)).collect();
+                    let in_cycle = out.iter().any(|e| {
+                        cycles
+                            .iter()
+                            .any(|c| c.contains(&e.from) && c.contains(&e.to))
+                    });
+                    // The connections it holds, short; the tooltip names their server processes.
+                    let held: Vec<_> = t
                         .connections
                         .iter()
                         .filter_map(|c| world.connections.get(c))
-                        .map(|c| format!("{} (process {})", c.id, c.pid))
                         .collect();
-                    let conns = if conns.is_empty() {
-                        String::new()
-                    } else {
-                        format!("holds {}", conns.join(", "))
-                    };
+                    let conns = held
+                        .iter()
+                        .map(|c| c.id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let conns_title = held
+                        .iter()
+                        .map(|c| format!("holds {} (process {})", c.id, c.pid))
+                        .collect::<Vec<_>>()
+                        .join(", ");
                     Lane {
                         id,
                         name: t.name,
@@ -106,10 +143,30 @@ pub fn Lanes() -> impl IntoView {
                         state,
                         why,
                         line,
+                        code,
+                        waits_for,
+                        in_cycle,
                         conns,
+                        conns_title,
                         runnable,
                         is_next,
+                        changed: false,
                     }
+                })
+                .collect();
+            let shown_before = |lane: &Lane| {
+                previous
+                    .and_then(|p| p.iter().find(|b| b.id == lane.id))
+                    .map(|b| {
+                        (&b.state, &b.why, &b.line, &b.waits_for)
+                            == (&lane.state, &lane.why, &lane.line, &lane.waits_for)
+                    })
+            };
+            lanes
+                .into_iter()
+                .map(|lane| Lane {
+                    changed: shown_before(&lane) == Some(false),
+                    ..lane
                 })
                 .collect::<Vec<_>>()
         })
@@ -126,11 +183,17 @@ pub fn Lanes() -> impl IntoView {
                     state,
                     why,
                     line,
+                    code,
+                    waits_for,
+                    in_cycle,
                     conns,
+                    conns_title,
                     runnable,
                     is_next,
+                    changed,
                 } = lane;
                 let testid = format!("lane-{name}");
+                let why_title = why.clone();
                 let title = if runnable {
                     format!("Run {name} next")
                 } else {
@@ -140,7 +203,9 @@ pub fn Lanes() -> impl IntoView {
                     <button
                         class=format!("lane lane-{class}")
                         class:next=is_next
+                        class:changed=changed
                         data-testid=testid
+                        data-waits-for=waits_for.join(" ")
                         data-state=class
                         title=title
                         disabled=!runnable
@@ -154,8 +219,17 @@ pub fn Lanes() -> impl IntoView {
                         <span class="lane-name">{format!("{noun} {name}")}</span>
                         <span class="lane-state">{state}</span>
                         {is_next.then(|| view! { <span class="lane-next">"next"</span> })}
-                        <span class="lane-why">{why}</span>
-                        <span class="lane-meta">{line}" "{conns}</span>
+                        <span class="lane-why" title=why_title>{why}</span>
+                        {(!waits_for.is_empty()).then(|| {
+                            let text = format!("waits for → {}", waits_for.join(", "));
+                            view! {
+                                <span class="lane-edge" class:in-cycle=in_cycle data-testid="lane-edge">{text}</span>
+                            }
+                        })}
+                        {(!code.is_empty()).then(|| view! {
+                            <code class="lane-code" data-testid="lane-code"><span class="lane-line">{line.clone()}</span>" "{code}</code>
+                        })}
+                        <span class="lane-meta" title=conns_title>{conns}</span>
                     </button>
                 }
             })

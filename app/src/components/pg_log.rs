@@ -1,7 +1,7 @@
 //! The PostgreSQL server log: every line the simulated server wrote, with its time and the
 //! backend's pid, in the server's own format (continuation lines indented with a tab).
 
-use super::lesson_view::SessionSignal;
+use crate::player::SessionSignal;
 use leptos::prelude::*;
 use lockstep::server;
 use lockstep::world::Event;

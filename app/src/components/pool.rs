@@ -1,6 +1,6 @@
 //! The client pools: each slot, who holds it, and the acquire queue.
 
-use super::lesson_view::SessionSignal;
+use crate::player::{depend_on, SessionSignal};
 use leptos::prelude::*;
 
 /// The pool panel; empty when the scenario has no pools.
@@ -12,7 +12,7 @@ pub fn PoolPanel() -> impl IntoView {
         session.with(|s| (s.world().pools.clone(), s.world().connections.clone()))
     });
     let pools = move || {
-        state.track();
+        depend_on(state);
         session.with_untracked(|s| {
             let world = s.world();
             world

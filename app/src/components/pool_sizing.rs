@@ -1,16 +1,14 @@
 //! Pool sizing, for lessons with a knob for how many tasks run and a knob for the pool's size:
 //! the rule that a pool of at least Tn × (Cm − 1) + 1 connections cannot be starved (Tn tasks,
 //! each holding up to Cm connections at once), drawn over every setting, and the explorer
-//! confirming setting by setting whether a deadlock is possible.
+//! confirming setting by setting whether a deadlock is possible. The engine's
+//! [`PoolSizing`] does the measuring and builds each setting's world; this panel draws the grid
+//! and runs the checks in the background.
 
-use super::check_schedules::{CheckPhase, Checker};
-use super::knobs::set_knob;
-use super::lesson_view::{Player, SessionSignal};
-use crate::session::Session;
+use crate::checker::{CheckPhase, Checker};
+use crate::player::{depend_on, set_knob, Player, SessionSignal};
 use leptos::prelude::*;
-use lockstep::lesson::{Knob, KnobValues};
-use lockstep::world::World;
-use lockstep_lessons::Lesson;
+use lockstep::analysis::pool_sizing::{PoolSizing, Setting};
 use std::collections::BTreeMap;
 
 /// The state budget per setting: a sweep over every setting stays within a few minutes, and a
@@ -28,62 +26,16 @@ enum Verdict {
     Unknown,
 }
 
-/// The most connections one task holds at once, measured by running the fix's scenario with
-/// the fewest tasks and the largest pool (no task waits for the pool), step by step.
-fn connections_per_task(
-    lesson: &'static Lesson,
-    fix: Option<&str>,
-    tasks: &Knob,
-    pool: &Knob,
-) -> u32 {
-    let knobs = KnobValues::from([
-        (tasks.name.clone(), tasks.min),
-        (pool.name.clone(), pool.max),
-    ]);
-    let Ok(mut session) = Session::with_knobs(lesson, fix, &knobs) else {
-        return 1;
-    };
-    let held = |world: &World| {
-        world
-            .task_views()
-            .iter()
-            .map(|t| t.connections.len() as u32)
-            .max()
-            .unwrap_or(0)
-    };
-    let mut most = held(session.world());
-    for _ in 0..10_000 {
-        if !session.step() {
-            break;
-        }
-        most = most.max(held(session.world()));
-    }
-    most.max(1)
-}
-
-/// The world at one setting of the two knobs, the learner's other knobs kept.
-fn world_at(session: &Session, tasks: &Knob, pool: &Knob, cell: (u32, u32)) -> Option<World> {
-    let mut knobs = session.knobs.clone();
-    knobs.insert(tasks.name.clone(), cell.0);
-    knobs.insert(pool.name.clone(), cell.1);
-    let scenario = session
-        .lesson
-        .scenario_at(session.fix.as_deref(), &knobs)
-        .ok()?;
-    World::new(&scenario).ok()
-}
-
 /// The pool-sizing view; nothing for lessons without a task knob and a pool knob.
 #[component]
 pub fn PoolSizing() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
     let player = expect_context::<Player>();
     let lesson = session.with_untracked(|s| s.lesson);
-    let tasks_knob = lesson.knobs.iter().find(|k| k.task.is_some());
-    let pool_knob = lesson.knobs.iter().find(|k| k.pool.is_some());
-    let (Some(tasks), Some(pool)) = (tasks_knob, pool_knob) else {
+    let Some(sizing) = PoolSizing::of(lesson) else {
         return ().into_any();
     };
+    let (tasks, pool) = (sizing.tasks, sizing.pool);
 
     // Verdicts by (fix, tasks, pool size); a separate checker, so the lesson's own check panel
     // keeps its result.
@@ -94,14 +46,11 @@ pub fn PoolSizing() -> impl IntoView {
     let sweeping = RwSignal::new(false);
 
     let fix = Memo::new(move |_| session.with(|s| s.fix.clone()));
-    let cm = Memo::new(move |_| connections_per_task(lesson, fix.get().as_deref(), tasks, pool));
+    let cm = Memo::new(move |_| sizing.connections_per_task(fix.get().as_deref()));
     let setting = Memo::new(move |_| {
         session.with(|s| {
-            let values = s.knob_values();
-            (
-                values.get(&tasks.name).copied().unwrap_or(tasks.default),
-                values.get(&pool.name).copied().unwrap_or(pool.default),
-            )
+            let at = sizing.setting_in(&s.knob_values());
+            (at.tasks, at.pool)
         })
     });
 
@@ -126,7 +75,13 @@ pub fn PoolSizing() -> impl IntoView {
             sweeping.set(false);
             return;
         };
-        if let Some(world) = session.with_untracked(|s| world_at(s, tasks, pool, cell)) {
+        let at = Setting {
+            tasks: cell.0,
+            pool: cell.1,
+        };
+        if let Some(world) =
+            session.with_untracked(|s| sizing.world_at(s.fix.as_deref(), &s.knobs, at))
+        {
             checking.set_value(Some((fix_now, cell.0, cell.1)));
             checker.start(world);
         }
@@ -135,8 +90,8 @@ pub fn PoolSizing() -> impl IntoView {
     // Each new setting is checked as soon as the learner turns a knob (not on load: the page
     // should not start a search nobody asked for).
     Effect::new(move |first: Option<()>| {
-        setting.track();
-        fix.track();
+        depend_on(setting);
+        depend_on(fix);
         if first.is_some() {
             next();
         }
@@ -163,13 +118,13 @@ pub fn PoolSizing() -> impl IntoView {
     on_cleanup(move || checker.clear());
 
     let sweep = move |_| {
-        let mut cells = Vec::new();
-        for t in (tasks.min..=tasks.max).rev() {
-            for p in (pool.min..=pool.max).rev() {
-                cells.push((t, p));
-            }
-        }
-        queue.set_value(cells);
+        // A stack: the engine's order, reversed, pops smallest first.
+        let cells = sizing
+            .settings()
+            .into_iter()
+            .rev()
+            .map(|s| (s.tasks, s.pool));
+        queue.set_value(cells.collect());
         sweeping.set(true);
         next();
     };
@@ -189,14 +144,13 @@ pub fn PoolSizing() -> impl IntoView {
     let x_of = move |t: u32| left + cell_size * f64::from(t - tasks.min);
     let y_of = move |p: u32| top + cell_size * f64::from(pool.max - p);
     let cells = move || {
-        let bound_per = cm.get().saturating_sub(1);
+        let cm_now = cm.get();
         let (now_t, now_p) = setting.get();
         let fix_now = fix.get();
         let mut out = Vec::new();
         for t in tasks.min..=tasks.max {
             for p in pool.min..=pool.max {
-                let bound = t * bound_per + 1;
-                let safe = p >= bound;
+                let safe = PoolSizing::safe(Setting { tasks: t, pool: p }, cm_now);
                 let verdict = verdicts.with(|v| v.get(&(fix_now.clone(), t, p)).copied());
                 let (mark, mark_class, words) = match verdict {
                     Some(Verdict::Fails) => ("✗", "mark fails", "a deadlock is possible"),
@@ -244,10 +198,10 @@ pub fn PoolSizing() -> impl IntoView {
     };
     // The bound as a staircase: the lowest safe pool size for each task count.
     let bound_path = move || {
-        let per = cm.get().saturating_sub(1);
+        let cm = cm.get();
         let mut d = String::new();
         for t in tasks.min..=tasks.max {
-            let bound = (t * per + 1).clamp(pool.min, pool.max + 1);
+            let bound = PoolSizing::bound(t, cm).clamp(pool.min, pool.max + 1);
             // The bottom edge of the lowest safe cell (the top edge when none is safe).
             let y = top + cell_size * (f64::from(pool.max) - f64::from(bound)) + cell_size - 1.0;
             let (x0, x1) = (x_of(t) - 1.0, x_of(t) + cell_size - 1.0);
@@ -283,7 +237,7 @@ pub fn PoolSizing() -> impl IntoView {
     let summary = move || {
         let (t, p) = setting.get();
         let cm = cm.get();
-        let bound = t * cm.saturating_sub(1) + 1;
+        let bound = PoolSizing::bound(t, cm);
         let rule = if p >= bound {
             format!("{p} ≥ {bound}: the rule says this pool cannot be starved.")
         } else {
@@ -358,35 +312,4 @@ pub fn PoolSizing() -> impl IntoView {
         </section>
     }
     .into_any()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::session::tests::nested_pool_lesson;
-    use lockstep::explore::{Explorer, Limits};
-
-    #[test]
-    fn a_request_that_queries_inside_its_rows_loop_holds_two_connections() {
-        let lesson = nested_pool_lesson();
-        assert_eq!(
-            connections_per_task(lesson, None, &lesson.knobs[0], &lesson.knobs[1]),
-            2
-        );
-    }
-
-    #[test]
-    fn the_explorer_agrees_with_the_bound_around_it() {
-        let lesson = nested_pool_lesson();
-        let session = Session::with_knobs(lesson, None, &KnobValues::new()).unwrap();
-        let (tasks, pool) = (&lesson.knobs[0], &lesson.knobs[1]);
-        // Two requests needing two connections each: the bound is 2 x (2 - 1) + 1 = 3.
-        let below = world_at(&session, tasks, pool, (2, 2)).unwrap();
-        let at = world_at(&session, tasks, pool, (2, 3)).unwrap();
-        assert!(!Explorer::new(below, Limits::default())
-            .run()
-            .failures
-            .is_empty());
-        assert!(Explorer::new(at, Limits::default()).run().proven());
-    }
 }

@@ -1,7 +1,7 @@
 //! Where the run stands, in words: ready, running, deadlock, stalled, failed, anomaly,
 //! completed.
 
-use super::lesson_view::SessionSignal;
+use crate::player::SessionSignal;
 use crate::session::Outcome;
 use leptos::prelude::*;
 use lockstep::server;

@@ -1,6 +1,6 @@
 //! The events of every step with their narration, newest last; PostgreSQL's errors in full.
 
-use super::lesson_view::SessionSignal;
+use crate::player::{depend_on, SessionSignal};
 use leptos::html::Ol;
 use leptos::prelude::*;
 use lockstep::server;
@@ -122,7 +122,7 @@ pub fn Timeline() -> impl IntoView {
     // layout, because reading `scrollHeight` here forces a layout in the middle of a step's
     // updates (in a profile it cost more than the rest of the step's script).
     Effect::new(move |_| {
-        ids.track();
+        depend_on(ids);
         request_animation_frame(move || {
             if let Some(el) = list.get_untracked() {
                 el.set_scroll_top(el.scroll_height());

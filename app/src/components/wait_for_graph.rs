@@ -1,27 +1,8 @@
 //! Who waits for whom, and why, with any cycle called out.
 
-use super::lesson_view::SessionSignal;
-use crate::export::{self, GraphPicture};
-use crate::session::Session;
+use crate::export::{self, label, GraphPicture};
+use crate::player::{depend_on, SessionSignal};
 use leptos::prelude::*;
-use lockstep::world::WaitNode;
-
-/// How a node is labelled in the drawing (and in the SVG export).
-pub fn label(s: &Session, node: WaitNode) -> String {
-    let world = s.world();
-    match node {
-        WaitNode::Task(t) => s.task_name(t),
-        WaitNode::Pool(p) => world
-            .pools
-            .get(p.0 as usize)
-            .map(|pool| format!("pool {}", pool.name))
-            .unwrap_or_else(|| p.to_string()),
-        WaitNode::Connection(c) => match world.connections.get(&c) {
-            Some(conn) => format!("{c} · pid {}", conn.pid),
-            None => c.to_string(),
-        },
-    }
-}
 
 /// A wait-for graph drawn as SVG: nodes in rows (tasks, pools, sessions), an arrow from waiter
 /// to awaited, cycle edges red. The lesson and the sandbox draw with it; the SVG export lays
@@ -88,14 +69,29 @@ pub fn WaitForGraphPanel() -> impl IntoView {
             (graph.edges, graph.stuck)
         })
     });
+    // The edges shown before, to mark those the last move added.
+    let before = StoredValue::new(Vec::<String>::new());
     let content = move || {
-        shape.track();
+        depend_on(shape);
         session.with_untracked(|s| {
             let graph = s.world().wait_for_graph();
             let cycles = graph.cycles();
+            let sentences: Vec<String> = graph.edges.iter().map(|e| e.sentence.clone()).collect();
+            let previous = before
+                .try_update_value(|b| std::mem::replace(b, sentences))
+                .unwrap_or_default();
             if graph.edges.is_empty() {
                 return view! { <p class="empty">"Nobody waits for anybody."</p> }.into_any();
             }
+            // Stuck without a cycle: waiting on someone who will never let go.
+            let stuck = (cycles.is_empty() && !graph.stuck.is_empty()).then(|| {
+                let names: Vec<String> = graph.stuck.iter().map(|n| label(s, *n)).collect();
+                view! {
+                    <p class="cycle stuck" data-testid="graph-stuck">
+                        "Stuck for good, with no cycle: " {names.join(", ")}
+                    </p>
+                }
+            });
             let cycle_text: Vec<AnyView> = cycles
                 .iter()
                 .map(|c| {
@@ -111,12 +107,15 @@ pub fn WaitForGraphPanel() -> impl IntoView {
                     let in_cycle = cycles
                         .iter()
                         .any(|c| c.contains(&e.from) && c.contains(&e.to));
-                    view! { <li class:in-cycle=in_cycle>{e.sentence.clone()}</li> }.into_any()
+                    let new = !previous.contains(&e.sentence);
+                    view! { <li class:in-cycle=in_cycle class:new=new>{e.sentence.clone()}</li> }
+                        .into_any()
                 })
                 .collect();
             let svg = drawing(&export::picture(s, &graph, &cycles));
             view! {
                 {cycle_text}
+                {stuck}
                 {svg}
                 <ul class="edges">{edges}</ul>
             }

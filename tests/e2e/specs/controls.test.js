@@ -11,6 +11,8 @@ const { site, browser } = await siteAndBrowser();
 test('every control has a shortcut: digits run a task, Home and End scrub, c checks', async () => {
   const lesson = await LessonPage.open(browser, site.url, 'lock-order');
   const { page } = lesson;
+  // The timeline, which names the undone steps, is one tab away from the stage.
+  await lesson.openTab('timeline');
   await page.keyboard.press('2');
   await page.keyboard.press('2');
   await page.keyboard.press('1');
@@ -51,6 +53,7 @@ test('workshop mode scales the page and goes into the address', async () => {
 test('pg_stat_activity shows a backend idle in transaction, and the log has the exact error', async () => {
   const lesson = await LessonPage.open(browser, site.url, 'lock-order');
   const { page } = lesson;
+  await lesson.openTab('pg_stat_activity');
   const seen = new Set();
   for (let i = 0; i < 15 && !seen.has('idle in transaction'); i++) {
     await lesson.step();
@@ -60,6 +63,7 @@ test('pg_stat_activity shows a backend idle in transaction, and the log has the 
   }
   assert.ok(seen.has('idle in transaction'), `states seen: ${JSON.stringify([...seen])}`);
   await lesson.playToEnd();
+  await lesson.openTab('log');
   const log = await page.getByTestId('pg-log-text').innerText();
   assert.match(log, /ERROR: {2}deadlock detected/);
   assert.match(log, /STATEMENT: {2}/);
@@ -83,6 +87,7 @@ test('on a 360 px phone the lesson fits the width and the controls stay usable',
 test('pool sizing: the explorer confirms the bound Tn x (Cm - 1) + 1 at every setting', async () => {
   const lesson = await LessonPage.open(browser, site.url, 'pool-exhaustion');
   const { page } = lesson;
+  await lesson.openTab('pool-sizing');
   assert.match(await page.getByTestId('sizing-rule').innerText(), /Tn = 4, Cm = 2: Tn × \(Cm − 1\) \+ 1 = 5/);
   await page.getByTestId('sizing-sweep').click();
   await page.getByTestId('sizing-sweep').waitFor({ timeout: 300000 });

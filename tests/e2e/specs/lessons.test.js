@@ -2,15 +2,12 @@
 // the end shows a bug outcome, every real (proven) fix completes, Back and lane clicks work,
 // "Check every schedule" finds the bug, proves each real fix and finds where each partial fix
 // still fails, share and embed links reproduce the page, and nothing logs a console error. A lesson added to the catalogue is
-// covered without touching this file. One screenshot per lesson goes to screenshots/SLUG.png.
+// covered without touching this file. (The screenshots of every lesson come from stage.test.js.)
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { siteAndBrowser, openPage } from '../support/browser.js';
 import { LessonPage } from '../support/lesson-page.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const BUG_OUTCOMES = ['deadlock', 'stalled', 'failed', 'anomaly'];
 
 // The catalogue and each lesson's fixes, read from the running app before the tests are declared.
@@ -47,7 +44,6 @@ for (const { slug, fixes } of lessons) {
       assert.ok(BUG_OUTCOMES.includes(outcome), `outcome ${outcome}`);
       const status = lesson.page.getByRole('status').first();
       assert.match(await status.innerText(), new RegExp(outcome === 'stalled' ? 'stalled' : outcome));
-      await lesson.page.screenshot({ path: path.join(here, '..', 'screenshots', `${slug}.png`) });
       assert.deepEqual(lesson.problems, []);
       await lesson.close();
     });

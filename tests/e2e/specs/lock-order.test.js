@@ -37,6 +37,7 @@ test('with the order-by fix both workers commit and no error is shown', async ()
   assert.equal(await lesson.outcome(), 'completed');
   assert.match(status, /completed/);
   assert.doesNotMatch(status, /deadlock/);
+  await lesson.openTab('timeline');
   assert.equal(await lesson.page.getByTestId('pg-error').count(), 0);
   const log = await lesson.page.getByTestId('event-log').innerText();
   const commits = log.match(/commits transaction \d+/g) ?? [];

@@ -75,8 +75,18 @@ export class LessonPage {
       buttons.map((b) => ({ slug: b.dataset.fix, proven: b.dataset.proven === 'true' })));
   }
 
+  /**
+   * Opens the tab of panel `id` (`timeline`, `pg_locks`, `log`, ...) beside the stage, unless
+   * that panel is the lesson's key panel, which is always shown.
+   */
+  async openTab(id) {
+    const tab = this.page.getByTestId(`tab-${id}`);
+    if (await tab.count() > 0) await tab.click();
+  }
+
   /** The text of every PostgreSQL error block shown in the timeline. */
-  pgErrors() {
+  async pgErrors() {
+    await this.openTab('timeline');
     return this.page.getByTestId('pg-error').allInnerTexts();
   }
 

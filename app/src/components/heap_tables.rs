@@ -1,0 +1,159 @@
+//! The tables of any server: every tuple version in heap order with ctid, xmin and xmax, and lock badges
+//! naming the mode, the holder and the waiters.
+
+use leptos::prelude::*;
+use lockstep::server::{Pid, TableView};
+use lockstep::sql::RowLockStrength;
+use std::collections::BTreeMap;
+
+fn strength_label(s: RowLockStrength) -> &'static str {
+    match s {
+        RowLockStrength::KeyShare => "FOR KEY SHARE",
+        RowLockStrength::Share => "FOR SHARE",
+        RowLockStrength::NoKeyUpdate => "FOR NO KEY UPDATE",
+        RowLockStrength::Update => "FOR UPDATE",
+    }
+}
+
+fn who(pid: Pid, names: &BTreeMap<Pid, String>) -> String {
+    match names.get(&pid) {
+        Some(n) => n.clone(),
+        None => format!("process {pid}"),
+    }
+}
+
+/// The tables panel for any server: `tables` as the server shows them, `names` naming the
+/// backends (lesson tasks, sandbox sessions).
+#[component]
+pub fn HeapTables(
+    tables: Signal<Vec<TableView>>,
+    names: Signal<BTreeMap<Pid, String>>,
+) -> impl IntoView {
+    // What the tables showed before, to mark the row versions a move changed.
+    let before = StoredValue::new(Vec::<TableView>::new());
+    let tables = move || {
+        let now = tables.get();
+        let previous = before
+            .try_update_value(|b| std::mem::replace(b, now.clone()))
+            .unwrap_or_default();
+        names.with(|names| {
+            now.into_iter()
+                .map(|table| {
+                    let old = previous.iter().find(|t| t.name == table.name);
+                    let headers: Vec<AnyView> = table
+                        .columns
+                        .iter()
+                        .map(|c| view! { <th>{c.clone()}</th> }.into_any())
+                        .collect();
+                    let rows: Vec<AnyView> = table
+                        .tuples
+                        .iter()
+                        .map(|t| {
+                            let state = if t.aborted {
+                                "aborted"
+                            } else if t.live {
+                                "live"
+                            } else {
+                                "dead"
+                            };
+                            // A transaction that locked a row and then updated it appears twice.
+                            let mut xmax: Vec<String> = t.xmax.iter().map(|x| x.xid.to_string()).collect();
+                            xmax.dedup();
+                            let xmax = if xmax.is_empty() { "0".to_string() } else { xmax.join(", ") };
+                            let values: Vec<AnyView> = t
+                                .values
+                                .iter()
+                                .map(|v| {
+                                    let text = v.clone().unwrap_or_else(|| "NULL".into());
+                                    view! { <td class="value">{text}</td> }.into_any()
+                                })
+                                .collect();
+                            let mut badges: Vec<AnyView> = t
+                                .xmax
+                                .iter()
+                                .filter(|x| x.active)
+                                .map(|x| {
+                                    let holder = match x.pid {
+                                        Some(p) => who(p, names),
+                                        None => format!("xid {}", x.xid),
+                                    };
+                                    let (class, text) = if x.update {
+                                        ("badge lock update", format!("updated by {holder} · xid {}", x.xid))
+                                    } else {
+                                        ("badge lock", format!("{} · {holder} · xid {}", strength_label(x.strength), x.xid))
+                                    };
+                                    view! { <span class=class title="held row lock">{text}</span> }.into_any()
+                                })
+                                .collect();
+                            // The same edge the wait-for graph draws and the waiting lane names.
+                            let holders: Vec<String> = t
+                                .xmax
+                                .iter()
+                                .filter(|x| x.active)
+                                .filter_map(|x| x.pid.map(|p| who(p, names)))
+                                .collect();
+                            badges.extend(t.waiters.iter().map(|p| {
+                                let text = if holders.is_empty() {
+                                    format!("{} waits", who(*p, names))
+                                } else {
+                                    format!("{} waits → {}", who(*p, names), holders.join(", "))
+                                };
+                                view! { <span class="badge waiter" title="waits for this row">{text}</span> }.into_any()
+                            }));
+                            let changed = old.is_some_and(|old| {
+                                old.tuples.iter().find(|o| o.ctid == t.ctid) != Some(t)
+                            });
+                            let contended = !t.waiters.is_empty();
+                            let ctid = format!("({},{})", t.ctid.0, t.ctid.1);
+                            view! {
+                                <tr
+                                    class=format!("tuple {state}")
+                                    class:changed=changed
+                                    class:contended=contended
+                                    data-state=state
+                                >
+                                    <td class="sys">{ctid}</td>
+                                    <td class="sys">{t.xmin.to_string()}</td>
+                                    <td class="sys">{xmax}</td>
+                                    {values}
+                                    <td class="locks">{badges}</td>
+                                </tr>
+                            }
+                            .into_any()
+                        })
+                        .collect();
+                    let testid = format!("table-{}", table.name);
+                    view! {
+                        <div class="table-wrap">
+                            <h3><code>{table.name.clone()}</code> " — every row version, in heap order"</h3>
+                            <table class="heap" data-testid=testid>
+                                <thead>
+                                    <tr>
+                                        <th class="sys">"ctid"</th>
+                                        <th class="sys">"xmin"</th>
+                                        <th class="sys">"xmax"</th>
+                                        {headers}
+                                        <th>"locks"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        </div>
+                    }
+                    .into_any()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="panel tables-panel">
+            <h2>"Tables"</h2>
+            {tables}
+            <p class="legend">
+                <span class="tuple-key live">"live"</span>
+                <span class="tuple-key dead">"dead (replaced or deleted)"</span>
+                <span class="tuple-key aborted">"aborted"</span>
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,284 @@
+//! The lesson page: it makes the session signal, the player and the checker, provides them
+//! to the panels by context, keeps the address and the course progress in step with the
+//! session, and lays the panels out.
+
+use super::course_nav::CourseNav;
+use crate::checker::Checker;
+use crate::components::activity_panel::ActivityPanel;
+use crate::components::check_schedules::CheckSchedules;
+use crate::components::code_listing::CodeListings;
+use crate::components::connections_panel::ConnectionsPanel;
+use crate::components::controls::Controls;
+use crate::components::fix_change::FixChange;
+use crate::components::fix_picker::FixPicker;
+use crate::components::help_overlay::HelpOverlay;
+use crate::components::knobs::Knobs;
+use crate::components::lanes::Lanes;
+use crate::components::locks_panel::LocksPanel;
+use crate::components::panel_tabs::{PanelTab, PanelTabs};
+use crate::components::pg_log::PgLog;
+use crate::components::pool::PoolPanel;
+use crate::components::pool_sizing::PoolSizing;
+use crate::components::share::Share;
+use crate::components::status_banner::StatusBanner;
+use crate::components::story::Story;
+use crate::components::tables::Tables;
+use crate::components::timeline::Timeline;
+use crate::components::wait_for_graph::WaitForGraphPanel;
+use crate::export::{self, ExportButtons, SvgFile};
+use crate::player::{listen_to_keys, play_on_a_timer, Player, SessionSignal};
+use crate::session::Session;
+use crate::{embedding, progress, url};
+use leptos::prelude::*;
+use lockstep::analysis::pool_sizing::PoolSizing as Sizing;
+use lockstep::lesson::KeyPanel;
+use lockstep::world::Schedule;
+use lockstep_lessons::Lesson;
+
+/// The lesson page.
+#[component]
+pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoView {
+    let mut first = match Session::with_knobs(lesson, start.fix.as_deref(), &start.knobs) {
+        Ok(s) => s,
+        Err(e) => {
+            let message = format!("This lesson cannot start: {e}");
+            return view! { <p class="notice error">{message}</p> }.into_any();
+        }
+    };
+    match start
+        .schedule
+        .as_deref()
+        .and_then(|text| text.parse::<Schedule>().ok())
+    {
+        Some(schedule) => {
+            first.replay(&schedule);
+        }
+        None => {
+            for _ in 0..start.step.min(10_000) {
+                if !first.step() {
+                    break;
+                }
+            }
+        }
+    }
+    let embed = start.embed;
+    let panel_in_address = start.panel.clone();
+    let session: SessionSignal = RwSignal::new(first);
+    let player = Player {
+        playing: RwSignal::new(false),
+        interval_ms: RwSignal::new(450),
+        help: RwSignal::new(false),
+        workshop: RwSignal::new(start.workshop),
+    };
+    // Workshop mode scales the whole page's type, which is set in rem on the root element.
+    Effect::new(move |_| {
+        let on = player.workshop.get();
+        if let Some(root) = document().document_element() {
+            let _ = root.class_list().toggle_with_force("workshop", on);
+        }
+    });
+    let checker = Checker::new();
+    provide_context(session);
+    provide_context(player);
+    provide_context(checker);
+
+    play_on_a_timer(session, player);
+
+    // The address follows the session.
+    Effect::new(move |_| {
+        let (fix, steps, schedule, knobs) = session.with(|s| {
+            let schedule = s.chosen.then(|| s.schedule().to_string());
+            (s.fix.clone(), s.steps.len(), schedule, s.knobs.clone())
+        });
+        let workshop = player.workshop.get();
+        url::replace(&url::UrlState {
+            lesson: Some(lesson.slug.clone()),
+            fix,
+            step: steps,
+            schedule,
+            embed,
+            workshop,
+            knobs,
+            panel: panel_in_address.clone(),
+        });
+    });
+
+    // Progress: the bug seen without a fix, then a fix played to the end.
+    Effect::new(move |_| {
+        let (fix, outcome) = session.with(|s| (s.fix.clone(), s.outcome()));
+        if !outcome.is_final() {
+            return;
+        }
+        match fix {
+            None if outcome.is_bug() => progress::mark_seen(&lesson.slug),
+            Some(_) if !outcome.is_bug() => progress::mark_fixed(&lesson.slug),
+            _ => {}
+        }
+    });
+
+    listen_to_keys(session, player, checker);
+    if embed {
+        embedding::report_height();
+    }
+
+    let timeline = Callback::new(move |_: ()| {
+        session.with_untracked(|s| SvgFile {
+            name: format!("{}-timeline-step-{}.svg", lesson.slug, s.steps.len()),
+            content: export::timeline_svg(&export::lesson_timeline(s)),
+        })
+    });
+    let graph = Callback::new(move |_: ()| {
+        session.with_untracked(|s| SvgFile {
+            name: format!("{}-wait-for-graph-step-{}.svg", lesson.slug, s.steps.len()),
+            content: export::graph_svg(
+                &export::lesson_graph(s),
+                &format!(
+                    "{} — wait-for graph at step {}",
+                    lesson.title,
+                    s.steps.len()
+                ),
+            ),
+        })
+    });
+    let key = start
+        .panel
+        .as_deref()
+        .and_then(KeyPanel::named)
+        .unwrap_or(lesson.key_panel);
+    let sizing = Sizing::of(lesson).is_some();
+    let mut tabs = vec![
+        PanelTab {
+            id: "code",
+            label: "Code",
+            panel: ViewFn::from(|| view! { <CodeListings/> }),
+        },
+        PanelTab {
+            id: "timeline",
+            label: "Timeline",
+            panel: ViewFn::from(|| view! { <Timeline/> }),
+        },
+    ];
+    for panel in KeyPanel::ALL.into_iter().filter(|p| *p != key) {
+        tabs.push(PanelTab {
+            id: panel.name(),
+            label: panel_label(panel),
+            panel: ViewFn::from(move || panel_view(panel)),
+        });
+    }
+    if sizing {
+        tabs.push(PanelTab {
+            id: "pool-sizing",
+            label: "Pool sizing",
+            panel: ViewFn::from(|| view! { <PoolSizing/> }),
+        });
+    }
+    tabs.extend([
+        PanelTab {
+            id: "pg_stat_activity",
+            label: "pg_stat_activity",
+            panel: ViewFn::from(|| view! { <ActivityPanel/> }),
+        },
+        PanelTab {
+            id: "pg_locks",
+            label: "pg_locks",
+            panel: ViewFn::from(|| view! { <LocksPanel/> }),
+        },
+        PanelTab {
+            id: "log",
+            label: "Log",
+            panel: ViewFn::from(|| view! { <PgLog/> }),
+        },
+    ]);
+    let title = lesson.title.clone();
+    view! {
+        <article class="lesson" class:embed=embed data-testid="lesson">
+            <header class="lesson-header">
+                <h1 data-testid="lesson-title">{title}</h1>
+                {(!embed).then(|| {
+                    view! {
+                        <div class="lesson-actions">
+                            <CourseNav lesson=lesson/>
+                            <Share lesson=lesson/>
+                            <button
+                                data-testid="workshop"
+                                aria-pressed=move || player.workshop.get().to_string()
+                                title="Large type for a projector (w)"
+                                on:click=move |_| player.workshop.update(|w| *w = !*w)
+                            >
+                                "Workshop mode"
+                            </button>
+                        </div>
+                    }
+                })}
+                {embed.then(|| {
+                    // The same lesson, fix and step, full size.
+                    let href = move || {
+                        session.with(|s| {
+                            url::query(&url::UrlState {
+                                lesson: Some(lesson.slug.clone()),
+                                fix: s.fix.clone(),
+                                step: s.steps.len(),
+                                schedule: s.chosen.then(|| s.schedule().to_string()),
+                                embed: false,
+                                workshop: false,
+                                knobs: s.knobs.clone(),
+                                panel: None,
+                            })
+                        })
+                    };
+                    view! {
+                        <a class="full-lesson" href=href target="_blank" rel="noopener">
+                            "Open the full lesson ↗"
+                        </a>
+                    }
+                })}
+            </header>
+            <div class="stage">
+                <section class="center" data-testid="stage">
+                    <StatusBanner/>
+                    <Controls/>
+                    <Lanes/>
+                    <div class="key-panel" data-testid="key-panel" data-panel=key.name()>
+                        {panel_view(key)}
+                    </div>
+                </section>
+                {(!embed).then(|| view! {
+                    <aside class="left">
+                        <Story/>
+                        <FixPicker/>
+                        <CheckSchedules/>
+                        <Knobs/>
+                        <FixChange/>
+                    </aside>
+                })}
+                <aside class="right">
+                    {embed.then(|| view! { <CheckSchedules/> })}
+                    <PanelTabs tabs=tabs/>
+                    <ExportButtons timeline=timeline graph=graph/>
+                </aside>
+            </div>
+            <HelpOverlay/>
+        </article>
+    }
+    .into_any()
+}
+
+/// What a panel's tab says.
+fn panel_label(panel: KeyPanel) -> &'static str {
+    match panel {
+        KeyPanel::Pool => "Pool",
+        KeyPanel::Rows => "Rows and locks",
+        KeyPanel::WaitForGraph => "Who waits for whom",
+        KeyPanel::Protocol => "Protocol",
+    }
+}
+
+/// The panel itself.
+fn panel_view(panel: KeyPanel) -> AnyView {
+    match panel {
+        KeyPanel::Pool => view! { <PoolPanel/> }.into_any(),
+        KeyPanel::Rows => view! { <Tables/> }.into_any(),
+        KeyPanel::WaitForGraph => view! { <WaitForGraphPanel/> }.into_any(),
+        KeyPanel::Protocol => view! { <ConnectionsPanel/> }.into_any(),
+    }
+}

@@ -1,0 +1,150 @@
+//! What the run printed: the isolation tester's output, as in an expected file, and the
+//! server's side (every event, PostgreSQL's errors in full with DETAIL, HINT and CONTEXT).
+
+use super::signal::SandboxSignal;
+use leptos::prelude::*;
+use lockstep::server::Event;
+
+/// The most permutations "every permutation" runs at once, so one click cannot freeze the
+/// page for long.
+const WHOLE_PERMUTATIONS_MAX: usize = 1_000;
+
+/// The isolation tester's output so far, and on demand the whole spec's output (every
+/// permutation, as `expected/NAME.out` records it).
+#[component]
+pub fn TesterOutput(sandbox: SandboxSignal) -> impl IntoView {
+    let text = move || sandbox.with(|s| s.as_ref().map(|s| s.output()).unwrap_or_default());
+    // The whole output, with the spec text it belongs to (a new spec hides it).
+    let whole = RwSignal::new(None::<(String, Result<String, String>)>);
+    let run_whole = move |_| {
+        let result = sandbox.with_untracked(|s| {
+            let s = s.as_ref()?;
+            let result = match &s.permutations {
+                Ok(list) if list.len() > WHOLE_PERMUTATIONS_MAX => Err(format!(
+                    "{} permutations; the limit for one run here is {WHOLE_PERMUTATIONS_MAX} (the `lockstep spec` command has none)",
+                    list.len()
+                )),
+                Err(e) => Err(e.clone()),
+                Ok(_) => lockstep::spec::run(&s.spec),
+            };
+            Some((s.text.clone(), result))
+        });
+        whole.set(result);
+    };
+    let shown = move || {
+        let current = sandbox.with(|s| s.as_ref().map(|s| s.text.clone()));
+        whole
+            .get()
+            .filter(|(t, _)| Some(t) == current.as_ref())
+            .map(|(_, r)| match r {
+                Ok(out) => view! {
+                    <h3>"Every permutation"</h3>
+                    <pre class="tester-output" data-testid="whole-output">{out}</pre>
+                }
+                .into_any(),
+                Err(e) => {
+                    view! { <p class="notice error" data-testid="whole-output">{e}</p> }.into_any()
+                }
+            })
+    };
+    view! {
+        <section class="panel tester-panel">
+            <h2>"isolationtester output"</h2>
+            <pre class="tester-output" data-testid="tester-output">{text}</pre>
+            <button
+                class="whole-button"
+                data-testid="run-whole"
+                title="Run every permutation in order on one server, as isolationtester does, and print its expected-file output"
+                on:click=run_whole
+            >
+                "Run every permutation"
+            </button>
+            {shown}
+        </section>
+    }
+}
+
+/// The server's events per move, errors in full.
+#[component]
+pub fn PostgresOutput(sandbox: SandboxSignal) -> impl IntoView {
+    let moves = move || {
+        sandbox.with(|s| {
+            let Some(s) = s else {
+                return Vec::new();
+            };
+            let names = s.pid_names();
+            s.moves
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let events: Vec<AnyView> = m
+                        .events
+                        .iter()
+                        .filter(|e| !matches!(e, Event::QueryFinished { .. }))
+                        .map(|e| {
+                            let who = match e {
+                                Event::Connected { pid }
+                                | Event::Disconnected { pid }
+                                | Event::StatementStarted { pid, .. }
+                                | Event::SnapshotTaken { pid, .. }
+                                | Event::TransactionBegan { pid }
+                                | Event::XidAssigned { pid, .. }
+                                | Event::TransactionCommitted { pid, .. }
+                                | Event::TransactionAborted { pid, .. }
+                                | Event::LockGranted { pid, .. }
+                                | Event::LockWaiting { pid, .. }
+                                | Event::LockAcquiredAfterWait { pid, .. }
+                                | Event::RowLocked { pid, .. }
+                                | Event::TupleWritten { pid, .. }
+                                | Event::DeadlockCheck { pid, .. }
+                                | Event::TimeoutFired { pid, .. }
+                                | Event::Error { pid, .. }
+                                | Event::QueryFinished { pid }
+                                | Event::Log { pid, .. } => names.get(pid).cloned(),
+                            };
+                            let prefix = who.map(|w| format!("{w}: ")).unwrap_or_default();
+                            match e {
+                                Event::Error { error, .. } => view! {
+                                    <li class="event error">
+                                        <span class="event-text">{prefix}{e.narration()}</span>
+                                        <pre class="pg-error" data-testid="pg-error">{error.to_string()}</pre>
+                                    </li>
+                                }
+                                .into_any(),
+                                Event::Log { line, .. } => {
+                                    let line = line.clone();
+                                    view! { <li class="event log"><code>"LOG " {line}</code></li> }.into_any()
+                                }
+                                Event::LockWaiting { .. } => view! { <li class="event waiting">{prefix}{e.narration()}</li> }.into_any(),
+                                Event::TransactionCommitted { .. } => view! { <li class="event good">{prefix}{e.narration()}</li> }.into_any(),
+                                Event::DeadlockCheck { .. } | Event::TimeoutFired { .. } => view! { <li class="event clock">{prefix}{e.narration()}</li> }.into_any(),
+                                _ => view! { <li class="event">{prefix}{e.narration()}</li> }.into_any(),
+                            }
+                        })
+                        .collect();
+                    let label = s.describe(m);
+                    let tester_error = m.error.clone().map(|e| view! { <li class="event error">{format!("isolationtester: {e}")}</li> });
+                    view! {
+                        <li class="step-entry">
+                            <div class="step-label"><span class="step-number">{i + 1}</span>{label}</div>
+                            <ol class="events">{events}{tester_error}</ol>
+                        </li>
+                    }
+                    .into_any()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let empty = move || sandbox.with(|s| s.as_ref().is_none_or(|s| s.moves.is_empty()));
+    view! {
+        <section class="panel timeline-panel">
+            <h2>"PostgreSQL"</h2>
+            <ol class="timeline" data-testid="pg-output">
+                {moves}
+                <li class="step-entry empty" class:hidden=move || !empty()>
+                    "The setup has run. Nothing else has happened yet."
+                </li>
+            </ol>
+        </section>
+    }
+}

@@ -1,0 +1,4 @@
+//! Analyses of a lesson that run many worlds and answer a question about all of them, for the
+//! page to draw: how big a pool must be ([`pool_sizing`]).
+
+pub mod pool_sizing;
