@@ -556,7 +556,7 @@ pub fn picture(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> G
             .map(|e| GraphEdge {
                 from: index(&e.from),
                 to: index(&e.to),
-                sentence: e.sentence.clone(),
+                sentence: e.plain.clone(),
                 in_cycle: cycles
                     .iter()
                     .any(|c| c.contains(&e.from) && c.contains(&e.to)),

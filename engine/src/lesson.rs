@@ -46,6 +46,27 @@ pub struct Lesson {
     /// Numbers the learner may turn (requests, pool size), in the order the UI shows them.
     #[serde(default)]
     pub knobs: Vec<Knob>,
+    /// Whether the wire protocol is the point of the lesson: then Step moves one engine step
+    /// (often one protocol message) at a time by default, and the status line names messages.
+    /// Elsewhere a Step is one thing a learner would name, and protocol messages are detail.
+    #[serde(default)]
+    pub protocol: bool,
+    /// Key moments the lesson names itself, besides those the engine finds.
+    #[serde(default)]
+    pub moments: Vec<Moment>,
+}
+
+/// A key moment a lesson names: the step at which `task` reaches listing line `line` (its
+/// current operation is on that line, and was not before).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moment {
+    /// The task (`R` also names the instances `R1`, `R2`, ...).
+    pub task: String,
+    /// The line of its listing.
+    pub line: u32,
+    /// What the status line says then: one sentence in the lesson's terms.
+    pub says: String,
 }
 
 /// Knob values by knob name. Knobs left out take their default (or the fix's setting).
@@ -228,6 +249,38 @@ impl Lesson {
         Ok(scenario)
     }
 
+    /// The moments this lesson names that happen in the step from `before` to `after`.
+    pub fn moments_between(
+        &self,
+        before: &crate::world::World,
+        after: &crate::world::World,
+    ) -> Vec<crate::world::KeyMoment> {
+        let mut out = Vec::new();
+        for moment in &self.moments {
+            for view in after.task_views() {
+                let instance = Listing {
+                    file: String::new(),
+                    tasks: vec![moment.task.clone()],
+                    code: String::new(),
+                };
+                if !instance.runs(&view.name) || view.line != Some(moment.line) {
+                    continue;
+                }
+                let was = before
+                    .task_views()
+                    .into_iter()
+                    .find(|t| t.id == view.id)
+                    .and_then(|t| t.line);
+                if was != Some(moment.line) {
+                    out.push(crate::world::KeyMoment::Lesson {
+                        text: moment.says.replace("{task}", &view.name),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// The knob called `name`, if the lesson has one.
     pub fn knob(&self, name: &str) -> Option<&Knob> {
         self.knobs.iter().find(|k| k.name == name)
@@ -406,6 +459,17 @@ pub fn validate(lesson: &Lesson) -> Result<(), String> {
         }
     }
     validate_knobs(lesson)?;
+    for moment in &lesson.moments {
+        let Some(listing) = lesson.listings.iter().find(|l| l.runs(&moment.task)) else {
+            return Err(format!("moment: no listing runs task `{}`", moment.task));
+        };
+        if moment.line == 0 || moment.line as usize > listing.code.lines().count() {
+            return Err(format!(
+                "moment: line {} is outside {}",
+                moment.line, listing.file
+            ));
+        }
+    }
     let mut slugs = std::collections::BTreeSet::new();
     for fix in &lesson.fixes {
         if !slugs.insert(fix.slug.as_str()) {

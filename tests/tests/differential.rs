@@ -21,10 +21,7 @@ use lockstep_tests::pg_tester::{self, Options};
 use lockstep_tests::scenario;
 use std::sync::Mutex;
 
-const CONFORMANCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/conformance/postgres"
-);
+const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/postgres");
 
 const REGRESSIONS: &str = differential::REGRESSIONS_DIR;
 

@@ -2,30 +2,7 @@
 
 use super::lesson_view::{Player, SessionSignal};
 use leptos::prelude::*;
-use lockstep::server::Pid;
-use lockstep::world::{BlockReason, Choice, TaskId, TaskState};
-use std::collections::BTreeMap;
-
-/// Why a task waits, naming tasks rather than server processes where we know them.
-pub fn why_waiting(reason: &BlockReason, names: &BTreeMap<Pid, String>) -> String {
-    match reason {
-        BlockReason::Lock { blockers, what, .. } => {
-            let who: Vec<String> = blockers
-                .iter()
-                .map(|p| match names.get(p) {
-                    Some(name) => format!("{name} (process {p})"),
-                    None => format!("process {p}"),
-                })
-                .collect();
-            if who.is_empty() {
-                format!("waits for {what}, queued behind earlier waiters")
-            } else {
-                format!("waits for {what}, held by {}", who.join(", "))
-            }
-        }
-        other => other.to_string(),
-    }
-}
+use lockstep::world::{Choice, TaskId, TaskState};
 
 /// What one lane shows.
 #[derive(Clone, PartialEq)]
@@ -35,6 +12,8 @@ struct Lane {
     class: &'static str,
     state: String,
     why: String,
+    /// The wait in PostgreSQL's and the driver's own words.
+    exact: String,
     line: String,
     conns: String,
     runnable: bool,
@@ -51,7 +30,6 @@ pub fn Lanes() -> impl IntoView {
     let lanes = Memo::new(move |_| {
         session.with(|s| {
             let world = s.world();
-            let names = s.pid_names();
             let choices = world.choices();
             let next = s.next_choice();
             let tick = choices == vec![Choice::Tick];
@@ -62,14 +40,15 @@ pub fn Lanes() -> impl IntoView {
                     let id = t.id;
                     let runnable = choices.contains(&Choice::Task(id));
                     let is_next = next == Some(Choice::Task(id));
-                    let (class, state, why) = match &t.state {
+                    let (class, state, why, exact) = match &t.state {
                         TaskState::Runnable => (
                             "runnable",
                             "ready".to_string(),
                             "click to run it next".to_string(),
+                            String::new(),
                         ),
                         TaskState::Blocked(reason) => {
-                            let why = why_waiting(reason, &names);
+                            let why = world.describe_wait(reason);
                             (
                                 "waiting",
                                 "waiting".to_string(),
@@ -78,21 +57,25 @@ pub fn Lanes() -> impl IntoView {
                                 } else {
                                     why
                                 },
+                                reason.to_string(),
                             )
                         }
                         TaskState::Finished => (
                             "finished",
                             "finished".to_string(),
                             "returned without error".to_string(),
+                            String::new(),
                         ),
-                        TaskState::Failed(e) => ("failed", "failed".to_string(), e.clone()),
+                        TaskState::Failed(e) => {
+                            ("failed", "failed".to_string(), e.clone(), String::new())
+                        }
                     };
                     let line = t.line.map(|l| format!("line {l}")).unwrap_or_default();
                     let conns: Vec<String> = t
                         .connections
                         .iter()
                         .filter_map(|c| world.connections.get(c))
-                        .map(|c| format!("{} (process {})", c.id, c.pid))
+                        .map(|c| c.id.to_string())
                         .collect();
                     let conns = if conns.is_empty() {
                         String::new()
@@ -105,6 +88,7 @@ pub fn Lanes() -> impl IntoView {
                         class,
                         state,
                         why,
+                        exact,
                         line,
                         conns,
                         runnable,
@@ -125,6 +109,7 @@ pub fn Lanes() -> impl IntoView {
                     class,
                     state,
                     why,
+                    exact,
                     line,
                     conns,
                     runnable,
@@ -154,7 +139,7 @@ pub fn Lanes() -> impl IntoView {
                         <span class="lane-name">{format!("{noun} {name}")}</span>
                         <span class="lane-state">{state}</span>
                         {is_next.then(|| view! { <span class="lane-next">"next"</span> })}
-                        <span class="lane-why">{why}</span>
+                        <span class="lane-why" title=exact>{why}</span>
                         <span class="lane-meta">{line}" "{conns}</span>
                     </button>
                 }

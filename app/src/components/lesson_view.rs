@@ -39,6 +39,12 @@ pub struct Player {
     pub help: RwSignal<bool>,
     /// Large type for a projector (`&workshop=1`).
     pub workshop: RwSignal<bool>,
+    /// Whether Play pauses at the first key moment of a run.
+    pub key_pauses: RwSignal<bool>,
+    /// The step (in beats) at which Play last paused for a key moment, while it shows.
+    pub key_pause: RwSignal<Option<usize>>,
+    /// Whether Play has paused for a key moment in this run already.
+    pub key_paused_in_run: RwSignal<bool>,
 }
 
 /// Whether a key press is typing into a form field, where letters and arrows are the field's.
@@ -63,12 +69,33 @@ fn typing_in_a_field(ev: &web_sys::KeyboardEvent) -> bool {
 /// The engine state, provided by context.
 pub type SessionSignal = RwSignal<Session>;
 
-/// Steps once; stops Play when the run has ended.
+/// Steps once; stops Play when the run has ended or its verdict has just become certain.
 pub fn step(session: SessionSignal, player: Player) {
+    let declared = session.with_untracked(|s| s.outcome().is_declared());
     let mut moved = false;
     session.update(|s| moved = s.step());
-    if !moved || session.with(|s| s.outcome().is_final()) {
+    player.key_pause.set(None);
+    let outcome = session.with_untracked(|s| s.outcome());
+    if !moved || outcome.is_final() || (!declared && outcome.is_declared()) {
         player.playing.set(false);
+    }
+}
+
+/// One step of Play: as [`step`], and the first key moment of a run pauses it (unless the
+/// learner turned that off), saying so in the status line.
+fn play_step(session: SessionSignal, player: Player) {
+    step(session, player);
+    if !player.playing.get_untracked()
+        || !player.key_pauses.get_untracked()
+        || player.key_paused_in_run.get_untracked()
+    {
+        return;
+    }
+    let (moments, at) = session.with_untracked(|s| (s.beat_moments(), s.beat_position()));
+    if !moments.is_empty() {
+        player.playing.set(false);
+        player.key_paused_in_run.set(true);
+        player.key_pause.set(Some(at));
     }
 }
 
@@ -80,6 +107,10 @@ pub fn toggle_play(session: SessionSignal, player: Player) {
         if session.with_untracked(|s| s.outcome().is_final()) {
             session.update(|s| s.reset());
         }
+        if session.with_untracked(|s| s.steps.is_empty()) {
+            player.key_paused_in_run.set(false);
+        }
+        player.key_pause.set(None);
         player.playing.set(true);
     }
 }
@@ -132,8 +163,9 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             first.replay(&schedule);
         }
         None => {
+            // `step=N` counts engine moves, as Step took them before steps were beats.
             for _ in 0..start.step.min(10_000) {
-                if !first.step() {
+                if !first.step_move() {
                     break;
                 }
             }
@@ -143,9 +175,14 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     let session: SessionSignal = RwSignal::new(first);
     let player = Player {
         playing: RwSignal::new(false),
-        interval_ms: RwSignal::new(450),
+        // About three steps a second: a step is something a learner would name, and Play pauses
+        // at the first key moment.
+        interval_ms: RwSignal::new(320),
         help: RwSignal::new(false),
         workshop: RwSignal::new(start.workshop),
+        key_pauses: RwSignal::new(true),
+        key_pause: RwSignal::new(None),
+        key_paused_in_run: RwSignal::new(false),
     };
     // Workshop mode scales the whole page's type, which is set in rem on the root element.
     Effect::new(move |_| {
@@ -166,7 +203,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
         let ms = player.interval_ms.get();
         interval.set_value(None);
         if playing {
-            interval.set_value(Some(Interval::new(ms, move || step(session, player))));
+            interval.set_value(Some(Interval::new(ms, move || play_step(session, player))));
         }
     });
     on_cleanup(move || interval.set_value(None));
@@ -192,7 +229,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     // Progress: the bug seen without a fix, then a fix played to the end.
     Effect::new(move |_| {
         let (fix, outcome) = session.with(|s| (s.fix.clone(), s.outcome()));
-        if !outcome.is_final() {
+        if !outcome.is_declared() {
             return;
         }
         match fix {
@@ -222,6 +259,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                 session.update(|s| {
                     s.back();
                 });
+                player.key_pause.set(None);
                 true
             }
             "Home" => {

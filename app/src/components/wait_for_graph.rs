@@ -4,7 +4,7 @@ use super::lesson_view::SessionSignal;
 use crate::export::{self, GraphPicture};
 use crate::session::Session;
 use leptos::prelude::*;
-use lockstep::world::WaitNode;
+use lockstep::world::{WaitForGraph, WaitNode};
 
 /// How a node is labelled in the drawing (and in the SVG export).
 pub fn label(s: &Session, node: WaitNode) -> String {
@@ -16,8 +16,8 @@ pub fn label(s: &Session, node: WaitNode) -> String {
             .get(p.0 as usize)
             .map(|pool| format!("pool {}", pool.name))
             .unwrap_or_else(|| p.to_string()),
-        WaitNode::Connection(c) => match world.connections.get(&c) {
-            Some(conn) => format!("{c} · pid {}", conn.pid),
+        WaitNode::Connection(c) => match world.connections.get(&c).and_then(|c| c.holder) {
+            Some(holder) => format!("{c} · {}", s.task_name(holder)),
             None => c.to_string(),
         },
     }
@@ -99,8 +99,7 @@ pub fn WaitForGraphPanel() -> impl IntoView {
             let cycle_text: Vec<AnyView> = cycles
                 .iter()
                 .map(|c| {
-                    let lines = graph.explain_cycle(c);
-                    let headline = lines.first().cloned().unwrap_or_default();
+                    let headline = WaitForGraph::plain_headline(c);
                     view! { <p class="cycle">"Cycle: " {headline}</p> }.into_any()
                 })
                 .collect();
@@ -111,7 +110,10 @@ pub fn WaitForGraphPanel() -> impl IntoView {
                     let in_cycle = cycles
                         .iter()
                         .any(|c| c.contains(&e.from) && c.contains(&e.to));
-                    view! { <li class:in-cycle=in_cycle>{e.sentence.clone()}</li> }.into_any()
+                    view! {
+                        <li class:in-cycle=in_cycle title=e.sentence.clone()>{e.plain.clone()}</li>
+                    }
+                    .into_any()
                 })
                 .collect();
             let svg = drawing(&export::picture(s, &graph, &cycles));

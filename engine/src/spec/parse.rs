@@ -787,10 +787,7 @@ impl fmt::Display for Spec {
 mod tests {
     use super::*;
 
-    const CONFORMANCE: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/conformance/postgres"
-    );
+    const CONFORMANCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/postgres");
 
     fn postgres_specs() -> Vec<(String, String)> {
         let dir = format!("{CONFORMANCE}/specs");
