@@ -558,7 +558,25 @@ impl Session {
             .iter()
             .flat_map(|s| s.events.iter().cloned())
             .collect();
-        self.world().describe_events(before, &events, self.protocol)
+        let said = self.world().describe_events(before, &events, self.protocol);
+        if !said.is_empty() {
+            return said;
+        }
+        // A step cut short by the schedule (the next move is another task's) may hold only
+        // detail: say whose it was and what kind.
+        let Some(Move::Task(name)) = steps.first().map(|s| &s.mv) else {
+            return said;
+        };
+        if events
+            .iter()
+            .any(|e| e.significance() == Significance::Protocol)
+        {
+            format!(
+                "{name} exchanges wire-protocol messages with the server (Protocol messages shows them)."
+            )
+        } else {
+            format!("{name} runs its own code: nothing another task could see.")
+        }
     }
 
     /// The key moments of the last beat.
@@ -839,6 +857,24 @@ mod beat_tests {
             "{beats} steps for {} engine moves",
             session.steps.len()
         );
+    }
+
+    #[test]
+    fn every_step_of_every_lesson_says_something() {
+        for (lesson, fix) in every_lesson_and_fix() {
+            for protocol in [false, true] {
+                let mut session = Session::new(lesson, fix).unwrap();
+                session.protocol = protocol;
+                while session.step() {
+                    assert!(
+                        !session.beat_headline().is_empty() || !session.beat_moments().is_empty(),
+                        "{} {fix:?} protocol {protocol}: step {} says nothing",
+                        lesson.slug,
+                        session.beat_position()
+                    );
+                }
+            }
+        }
     }
 
     #[test]

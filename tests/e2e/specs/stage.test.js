@@ -66,7 +66,10 @@ for (const { slug, fixes, protocol } of lessons) {
         const outcome = await lesson.outcome();
         if (!fix) {
           assert.ok(BUG_OUTCOMES.includes(outcome), `outcome ${outcome}`);
-          assert.ok(lesson.paused >= 1, 'Play paused at a key moment and said so');
+          // Play paused at a key moment on the way and said so, or the key moment is the
+          // outcome's own step (read-skew's wrong total) and the status line names it there.
+          const named = await lesson.page.getByTestId('key-moment').count();
+          assert.ok(lesson.paused >= 1 || named > 0, 'a key moment is marked');
         } else if (proven) {
           assert.equal(outcome, 'completed');
         }
