@@ -162,6 +162,7 @@ impl Session {
             .schedule_for(fix.as_deref())
             .parse()
             .unwrap_or_default();
+        let protocol = lesson.protocol_for(fix.as_deref());
         Ok(Session {
             lesson,
             fix,
@@ -171,7 +172,7 @@ impl Session {
             future: Vec::new(),
             bug_schedule,
             chosen: false,
-            protocol: lesson.protocol,
+            protocol,
         })
     }
 
@@ -911,6 +912,13 @@ mod beat_tests {
             );
         }
         let lesson = lockstep_lessons::lesson("shared-transaction").unwrap();
+        for fix in ["sequential", "reads-before-tx"] {
+            let session = Session::new(lesson, Some(fix)).unwrap();
+            assert!(
+                !session.protocol,
+                "{fix} removes the interleaving: steps are beats"
+            );
+        }
         let mut session = Session::new(lesson, None).unwrap();
         for n in 1..=5 {
             assert!(session.step());

@@ -190,6 +190,11 @@ pub struct Fix {
     /// defaults while the fix is applied, and the learner can still turn them.
     #[serde(default)]
     pub knobs: KnobValues,
+    /// Whether protocol view is on by default with this fix, where it differs from the
+    /// lesson's `protocol` (a fix that removes the protocol problem can be followed by steps a
+    /// learner would name).
+    #[serde(default)]
+    pub protocol: Option<bool>,
     /// Knob settings at which this fix is known to fail again (`fails_at = [{ requests = 5 }]`):
     /// the check explores each one and expects a failure, so the lesson can show exactly where a
     /// fix stops being one.
@@ -201,6 +206,14 @@ impl Lesson {
     /// The fix called `slug`, if the lesson has one.
     pub fn fix(&self, slug: &str) -> Option<&Fix> {
         self.fixes.iter().find(|f| f.slug == slug)
+    }
+
+    /// Whether protocol view is on by default with `fix` applied: the fix's setting, else the
+    /// lesson's.
+    pub fn protocol_for(&self, fix: Option<&str>) -> bool {
+        fix.and_then(|slug| self.fix(slug))
+            .and_then(|f| f.protocol)
+            .unwrap_or(self.protocol)
     }
 
     /// The schedule Play follows with `fix` applied: the fix's own, else the bug's.

@@ -17,9 +17,6 @@ use crate::server::{self, DeadlockVerdict, Pid};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The SQLSTATE of `deadlock detected` (PostgreSQL's `src/backend/utils/errcodes.txt`).
-pub const DEADLOCK_DETECTED: &str = "40P01";
-
 /// How a run stands.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Verdict {

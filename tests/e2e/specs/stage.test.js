@@ -22,11 +22,7 @@ const lessons = await (async () => {
   const out = [];
   for (const slug of slugs) {
     const lesson = await LessonPage.open(browser, site.url, slug);
-    out.push({
-      slug,
-      fixes: await lesson.fixes(),
-      protocol: await lesson.page.getByTestId('protocol-view').isChecked(),
-    });
+    out.push({ slug, fixes: await lesson.fixes() });
     await lesson.close();
   }
   await context.close();
@@ -35,16 +31,22 @@ const lessons = await (async () => {
 
 const words = (text) => text.split(/[^A-Za-z]+/);
 
-for (const { slug, fixes, protocol } of lessons) {
+for (const { slug, fixes } of lessons) {
   describe(`stage ${slug}`, () => {
     for (const fix of [null, ...fixes.map((f) => f.slug)]) {
       const name = fix ? `with ${fix}` : 'the bug';
       const proven = fixes.find((f) => f.slug === fix)?.proven ?? false;
 
-      if (!protocol) {
-        test(`${name}: after every Step the status line names no protocol message`, async () => {
+      {
+        test(`${name}: after every Step the status line names no protocol message`, async (t) => {
           const lesson = await LessonPage.open(browser, site.url, slug, fix);
           const { page } = lesson;
+          if (await page.getByTestId('protocol-view').isChecked()) {
+            // The protocol is this run's point: its status line names the messages.
+            t.skip('protocol view is on for this run');
+            await lesson.close();
+            return;
+          }
           let steps = 0;
           while ((await page.getByTestId('step').isEnabled()) && steps < MAX_STEPS) {
             await lesson.step();
