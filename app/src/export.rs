@@ -21,8 +21,8 @@ pub fn label(s: &Session, node: WaitNode) -> String {
             .get(p.0 as usize)
             .map(|pool| format!("pool {}", pool.name))
             .unwrap_or_else(|| p.to_string()),
-        WaitNode::Connection(c) => match world.connections.get(&c) {
-            Some(conn) => format!("{c} · pid {}", conn.pid),
+        WaitNode::Connection(c) => match world.connections.get(&c).and_then(|c| c.holder) {
+            Some(holder) => format!("{c} · {}", s.task_name(holder)),
             None => c.to_string(),
         },
     }
@@ -573,7 +573,7 @@ pub fn picture(s: &Session, graph: &WaitForGraph, cycles: &[Vec<WaitNode>]) -> G
             .map(|e| GraphEdge {
                 from: index(&e.from),
                 to: index(&e.to),
-                sentence: e.sentence.clone(),
+                sentence: e.plain.clone(),
                 in_cycle: cycles
                     .iter()
                     .any(|c| c.contains(&e.from) && c.contains(&e.to)),

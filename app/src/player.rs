@@ -18,6 +18,12 @@ pub struct Player {
     pub help: RwSignal<bool>,
     /// Large type for a projector (`&workshop=1`).
     pub workshop: RwSignal<bool>,
+    /// Whether Play pauses at the first key moment of a run.
+    pub key_pauses: RwSignal<bool>,
+    /// The step (in beats) at which Play last paused for a key moment, while it shows.
+    pub key_pause: RwSignal<Option<usize>>,
+    /// Whether Play has paused for a key moment in this run already.
+    pub key_paused_in_run: RwSignal<bool>,
 }
 
 /// Whether a key press is typing into a form field, where letters and arrows are the field's.
@@ -53,10 +59,31 @@ pub type SessionSignal = RwSignal<Session>;
 
 /// Steps once; stops Play when the run has ended.
 pub fn step(session: SessionSignal, player: Player) {
+    let declared = session.with_untracked(|s| s.outcome().is_declared());
     let mut moved = false;
     session.update(|s| moved = s.step());
-    if !moved || session.with(|s| s.outcome().is_final()) {
+    player.key_pause.set(None);
+    let outcome = session.with_untracked(|s| s.outcome());
+    if !moved || outcome.is_final() || (!declared && outcome.is_declared()) {
         player.playing.set(false);
+    }
+}
+
+/// One step of Play: as [`step`], and the first key moment of a run pauses it (unless the
+/// learner turned that off), saying so in the status line.
+fn play_step(session: SessionSignal, player: Player) {
+    step(session, player);
+    if !player.playing.get_untracked()
+        || !player.key_pauses.get_untracked()
+        || player.key_paused_in_run.get_untracked()
+    {
+        return;
+    }
+    let (moments, at) = session.with_untracked(|s| (s.beat_moments(), s.beat_position()));
+    if !moments.is_empty() {
+        player.playing.set(false);
+        player.key_paused_in_run.set(true);
+        player.key_pause.set(Some(at));
     }
 }
 
@@ -68,6 +95,10 @@ pub fn toggle_play(session: SessionSignal, player: Player) {
         if session.with_untracked(|s| s.outcome().is_final()) {
             session.update(|s| s.reset());
         }
+        if session.with_untracked(|s| s.steps.is_empty()) {
+            player.key_paused_in_run.set(false);
+        }
+        player.key_pause.set(None);
         player.playing.set(true);
     }
 }
@@ -94,7 +125,7 @@ pub fn play_on_a_timer(session: SessionSignal, player: Player) {
         let ms = player.interval_ms.get();
         interval.set_value(None);
         if playing {
-            interval.set_value(Some(Interval::new(ms, move || step(session, player))));
+            interval.set_value(Some(Interval::new(ms, move || play_step(session, player))));
         }
     });
     on_cleanup(move || interval.set_value(None));
@@ -122,6 +153,7 @@ pub fn listen_to_keys(session: SessionSignal, player: Player, checker: Checker) 
                 session.update(|s| {
                     s.back();
                 });
+                player.key_pause.set(None);
                 true
             }
             "Home" => {

@@ -2,13 +2,15 @@
 //! snapshot per step taken, so that Back is an exact undo.
 
 use lockstep::lesson::KnobValues;
-use lockstep::server::{self, Pid};
-use lockstep::world::{Choice, Event, Move, Schedule, Status, TaskId, TaskState, World};
+use lockstep::server::Pid;
+use lockstep::world::{
+    Choice, Event, KeyMoment, Move, Schedule, Significance, TaskId, Verdict, World,
+};
 use lockstep_lessons::Lesson;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One step taken: the move and what happened.
+/// One engine move taken: the move, what happened, and what it means for the run.
 #[derive(Clone, Debug)]
 pub struct Step {
     /// The move, as a schedule writes it.
@@ -18,9 +20,19 @@ pub struct Step {
     /// Unique: a redone step keeps its id, a step of a forked run or another session gets a
     /// new one, so that views can key on it and render only the steps that changed.
     pub id: u64,
+    /// The key moments it brought, found by the engine (and named by the lesson).
+    pub moments: Vec<KeyMoment>,
+    /// The run's verdict after it.
+    pub verdict: Verdict,
+    /// Whether it did something a learner would name (not only protocol messages and other
+    /// detail), brought a key moment or settled the verdict: such a move ends a beat.
+    pub significant: bool,
 }
 
-/// A lesson being played.
+/// A lesson being played. The run is kept move by move (one engine step each, exactly what a
+/// schedule records); Step, Back and the scrubber move by beats: a task's moves up to and
+/// including the first that does something a learner would name. With `protocol` on, every
+/// move is a beat of its own.
 #[derive(Clone, Debug)]
 pub struct Session {
     /// The lesson.
@@ -29,55 +41,92 @@ pub struct Session {
     pub fix: Option<String>,
     /// The knobs the learner turned away from the fix's setting or the default.
     pub knobs: KnobValues,
-    /// `worlds[i]` is the world after `i` steps; never empty.
+    /// `worlds[i]` is the world after `i` moves; never empty.
     worlds: Vec<World>,
-    /// The steps taken, one per world after the first.
+    /// The moves taken, one per world after the first.
     pub steps: Vec<Step>,
-    /// Steps undone by Back or the scrubber, with the world after each, the next one last:
+    /// Moves undone by Back or the scrubber, with the world after each, the next one last:
     /// Step redoes them in order, and any other move drops them (the run forks).
     future: Vec<(World, Step)>,
     /// The lesson's default schedule, followed by Step while the learner has not diverged.
     bug_schedule: Schedule,
-    /// Whether some step so far is one Step would not have taken (a lane click), so that the
-    /// address must carry the moves rather than a step count.
+    /// Whether some move so far is one pressing Step in protocol view would not have taken,
+    /// so that the address must carry the moves rather than a count.
     pub chosen: bool,
+    /// Protocol view: every engine move (often one wire message) is a step of its own.
+    pub protocol: bool,
 }
 
 /// The id the next new step gets, in any session: a new session (another fix, new knobs) must
 /// not reuse the ids of the one it replaces.
 static NEXT_STEP_ID: AtomicU64 = AtomicU64::new(0);
 
-/// How a run stands, in the words the status banner uses.
+/// How a run stands: a thin view of the engine's verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub struct Outcome {
     /// Nothing taken yet.
-    Ready,
-    /// Some task can run or a timer is pending.
-    Running,
-    /// PostgreSQL detected a deadlock and aborted a victim.
-    DeadlockDetected { victims: Vec<String> },
-    /// Nothing can run: a cycle nobody breaks.
-    Deadlock { explanation: Vec<String> },
-    /// Nothing can run, without a cycle.
-    Stalled { explanation: Vec<String> },
-    /// Every task ended, some with an error.
-    Failed { failures: Vec<String> },
-    /// Every task ended, but an invariant does not hold.
-    Anomaly { violations: Vec<String> },
-    /// Every task returned without error.
-    Completed,
+    pub ready: bool,
+    /// The engine's verdict, declared at the move where it became certain.
+    pub verdict: Verdict,
+    /// No move is left.
+    pub ended: bool,
 }
 
 impl Outcome {
-    /// Whether the run has ended.
+    /// Whether no move is left.
     pub fn is_final(&self) -> bool {
-        !matches!(self, Outcome::Ready | Outcome::Running)
+        self.ended
     }
 
-    /// Whether the run ended showing a bug.
-    pub fn is_bug(&self) -> bool {
-        self.is_final() && *self != Outcome::Completed
+    /// Whether the verdict is known (the run may still go on).
+    pub fn is_declared(&self) -> bool {
+        self.verdict.is_declared()
     }
+
+    /// Whether the run shows a bug.
+    pub fn is_bug(&self) -> bool {
+        self.verdict.is_bug()
+    }
+
+    /// The word the page shows and tests read: ready, running, completed, deadlock, stalled,
+    /// failed or anomaly.
+    pub fn word(&self) -> &'static str {
+        if self.ready {
+            "ready"
+        } else {
+            self.verdict.word()
+        }
+    }
+}
+
+/// The move Step takes in protocol view (and the one `step=N` in an address counts): the
+/// lesson's schedule while the moves taken follow it and its next move is enabled, otherwise
+/// the next enabled task after the last one run (round-robin).
+fn protocol_choice(world: &World, taken: &[Step], schedule: &Schedule) -> Option<Choice> {
+    let choices = world.choices();
+    if choices.is_empty() {
+        return None;
+    }
+    let n = taken.len();
+    let following = n < schedule.0.len() && taken.iter().zip(&schedule.0).all(|(s, m)| s.mv == *m);
+    if following {
+        let planned = match &schedule.0[n] {
+            Move::Tick => Some(Choice::Tick),
+            Move::Task(name) => world.task_named(name).map(Choice::Task),
+        };
+        if let Some(c) = planned.filter(|c| choices.contains(c)) {
+            return Some(c);
+        }
+    }
+    let last = taken.iter().rev().find_map(|s| match &s.mv {
+        Move::Task(name) => world.task_named(name),
+        Move::Tick => None,
+    });
+    let after_last = choices.iter().copied().find(|c| match (c, last) {
+        (Choice::Task(t), Some(l)) => *t > l,
+        _ => false,
+    });
+    after_last.or_else(|| choices.first().copied())
 }
 
 impl Session {
@@ -88,7 +137,8 @@ impl Session {
     }
 
     /// A fresh session with `fix` applied and knobs set; unknown knobs, values out of range and
-    /// values equal to what the fix or the default sets anyway are dropped.
+    /// values equal to what the fix or the default sets anyway are dropped. Protocol view is
+    /// on where the lesson says the protocol is its point.
     pub fn with_knobs(
         lesson: &'static Lesson,
         fix: Option<&str>,
@@ -112,6 +162,7 @@ impl Session {
             .schedule_for(fix.as_deref())
             .parse()
             .unwrap_or_default();
+        let protocol = lesson.protocol_for(fix.as_deref());
         Ok(Session {
             lesson,
             fix,
@@ -121,6 +172,7 @@ impl Session {
             future: Vec::new(),
             bug_schedule,
             chosen: false,
+            protocol,
         })
     }
 
@@ -148,8 +200,8 @@ impl Session {
         Schedule(self.steps.iter().map(|s| s.mv.clone()).collect())
     }
 
-    /// The choice Step takes: the next undone step while there is one (Step redoes the run),
-    /// otherwise [`Session::planned_choice`].
+    /// The move Step takes next: the next undone move while there is one (Step redoes the
+    /// run), otherwise [`Session::planned_choice`].
     pub fn next_choice(&self) -> Option<Choice> {
         let world = self.world();
         if let Some((_, redo)) = self.future.last() {
@@ -165,47 +217,41 @@ impl Session {
         self.planned_choice()
     }
 
-    /// The choice Step takes on a fresh run: the lesson's schedule while the learner follows
-    /// it and its next move is enabled, otherwise the next enabled task after the last one run
-    /// (round-robin).
+    /// The move Step takes on a fresh run: in protocol view [`protocol_choice`]; otherwise
+    /// the same, except that past the lesson's schedule a task whose last move only did detail
+    /// goes on until it does something a learner would name.
     fn planned_choice(&self) -> Option<Choice> {
         let world = self.world();
-        let choices = world.choices();
-        if choices.is_empty() {
-            return None;
-        }
-        let taken = self.steps.len();
-        let following = taken < self.bug_schedule.0.len()
+        let n = self.steps.len();
+        let following = n < self.bug_schedule.0.len()
             && self
                 .steps
                 .iter()
                 .zip(&self.bug_schedule.0)
                 .all(|(s, m)| s.mv == *m);
-        if following {
-            let planned = match &self.bug_schedule.0[taken] {
-                Move::Tick => Some(Choice::Tick),
-                Move::Task(name) => world.task_named(name).map(Choice::Task),
-            };
-            if let Some(c) = planned.filter(|c| choices.contains(c)) {
-                return Some(c);
+        if !self.protocol && !following {
+            if let Some(Step {
+                mv: Move::Task(name),
+                significant: false,
+                ..
+            }) = self.steps.last()
+            {
+                if let Some(t) = world.task_named(name) {
+                    if world.choices().contains(&Choice::Task(t)) {
+                        return Some(Choice::Task(t));
+                    }
+                }
             }
         }
-        let last = self.steps.iter().rev().find_map(|s| match &s.mv {
-            Move::Task(name) => world.task_named(name),
-            Move::Tick => None,
-        });
-        let after_last = choices.iter().copied().find(|c| match (c, last) {
-            (Choice::Task(t), Some(l)) => *t > l,
-            _ => false,
-        });
-        after_last.or_else(|| choices.first().copied())
+        protocol_choice(world, &self.steps, &self.bug_schedule)
     }
 
-    /// Takes `choice`; false when it is not enabled. Taking the next undone step redoes it
-    /// from its snapshot; any other move drops the undone steps.
-    pub fn take(&mut self, choice: Choice) -> bool {
+    /// Takes one move; false when it is not enabled. Taking the next undone move redoes it
+    /// from its snapshot; any other move drops the undone ones.
+    fn take(&mut self, choice: Choice) -> bool {
         let mv = self.world().move_of(choice);
-        let off_plan = self.planned_choice() != Some(choice);
+        let off_plan =
+            protocol_choice(self.world(), &self.steps, &self.bug_schedule) != Some(choice);
         if self.future.last().is_some_and(|(_, redo)| redo.mv == mv) {
             if let Some((world, step)) = self.future.pop() {
                 self.chosen |= off_plan;
@@ -217,37 +263,116 @@ impl Session {
         if !self.world().choices().contains(&choice) {
             return false;
         }
+        let before = self.world().clone();
+        let mut world = before.clone();
+        let Ok(events) = world.step(choice) else {
+            return false;
+        };
         self.chosen |= off_plan;
-        let mut world = self.world().clone();
-        match world.step(choice) {
-            Ok(events) => {
-                self.future.clear();
-                self.worlds.push(world);
-                let id = NEXT_STEP_ID.fetch_add(1, Ordering::Relaxed);
-                self.steps.push(Step { mv, events, id });
-                true
+        self.future.clear();
+        let verdict_before = self
+            .steps
+            .last()
+            .map(|s| s.verdict.clone())
+            .unwrap_or(Verdict::Running);
+        let verdict = world.outcome(self.events().chain(events.iter())).verdict;
+        let mut moments = world.key_moments(&before, &events, &verdict_before, &verdict);
+        if self.fix.is_none() {
+            // The lesson's own moments are written against its listings, which fixes change.
+            moments.extend(self.lesson.moments_between(&before, &world));
+        }
+        let significant = !moments.is_empty()
+            || verdict != verdict_before
+            || events
+                .iter()
+                .any(|e| e.significance() == Significance::Learner);
+        self.worlds.push(world);
+        let id = NEXT_STEP_ID.fetch_add(1, Ordering::Relaxed);
+        self.steps.push(Step {
+            mv,
+            events,
+            id,
+            moments,
+            verdict,
+            significant,
+        });
+        true
+    }
+
+    /// Goes on with the task of the last move while its moves only did detail and it is the
+    /// move Step would take anyway (outside protocol view).
+    fn finish_beat(&mut self) {
+        while !self.protocol {
+            let Some(last) = self.steps.last() else {
+                return;
+            };
+            if last.significant {
+                return;
             }
-            Err(_) => false,
+            let mv = last.mv.clone();
+            match self.next_choice() {
+                Some(c) if self.world().move_of(c) == mv => {
+                    if !self.take(c) {
+                        return;
+                    }
+                }
+                _ => return,
+            }
         }
     }
 
-    /// Takes the next step Step would take; false when nothing can run.
+    /// Takes the next beat Step would take; false when nothing can run.
     pub fn step(&mut self) -> bool {
         match self.next_choice() {
-            Some(c) => self.take(c),
-            None => false,
+            Some(c) if self.take(c) => {
+                self.finish_beat();
+                true
+            }
+            _ => false,
         }
     }
 
-    /// Runs `task` next, if it can run.
-    pub fn run_task(&mut self, task: TaskId) -> bool {
-        self.world().choices().contains(&Choice::Task(task)) && self.take(Choice::Task(task))
+    /// Takes exactly one move the way Step does in protocol view: what `step=N` in an address
+    /// counts, so that old links open exactly what they opened before.
+    pub fn step_move(&mut self) -> bool {
+        let redo = self.future.last().map(|(_, s)| s.mv.clone());
+        let choice = match redo {
+            Some(_) => self.next_choice(),
+            None => protocol_choice(self.world(), &self.steps, &self.bug_schedule),
+        };
+        choice.is_some_and(|c| self.take(c))
     }
 
-    /// Undoes the last step exactly; Step (or the scrubber) can redo it.
+    /// Runs `task` next for one beat, if it can run.
+    pub fn run_task(&mut self, task: TaskId) -> bool {
+        if !(self.world().choices().contains(&Choice::Task(task)) && self.take(Choice::Task(task)))
+        {
+            return false;
+        }
+        self.finish_beat();
+        true
+    }
+
+    /// Whether a beat ends after `step` when `next` is the move after it.
+    fn ends_beat(&self, step: &Step, next: Option<&Move>) -> bool {
+        self.protocol || step.significant || next != Some(&step.mv)
+    }
+
+    /// Undoes the last beat exactly; Step (or the scrubber) can redo it.
     pub fn back(&mut self) -> bool {
         if !self.undo() {
             return false;
+        }
+        loop {
+            let next = self.future.last().map(|(_, s)| s.mv.clone());
+            match self.steps.last() {
+                Some(last) if !self.ends_beat(last, next.as_ref()) => {
+                    if !self.undo() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
         }
         self.chosen = self.diverges();
         true
@@ -268,7 +393,58 @@ impl Session {
         }
     }
 
-    /// Moves to `position` steps into the run (the steps taken plus those undone), exactly,
+    /// Where each beat of the whole run (moves taken and undone) ends, in moves; the current
+    /// position always counts as the end of one (a link may stop in the middle of a beat).
+    pub fn beat_ends(&self) -> Vec<usize> {
+        let chain: Vec<&Step> = self
+            .steps
+            .iter()
+            .chain(self.future.iter().rev().map(|(_, s)| s))
+            .collect();
+        let mut ends: Vec<usize> = Vec::new();
+        for (i, step) in chain.iter().enumerate() {
+            let next = chain.get(i + 1).map(|s| &s.mv);
+            if self.ends_beat(step, next) || i + 1 == self.steps.len() {
+                ends.push(i + 1);
+            }
+        }
+        ends
+    }
+
+    /// How many beats the run has (taken and undone).
+    pub fn beat_len(&self) -> usize {
+        self.beat_ends().len()
+    }
+
+    /// How many beats have been taken.
+    pub fn beat_position(&self) -> usize {
+        let at = self.steps.len();
+        self.beat_ends().iter().filter(|&&e| e <= at).count()
+    }
+
+    /// Moves to the end of beat `beat` of the run (0: the start), exactly, from snapshots.
+    pub fn seek_beat(&mut self, beat: usize) {
+        let ends = self.beat_ends();
+        let target = match beat {
+            0 => 0,
+            b => ends.get(b.min(ends.len()) - 1).copied().unwrap_or(0),
+        };
+        self.seek(target);
+    }
+
+    /// The moves of the beat that ended last (empty at the start), with the world before it.
+    pub fn current_beat(&self) -> (&World, &[Step]) {
+        let at = self.steps.len();
+        let start = self
+            .beat_ends()
+            .into_iter()
+            .filter(|&e| e < at)
+            .max()
+            .unwrap_or(0);
+        (&self.worlds[start], &self.steps[start..])
+    }
+
+    /// Moves to `position` moves into the run (the moves taken plus those undone), exactly,
     /// from snapshots.
     pub fn seek(&mut self, position: usize) {
         while self.steps.len() > position && self.undo() {}
@@ -281,12 +457,13 @@ impl Session {
         }
     }
 
-    /// How long the run is: the steps taken plus those undone that Step would redo.
+    /// How long the run is in moves: those taken plus those undone that Step would redo.
+    #[cfg(test)]
     pub fn run_len(&self) -> usize {
         self.steps.len() + self.future.len()
     }
 
-    /// How many undone steps lie ahead.
+    /// How many undone moves lie ahead.
     pub fn undone(&self) -> usize {
         self.future.len()
     }
@@ -299,24 +476,13 @@ impl Session {
         self.chosen = false;
     }
 
-    /// Whether the steps taken differ from what pressing Step that often would give.
+    /// Whether the moves taken differ from what pressing Step in protocol view that often
+    /// would give.
     fn diverges(&self) -> bool {
-        let mut fresh = Session {
-            lesson: self.lesson,
-            fix: self.fix.clone(),
-            knobs: self.knobs.clone(),
-            worlds: vec![self.worlds[0].clone()],
-            steps: Vec::new(),
-            future: Vec::new(),
-            bug_schedule: self.bug_schedule.clone(),
-            chosen: false,
-        };
-        for step in &self.steps {
-            if !fresh.step() || fresh.steps.last().map(|s| &s.mv) != Some(&step.mv) {
-                return true;
-            }
-        }
-        false
+        self.steps.iter().enumerate().any(|(i, step)| {
+            let choice = protocol_choice(&self.worlds[i], &self.steps[..i], &self.bug_schedule);
+            choice.map(|c| self.worlds[i].move_of(c)) != Some(step.mv.clone())
+        })
     }
 
     /// Replays moves from the start; stops at the first one that names no task or cannot
@@ -369,62 +535,58 @@ impl Session {
 
     /// The name of a task.
     pub fn task_name(&self, task: TaskId) -> String {
-        self.world()
-            .tasks
-            .get(task.0 as usize)
-            .map(|t| t.name.clone())
-            .unwrap_or_else(|| task.to_string())
+        self.world().task_name(task)
     }
 
-    /// How the run stands.
+    /// How the run stands: the engine's verdict after the last move.
     pub fn outcome(&self) -> Outcome {
-        let world = self.world();
-        match world.status() {
-            Status::Running if self.steps.is_empty() => Outcome::Ready,
-            Status::Running => Outcome::Running,
-            Status::Deadlock { explanation, .. } => Outcome::Deadlock { explanation },
-            Status::Stall { explanation } => Outcome::Stalled { explanation },
-            Status::Finished {
-                invariant_violations,
-            } => {
-                let failed: Vec<(String, String)> = world
-                    .task_views()
-                    .into_iter()
-                    .filter_map(|t| match t.state {
-                        // An answer the scenario expects (an invariant lists it) is no failure.
-                        TaskState::Failed(e) if !world.error_is_expected(&e) => Some((t.name, e)),
-                        _ => None,
-                    })
-                    .collect();
-                let deadlock_detected = self.events().any(|e| {
-                    matches!(e, Event::Server(server::Event::Error { error, .. }) if error.code == "40P01")
-                });
-                // The lesson's invariants decide, as they do for the explorer: a task that
-                // answered an error the lesson expects, or a deadlock a retry survived, is fine.
-                if invariant_violations.is_empty() {
-                    return Outcome::Completed;
-                }
-                let only_failures = invariant_violations
-                    .iter()
-                    .all(|v| v.starts_with("no task fails"));
-                if deadlock_detected {
-                    Outcome::DeadlockDetected {
-                        victims: failed.into_iter().map(|(n, _)| n).collect(),
-                    }
-                } else if !only_failures || failed.is_empty() {
-                    Outcome::Anomaly {
-                        violations: invariant_violations,
-                    }
-                } else {
-                    Outcome::Failed {
-                        failures: failed
-                            .into_iter()
-                            .map(|(n, e)| format!("{n}: {e}"))
-                            .collect(),
-                    }
-                }
-            }
+        Outcome {
+            ready: self.steps.is_empty(),
+            verdict: self
+                .steps
+                .last()
+                .map(|s| s.verdict.clone())
+                .unwrap_or(Verdict::Running),
+            ended: self.world().choices().is_empty(),
         }
+    }
+
+    /// What the last beat did, in one sentence of the lesson's terms (protocol messages only
+    /// in protocol view).
+    pub fn beat_headline(&self) -> String {
+        let (before, steps) = self.current_beat();
+        let events: Vec<Event> = steps
+            .iter()
+            .flat_map(|s| s.events.iter().cloned())
+            .collect();
+        let said = self.world().describe_events(before, &events, self.protocol);
+        if !said.is_empty() {
+            return said;
+        }
+        // A step cut short by the schedule (the next move is another task's) may hold only
+        // detail: say whose it was and what kind.
+        let Some(Move::Task(name)) = steps.first().map(|s| &s.mv) else {
+            return said;
+        };
+        if events
+            .iter()
+            .any(|e| e.significance() == Significance::Protocol)
+        {
+            format!(
+                "{name} exchanges wire-protocol messages with the server (Protocol messages shows them)."
+            )
+        } else {
+            format!("{name} runs its own code: nothing another task could see.")
+        }
+    }
+
+    /// The key moments of the last beat.
+    pub fn beat_moments(&self) -> Vec<KeyMoment> {
+        let (_, steps) = self.current_beat();
+        steps
+            .iter()
+            .flat_map(|s| s.moments.iter().cloned())
+            .collect()
     }
 
     /// What the lesson calls its tasks: Python and Elixir run workers, Go serves requests.
@@ -459,8 +621,8 @@ pub(crate) mod tests {
             session.schedule()
         );
         assert!(matches!(
-            session.outcome(),
-            Outcome::DeadlockDetected { .. }
+            session.outcome().verdict,
+            Verdict::DeadlockDetected { .. }
         ));
     }
 
@@ -468,7 +630,10 @@ pub(crate) mod tests {
     fn with_the_order_by_fix_every_worker_completes() {
         let mut session = Session::new(lock_order(), Some("order-by")).unwrap();
         while session.step() {}
-        assert_eq!(session.outcome(), Outcome::Completed);
+        assert!(matches!(
+            session.outcome().verdict,
+            Verdict::Completed { .. }
+        ));
     }
 
     /// `return-error` makes "already cancelled" an error answer (a 400): the lesson lists it as
@@ -478,7 +643,10 @@ pub(crate) mod tests {
         let lesson = lockstep_lessons::lesson("leaked-transaction").unwrap();
         let mut session = Session::new(lesson, Some("return-error")).unwrap();
         while session.step() {}
-        assert_eq!(session.outcome(), Outcome::Completed);
+        assert!(matches!(
+            session.outcome().verdict,
+            Verdict::Completed { .. }
+        ));
     }
 
     #[test]
@@ -516,16 +684,16 @@ pub(crate) mod tests {
             session.step();
             worlds.push(session.world().clone());
         }
-        session.seek(2);
+        session.seek_beat(2);
         assert_eq!(*session.world(), worlds[2]);
-        assert_eq!(session.run_len(), 6);
-        session.seek(5);
+        assert_eq!(session.beat_len(), 6);
+        session.seek_beat(5);
         assert_eq!(*session.world(), worlds[5]);
-        session.seek(0);
+        session.seek_beat(0);
         assert_eq!(*session.world(), worlds[0]);
         assert!(session.step());
         assert_eq!(*session.world(), worlds[1], "Step redoes the undone run");
-        assert_eq!(session.undone(), 5);
+        assert_eq!(session.beat_len() - session.beat_position(), 5);
     }
 
     #[test]
@@ -549,11 +717,12 @@ pub(crate) mod tests {
         let b = session.world().task_named("B").unwrap();
         session.run_task(b);
         session.run_task(b);
-        session.seek(0);
+        let schedule = session.schedule();
+        session.seek_beat(0);
         assert!(!session.chosen);
-        session.seek(2);
+        session.seek_beat(2);
         assert!(session.chosen);
-        assert_eq!(session.schedule().to_string(), "B B");
+        assert_eq!(session.schedule(), schedule);
     }
 
     /// A small lesson with knobs: each request holds one pooled connection (unread rows) while
@@ -638,5 +807,175 @@ max = 4
         let too_many = KnobValues::from([("requests".to_string(), 99)]);
         let session = Session::with_knobs(lesson, None, &too_many).unwrap();
         assert!(session.knobs.is_empty(), "a value out of range is dropped");
+    }
+}
+
+#[cfg(test)]
+mod beat_tests {
+    use super::*;
+
+    /// The wire-protocol messages a status headline must not name outside protocol view.
+    const PROTOCOL_NAMES: [&str; 7] = [
+        "Parse",
+        "Bind",
+        "BindComplete",
+        "DataRow",
+        "ReadyForQuery",
+        "RowDescription",
+        "CommandComplete",
+    ];
+
+    fn every_lesson_and_fix() -> Vec<(&'static Lesson, Option<&'static str>)> {
+        let mut out = Vec::new();
+        for lesson in lockstep_lessons::catalogue() {
+            out.push((lesson, None));
+            for fix in &lesson.fixes {
+                out.push((lesson, Some(fix.slug.as_str())));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_step_is_one_task_doing_something_a_learner_would_name() {
+        let lesson = lockstep_lessons::lesson("lock-order").unwrap();
+        let mut session = Session::new(lesson, None).unwrap();
+        let mut beats = 0;
+        while session.step() {
+            beats += 1;
+            let (_, steps) = session.current_beat();
+            let first = &steps[0].mv;
+            assert!(steps.iter().all(|s| s.mv == *first), "one task per step");
+            assert!(steps[..steps.len() - 1].iter().all(|s| !s.significant));
+            assert!(
+                !session.beat_headline().is_empty(),
+                "step {beats} says nothing"
+            );
+        }
+        assert_eq!(beats, session.beat_len());
+        assert!(
+            beats < session.steps.len(),
+            "{beats} steps for {} engine moves",
+            session.steps.len()
+        );
+    }
+
+    #[test]
+    fn every_step_of_every_lesson_says_something() {
+        for (lesson, fix) in every_lesson_and_fix() {
+            for protocol in [false, true] {
+                let mut session = Session::new(lesson, fix).unwrap();
+                session.protocol = protocol;
+                while session.step() {
+                    assert!(
+                        !session.beat_headline().is_empty() || !session.beat_moments().is_empty(),
+                        "{} {fix:?} protocol {protocol}: step {} says nothing",
+                        lesson.slug,
+                        session.beat_position()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_headline_names_a_protocol_message_outside_protocol_view() {
+        for (lesson, fix) in every_lesson_and_fix()
+            .into_iter()
+            .filter(|(l, _)| !l.protocol)
+        {
+            let mut session = Session::new(lesson, fix).unwrap();
+            while session.step() {
+                let headline = session.beat_headline();
+                for name in PROTOCOL_NAMES {
+                    assert!(
+                        !headline
+                            .split(|c: char| !c.is_alphanumeric())
+                            .any(|w| w == name),
+                        "{} {fix:?}: {headline}",
+                        lesson.slug
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn protocol_view_is_on_by_default_only_where_the_lesson_says_so() {
+        for lesson in lockstep_lessons::catalogue() {
+            let session = Session::new(lesson, None).unwrap();
+            assert_eq!(
+                session.protocol,
+                lesson.slug == "shared-transaction",
+                "{}",
+                lesson.slug
+            );
+        }
+        let lesson = lockstep_lessons::lesson("shared-transaction").unwrap();
+        for fix in ["sequential", "reads-before-tx"] {
+            let session = Session::new(lesson, Some(fix)).unwrap();
+            assert!(
+                !session.protocol,
+                "{fix} removes the interleaving: steps are beats"
+            );
+        }
+        let mut session = Session::new(lesson, None).unwrap();
+        for n in 1..=5 {
+            assert!(session.step());
+            assert_eq!(session.steps.len(), n, "one engine move per step");
+        }
+    }
+
+    #[test]
+    fn step_counts_in_old_addresses_replay_the_same_moves() {
+        for (lesson, fix) in every_lesson_and_fix() {
+            let mut by_moves = Session::new(lesson, fix).unwrap();
+            let mut legacy = Session::new(lesson, fix).unwrap();
+            legacy.protocol = true;
+            for _ in 0..40 {
+                let a = by_moves.step_move();
+                let b = legacy.step();
+                assert_eq!(a, b);
+            }
+            assert_eq!(by_moves.schedule(), legacy.schedule(), "{}", lesson.slug);
+            assert!(!by_moves.chosen);
+        }
+    }
+
+    #[test]
+    fn back_undoes_a_whole_step_and_step_redoes_it() {
+        let lesson = lockstep_lessons::lesson("leaked-transaction").unwrap();
+        let mut session = Session::new(lesson, None).unwrap();
+        session.step();
+        let after_one = session.world().clone();
+        session.step();
+        let moves = session.steps.len();
+        assert!(moves > 2, "the second step takes several moves: {moves}");
+        assert!(session.back());
+        assert_eq!(*session.world(), after_one);
+        assert!(session.step());
+        assert_eq!(session.steps.len(), moves);
+    }
+
+    #[test]
+    fn the_verdict_is_declared_when_the_detector_fires_and_the_run_goes_on() {
+        let mut session =
+            Session::new(lockstep_lessons::lesson("lock-order").unwrap(), None).unwrap();
+        while !session.outcome().is_declared() {
+            assert!(session.step());
+        }
+        let (_, steps) = session.current_beat();
+        assert!(steps.iter().any(|s| s
+            .moments
+            .iter()
+            .any(|m| matches!(m, KeyMoment::DeadlockDetected { .. }))));
+        assert!(!session.outcome().ended, "later steps stay playable");
+        let declared_at = session.beat_position();
+        while session.step() {}
+        assert!(session.beat_position() > declared_at);
+        assert_eq!(
+            session.outcome().verdict.headline("worker"),
+            "A and B wait for each other's rows: PostgreSQL aborts A after deadlock_timeout, and B goes on."
+        );
     }
 }

@@ -53,6 +53,14 @@ pub struct Lesson {
     /// source code behind every non-obvious claim about PostgreSQL or a driver.
     #[serde(default)]
     pub sources: Vec<Source>,
+    /// Whether the wire protocol is the point of the lesson: then Step moves one engine step
+    /// (often one protocol message) at a time by default, and the status line names messages.
+    /// Elsewhere a Step is one thing a learner would name, and protocol messages are detail.
+    #[serde(default)]
+    pub protocol: bool,
+    /// Key moments the lesson names itself, besides those the engine finds.
+    #[serde(default)]
+    pub moments: Vec<Moment>,
 }
 
 /// The source of a claim a lesson makes: a page (`url`), or a file of a project's source at a
@@ -134,6 +142,19 @@ impl KeyPanel {
     pub fn named(name: &str) -> Option<KeyPanel> {
         KeyPanel::ALL.into_iter().find(|p| p.name() == name)
     }
+}
+
+/// A key moment a lesson names: the step at which `task` reaches listing line `line` (its
+/// current operation is on that line, and was not before).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moment {
+    /// The task (`R` also names the instances `R1`, `R2`, ...).
+    pub task: String,
+    /// The line of its listing.
+    pub line: u32,
+    /// What the status line says then: one sentence in the lesson's terms.
+    pub says: String,
 }
 
 /// Knob values by knob name. Knobs left out take their default (or the fix's setting).
@@ -257,6 +278,11 @@ pub struct Fix {
     /// defaults while the fix is applied, and the learner can still turn them.
     #[serde(default)]
     pub knobs: KnobValues,
+    /// Whether protocol view is on by default with this fix, where it differs from the
+    /// lesson's `protocol` (a fix that removes the protocol problem can be followed by steps a
+    /// learner would name).
+    #[serde(default)]
+    pub protocol: Option<bool>,
     /// Knob settings at which this fix is known to fail again (`fails_at = [{ requests = 5 }]`):
     /// the check explores each one and expects a failure, so the lesson can show exactly where a
     /// fix stops being one.
@@ -271,6 +297,14 @@ impl Lesson {
     /// The fix called `slug`, if the lesson has one.
     pub fn fix(&self, slug: &str) -> Option<&Fix> {
         self.fixes.iter().find(|f| f.slug == slug)
+    }
+
+    /// Whether protocol view is on by default with `fix` applied: the fix's setting, else the
+    /// lesson's.
+    pub fn protocol_for(&self, fix: Option<&str>) -> bool {
+        fix.and_then(|slug| self.fix(slug))
+            .and_then(|f| f.protocol)
+            .unwrap_or(self.protocol)
     }
 
     /// The schedule Play follows with `fix` applied: the fix's own, else the bug's.
@@ -317,6 +351,38 @@ impl Lesson {
             }
         }
         Ok(scenario)
+    }
+
+    /// The moments this lesson names that happen in the step from `before` to `after`.
+    pub fn moments_between(
+        &self,
+        before: &crate::world::World,
+        after: &crate::world::World,
+    ) -> Vec<crate::world::KeyMoment> {
+        let mut out = Vec::new();
+        for moment in &self.moments {
+            for view in after.task_views() {
+                let instance = Listing {
+                    file: String::new(),
+                    tasks: vec![moment.task.clone()],
+                    code: String::new(),
+                };
+                if !instance.runs(&view.name) || view.line != Some(moment.line) {
+                    continue;
+                }
+                let was = before
+                    .task_views()
+                    .into_iter()
+                    .find(|t| t.id == view.id)
+                    .and_then(|t| t.line);
+                if was != Some(moment.line) {
+                    out.push(crate::world::KeyMoment::Lesson {
+                        text: moment.says.replace("{task}", &view.name),
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// The knob called `name`, if the lesson has one.
@@ -499,6 +565,17 @@ pub fn validate(lesson: &Lesson) -> Result<(), String> {
     validate_knobs(lesson)?;
     if let Some(problem) = lesson.sources.iter().find_map(Source::problem) {
         return Err(format!("sources: {problem}"));
+    }
+    for moment in &lesson.moments {
+        let Some(listing) = lesson.listings.iter().find(|l| l.runs(&moment.task)) else {
+            return Err(format!("moment: no listing runs task `{}`", moment.task));
+        };
+        if moment.line == 0 || moment.line as usize > listing.code.lines().count() {
+            return Err(format!(
+                "moment: line {} is outside {}",
+                moment.line, listing.file
+            ));
+        }
     }
     let mut slugs = std::collections::BTreeSet::new();
     for fix in &lesson.fixes {

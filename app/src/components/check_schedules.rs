@@ -133,9 +133,9 @@ pub fn CheckSchedules() -> impl IntoView {
                     let schedule = first.schedule.clone();
                     view! {
                         <div class="check-result check-fails" data-testid="check-result" data-verdict=verdict>
-                            <p>
+                            <p title=first.kind.clone()>
                                 <strong>"✗ A schedule fails: "</strong>
-                                {first.kind.clone()}
+                                {failure_headline(session, &first.schedule)}
                             </p>
                             <p>
                                 "Shortest failing schedule (" {first.steps} " steps): "
@@ -219,4 +219,28 @@ pub fn CheckSchedules() -> impl IntoView {
             <div aria-live="polite">{body}</div>
         </section>
     }
+}
+
+/// What a failing schedule shows: the engine's one-sentence verdict on it (the broken rule in
+/// the explorer's words stays in the title).
+fn failure_headline(session: SessionSignal, schedule: &str) -> String {
+    session.with_untracked(|s| {
+        let mut world = s.start_world().clone();
+        let mut events = Vec::new();
+        let moves: Schedule = schedule.parse().unwrap_or_default();
+        for mv in &moves.0 {
+            let choice = match mv {
+                lockstep::world::Move::Tick => lockstep::world::Choice::Tick,
+                lockstep::world::Move::Task(name) => match world.task_named(name) {
+                    Some(t) => lockstep::world::Choice::Task(t),
+                    None => break,
+                },
+            };
+            match world.step(choice) {
+                Ok(e) => events.extend(e),
+                Err(_) => break,
+            }
+        }
+        world.outcome(&events).verdict.headline(s.task_noun())
+    })
 }

@@ -1,4 +1,6 @@
-//! Step, Play/Pause with a speed slider, Back, Reset, and the schedule so far.
+//! Step, Play/Pause with a speed slider, Back, Reset, the scrubber (all by steps a learner would
+//! name), the two settings that shape them (protocol messages as steps, pausing at key
+//! moments), and the schedule so far (exact engine moves).
 
 use crate::player::{step, toggle_play, Player, SessionSignal};
 use leptos::prelude::*;
@@ -18,10 +20,10 @@ pub fn Controls() -> impl IntoView {
             text
         }
     };
-    let step_count = move || session.with(|s| s.steps.len());
-    let run_len = move || session.with(|s| s.run_len());
+    let step_count = move || session.with(|s| s.beat_position());
+    let run_len = move || session.with(|s| s.beat_len());
     let position_label = move || {
-        let (at, len, undone) = session.with(|s| (s.steps.len(), s.run_len(), s.undone()));
+        let (at, len, undone) = session.with(|s| (s.beat_position(), s.beat_len(), s.undone()));
         if undone > 0 {
             format!("step {at} of {len} — Step replays the rest; another move forks the run")
         } else {
@@ -44,6 +46,7 @@ pub fn Controls() -> impl IntoView {
                     session.update(|s| {
                         s.back();
                     });
+                    player.key_pause.set(None);
                 }
             >
                 "◀ Back"
@@ -127,11 +130,32 @@ pub fn Controls() -> impl IntoView {
                     on:input=move |ev| {
                         let at: usize = event_target_value(&ev).parse().unwrap_or(0);
                         player.playing.set(false);
-                        session.update(|s| s.seek(at));
+                        session.update(|s| s.seek_beat(at));
                     }
                 />
                 <span class="scrubber-label" data-testid="scrubber-label">{position_label}</span>
             </div>
+            <label class="setting" title="Show every wire-protocol message as a step of its own">
+                <input
+                    type="checkbox"
+                    data-testid="protocol-view"
+                    prop:checked=move || session.with(|s| s.protocol)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        session.update(|s| s.protocol = on);
+                    }
+                />
+                " Protocol messages"
+            </label>
+            <label class="setting" title="Play stops at the first key moment of a run">
+                <input
+                    type="checkbox"
+                    data-testid="key-pauses"
+                    prop:checked=move || player.key_pauses.get()
+                    on:change=move |ev| player.key_pauses.set(event_target_checked(&ev))
+                />
+                " Pause at key moments"
+            </label>
             <div class="schedule" title="The schedule so far: who ran at each step; + is the clock jumping to the next timer">
                 <span class="label">"Schedule: "</span>
                 <code data-testid="schedule">{schedule}</code>

@@ -5,30 +5,7 @@
 use crate::export::label;
 use crate::player::{Player, SessionSignal};
 use leptos::prelude::*;
-use lockstep::server::Pid;
-use lockstep::world::{BlockReason, Choice, TaskId, TaskState, WaitNode};
-use std::collections::BTreeMap;
-
-/// Why a task waits, naming tasks rather than server processes where we know them.
-pub fn why_waiting(reason: &BlockReason, names: &BTreeMap<Pid, String>) -> String {
-    match reason {
-        BlockReason::Lock { blockers, what, .. } => {
-            let who: Vec<String> = blockers
-                .iter()
-                .map(|p| match names.get(p) {
-                    Some(name) => format!("{name} (process {p})"),
-                    None => format!("process {p}"),
-                })
-                .collect();
-            if who.is_empty() {
-                format!("waits for {what}, queued behind earlier waiters")
-            } else {
-                format!("waits for {what}, held by {}", who.join(", "))
-            }
-        }
-        other => other.to_string(),
-    }
-}
+use lockstep::world::{Choice, TaskId, TaskState, WaitNode};
 
 /// What one lane shows.
 #[derive(Clone, PartialEq)]
@@ -38,6 +15,8 @@ struct Lane {
     class: &'static str,
     state: String,
     why: String,
+    /// The wait in PostgreSQL's and the driver's own words (the tooltip).
+    exact: String,
     line: String,
     /// The text of the line the task is on.
     code: String,
@@ -64,7 +43,6 @@ pub fn Lanes() -> impl IntoView {
     let lanes = Memo::new(move |previous: Option<&Vec<Lane>>| {
         session.with(|s| {
             let world = s.world();
-            let names = s.pid_names();
             let choices = world.choices();
             let next = s.next_choice();
             let tick = choices == vec![Choice::Tick];
@@ -78,14 +56,15 @@ pub fn Lanes() -> impl IntoView {
                     let id = t.id;
                     let runnable = choices.contains(&Choice::Task(id));
                     let is_next = next == Some(Choice::Task(id));
-                    let (class, state, why) = match &t.state {
+                    let (class, state, why, exact) = match &t.state {
                         TaskState::Runnable => (
                             "runnable",
                             "ready".to_string(),
                             "click to run it next".to_string(),
+                            String::new(),
                         ),
                         TaskState::Blocked(reason) => {
-                            let why = why_waiting(reason, &names);
+                            let why = world.describe_wait(reason);
                             (
                                 "waiting",
                                 "waiting".to_string(),
@@ -94,14 +73,18 @@ pub fn Lanes() -> impl IntoView {
                                 } else {
                                     why
                                 },
+                                reason.to_string(),
                             )
                         }
                         TaskState::Finished => (
                             "finished",
                             "finished".to_string(),
                             "returned without error".to_string(),
+                            String::new(),
                         ),
-                        TaskState::Failed(e) => ("failed", "failed".to_string(), e.clone()),
+                        TaskState::Failed(e) => {
+                            ("failed", "failed".to_string(), e.clone(), e.clone())
+                        }
                     };
                     let line = t.line.map(|l| format!("line {l}")).unwrap_or_default();
                     let code = t
@@ -142,6 +125,7 @@ pub fn Lanes() -> impl IntoView {
                         class,
                         state,
                         why,
+                        exact,
                         line,
                         code,
                         waits_for,
@@ -182,6 +166,7 @@ pub fn Lanes() -> impl IntoView {
                     class,
                     state,
                     why,
+                    exact,
                     line,
                     code,
                     waits_for,
@@ -193,7 +178,7 @@ pub fn Lanes() -> impl IntoView {
                     changed,
                 } = lane;
                 let testid = format!("lane-{name}");
-                let why_title = why.clone();
+                let why_title = if exact.is_empty() { why.clone() } else { exact };
                 let title = if runnable {
                     format!("Run {name} next")
                 } else {

@@ -1,187 +1,210 @@
-//! Where the run stands, in words: ready, running, deadlock, stalled, failed, anomaly,
-//! completed.
+//! Where the run stands, in the lesson's words: what the last step did, the key moment it
+//! brought, and the engine's verdict once it is certain; PostgreSQL's exact wording one click
+//! away in the details.
 
-use crate::player::SessionSignal;
-use crate::session::Outcome;
+use crate::player::{Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::server;
-use lockstep::world::{Event, TaskState};
+use lockstep::world::{Event, Verdict};
+
+/// What the banner shows, worked out once a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Banner {
+    /// ready, running, completed, deadlock, stalled, failed or anomaly.
+    word: &'static str,
+    /// The short label before the headline.
+    label: String,
+    /// One sentence.
+    headline: String,
+    /// What the last step did, when the headline is the verdict.
+    detail: String,
+    /// The key moments of the last step.
+    moments: Vec<String>,
+    /// Every event of the last step in its exact wording.
+    exact: Vec<String>,
+    /// The last PostgreSQL error of a run that shows a bug.
+    error: Option<String>,
+}
 
 /// The banner above the controls; also the page's `role="status"` narration.
 #[component]
 pub fn StatusBanner() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    // Memos: the outcome is worked out once a step, not once for each attribute reading it.
-    let state = Memo::new(move |_| {
+    let player = expect_context::<Player>();
+    let banner = Memo::new(move |_| {
         session.with(|s| {
             let noun = s.task_noun();
-            let last = s
-                .steps
-                .last()
-                .and_then(|st| st.events.last())
+            let outcome = s.outcome();
+            let word = outcome.word();
+            let beat = s.beat_headline();
+            let moments: Vec<String> = s.beat_moments().iter().map(|m| m.sentence()).collect();
+            let (label, headline, detail) = if outcome.ready {
+                (
+                    "Ready".to_string(),
+                    "Press Step or Play, or click a lane to run that task next.".to_string(),
+                    String::new(),
+                )
+            } else if outcome.is_declared() {
+                let label = match &outcome.verdict {
+                    Verdict::DeadlockDetected { .. } => "Deadlock detected".to_string(),
+                    Verdict::Deadlock { .. } => "Deadlock".to_string(),
+                    Verdict::Stall { .. } => "Stalled".to_string(),
+                    Verdict::Failed { .. } => "Failed".to_string(),
+                    Verdict::Anomaly { .. } => "Anomaly".to_string(),
+                    Verdict::Completed { .. } => "Completed".to_string(),
+                    Verdict::Running => "Running".to_string(),
+                };
+                let mut detail = match &outcome.verdict {
+                    Verdict::Completed {
+                        answers,
+                        deadlock_survived,
+                    } => {
+                        let mut notes = Vec::new();
+                        if *deadlock_survived {
+                            notes.push("PostgreSQL broke a deadlock on the way, and the victim's retry finished.".to_string());
+                        }
+                        if !answers.is_empty() {
+                            let said: Vec<String> = answers
+                                .iter()
+                                .map(|(n, e)| format!("{n} answered “{e}”"))
+                                .collect();
+                            notes.push(format!(
+                                "{}: a correct answer in this lesson.",
+                                said.join("; ")
+                            ));
+                        }
+                        notes.join(" ")
+                    }
+                    _ => String::new(),
+                };
+                if !outcome.ended && !beat.is_empty() {
+                    detail = format!("This step: {beat}");
+                }
+                (label, outcome.verdict.headline(noun), detail)
+            } else {
+                let headline = if beat.is_empty() {
+                    moments.first().cloned().unwrap_or_default()
+                } else {
+                    beat
+                };
+                (
+                    format!("Step {} of {}", s.beat_position(), s.beat_len()),
+                    headline,
+                    String::new(),
+                )
+            };
+            let (_, steps) = s.current_beat();
+            let exact: Vec<String> = steps
+                .iter()
+                .flat_map(|st| st.events.iter())
                 .map(|e| e.narration())
-                .unwrap_or_default();
-            match s.outcome() {
-                Outcome::Ready => (
-                    "ready",
-                    "ready — press Step or Play, or click a lane to run it".to_string(),
-                    String::new(),
-                ),
-                Outcome::Running => ("running", format!("running — step {}", s.steps.len()), last),
-                Outcome::DeadlockDetected { victims } => {
-                    let who = if victims.is_empty() {
-                        "a transaction aborted".to_string()
-                    } else {
-                        format!("{noun} {} aborted", victims.join(", "))
-                    };
-                    (
-                        "deadlock",
-                        format!("deadlock detected — {who}"),
-                        "PostgreSQL found a cycle of lock waits and rolled back the transaction of the backend that ran the check.".to_string(),
-                    )
-                }
-                Outcome::Deadlock { explanation } => (
-                    "deadlock",
-                    "deadlock — nothing can run, and nothing will break the cycle".to_string(),
-                    sentences(&explanation),
-                ),
-                Outcome::Stalled { explanation } => (
-                    "stalled",
-                    "stalled — nothing can run and no timer is pending".to_string(),
-                    sentences(&explanation),
-                ),
-                Outcome::Failed { failures } => (
-                    "failed",
-                    format!("failed — {}", failures.join("; ")),
-                    String::new(),
-                ),
-                Outcome::Anomaly { violations } => (
-                    "anomaly",
-                    "anomaly — every task finished, but the data is wrong".to_string(),
-                    sentences(&violations),
-                ),
-                Outcome::Completed => {
-                    // Errors the lesson counts as correct answers, and deadlocks a retry survived.
-                    let answered: Vec<String> = s
-                        .world()
-                        .task_views()
-                        .into_iter()
-                        .filter_map(|t| match t.state {
-                            TaskState::Failed(e) => Some(format!("{} answered “{e}”", t.name)),
-                            _ => None,
-                        })
-                        .collect();
-                    let survived = s.events().any(|e| {
-                        matches!(e, Event::Server(server::Event::Error { error, .. }) if error.code == "40P01")
-                    });
-                    let mut notes = Vec::new();
-                    if survived {
-                        notes.push("PostgreSQL broke a deadlock on the way, and the victim's retry finished.".to_string());
-                    }
-                    if !answered.is_empty() {
-                        notes.push(format!("{}: a correct outcome in this lesson.", answered.join("; ")));
-                    }
-                    (
-                        "completed",
-                        format!("completed — every {noun} finished and the data is right"),
-                        notes.join(" "),
-                    )
-                }
+                .collect();
+            let error = outcome
+                .is_bug()
+                .then(|| {
+                    s.events().rev().find_map(|e| match e {
+                        Event::Server(server::Event::Error { error, .. }) => {
+                            Some(error.to_string())
+                        }
+                        _ => None,
+                    })
+                })
+                .flatten();
+            Banner {
+                word,
+                label,
+                headline,
+                detail,
+                moments,
+                exact,
+                error,
             }
         })
     });
-    // Once a run has ended, what a learner would do next.
+    // Once the verdict is in, what a learner would do next.
     let what_next = Memo::new(move |_| {
         session.with(|s| {
             let outcome = s.outcome();
-            if !outcome.is_final() {
+            if !outcome.is_declared() {
                 return String::new();
             }
             let real_fix = s.lesson.fixes.iter().any(|f| f.proven);
-            match (&s.fix, outcome.is_bug()) {
+            let more = if outcome.ended {
+                ""
+            } else {
+                " Step or Play shows the rest of the run."
+            };
+            let next = match (&s.fix, outcome.is_bug()) {
                 (None, true) if real_fix => {
-                    "Next: go Back to the step where it went wrong, or pick a fix and play again.".to_string()
+                    "Next: go Back to the step where it went wrong, or pick a fix and play again."
                 }
-                (None, true) => "Next: go Back and try another order, or check every schedule.".to_string(),
+                (None, true) => "Next: go Back and try another order, or check every schedule.",
                 (None, false) => {
-                    "This order happened to work. Check every schedule to find one that does not.".to_string()
+                    "This order happened to work. Check every schedule to find one that does not."
                 }
                 (Some(fix), _) => match s.lesson.fix(fix) {
                     Some(f) if f.proven && !outcome.is_bug() => {
-                        "Next: Check every schedule to prove this fix holds in every order.".to_string()
+                        "Next: check every schedule to prove this fix holds in every order."
                     }
                     Some(f) if !f.proven && !outcome.is_bug() => {
-                        "This order works with the fix, but the fix is partial: check every schedule to find the one that still fails.".to_string()
+                        "This order works with the fix, but the fix is partial: check every schedule to find the one that still fails."
                     }
-                    _ => "Next: check every schedule, or try another fix.".to_string(),
+                    _ => "Next: check every schedule, or try another fix.",
                 },
-            }
+            };
+            format!("{next}{more}")
         })
     });
-    // When a run has ended with a PostgreSQL error, the error is the headline's evidence.
-    let last_error = Memo::new(move |_| {
-        session.with(|s| {
-            if !s.outcome().is_bug() {
-                return None;
-            }
-            s.events().rev().find_map(|e| match e {
-                Event::Server(server::Event::Error { error, .. }) => Some(error.to_string()),
-                _ => None,
-            })
-        })
-    });
+    let paused_here = move || {
+        let at = session.with(|s| s.beat_position());
+        player.key_pause.get() == Some(at)
+    };
     view! {
         <div
-            class=move || format!("status-banner status-{}", state.with(|s| s.0))
+            class=move || banner.with(|b| format!("status-banner status-{}", b.word))
             data-testid="status"
-            data-outcome=move || state.with(|s| s.0)
+            data-outcome=move || banner.with(|b| b.word)
             role="status"
             aria-live="polite"
         >
-            <strong class="status-text">{move || state.with(|s| s.1.clone())}</strong>
-            <span class="status-detail">{move || state.with(|s| s.2.clone())}</span>
-            <span class="status-next" data-testid="status-next">{what_next}</span>
+            <span class="status-label" data-testid="status-label">{move || banner.with(|b| b.label.clone())}</span>
+            " "
+            <strong class="status-text" data-testid="status-headline">{move || banner.with(|b| b.headline.clone())}</strong>
+            <span class="status-detail">{move || banner.with(|b| b.detail.clone())}</span>
             {move || {
-                last_error
-                    .get()
-                    .map(|text| {
-                        view! { <pre class="status-error" data-testid="status-error">{text}</pre> }
-                    })
+                banner
+                    .with(|b| b.moments.clone())
+                    .into_iter()
+                    .map(|m| view! { <span class="status-moment" data-testid="key-moment">"Key moment: " {m}</span> })
+                    .collect::<Vec<_>>()
             }}
+            <Show when=paused_here>
+                <span class="status-paused" data-testid="key-pause">
+                    "Play paused at this key moment. Press Play to go on."
+                </span>
+            </Show>
+            <span class="status-next" data-testid="status-next">{what_next}</span>
+            <Show when=move || banner.with(|b| !b.exact.is_empty() || b.error.is_some())>
+                <details class="status-details" data-testid="status-details">
+                    <summary>"Exact messages"</summary>
+                    <ul class="status-exact">
+                        {move || {
+                            banner
+                                .with(|b| b.exact.clone())
+                                .into_iter()
+                                .map(|line| view! { <li>{line}</li> })
+                                .collect::<Vec<_>>()
+                        }}
+                    </ul>
+                    {move || {
+                        banner
+                            .with(|b| b.error.clone())
+                            .map(|text| {
+                                view! { <pre class="status-error" data-testid="status-error">{text}</pre> }
+                            })
+                    }}
+                </details>
+            </Show>
         </div>
-    }
-}
-
-/// Lines of an explanation as one paragraph: each line is a sentence, so it ends with a full
-/// stop unless it already ends with punctuation.
-fn sentences(lines: &[String]) -> String {
-    lines
-        .iter()
-        .map(|line| {
-            let line = line.trim_end();
-            if line.ends_with(['.', '!', '?', ':', ';']) {
-                line.to_string()
-            } else {
-                format!("{line}.")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sentences;
-
-    #[test]
-    fn each_line_of_an_explanation_reads_as_a_sentence() {
-        let lines = [
-            "pool starvation: every connection is held".to_string(),
-            "R1 waits.".to_string(),
-        ];
-        assert_eq!(
-            sentences(&lines),
-            "pool starvation: every connection is held. R1 waits."
-        );
     }
 }

@@ -144,7 +144,7 @@ pub fn Timeline() -> impl IntoView {
             <ol class="timeline" data-testid="event-log" node_ref=list>
                 <For each=move || ids.get() key=|(_, id)| *id children=entry/>
                 {move || {
-                    let undone = session.with(|s| s.undone());
+                    let undone = session.with(|s| s.beat_len() - s.beat_position());
                     (undone > 0)
                         .then(|| {
                             let plural = if undone == 1 { "" } else { "s" };

@@ -3,6 +3,7 @@
 use crate::export::{self, label, GraphPicture};
 use crate::player::{depend_on, SessionSignal};
 use leptos::prelude::*;
+use lockstep::world::WaitForGraph;
 
 /// A wait-for graph drawn as SVG: nodes in rows (tasks, pools, sessions), an arrow from waiter
 /// to awaited, cycle edges red. The lesson and the sandbox draw with it; the SVG export lays
@@ -95,8 +96,7 @@ pub fn WaitForGraphPanel() -> impl IntoView {
             let cycle_text: Vec<AnyView> = cycles
                 .iter()
                 .map(|c| {
-                    let lines = graph.explain_cycle(c);
-                    let headline = lines.first().cloned().unwrap_or_default();
+                    let headline = WaitForGraph::plain_headline(c);
                     view! { <p class="cycle">"Cycle: " {headline}</p> }.into_any()
                 })
                 .collect();
@@ -108,8 +108,10 @@ pub fn WaitForGraphPanel() -> impl IntoView {
                         .iter()
                         .any(|c| c.contains(&e.from) && c.contains(&e.to));
                     let new = !previous.contains(&e.sentence);
-                    view! { <li class:in-cycle=in_cycle class:new=new>{e.sentence.clone()}</li> }
-                        .into_any()
+                    view! {
+                        <li class:in-cycle=in_cycle class:new=new title=e.sentence.clone()>{e.plain.clone()}</li>
+                    }
+                    .into_any()
                 })
                 .collect();
             let svg = drawing(&export::picture(s, &graph, &cycles));

@@ -55,7 +55,8 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
         }
         None => {
             for _ in 0..start.step.min(10_000) {
-                if !first.step() {
+                // `step=N` counts engine moves, as Step took them before steps were beats.
+                if !first.step_move() {
                     break;
                 }
             }
@@ -66,9 +67,14 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     let session: SessionSignal = RwSignal::new(first);
     let player = Player {
         playing: RwSignal::new(false),
-        interval_ms: RwSignal::new(450),
+        // About three steps a second: a step is something a learner would name, and Play pauses
+        // at the first key moment.
+        interval_ms: RwSignal::new(320),
         help: RwSignal::new(false),
         workshop: RwSignal::new(start.workshop),
+        key_pauses: RwSignal::new(true),
+        key_pause: RwSignal::new(None),
+        key_paused_in_run: RwSignal::new(false),
     };
     // Workshop mode scales the whole page's type, which is set in rem on the root element.
     Effect::new(move |_| {
@@ -106,7 +112,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     // Progress: the bug seen without a fix, then a fix played to the end.
     Effect::new(move |_| {
         let (fix, outcome) = session.with(|s| (s.fix.clone(), s.outcome()));
-        if !outcome.is_final() {
+        if !outcome.is_declared() {
             return;
         }
         match fix {

@@ -45,6 +45,12 @@ pub struct PgError {
 }
 
 impl PgError {
+    /// Whether this is the deadlock detector's error, SQLSTATE `40P01` (`deadlock_detected` in
+    /// PostgreSQL's `src/backend/utils/errcodes.txt`).
+    pub fn is_deadlock_detected(&self) -> bool {
+        self.code == "40P01"
+    }
+
     /// An ERROR with a SQLSTATE and message.
     pub fn error(code: &str, message: impl Into<String>) -> PgError {
         PgError {

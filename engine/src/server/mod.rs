@@ -817,6 +817,47 @@ impl Server {
             .filter(|q| !q.is_empty())
     }
 
+    /// A row as a learner names it: its table and primary-key value, like `widget 3` (the
+    /// values of a composite key joined by commas). `None` when the table or the tuple version
+    /// does not exist; a table without a primary key is named by the ctid.
+    pub fn row_label(&self, table: &str, ctid: (u32, u16)) -> Option<String> {
+        let t = self.tables.get(table)?;
+        let index =
+            (ctid.0 as usize) * storage::TUPLES_PER_PAGE + (ctid.1 as usize).checked_sub(1)?;
+        let tuple = t.heap.get(index)?;
+        match t.indexes.iter().find(|i| i.primary) {
+            Some(pk) => {
+                let key: Vec<String> = pk
+                    .columns
+                    .iter()
+                    .map(|&c| {
+                        tuple
+                            .values
+                            .get(c)
+                            .map(|v| v.to_string())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                Some(format!("{table} {}", key.join(", ")))
+            }
+            None => Some(format!("row ({},{}) of {table}", ctid.0, ctid.1)),
+        }
+    }
+
+    /// The name of the table with this OID.
+    pub fn table_name(&self, oid: u32) -> Option<&str> {
+        self.tables
+            .values()
+            .find(|t| t.oid == oid)
+            .map(|t| t.name.as_str())
+    }
+
+    /// Whether a timer of this backend is pending (a deadlock check, a lock, statement or
+    /// idle-in-transaction timeout): when it fires, the backend's wait or session may end.
+    pub fn has_timer(&self, pid: Pid) -> bool {
+        self.timers().iter().any(|(_, _, p)| *p == pid)
+    }
+
     /// The xid of the backend's transaction, once it has one (at its first write or row lock).
     pub fn backend_xid(&self, pid: Pid) -> Option<Xid> {
         self.sessions.get(&pid)?.txn.as_ref()?.xid

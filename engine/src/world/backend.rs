@@ -308,8 +308,18 @@ impl World {
         }
     }
 
-    /// Who a waiting backend waits for, and a description of the lock.
-    pub(super) fn lock_wait(&self, pid: Pid) -> (Vec<Pid>, String) {
+    /// Who a waiting backend waits for: the blockers, the lock in PostgreSQL's words, the row
+    /// version waited for (from the wait, or the tuple lock's slot) and the lock's tag.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn lock_wait(
+        &self,
+        pid: Pid,
+    ) -> (
+        Vec<Pid>,
+        String,
+        Option<(String, (u32, u16))>,
+        Option<server::locks::LockTag>,
+    ) {
         match self.server.state(pid) {
             server::SessionState::Waiting(reason) => {
                 let what = format!(
@@ -317,9 +327,16 @@ impl World {
                     server::locks::mode_name(reason.mode),
                     reason.tag
                 );
-                (reason.blockers, what)
+                let row = reason.row.or_else(|| match reason.tag {
+                    server::locks::LockTag::Tuple { rel, block, offset } => self
+                        .server
+                        .table_name(rel)
+                        .map(|name| (name.to_string(), (block, offset))),
+                    _ => None,
+                });
+                (reason.blockers, what, row, Some(reason.tag))
             }
-            _ => (Vec::new(), String::from("nothing")),
+            _ => (Vec::new(), String::from("nothing"), None, None),
         }
     }
 }

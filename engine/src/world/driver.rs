@@ -116,12 +116,14 @@ impl World {
                 if self.server.is_runnable(c.pid) {
                     TaskState::Runnable
                 } else {
-                    let (blockers, what) = self.lock_wait(c.pid);
+                    let (blockers, what, row, tag) = self.lock_wait(c.pid);
                     TaskState::Blocked(BlockReason::Lock {
                         conn,
                         pid: c.pid,
                         blockers,
                         what,
+                        row,
+                        queued: matches!(tag, Some(crate::server::locks::LockTag::Tuple { .. })),
                     })
                 }
             }

@@ -123,6 +123,21 @@ pub enum Event {
     },
 }
 
+/// How much an event matters to a learner: what the session groups into one step and what the
+/// status line tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Significance {
+    /// A wire-protocol message: the point of a lesson about the protocol, detail elsewhere.
+    Protocol,
+    /// Bookkeeping a learner would not name (a snapshot, an xid, a tuple lock that only orders
+    /// waiters, a log line, a connection opened on the way to being handed out).
+    Detail,
+    /// Something a learner would name: a statement starts or returns, a row is locked or
+    /// written, a task waits, commits, rolls back, finishes or fails, the pool hands out or
+    /// takes back a connection, the detector or a timer fires.
+    Learner,
+}
+
 impl Event {
     /// The task the event concerns, if any.
     pub fn task(&self) -> Option<TaskId> {
@@ -148,6 +163,66 @@ impl Event {
             | Event::ValueRecorded { task, .. }
             | Event::ContextEnded { task, .. }
             | Event::TransactionRolledBackByContext { task, .. } => Some(*task),
+        }
+    }
+
+    /// How much the event matters to a learner.
+    pub fn significance(&self) -> Significance {
+        use crate::server::Event as S;
+        match self {
+            Event::MessageSent { .. }
+            | Event::MessageQueued { .. }
+            | Event::MessageReceived { .. } => Significance::Protocol,
+            Event::AcquireRequested { .. }
+            | Event::AcquireQueued { .. }
+            | Event::ConnectionOpened { .. }
+            | Event::DeferredRan { .. }
+            | Event::InvariantViolated { .. } => Significance::Detail,
+            Event::Server(s) => match s {
+                S::Connected { .. }
+                | S::Disconnected { .. }
+                | S::SnapshotTaken { .. }
+                | S::TransactionBegan { .. }
+                | S::XidAssigned { .. }
+                | S::LockGranted { .. }
+                | S::Log { .. }
+                // A statement's end shows in what its task does next.
+                | S::QueryFinished { .. } => Significance::Detail,
+                // The end of an implicit or read-only transaction: the statement says it.
+                S::TransactionCommitted { xid: None, .. } | S::TransactionAborted { xid: None, .. } => {
+                    Significance::Detail
+                }
+                // A tuple lock only orders the waiters for a row.
+                S::LockAcquiredAfterWait {
+                    tag: crate::server::locks::LockTag::Tuple { .. },
+                    ..
+                } => Significance::Detail,
+                S::StatementStarted { .. }
+                | S::TransactionCommitted { .. }
+                | S::TransactionAborted { .. }
+                | S::LockWaiting { .. }
+                | S::LockAcquiredAfterWait { .. }
+                | S::RowLocked { .. }
+                | S::TupleWritten { .. }
+                | S::DeadlockCheck { .. }
+                | S::TimeoutFired { .. }
+                | S::Error { .. } => Significance::Learner,
+            },
+            Event::ClockAdvanced { .. }
+            | Event::TaskStarted { .. }
+            | Event::TaskBlocked { .. }
+            | Event::TaskFinished { .. }
+            | Event::TaskFailed { .. }
+            | Event::GoroutineSpawned { .. }
+            | Event::AcquireGranted { .. }
+            | Event::AcquireFailed { .. }
+            | Event::ConnectionReleased { .. }
+            | Event::ConnectionRefused { .. }
+            | Event::ConnectionClosed { .. }
+            | Event::ConnectionMarkedBad { .. }
+            | Event::ValueRecorded { .. }
+            | Event::ContextEnded { .. }
+            | Event::TransactionRolledBackByContext { .. } => Significance::Learner,
         }
     }
 

@@ -46,8 +46,10 @@ pub struct WaitEdge {
     pub from: WaitNode,
     /// What it waits for.
     pub to: WaitNode,
-    /// One sentence.
+    /// One sentence, in PostgreSQL's and the drivers' terms (processes, transactions, locks).
     pub sentence: String,
+    /// The same in the lesson's terms (tasks by name, rows by key, pools by name).
+    pub plain: String,
 }
 
 /// A fixed hasher: petgraph's map iterates in insertion order anyway, but nothing in the
@@ -140,6 +142,22 @@ impl WaitForGraph {
     pub fn explain(&self) -> Vec<String> {
         self.edges.iter().map(|e| e.sentence.clone()).collect()
     }
+
+    /// What kind of cycle these nodes form, in a learner's words.
+    pub fn plain_headline(cycle: &[WaitNode]) -> &'static str {
+        match WaitForGraph::kind(cycle) {
+            CycleKind::Database => "a deadlock between transactions: PostgreSQL's deadlock detector breaks it after deadlock_timeout",
+            CycleKind::PoolStarvation => "pool starvation: every connection is held by a task that waits for another one, and nothing will give one back",
+            CycleKind::Mixed => "a cycle through the pool and the database: neither PostgreSQL nor the pool can see it",
+        }
+    }
+
+    /// Whether an edge lies on a cycle.
+    pub fn in_cycle(&self, edge: &WaitEdge) -> bool {
+        self.all_cycles()
+            .iter()
+            .any(|c| c.contains(&edge.from) && c.contains(&edge.to))
+    }
 }
 
 impl World {
@@ -169,6 +187,7 @@ impl World {
                                 sentence: format!(
                                     "{name} waits in Acquire for a connection from pool {pool}: all {max_open} are in use ({ahead} waiter(s) ahead)"
                                 ),
+                                plain: format!("{name} {}", self.describe_wait(reason)),
                             });
                         }
                     }
@@ -180,6 +199,12 @@ impl World {
                                 "{name} waits for the reply to its query on {}",
                                 conn_label(*conn)
                             ),
+                            plain: match reason {
+                                BlockReason::Lock { .. } => {
+                                    format!("{name} {}", self.describe_wait(reason))
+                                }
+                                _ => format!("{name} waits for an answer on {conn}"),
+                            },
                         });
                     }
                     BlockReason::ConnectionMutex { conn, holder } => edges.push(WaitEdge {
@@ -189,6 +214,7 @@ impl World {
                             "{name} waits for {conn}'s driver mutex, held by {} during its call",
                             task_name(*holder)
                         ),
+                        plain: format!("{name} {}", self.describe_wait(reason)),
                     }),
                     BlockReason::Goroutines { tasks } => {
                         for child in tasks {
@@ -199,6 +225,7 @@ impl World {
                                     "{name} waits in g.Wait() for goroutine {}",
                                     task_name(*child)
                                 ),
+                                plain: format!("{name} waits for {} to finish", task_name(*child)),
                             });
                         }
                     }
@@ -224,6 +251,12 @@ impl World {
                             task_name(holder),
                             task_name(holder)
                         ),
+                        plain: format!(
+                            "pool {} has no free connection: {} holds {conn}, and only {} can give it back",
+                            pool.name,
+                            task_name(holder),
+                            task_name(holder)
+                        ),
                     });
                 }
             }
@@ -235,9 +268,22 @@ impl World {
             if !matches!(c.backend, BackendState::Executing { .. }) {
                 continue;
             }
-            let (blockers, what) = self.lock_wait(c.pid);
+            let (blockers, what, row, tag) = self.lock_wait(c.pid);
+            let waiter = match self.task_of_pid(c.pid) {
+                Some(t) => format!("{}'s transaction", task_name(t)),
+                None => format!("the transaction on {}", c.id),
+            };
+            let wanted = match &row {
+                Some((table, ctid)) => self.row_name(table, *ctid),
+                None => "a lock".to_string(),
+            };
+            let queued = matches!(tag, Some(crate::server::locks::LockTag::Tuple { .. }));
             for b in blockers {
                 if let Some(&other) = by_pid.get(&b.0) {
+                    let holder = match self.task_of_pid(b) {
+                        Some(t) => format!("{}'s transaction", task_name(t)),
+                        None => format!("the transaction on {other}"),
+                    };
                     edges.push(WaitEdge {
                         from: WaitNode::Connection(c.id),
                         to: WaitNode::Connection(other),
@@ -245,6 +291,11 @@ impl World {
                             "process {} waits for {what}, held by process {}",
                             c.pid.0, b.0
                         ),
+                        plain: if queued {
+                            format!("{waiter} waits in line for {wanted} behind {holder}")
+                        } else {
+                            format!("{waiter} waits for {wanted}, held by {holder}")
+                        },
                     });
                 }
             }
@@ -256,6 +307,31 @@ impl World {
             }
             let Some(holder) = c.holder else { continue };
             let finished = matches!(self.tasks[holder.0 as usize].life, Life::Finished { .. });
+            let open = c.tx_status != super::TxStatus::Idle;
+            let plain = match (finished, open) {
+                (true, true) => format!(
+                    "{} returned without ending its transaction on {}: nobody will end it",
+                    task_name(holder),
+                    c.id
+                ),
+                (true, false) => format!(
+                    "{} returned without giving {} back to its pool",
+                    task_name(holder),
+                    c.id
+                ),
+                (false, true) => format!(
+                    "{}'s transaction on {} is open between statements: only {} can end it",
+                    task_name(holder),
+                    c.id,
+                    task_name(holder)
+                ),
+                (false, false) => format!(
+                    "{} is {}'s: only {} can use it",
+                    c.id,
+                    task_name(holder),
+                    task_name(holder)
+                ),
+            };
             let sentence = if finished {
                 format!(
                     "{} is idle{} and held by {}, which has returned without giving it back: nobody will end it",
@@ -279,6 +355,7 @@ impl World {
                 from: WaitNode::Connection(c.id),
                 to: WaitNode::Task(holder),
                 sentence,
+                plain,
             });
         }
         edges.sort_by_key(|e| (e.from, e.to));
@@ -291,7 +368,13 @@ impl World {
         }
 
         // Which nodes may still progress: a fixpoint from what can run or will be woken.
-        let server_timer = self.server.next_timer().is_some();
+        // A backend with a timer of its own pending (a deadlock check, a lock, statement or
+        // idle-in-transaction timeout) may see its wait or its session end when it fires.
+        let conn_timer = |c: ConnId| {
+            self.connections
+                .get(&c)
+                .is_some_and(|conn| self.server.has_timer(conn.pid))
+        };
         let mut moving: BTreeSet<WaitNode> = BTreeSet::new();
         for (id, state) in &states {
             let free = match state {
@@ -321,9 +404,8 @@ impl World {
                     // A pool frees a slot when any holder gives one back.
                     WaitNode::Pool(_) => targets.iter().any(|t| moving.contains(t)),
                     // A lock wait can also end by a server timer (deadlock check, timeouts).
-                    WaitNode::Connection(_) => {
-                        server_timer && targets.iter().all(|t| matches!(t, WaitNode::Connection(_)))
-                            || targets.iter().all(|t| moving.contains(t))
+                    WaitNode::Connection(c) => {
+                        conn_timer(c) || targets.iter().all(|t| moving.contains(t))
                     }
                     WaitNode::Task(_) => targets.iter().all(|t| moving.contains(t)),
                 };

@@ -12,6 +12,9 @@ mod driver;
 pub mod event;
 pub mod graph;
 mod invariants;
+pub mod moments;
+pub mod outcome;
+pub mod plain;
 pub mod pool;
 pub mod program;
 pub mod protocol;
@@ -25,8 +28,10 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
-pub use event::Event;
+pub use event::{Event, Significance};
 pub use graph::{WaitForGraph, WaitNode};
+pub use moments::KeyMoment;
+pub use outcome::{Outcome, Verdict};
 pub use pool::Pool;
 pub use program::{Action, Comparison, Isolation, Op, When};
 pub use protocol::{Backend, Frontend, TxStatus};

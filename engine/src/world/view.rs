@@ -29,6 +29,11 @@ pub enum BlockReason {
         pid: Pid,
         blockers: Vec<Pid>,
         what: String,
+        /// The row version waited for (a row lock or a unique-key check), by table and ctid.
+        row: Option<(String, (u32, u16))>,
+        /// Waiting in line for the row's tuple lock behind another waiter (rather than for the
+        /// transaction that holds the row).
+        queued: bool,
     },
     /// Waiting for a reply that nothing is producing (a stuck connection).
     Reply { conn: ConnId },

@@ -4,6 +4,11 @@
 //   start    navigation to the first interactive lesson: the Play button enabled (median of runs)
 //   step     one Step in the browser, engine plus render: click, every reactive update and a
 //            forced layout (p50/p95/max over every step of every lesson; target: p95 under 8 ms)
+//   play     for every lesson and fix: the Steps Play takes to the outcome and the seconds from
+//            pressing Play to the outcome at the default speed, pausing at key moments turned
+//            off (target: under 15 s each)
+//
+// `BENCH=play npm run bench` measures only the last.
 //
 // Run after `make dist`: `npm run bench` here, or `make bench` at the top.
 import fs from 'node:fs';
@@ -86,17 +91,75 @@ async function stepTimes(browser, url, slug) {
   return times;
 }
 
+/** The lesson's fixes, from its fix panel. */
+async function fixesOf(browser, url, slug) {
+  const { page, context } = await openPage(browser, url);
+  await page.goto(`${url}?lesson=${slug}`);
+  await page.getByTestId('play').waitFor({ timeout: 30000 });
+  const fixes = await page.locator('[data-fix]').evaluateAll((bs) => bs.map((b) => b.dataset.fix));
+  await context.close();
+  return fixes;
+}
+
+/**
+ * Presses Play at the default speed and waits for the outcome: the Steps taken (the
+ * scrubber's position) and the seconds it took. Pausing at key moments is turned off where the
+ * page has that setting.
+ */
+async function playTime(browser, url, slug, fix) {
+  const { page, context, problems } = await openPage(browser, url);
+  await page.goto(`${url}?lesson=${slug}${fix ? `&fix=${fix}` : ''}`);
+  await page.getByTestId('play').and(page.locator(':enabled')).waitFor({ timeout: 30000 });
+  const pauses = page.getByTestId('key-pauses');
+  if (await pauses.count()) await pauses.uncheck();
+  const result = await page.evaluate(async (finals) => {
+    const status = () => document.querySelector('[data-testid="status"]')?.dataset.outcome;
+    const t0 = performance.now();
+    document.querySelector('[data-testid="play"]').click();
+    while (!finals.includes(status())) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (performance.now() - t0 > 600000) break;
+    }
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      steps: Number(document.querySelector('[data-testid="scrubber"]').value),
+      outcome: status(),
+    };
+  }, ['deadlock', 'stalled', 'failed', 'anomaly', 'completed']);
+  await context.close();
+  if (problems.length) throw new Error(`${slug}: ${problems.join('; ')}`);
+  return result;
+}
+
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-const { total, lines } = sizes();
-console.log('size (gzip -9):');
-lines.forEach((line) => console.log(line));
-console.log(`  total ${kb(total)} (target ${kb(SIZE_TARGET)}: ${total <= SIZE_TARGET ? 'within' : 'OVER'})`);
+const PLAY_TARGET_S = 15;
+const only = process.env.BENCH;
+
+if (!only) {
+  const { total, lines } = sizes();
+  console.log('size (gzip -9):');
+  lines.forEach((line) => console.log(line));
+  console.log(`  total ${kb(total)} (target ${kb(SIZE_TARGET)}: ${total <= SIZE_TARGET ? 'within' : 'OVER'})`);
+}
 
 const site = await serveDist();
 const browser = await launchBrowser();
 try {
   const lessons = slugs();
+  if (!only || only === 'play') {
+    for (const slug of lessons) {
+      for (const fix of [null, ...(await fixesOf(browser, site.url, slug))]) {
+        const { seconds, steps, outcome } = await playTime(browser, site.url, slug, fix);
+        const name = fix ? `${slug} + ${fix}` : slug;
+        console.log(
+          `play: ${name.padEnd(46)} ${String(steps).padStart(4)} steps to ${outcome.padEnd(9)} ` +
+            `${seconds.toFixed(1).padStart(5)} s (target ${PLAY_TARGET_S} s: ${seconds < PLAY_TARGET_S ? 'within' : 'OVER'})`,
+        );
+      }
+    }
+  }
+  if (only === 'play') process.exit(0);
   const start = await startTime(browser, site.url, lessons[0]);
   console.log(
     `start: navigation to an interactive lesson (${lessons[0]}), ${START_RUNS} runs: ` +

@@ -30,16 +30,46 @@ export class LessonPage {
     return this.page.getByTestId('status').innerText();
   }
 
-  /** Presses Play and waits until the status says the run has ended. */
+  /**
+   * Presses Play and waits until the status declares the outcome (the run may go on from there);
+   * where Play pauses at a key moment, presses Play again. `paused` counts those pauses.
+   */
   async playToEnd(timeout = 30000) {
     await this.page.getByTestId('speed').fill('100');
-    await this.page.getByTestId('play').click();
-    await this.page.waitForFunction(
-      (finals) => finals.includes(document.querySelector('[data-testid="status"]')?.dataset.outcome),
-      FINAL_OUTCOMES,
-      { timeout },
-    );
+    this.paused = 0;
+    for (let i = 0; i < 20; i++) {
+      await this.page.getByTestId('play').click();
+      await this.page.waitForFunction(
+        (finals) =>
+          finals.includes(document.querySelector('[data-testid="status"]')?.dataset.outcome) ||
+          document.querySelector('[data-testid="key-pause"]') !== null,
+        FINAL_OUTCOMES,
+        { timeout },
+      );
+      if (FINAL_OUTCOMES.includes(await this.outcome())) break;
+      this.paused += 1;
+    }
     return this.status();
+  }
+
+  /** Presses Play until no step is left (after the outcome, the rest of the run). */
+  async playOn(timeout = 30000) {
+    await this.page.getByTestId('speed').fill('100');
+    for (let i = 0; i < 20 && (await this.page.getByTestId('step').isEnabled()); i++) {
+      await this.page.getByTestId('play').click();
+      await this.page.waitForFunction(
+        () =>
+          document.querySelector('[data-testid="step"]')?.disabled ||
+          document.querySelector('[data-testid="play"]') !== null,
+        null,
+        { timeout },
+      );
+    }
+  }
+
+  /** The status line's headline: one sentence about the last step or the outcome. */
+  headline() {
+    return this.page.getByTestId('status-headline').innerText();
   }
 
   async step() {

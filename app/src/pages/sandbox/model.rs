@@ -505,7 +505,7 @@ impl Sandbox {
         let errors = self.errors();
         let victims: Vec<String> = errors
             .iter()
-            .filter(|(_, e)| e.code == "40P01")
+            .filter(|(_, e)| e.is_deadlock_detected())
             .map(|(who, _)| who.clone())
             .collect();
         let run = self.run();
@@ -569,7 +569,7 @@ impl Sandbox {
                     .last()
                     .into_iter()
                     .flat_map(|m| m.events.iter())
-                    .any(|e| matches!(e, server::Event::Error { error, .. } if error.code == "40P01"));
+                    .any(|e| matches!(e, server::Event::Error { error, .. } if error.is_deadlock_detected()));
                 if deadlock {
                     format!("running — {last}; deadlock detected, PostgreSQL aborted a transaction")
                 } else {
