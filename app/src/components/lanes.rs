@@ -208,11 +208,11 @@ pub fn Lanes() -> impl IntoView {
                         {(!waits_for.is_empty()).then(|| {
                             let text = format!("waits for → {}", waits_for.join(", "));
                             view! {
-                                <span class="lane-edge" class:in-cycle=in_cycle data-testid="lane-edge">{text}</span>
+                                <span class="lane-edge" class:in-cycle=in_cycle data-testid="waits-for">{text}</span>
                             }
                         })}
                         {(!code.is_empty()).then(|| view! {
-                            <code class="lane-code" data-testid="lane-code"><span class="lane-line">{line.clone()}</span>" "{code}</code>
+                            <code class="lane-code" data-testid="task-line"><span class="lane-line">{line.clone()}</span>" "{code}</code>
                         })}
                         <span class="lane-meta" title=conns_title>{conns}</span>
                     </button>
