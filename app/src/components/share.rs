@@ -37,7 +37,7 @@ pub fn share_texts(lesson: &Lesson) -> (String, String) {
     );
     let title = lesson.title.replace('"', "&quot;");
     let snippet = format!(
-        "<iframe src=\"{}\" title=\"Lockstep: {title}\" width=\"100%\" height=\"760\" style=\"border:1px solid #d9dce1;border-radius:8px\" loading=\"lazy\"></iframe>",
+        "<iframe src=\"{}\" title=\"Lockstep: {title}\" width=\"100%\" height=\"500\" style=\"border:1px solid #d9dce1;border-radius:8px\" loading=\"lazy\"></iframe>",
         embed.replace('&', "&amp;")
     );
     (link, snippet)
