@@ -4,7 +4,7 @@
 use lockstep::lesson::KnobValues;
 use lockstep::server::Pid;
 use lockstep::world::{
-    Choice, Event, KeyMoment, Move, Schedule, Significance, TaskId, Verdict, World,
+    Choice, Event, KeyMoment, Move, Schedule, Significance, Taken, TaskId, Verdict, World,
 };
 use lockstep_lessons::Lesson;
 use std::collections::BTreeMap;
@@ -263,29 +263,28 @@ impl Session {
         if !self.world().choices().contains(&choice) {
             return false;
         }
-        let before = self.world().clone();
-        let mut world = before.clone();
-        let Ok(events) = world.step(choice) else {
-            return false;
-        };
-        self.chosen |= off_plan;
-        self.future.clear();
+        let mut world = self.world().clone();
         let verdict_before = self
             .steps
             .last()
             .map(|s| s.verdict.clone())
             .unwrap_or(Verdict::Running);
-        let verdict = world.outcome(self.events().chain(events.iter())).verdict;
-        let mut moments = world.key_moments(&before, &events, &verdict_before, &verdict);
-        if self.fix.is_none() {
-            // The lesson's own moments are written against its listings, which fixes change.
-            moments.extend(self.lesson.moments_between(&before, &world));
-        }
-        let significant = !moments.is_empty()
-            || verdict != verdict_before
-            || events
-                .iter()
-                .any(|e| e.significance() == Significance::Learner);
+        // The lesson's own moments are written against its listings, which fixes change.
+        let lesson = self.fix.is_none().then_some(self.lesson);
+        let Ok(taken) = world.take(choice, self.events(), &verdict_before, |before, after| {
+            lesson.map_or_else(Vec::new, |l| l.moments_between(before, after))
+        }) else {
+            return false;
+        };
+        self.chosen |= off_plan;
+        self.future.clear();
+        let Taken {
+            mv,
+            events,
+            moments,
+            verdict,
+            significant,
+        } = taken;
         self.worlds.push(world);
         let id = NEXT_STEP_ID.fetch_add(1, Ordering::Relaxed);
         self.steps.push(Step {
@@ -343,14 +342,29 @@ impl Session {
         choice.is_some_and(|c| self.take(c))
     }
 
-    /// Runs `task` next for one beat, if it can run.
+    /// Runs `task` next for one beat, if it can run: its moves up to the first that does
+    /// something a learner would name ([`World::beat_goes_on`]), the same beat a challenge's
+    /// solution counts as one click.
     pub fn run_task(&mut self, task: TaskId) -> bool {
         if !(self.world().choices().contains(&Choice::Task(task)) && self.take(Choice::Task(task)))
         {
             return false;
         }
-        self.finish_beat();
+        while self.goes_on(task) {
+            if !self.take(Choice::Task(task)) {
+                break;
+            }
+        }
         true
+    }
+
+    /// Whether the beat of `task` that the last move belongs to goes on.
+    fn goes_on(&self, task: TaskId) -> bool {
+        let Some(last) = self.steps.last() else {
+            return false;
+        };
+        self.world()
+            .beat_goes_on(task, last.significant, self.protocol)
     }
 
     /// Whether a beat ends after `step` when `next` is the move after it.

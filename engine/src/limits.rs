@@ -56,6 +56,11 @@ pub const SCHEDULE_LENGTH_MAX: usize = 100_000;
 /// there and says it was not complete.
 pub const EXPLORER_STATES_MAX: usize = 1_000_000;
 
+/// Distinct states the search for a challenge's shortest schedule of clicks records: a click is
+/// a whole beat, so lessons need a few thousand; past this `lockstep check` calls the challenge
+/// unsolvable within the budget rather than search on.
+pub const CHALLENGE_STATES_MAX: usize = 200_000;
+
 /// The most contexts a run may create (a `context` op in a loop would otherwise grow the
 /// world without bound).
 pub const CONTEXTS_MAX: usize = 10_000;

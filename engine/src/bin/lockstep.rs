@@ -104,7 +104,8 @@ fn read_lessons(dir: &std::path::Path) -> Result<Vec<lockstep::lesson::Lesson>, 
 }
 
 /// `lockstep check DIR [--json]`: for every lesson, the explorer finds the bug from scratch,
-/// proves every real fix and shows every partial fix failing. Exit status 1 if any does not.
+/// proves every real fix and shows every partial fix failing, and every challenge is solvable
+/// by its solution (with the shortest schedule of clicks printed). Exit status 1 if any is not.
 fn check(args: &[String]) -> i32 {
     let json = args.iter().any(|a| a == "--json");
     let Some(dir) = args.iter().find(|a| !a.starts_with("--")) else {
@@ -124,14 +125,23 @@ fn check(args: &[String]) -> i32 {
     for lesson in &lessons {
         match lockstep::explore::world::check_lesson(lesson, Default::default()) {
             Ok(checks) => {
-                all_ok &= checks.iter().all(|c| c.ok);
+                let challenges =
+                    lockstep::analysis::challenges::check_all(lesson, Default::default());
+                all_ok &= checks.iter().all(|c| c.ok) && challenges.iter().all(|c| c.ok);
                 if !json {
                     println!("{}", lesson.slug);
                     for c in &checks {
                         println!("  {c}");
                     }
+                    for c in &challenges {
+                        println!("  {c}");
+                    }
                 }
-                results.push(serde_json::json!({ "lesson": lesson.slug, "checks": checks }));
+                results.push(serde_json::json!({
+                    "lesson": lesson.slug,
+                    "checks": checks,
+                    "challenges": challenges,
+                }));
             }
             Err(e) => {
                 eprintln!("{}: {e}", lesson.slug);

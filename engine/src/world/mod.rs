@@ -8,6 +8,7 @@
 //! ([`World::block_reason`]), and so is the wait-for graph ([`World::wait_for_graph`]).
 
 mod backend;
+pub mod beat;
 mod driver;
 pub mod event;
 pub mod graph;
@@ -28,6 +29,7 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
+pub use beat::Taken;
 pub use event::{Event, Significance};
 pub use graph::{WaitForGraph, WaitNode};
 pub use moments::KeyMoment;

@@ -419,6 +419,23 @@ struct Detection {
 
 /// Every deadlock the detector broke in a run, from its events: which task used which backend
 /// is followed through the run (connections are handed from task to task by the pools).
+impl Event {
+    /// Whether a run's verdict reads this event later: what names the tasks behind the
+    /// processes that PostgreSQL's deadlock detector reports. Other events can be dropped from
+    /// the history passed to [`World::outcome`].
+    pub fn shapes_the_verdict(&self) -> bool {
+        matches!(
+            self,
+            Event::TaskStarted { .. }
+                | Event::GoroutineSpawned { .. }
+                | Event::ConnectionOpened { .. }
+                | Event::AcquireGranted { .. }
+                | Event::Server(server::Event::LockWaiting { .. })
+                | Event::Server(server::Event::DeadlockCheck { .. })
+        )
+    }
+}
+
 fn deadlock_detections(history: &[&Event]) -> Vec<Detection> {
     let mut conn_pid = BTreeMap::new();
     let mut conn_task: BTreeMap<super::ConnId, String> = BTreeMap::new();

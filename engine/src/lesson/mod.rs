@@ -15,6 +15,10 @@
 //! knob setting. A fix can also name settings at which it is known to fail again
 //! ([`Fix::fails_at`]); the check explores those too and expects a failure there.
 
+mod challenge;
+
+pub use challenge::{Challenge, ChallengeKind, TRIES_BEFORE_HINT};
+
 use crate::world::{Action, Driver, Op, PoolSpec, Scenario, ServerSettings, TaskSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,6 +65,9 @@ pub struct Lesson {
     /// Key moments the lesson names itself, besides those the engine finds.
     #[serde(default)]
     pub moments: Vec<Moment>,
+    /// Goals for the learner, in the order the page lists them.
+    #[serde(default)]
+    pub challenges: Vec<Challenge>,
 }
 
 /// The source of a claim a lesson makes: a page (`url`), or a file of a project's source at a
@@ -620,7 +627,7 @@ pub fn validate(lesson: &Lesson) -> Result<(), String> {
             check_scenario(&scenario, &what)?;
         }
     }
-    Ok(())
+    challenge::validate(lesson)
 }
 
 fn validate_knobs(lesson: &Lesson) -> Result<(), String> {
