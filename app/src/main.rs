@@ -6,6 +6,7 @@
 //! colours, layout) stays here; engine facts come from the engine's views and events.
 
 mod app;
+mod challenge;
 mod checker;
 mod components;
 mod diff;

@@ -24,6 +24,18 @@ pub struct Player {
     pub key_pause: RwSignal<Option<usize>>,
     /// Whether Play has paused for a key moment in this run already.
     pub key_paused_in_run: RwSignal<bool>,
+    /// Whether the learner is the scheduler (a challenge to make it fail is open): no Play,
+    /// and Step only lets the clock run when no task can.
+    pub scheduler_only: Signal<bool>,
+}
+
+impl Player {
+    /// Whether Step may move now: always, except that a learner who is the scheduler picks
+    /// every task's move, so Step then only lets the clock run.
+    pub fn may_step(&self, session: &crate::session::Session) -> bool {
+        !self.scheduler_only.get_untracked()
+            || session.world().choices() == [lockstep::world::Choice::Tick]
+    }
 }
 
 /// Whether a key press is typing into a form field, where letters and arrows are the field's.
@@ -59,6 +71,9 @@ pub type SessionSignal = RwSignal<Session>;
 
 /// Steps once; stops Play when the run has ended.
 pub fn step(session: SessionSignal, player: Player) {
+    if !session.with_untracked(|s| player.may_step(s)) {
+        return;
+    }
     let declared = session.with_untracked(|s| s.outcome().is_declared());
     let mut moved = false;
     session.update(|s| moved = s.step());
@@ -91,6 +106,8 @@ fn play_step(session: SessionSignal, player: Player) {
 pub fn toggle_play(session: SessionSignal, player: Player) {
     if player.playing.get_untracked() {
         player.playing.set(false);
+    } else if player.scheduler_only.get_untracked() {
+        // The learner picks every move; the challenge card says so.
     } else {
         if session.with_untracked(|s| s.outcome().is_final()) {
             session.update(|s| s.reset());

@@ -1,9 +1,12 @@
-//! Progress in localStorage: `lockstep.done` lists finished lessons, `lockstep.seen` the
-//! lessons whose bug the learner has seen (a lesson is done once its bug was seen and a fix was
-//! played to the end). Both hold a JSON array of slugs.
+//! Progress in localStorage, each key a JSON array of strings: `lockstep.seen` the lessons
+//! whose bug the learner has seen, `lockstep.done` the lessons done (bug seen, then a fix played
+//! to the end), `lockstep.tried` every fix played to the end (`SLUG/FIX`), `lockstep.solved`
+//! every challenge met (`SLUG/ID`).
 
 const DONE_KEY: &str = "lockstep.done";
 const SEEN_KEY: &str = "lockstep.seen";
+const TRIED_KEY: &str = "lockstep.tried";
+const SOLVED_KEY: &str = "lockstep.solved";
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
@@ -22,13 +25,13 @@ fn read(key: &str) -> Vec<String> {
         .collect()
 }
 
-fn add(key: &str, slug: &str) {
-    let mut slugs = read(key);
-    if slugs.iter().any(|s| s == slug) {
+fn add(key: &str, entry: &str) {
+    let mut entries = read(key);
+    if entries.iter().any(|s| s == entry) {
         return;
     }
-    slugs.push(slug.to_string());
-    let quoted: Vec<String> = slugs.iter().map(|s| format!("\"{s}\"")).collect();
+    entries.push(entry.to_string());
+    let quoted: Vec<String> = entries.iter().map(|s| format!("\"{s}\"")).collect();
     if let Some(s) = storage() {
         let _ = s.set_item(key, &format!("[{}]", quoted.join(",")));
     }
@@ -39,14 +42,54 @@ pub fn done() -> Vec<String> {
     read(DONE_KEY)
 }
 
+/// Whether the learner saw this lesson's bug.
+pub fn seen(slug: &str) -> bool {
+    read(SEEN_KEY).iter().any(|s| s == slug)
+}
+
+/// The fixes of this lesson played to the end.
+pub fn tried(slug: &str) -> Vec<String> {
+    in_lesson(TRIED_KEY, slug)
+}
+
+/// The challenges of this lesson met.
+pub fn solved(slug: &str) -> Vec<String> {
+    in_lesson(SOLVED_KEY, slug)
+}
+
+fn in_lesson(key: &str, slug: &str) -> Vec<String> {
+    read(key)
+        .into_iter()
+        .filter_map(|e| {
+            let (lesson, item) = e.split_once('/')?;
+            (lesson == slug).then(|| item.to_string())
+        })
+        .collect()
+}
+
 /// Records that the learner saw this lesson's bug.
 pub fn mark_seen(slug: &str) {
     add(SEEN_KEY, slug);
 }
 
-/// Records that a fix was played to the end; the lesson is done if its bug was seen.
-pub fn mark_fixed(slug: &str) {
-    if read(SEEN_KEY).iter().any(|s| s == slug) {
+/// Records that `fix` was played to the end; the lesson is done if its bug was seen.
+pub fn mark_fixed(slug: &str, fix: &str) {
+    add(TRIED_KEY, &format!("{slug}/{fix}"));
+    if seen(slug) {
         add(DONE_KEY, slug);
+    }
+}
+
+/// Records that the challenge `id` of this lesson was met.
+pub fn mark_solved(slug: &str, id: &str) {
+    add(SOLVED_KEY, &format!("{slug}/{id}"));
+}
+
+/// Forgets all progress.
+pub fn reset() {
+    if let Some(s) = storage() {
+        for key in [DONE_KEY, SEEN_KEY, TRIED_KEY, SOLVED_KEY] {
+            let _ = s.remove_item(key);
+        }
     }
 }

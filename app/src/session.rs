@@ -4,7 +4,7 @@
 use lockstep::lesson::KnobValues;
 use lockstep::server::Pid;
 use lockstep::world::{
-    Choice, Event, KeyMoment, Move, Schedule, Significance, Taken, TaskId, Verdict, World,
+    Choice, Event, Guess, KeyMoment, Move, Schedule, Significance, Taken, TaskId, Verdict, World,
 };
 use lockstep_lessons::Lesson;
 use std::collections::BTreeMap;
@@ -497,6 +497,57 @@ impl Session {
             let choice = protocol_choice(&self.worlds[i], &self.steps[..i], &self.bug_schedule);
             choice.map(|c| self.worlds[i].move_of(c)) != Some(step.mv.clone())
         })
+    }
+
+    /// The clicks taken so far: the first move of each beat, which is the lane clicked (or the
+    /// clock), the way a challenge's solution is written.
+    pub fn clicks(&self) -> Schedule {
+        let ends = self.beat_ends();
+        let mut start = 0;
+        let mut clicks = Vec::new();
+        for end in ends.into_iter().filter(|&e| e <= self.steps.len()) {
+            if let Some(step) = self.steps.get(start) {
+                clicks.push(step.mv.clone());
+            }
+            start = end;
+        }
+        Schedule(clicks)
+    }
+
+    /// Replays clicks from the start (a task's beat, or the clock); stops at the first that
+    /// cannot be taken, and says how many were.
+    pub fn replay_clicks(&mut self, clicks: &Schedule) -> usize {
+        self.reset();
+        for (taken, mv) in clicks.0.iter().enumerate() {
+            let done = match mv {
+                Move::Tick => self.take(Choice::Tick),
+                Move::Task(name) => self
+                    .world()
+                    .task_named(name)
+                    .is_some_and(|t| self.run_task(t)),
+            };
+            if !done {
+                return taken;
+            }
+        }
+        clicks.0.len()
+    }
+
+    /// What the next beat of each task that can run would do to it, tried on a copy.
+    pub fn guesses(&self) -> Vec<(TaskId, Guess)> {
+        self.world()
+            .choices()
+            .into_iter()
+            .filter_map(|c| match c {
+                Choice::Task(t) => Some(t),
+                Choice::Tick => None,
+            })
+            .map(|t| {
+                let mut copy = self.clone();
+                copy.run_task(t);
+                (t, Guess::of(copy.world(), t))
+            })
+            .collect()
     }
 
     /// Replays moves from the start; stops at the first one that names no task or cannot

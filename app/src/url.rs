@@ -2,7 +2,8 @@
 //! (`&requests=5`), or `&schedule=S` (the
 //! moves themselves, `A A B +`) once the learner has chosen a move Step would not have, and
 //! `&embed=1` for the compact view inside an iframe, `&workshop=1` for large type on a projector,
-//! `&panel=NAME` for the panel shown beside the tasks instead of the lesson's own key panel.
+//! `&panel=NAME` for the panel shown beside the tasks instead of the lesson's own key panel,
+//! `&challenge=ID` for one of the lesson's challenges, open.
 
 use lockstep::lesson::KnobValues;
 use web_sys::UrlSearchParams;
@@ -27,6 +28,9 @@ pub struct UrlState {
     /// The panel to show beside the tasks (`&panel=pool`), instead of the lesson's key panel.
     /// Kept as written: a name the page does not know is ignored where it is used.
     pub panel: Option<String>,
+    /// The challenge open (`&challenge=make-it-hang`). Kept as written: an id the lesson does
+    /// not have is ignored where it is used.
+    pub challenge: Option<String>,
 }
 
 /// The state a list of query parameters asks for. Pure, so any address, however hostile, is
@@ -56,6 +60,7 @@ where
             "embed" => state.embed = flag(value),
             "workshop" => state.workshop = flag(value),
             "panel" => state.panel = text(value),
+            "challenge" => state.challenge = text(value),
             _ => {
                 // Every `NAME=NUMBER` parameter that is not one of the page's own is a knob.
                 if let Ok(number) = value.parse() {
@@ -94,6 +99,9 @@ pub fn encode(state: &UrlState) -> Vec<(String, String)> {
     }
     if let Some(panel) = &state.panel {
         push("panel", panel.clone());
+    }
+    if let Some(challenge) = &state.challenge {
+        push("challenge", challenge.clone());
     }
     pairs
 }

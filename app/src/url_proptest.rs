@@ -6,8 +6,15 @@ use super::{decode, encode, UrlState};
 use proptest::prelude::*;
 
 /// The parameters with a meaning of their own (everything else numeric is a knob).
-const OWN: [&str; 7] = [
-    "lesson", "fix", "step", "schedule", "embed", "workshop", "panel",
+const OWN: [&str; 8] = [
+    "lesson",
+    "fix",
+    "step",
+    "schedule",
+    "embed",
+    "workshop",
+    "panel",
+    "challenge",
 ];
 
 /// Text a hostile link could carry: any characters, including separators, escapes and
@@ -34,9 +41,10 @@ fn state() -> impl Strategy<Value = UrlState> {
         any::<bool>(),
         prop::collection::btree_map("[a-z_]{1,12}", any::<u32>(), 0..4),
         prop::option::of("[a-z][a-z-]{0,15}"),
+        prop::option::of("[a-z][a-z0-9-]{0,20}"),
     )
         .prop_map(
-            |(lesson, fix, step, schedule, embed, workshop, knobs, panel)| {
+            |(lesson, fix, step, schedule, embed, workshop, knobs, panel, challenge)| {
                 UrlState {
                     lesson,
                     fix,
@@ -50,6 +58,7 @@ fn state() -> impl Strategy<Value = UrlState> {
                         .filter(|(name, _)| !OWN.contains(&name.as_str()))
                         .collect(),
                     panel,
+                    challenge,
                 }
             },
         )
@@ -66,7 +75,7 @@ proptest! {
             prop_assert!(!OWN.contains(&name.as_str()));
         }
         // Empty or blank values mean "not given".
-        for text in [&state.lesson, &state.fix, &state.schedule, &state.panel].into_iter().flatten() {
+        for text in [&state.lesson, &state.fix, &state.schedule, &state.panel, &state.challenge].into_iter().flatten() {
             prop_assert!(!text.trim().is_empty());
         }
     }

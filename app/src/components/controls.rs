@@ -54,9 +54,13 @@ pub fn Controls() -> impl IntoView {
             <button
                 data-testid="step"
                 class="primary"
-                title="Step (→ or s)"
+                title=move || if player.scheduler_only.get() {
+                    "You are the scheduler: click a lane. Step only lets the clock run when no task can (→ or s)"
+                } else {
+                    "Step (→ or s)"
+                }
                 aria-label="Step"
-                disabled=ended
+                disabled=move || ended.get() || (player.scheduler_only.get() && !session.with(|s| player.may_step(s)))
                 on:click=move |_| {
                     player.playing.set(false);
                     step(session, player);
@@ -70,8 +74,13 @@ pub fn Controls() -> impl IntoView {
                     view! {
                         <button
                             data-testid="play"
-                            title="Play (space)"
+                            title=move || if player.scheduler_only.get() {
+                                "No Play in this challenge: you are the scheduler"
+                            } else {
+                                "Play (space)"
+                            }
                             aria-label="Play"
+                            disabled=move || player.scheduler_only.get()
                             on:click=move |_| toggle_play(session, player)
                         >
                             "▶▶ Play"

@@ -2,6 +2,7 @@
 //! A panel reads the session (and the player) from context and imports no page.
 
 pub mod activity_panel;
+pub mod challenges;
 pub mod check_schedules;
 pub mod code_listing;
 pub mod connections_panel;
@@ -18,6 +19,7 @@ pub mod pg_locks;
 pub mod pg_log;
 pub mod pool;
 pub mod pool_sizing;
+pub mod prediction;
 pub mod share;
 pub mod status_banner;
 pub mod story;

@@ -2,6 +2,7 @@
 //! brought, and the engine's verdict once it is certain; PostgreSQL's exact wording one click
 //! away in the details.
 
+use crate::challenge::{ChallengeState, Met};
 use crate::player::{Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::server;
@@ -155,6 +156,27 @@ pub fn StatusBanner() -> impl IntoView {
             format!("{next}{more}")
         })
     });
+    // A challenge met is announced here, in the page's one status region.
+    let challenge = use_context::<ChallengeState>();
+    let met = move || {
+        let state = challenge?;
+        let c = state.open.get()?;
+        let says = match state.result.get()? {
+            Met::Clicked { yours, outcome } => {
+                let shortest = c.clicks().len();
+                format!(
+                    "Challenge met: {} — {outcome} in {} clicks (the shortest takes {shortest}).",
+                    c.title,
+                    yours.0.len()
+                )
+            }
+            Met::Proven { choice } => format!(
+                "Challenge met: {} — the explorer proved {choice}: no schedule fails.",
+                c.title
+            ),
+        };
+        Some(view! { <span class="status-challenge" data-testid="challenge-won">{says}</span> })
+    };
     let paused_here = move || {
         let at = session.with(|s| s.beat_position());
         player.key_pause.get() == Some(at)
@@ -183,6 +205,7 @@ pub fn StatusBanner() -> impl IntoView {
                     "Play paused at this key moment. Press Play to go on."
                 </span>
             </Show>
+            {met}
             <span class="status-next" data-testid="status-next">{what_next}</span>
             <Show when=move || banner.with(|b| !b.exact.is_empty() || b.error.is_some())>
                 <details class="status-details" data-testid="status-details">

@@ -1,4 +1,5 @@
-//! The course: every lesson in order, with its summary and a done mark.
+//! The course: every lesson in order, with its summary and what the learner has done in it:
+//! bug seen, fixes tried, challenges met (kept in localStorage), and a control to forget it all.
 
 use crate::progress;
 use leptos::prelude::*;
@@ -6,29 +7,55 @@ use leptos::prelude::*;
 /// The list of lessons.
 #[component]
 pub fn CourseList() -> impl IntoView {
-    let done = progress::done();
-    let items: Vec<AnyView> = lockstep_lessons::catalogue()
-        .iter()
-        .enumerate()
-        .map(|(i, lesson)| {
-            let is_done = done.contains(&lesson.slug);
-            let href = format!("?lesson={}", lesson.slug);
-            let testid = format!("lesson-{}", lesson.slug);
-            let language = lesson.language.clone();
-            view! {
-                <li class="lesson-card" class:done=is_done data-testid=testid>
-                    <span class="lesson-number">{i + 1}</span>
-                    <div>
-                        <a href=href class="lesson-link">{lesson.title.clone()}</a>
-                        <span class="language">{language}</span>
-                        {is_done.then(|| view! { <span class="done-mark" title="done">"✓ done"</span> })}
-                        <p>{lesson.summary.clone()}</p>
-                    </div>
-                </li>
-            }
-            .into_any()
-        })
-        .collect();
+    // Bumped by "Reset progress", so the marks are read again.
+    let version = RwSignal::new(0u32);
+    let items = move || {
+        version.get();
+        let done = progress::done();
+        lockstep_lessons::catalogue()
+            .iter()
+            .enumerate()
+            .map(|(i, lesson)| {
+                let is_done = done.contains(&lesson.slug);
+                let href = format!("?lesson={}", lesson.slug);
+                let testid = format!("lesson-{}", lesson.slug);
+                let language = lesson.language.clone();
+                let seen = progress::seen(&lesson.slug);
+                let tried = progress::tried(&lesson.slug);
+                let solved = progress::solved(&lesson.slug);
+                let fixes = lesson.fixes.len();
+                let fixes_tried = lesson.fixes.iter().filter(|f| tried.contains(&f.slug)).count();
+                let challenges = lesson.challenges.len();
+                let met = lesson
+                    .challenges
+                    .iter()
+                    .filter(|c| solved.contains(&c.id))
+                    .count();
+                view! {
+                    <li class="lesson-card" class:done=is_done data-testid=testid>
+                        <span class="lesson-number">{i + 1}</span>
+                        <div>
+                            <a href=href class="lesson-link">{lesson.title.clone()}</a>
+                            <span class="language">{language}</span>
+                            {is_done.then(|| view! { <span class="done-mark" title="done">"✓ done"</span> })}
+                            <p>{lesson.summary.clone()}</p>
+                            <ul class="lesson-progress" data-testid="lesson-progress" aria-label="Your progress">
+                                <li class:got=seen data-testid="progress-seen">
+                                    {if seen { "✓ bug seen" } else { "bug not seen yet" }}
+                                </li>
+                                <li class:got={fixes_tried > 0} data-testid="progress-fixes">
+                                    {format!("fixes tried {fixes_tried} of {fixes}")}
+                                </li>
+                                <li class:got={met > 0} data-testid="progress-challenges">
+                                    {format!("challenges met {met} of {challenges}")}
+                                </li>
+                            </ul>
+                        </div>
+                    </li>
+                }
+            })
+            .collect::<Vec<_>>()
+    };
     view! {
         <section class="picker" data-testid="lesson-picker">
             <h1>"Lessons"</h1>
@@ -37,6 +64,18 @@ pub fn CourseList() -> impl IntoView {
                 "Step through it, be the scheduler, then apply the fix and watch the bug disappear."
             </p>
             <ol class="lessons">{items}</ol>
+            <p class="progress-reset">
+                <button
+                    data-testid="reset-progress"
+                    on:click=move |_| {
+                        progress::reset();
+                        version.update(|v| *v += 1);
+                    }
+                >
+                    "Reset progress"
+                </button>
+                " Your progress stays in this browser only."
+            </p>
             <p class="sandbox-link">
                 <a href="?sandbox=1" data-testid="open-sandbox">"Sandbox"</a>
                 " — run your own PostgreSQL isolation spec (or a lost update, write skew or deadlock "

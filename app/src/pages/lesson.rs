@@ -3,7 +3,9 @@
 //! session, and lays the panels out.
 
 use super::course_nav::CourseNav;
+use crate::challenge::{self, ChallengeState};
 use crate::checker::Checker;
+use crate::components::challenges::{ChallengeCard, ChallengeList};
 use crate::components::activity_panel::ActivityPanel;
 use crate::components::check_schedules::CheckSchedules;
 use crate::components::code_listing::CodeListings;
@@ -19,6 +21,7 @@ use crate::components::panel_tabs::{PanelTab, PanelTabs};
 use crate::components::pg_log::PgLog;
 use crate::components::pool::PoolPanel;
 use crate::components::pool_sizing::PoolSizing;
+use crate::components::prediction::Prediction;
 use crate::components::share::Share;
 use crate::components::status_banner::StatusBanner;
 use crate::components::story::Story;
@@ -38,7 +41,18 @@ use lockstep_lessons::Lesson;
 /// The lesson page.
 #[component]
 pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoView {
-    let mut first = match Session::with_knobs(lesson, start.fix.as_deref(), &start.knobs) {
+    // A challenge in the address starts from its own fix and settings, unless the address
+    // names others (the learner's choices in a challenge to survive).
+    let opened = start.challenge.as_deref().and_then(|id| lesson.challenge(id));
+    let (fix, knobs) = match opened {
+        Some(c) if start.fix.is_none() => {
+            let mut knobs = c.knobs.clone();
+            knobs.extend(start.knobs.iter().map(|(k, &v)| (k.clone(), v)));
+            (c.fix.clone(), knobs)
+        }
+        _ => (start.fix.clone(), start.knobs.clone()),
+    };
+    let mut first = match Session::with_knobs(lesson, fix.as_deref(), &knobs) {
         Ok(s) => s,
         Err(e) => {
             let message = format!("This lesson cannot start: {e}");
@@ -65,6 +79,8 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     let embed = start.embed;
     let panel_in_address = start.panel.clone();
     let session: SessionSignal = RwSignal::new(first);
+    let challenges = ChallengeState::new();
+    challenges.open.set(opened);
     let player = Player {
         playing: RwSignal::new(false),
         // About three steps a second: a step is something a learner would name, and Play pauses
@@ -75,6 +91,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
         key_pauses: RwSignal::new(true),
         key_pause: RwSignal::new(None),
         key_paused_in_run: RwSignal::new(false),
+        scheduler_only: Signal::derive(move || challenges.scheduler_only()),
     };
     // Workshop mode scales the whole page's type, which is set in rem on the root element.
     Effect::new(move |_| {
@@ -87,8 +104,10 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     provide_context(session);
     provide_context(player);
     provide_context(checker);
+    provide_context(challenges);
 
     play_on_a_timer(session, player);
+    challenge::judge(challenges, session, checker);
 
     // The address follows the session.
     Effect::new(move |_| {
@@ -97,6 +116,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             (s.fix.clone(), s.steps.len(), schedule, s.knobs.clone())
         });
         let workshop = player.workshop.get();
+        let challenge = challenges.open.get().map(|c| c.id.clone());
         url::replace(&url::UrlState {
             lesson: Some(lesson.slug.clone()),
             fix,
@@ -106,6 +126,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             workshop,
             knobs,
             panel: panel_in_address.clone(),
+            challenge,
         });
     });
 
@@ -117,7 +138,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
         }
         match fix {
             None if outcome.is_bug() => progress::mark_seen(&lesson.slug),
-            Some(_) if !outcome.is_bug() => progress::mark_fixed(&lesson.slug),
+            Some(fix) if !outcome.is_bug() => progress::mark_fixed(&lesson.slug, &fix),
             _ => {}
         }
     });
@@ -229,6 +250,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                                 workshop: false,
                                 knobs: s.knobs.clone(),
                                 panel: None,
+                                challenge: challenges.open.get().map(|c| c.id.clone()),
                             })
                         })
                     };
@@ -242,6 +264,8 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             <div class="stage">
                 <section class="center" data-testid="stage">
                     <StatusBanner/>
+                    <ChallengeCard/>
+                    <Prediction/>
                     <Controls/>
                     <Lanes/>
                     <div class="key-panel" data-testid="key-panel" data-panel=key.name()>
@@ -252,6 +276,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     <aside class="left">
                         <Story/>
                         <FixPicker/>
+                        <ChallengeList/>
                         <CheckSchedules/>
                         <Knobs/>
                         <FixChange/>

@@ -87,6 +87,80 @@ impl Challenge {
     }
 }
 
+/// Why a proof does not meet a `survive` or `size-it` challenge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotMet {
+    /// The load was turned: the challenge is to survive the load it sets.
+    LoadChanged {
+        /// The knob's label ("Concurrent requests").
+        knob: String,
+        /// The value the challenge keeps it at.
+        keep: u32,
+    },
+    /// The fix is not the one the challenge sizes.
+    OtherFix,
+    /// Safe, but a smaller value is safe too.
+    NotSmallest,
+}
+
+impl Challenge {
+    /// Every knob's value the challenge starts from: its fix's settings, then its own.
+    pub fn start_knobs(&self, lesson: &Lesson) -> KnobValues {
+        let mut knobs = lesson.knob_values(self.fix.as_deref());
+        knobs.extend(self.knobs.iter().map(|(k, &v)| (k.clone(), v)));
+        knobs
+    }
+
+    /// Whether a run with `fix` and every knob at `knobs` meets a scheduling challenge once
+    /// its verdict is `verdict`: the challenge's own setting, and a bug.
+    pub fn met_by_run(
+        &self,
+        lesson: &Lesson,
+        fix: Option<&str>,
+        knobs: &KnobValues,
+        verdict: &crate::world::Verdict,
+    ) -> bool {
+        self.kind.is_scheduling()
+            && fix == self.fix.as_deref()
+            && *knobs == self.start_knobs(lesson)
+            && verdict.is_bug()
+    }
+
+    /// Whether a proof that no schedule of `fix` at `knobs` (every knob's value) fails meets a
+    /// `survive` or `size-it` challenge. Knobs that set how many tasks run are the load, which
+    /// the learner does not control: they must stay at the challenge's values.
+    pub fn met_by_proof(
+        &self,
+        lesson: &Lesson,
+        fix: Option<&str>,
+        knobs: &KnobValues,
+    ) -> Result<(), NotMet> {
+        let start = self.start_knobs(lesson);
+        for knob in lesson.knobs.iter().filter(|k| k.task.is_some()) {
+            let keep = start.get(&knob.name).copied().unwrap_or(knob.default);
+            if knobs.get(&knob.name).copied().unwrap_or(knob.default) != keep {
+                return Err(NotMet::LoadChanged {
+                    knob: knob.label.clone(),
+                    keep,
+                });
+            }
+        }
+        match self.kind {
+            ChallengeKind::SizeIt => {
+                if fix != self.fix.as_deref() {
+                    return Err(NotMet::OtherFix);
+                }
+                let sized = self.knob.as_deref().and_then(|k| knobs.get(k)).copied();
+                match (sized, self.size()) {
+                    (Some(value), Some(smallest)) if value > smallest => Err(NotMet::NotSmallest),
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Lesson {
     /// The challenge called `id`, if the lesson has one.
     pub fn challenge(&self, id: &str) -> Option<&Challenge> {

@@ -17,7 +17,7 @@
 
 mod challenge;
 
-pub use challenge::{Challenge, ChallengeKind, TRIES_BEFORE_HINT};
+pub use challenge::{Challenge, ChallengeKind, NotMet, TRIES_BEFORE_HINT};
 
 use crate::world::{Action, Driver, Op, PoolSpec, Scenario, ServerSettings, TaskSpec};
 use serde::{Deserialize, Serialize};
