@@ -173,11 +173,7 @@ pub fn ChallengeCard() -> impl IntoView {
             .not_met
             .get()
             .map(|text| view! { <p class="challenge-not-met" data-testid="challenge-not-met">{text}</p> });
-        let how = if scheduling {
-            "You are the scheduler: click a lane or press its number (1–9). Back undoes a click; Reset starts again."
-        } else {
-            "Choose, then press Check every schedule (or c)."
-        };
+        let how = "Choose, then press Check every schedule (or c).";
         let solution_shown = state.solution_shown.get();
         Some(view! {
             <section class="challenge-card" data-testid="challenge-card" data-challenge=challenge.id.clone() aria-label="Challenge">
@@ -199,7 +195,7 @@ pub fn ChallengeCard() -> impl IntoView {
                     </button>
                 </header>
                 <div class="challenge-prompt">{markdown::inline(challenge.prompt.trim())}</div>
-                {result.is_none().then(|| view! { <p class="challenge-how">{how}</p> })}
+                {(result.is_none() && !scheduling).then(|| view! { <p class="challenge-how">{how}</p> })}
                 {result}
                 {not_met}
                 <p class="challenge-help">
@@ -211,21 +207,17 @@ pub fn ChallengeCard() -> impl IntoView {
                         }}
                     </span>
                     {match hint {
-                        Some(text) => view! {
+                        Some(text) => Some(view! {
                             <span class="challenge-hint" data-testid="challenge-hint">"Hint: " {text}</span>
                         }
-                        .into_any(),
-                        None => view! {
-                            <button
-                                data-testid="show-hint"
-                                disabled=move || !state.hint_ready()
-                                title=format!("After {} tries", lockstep::lesson::TRIES_BEFORE_HINT)
-                                on:click=move |_| state.hint_shown.set(true)
-                            >
+                        .into_any()),
+                        None if state.hint_ready() && state.result.get().is_none() => Some(view! {
+                            <button data-testid="show-hint" on:click=move |_| state.hint_shown.set(true)>
                                 "Show a hint"
                             </button>
                         }
-                        .into_any(),
+                        .into_any()),
+                        None => None,
                     }}
                     {(scheduling && state.hint_shown.get() && state.result.get().is_none()).then(|| view! {
                         <button

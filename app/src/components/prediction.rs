@@ -36,18 +36,15 @@ pub fn Prediction() -> impl IntoView {
             };
             let guesses = s.guesses();
             let answer = guesses.iter().find(|(t, _)| *t == task)?.1;
+            // What the engine found by trying every task, and going on without waiting (what
+            // a learner who expects no trouble would say).
             let mut options: Vec<Guess> = guesses.iter().map(|(_, g)| *g).collect();
-            // Fewer than three different things can happen: offer what a learner might expect.
-            for g in [Guess::GoesOn, Guess::WaitsForLock, Guess::WaitsForConnection] {
-                options.sort();
-                options.dedup();
-                if options.len() >= 3 {
-                    break;
-                }
-                options.push(g);
-            }
+            options.push(Guess::GoesOn);
             options.sort();
             options.dedup();
+            if options.len() < 2 {
+                options.push(Guess::Waits);
+            }
             Some(Question {
                 task: s.task_name(task),
                 answer,
@@ -96,11 +93,9 @@ pub fn Prediction() -> impl IntoView {
                         .collect::<Vec<_>>();
                     view! {
                         <section class="prediction" data-testid="prediction" aria-label="Predict the next step">
-                            <p>
-                                <strong>{format!("Predict: what happens if {} runs now?", q.task)}</strong>
-                                " Pick one to play it, or just go on."
-                            </p>
-                            <div class="prediction-choices">{buttons}</div>
+                            <strong>{format!("Predict: what happens if {} runs now?", q.task)}</strong>
+                            " "
+                            {buttons}
                         </section>
                     }
                 })

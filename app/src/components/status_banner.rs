@@ -123,10 +123,15 @@ pub fn StatusBanner() -> impl IntoView {
         })
     });
     // Once the verdict is in, what a learner would do next.
+    // In a challenge, the challenge card says what to do next; a challenge met is announced
+    // here, in the page's one status region.
+    let challenge = use_context::<ChallengeState>();
+    let in_challenge = move || challenge.is_some_and(|c| c.open.with(Option::is_some));
     let what_next = Memo::new(move |_| {
+        let challenge_open = in_challenge();
         session.with(|s| {
             let outcome = s.outcome();
-            if !outcome.is_declared() {
+            if !outcome.is_declared() || challenge_open {
                 return String::new();
             }
             let real_fix = s.lesson.fixes.iter().any(|f| f.proven);
@@ -156,8 +161,6 @@ pub fn StatusBanner() -> impl IntoView {
             format!("{next}{more}")
         })
     });
-    // A challenge met is announced here, in the page's one status region.
-    let challenge = use_context::<ChallengeState>();
     let met = move || {
         let state = challenge?;
         let c = state.open.get()?;

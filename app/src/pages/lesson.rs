@@ -5,8 +5,8 @@
 use super::course_nav::CourseNav;
 use crate::challenge::{self, ChallengeState};
 use crate::checker::Checker;
-use crate::components::challenges::{ChallengeCard, ChallengeList};
 use crate::components::activity_panel::ActivityPanel;
+use crate::components::challenges::{ChallengeCard, ChallengeList};
 use crate::components::check_schedules::CheckSchedules;
 use crate::components::code_listing::CodeListings;
 use crate::components::connections_panel::ConnectionsPanel;
@@ -43,7 +43,10 @@ use lockstep_lessons::Lesson;
 pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoView {
     // A challenge in the address starts from its own fix and settings, unless the address
     // names others (the learner's choices in a challenge to survive).
-    let opened = start.challenge.as_deref().and_then(|id| lesson.challenge(id));
+    let opened = start
+        .challenge
+        .as_deref()
+        .and_then(|id| lesson.challenge(id));
     let (fix, knobs) = match opened {
         Some(c) if start.fix.is_none() => {
             let mut knobs = c.knobs.clone();
