@@ -33,6 +33,7 @@ pub fn StatusBanner() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
     let player = expect_context::<Player>();
     let banner = Memo::new(move |_| {
+        let scheduler = player.scheduler_only.get();
         session.with(|s| {
             let noun = s.task_noun();
             let outcome = s.outcome();
@@ -42,7 +43,11 @@ pub fn StatusBanner() -> impl IntoView {
             let (label, headline, detail) = if outcome.ready {
                 (
                     "Ready".to_string(),
-                    "Press Step or Play, or click a lane to run that task next.".to_string(),
+                    if scheduler {
+                        "You are the scheduler: click a lane (or press its number) to run that task next.".to_string()
+                    } else {
+                        "Press Step or Play, or click a lane to run that task next.".to_string()
+                    },
                     String::new(),
                 )
             } else if outcome.is_declared() {
