@@ -39,7 +39,7 @@ pub fn CourseList() -> impl IntoView {
                             <span class="language">{language}</span>
                             {is_done.then(|| view! { <span class="done-mark" title="done">"✓ done"</span> })}
                             <p>{lesson.summary.clone()}</p>
-                            <ul class="lesson-progress" data-testid="lesson-progress" aria-label="Your progress">
+                            <ul class="lesson-progress" data-testid="progress" aria-label="Your progress">
                                 <li class:got=seen data-testid="progress-seen">
                                     {if seen { "✓ bug seen" } else { "bug not seen yet" }}
                                 </li>
