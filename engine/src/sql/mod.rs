@@ -199,6 +199,38 @@ mod tests {
     }
 
     #[test]
+    fn a_minus_sign_folds_into_the_literal_unless_a_cast_binds_first() {
+        let item = |sql: &str| {
+            let StatementKind::Select(s) = one(sql) else {
+                panic!()
+            };
+            match s.items.into_iter().next() {
+                Some(SelectItem::Expr(e, _)) => e,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(item("SELECT -9223372036854775808"), Expr::Int(i64::MIN));
+        assert_eq!(
+            item("SELECT -2147483648::int"),
+            Expr::Neg(Box::new(Expr::Cast(
+                Box::new(Expr::Int(2_147_483_648)),
+                SqlType::Int
+            )))
+        );
+        let err = parse("SELECT 9223372036854775808").unwrap_err();
+        assert_eq!(
+            err.message,
+            "numeric literal 9223372036854775808, beyond the bigint range, is not supported by Lockstep's SQL subset"
+        );
+        assert_eq!(err.position, 8);
+        let err = parse("SELECT 1.5").unwrap_err();
+        assert_eq!(
+            err.message,
+            "numeric literal 1.5 is not supported by Lockstep's SQL subset"
+        );
+    }
+
+    #[test]
     fn unsupported_sql_is_an_error_not_a_panic() {
         let err = parse("SELECT * FROM a JOIN b ON true").unwrap_err();
         assert!(err.message.contains("not supported"), "{}", err.message);

@@ -188,9 +188,14 @@ impl<'a> Parser<'a> {
     }
 
     fn unsupported(&self, what: &str) -> SqlError {
+        self.unsupported_at(self.offset(), what)
+    }
+
+    /// `<what> is not supported by Lockstep's SQL subset`, at byte `offset` of the query.
+    fn unsupported_at(&self, offset: usize, what: &str) -> SqlError {
         SqlError::at(
             self.src,
-            self.offset(),
+            offset,
             &format!("{what} is not supported by Lockstep's SQL subset"),
         )
     }
@@ -523,13 +528,22 @@ impl<'a> Parser<'a> {
         }
         let name = self.ident()?;
         // serial is int NOT NULL DEFAULT nextval('<table>_<column>_seq'), as in PostgreSQL.
-        let serial = matches!(self.peek(), Tok::Word(w) if matches!(w.as_str(), "serial" | "bigserial" | "smallserial" | "serial4" | "serial8"));
-        let ty = if serial {
-            self.advance();
-            SqlType::Int
-        } else {
-            self.sql_type()?
+        let serial = match self.peek() {
+            Tok::Word(w) => match w.as_str() {
+                "serial" | "smallserial" | "serial4" | "serial2" => Some(SqlType::Int),
+                "bigserial" | "serial8" => Some(SqlType::BigInt),
+                _ => None,
+            },
+            _ => None,
         };
+        let ty = match serial {
+            Some(ty) => {
+                self.advance();
+                ty
+            }
+            None => self.sql_type()?,
+        };
+        let serial = serial.is_some();
         let mut col = ColumnDef {
             name: name.clone(),
             ty,
@@ -577,7 +591,8 @@ impl<'a> Parser<'a> {
             _ => return Err(self.error_here()),
         };
         let ty = match w.as_str() {
-            "int" | "integer" | "int4" | "int8" | "int2" | "bigint" | "smallint" => SqlType::Int,
+            "int" | "integer" | "int4" | "int2" | "smallint" => SqlType::Int,
+            "bigint" | "int8" => SqlType::BigInt,
             "numeric" | "decimal" => SqlType::Numeric,
             "text" | "varchar" | "char" | "character" => SqlType::Text,
             "boolean" | "bool" => SqlType::Bool,
@@ -986,6 +1001,9 @@ impl<'a> Parser<'a> {
 
     fn unary(&mut self) -> Result<Expr, SqlError> {
         if self.eat_sym("-") {
+            if self.is_bare_number_at(0) {
+                return self.nested(|p| p.number(true));
+            }
             return match self.nested(Self::unary)? {
                 Expr::Int(n) => Ok(Expr::Int(-n)),
                 e => self.node(Expr::Neg(Box::new(e))),
@@ -1002,20 +1020,43 @@ impl<'a> Parser<'a> {
         Ok(e)
     }
 
-    fn primary(&mut self) -> Result<Expr, SqlError> {
+    /// True when the token `n` ahead is a number that no `::` cast follows (a cast binds
+    /// tighter than unary minus, so `-2147483648::int` negates the cast).
+    fn is_bare_number_at(&self, n: usize) -> bool {
+        matches!(self.peek_at(n), Tok::Number(_)) && !matches!(self.peek_at(n + 1), Tok::Sym("::"))
+    }
+
+    /// A numeric literal, negated when `negative` (the minus sign just read). PostgreSQL folds
+    /// the sign into the constant before typing it (`doNegate` in `src/backend/parser/gram.y`),
+    /// which is how `-9223372036854775808` is a valid bigint although its digits alone are not.
+    /// Integers beyond bigint are numeric in PostgreSQL, which the subset does not have.
+    fn number(&mut self, negative: bool) -> Result<Expr, SqlError> {
         let offset = self.offset();
-        match self.peek().clone() {
-            Tok::Number(n) => {
-                self.advance();
-                match n.parse::<i64>() {
-                    Ok(v) => Ok(Expr::Int(v)),
-                    Err(_) => Err(SqlError::at(
-                        self.src,
-                        offset,
-                        &format!("numeric literal {n} is not supported (integers only)"),
-                    )),
-                }
+        let Tok::Number(n) = self.advance() else {
+            self.pos -= 1;
+            return Err(self.error_here());
+        };
+        let text = if negative { format!("-{n}") } else { n };
+        match text.parse::<i64>() {
+            Ok(v) => Ok(Expr::Int(v)),
+            Err(_)
+                if text
+                    .trim_start_matches('-')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+            {
+                Err(self.unsupported_at(
+                    offset,
+                    &format!("numeric literal {text}, beyond the bigint range,"),
+                ))
             }
+            Err(_) => Err(self.unsupported_at(offset, &format!("numeric literal {text}"))),
+        }
+    }
+
+    fn primary(&mut self) -> Result<Expr, SqlError> {
+        match self.peek().clone() {
+            Tok::Number(_) => self.number(false),
             Tok::Str(s) => {
                 self.advance();
                 Ok(Expr::Str(s))
