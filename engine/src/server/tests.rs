@@ -1459,3 +1459,40 @@ fn results_the_subset_cannot_hold_are_refused_as_unsupported() {
         )
     );
 }
+
+#[test]
+fn what_the_subset_lacks_is_named_with_its_position() {
+    let mut h = Harness::new("CREATE TABLE t (id int PRIMARY KEY)");
+    let a = h.connect();
+    for (sql, message, position) in [
+        ("WITH x AS (SELECT 1) SELECT * FROM x", "WITH", 1),
+        (
+            "SELECT id, count(*) OVER () FROM t",
+            "a window function (OVER)",
+            21,
+        ),
+        ("VACUUM t", "VACUUM", 1),
+        ("CREATE FUNCTION f() RETURNS int", "CREATE FUNCTION", 1),
+        ("SELECT pg_sleep(1)", "function pg_sleep", 8),
+        ("SELECT now()", "function now", 8),
+        ("SELECT abs(-1)", "function abs", 8),
+        ("SELECT repeat('x', 3)", "function repeat", 8),
+    ] {
+        let err = h.exec(a, sql).unwrap().error.unwrap();
+        assert_eq!(err.code, "0A000", "{sql}");
+        assert_eq!(
+            err.message,
+            format!("{message} is not supported by Lockstep's SQL subset")
+        );
+        assert_eq!(err.position.map(|p| p.0), Some(position), "{sql}");
+    }
+    let err = h
+        .exec(a, "SELECT made_up_function(1)")
+        .unwrap()
+        .error
+        .unwrap();
+    assert_eq!(
+        (err.code.as_str(), err.message.as_str()),
+        ("42883", "function made_up_function does not exist")
+    );
+}
