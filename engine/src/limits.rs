@@ -122,7 +122,7 @@ mod tests {
                 format!("SELECT {}true", "NOT ".repeat(n)),
                 format!("SELECT {}1", "- ".repeat(n)),
                 format!("SELECT 1{}", "::int".repeat(n)),
-                format!("SELECT {}1{}", "abs(".repeat(n), ")".repeat(n)),
+                format!("SELECT {}1{}", "coalesce(".repeat(n), ")".repeat(n)),
                 format!("SELECT 1 IN ({}1{})", "2 IN (".repeat(n), ")".repeat(n)),
             ]
         };

@@ -2,6 +2,7 @@
 //! callback: advisory-lock functions can make a statement wait in the middle of a scan, so the
 //! executor supplies them with access to the lock manager.
 
+use super::integer::{self, IntType};
 use super::storage::{Column, Value};
 use super::PgError;
 use crate::sql::{BinOp, Expr, SqlType};
@@ -68,7 +69,10 @@ pub(crate) fn eval(e: &Expr, row: RowRef<'_>, f: &mut Functions<'_>) -> Result<V
             v => Err(type_error("NOT", &v).into()),
         },
         Expr::Neg(inner) => match eval(inner, row, f)? {
-            Value::Int(n) => Ok(Value::Int(-n)),
+            Value::Int(n) => Ok(Value::Int(integer::negate(
+                n,
+                integer::type_of(inner, row),
+            )?)),
             Value::Null => Ok(Value::Null),
             v => Err(type_error("-", &v).into()),
         },
@@ -139,7 +143,7 @@ pub(crate) fn eval(e: &Expr, row: RowRef<'_>, f: &mut Functions<'_>) -> Result<V
             }
             let a = eval(l, row, f)?;
             let b = eval(r, row, f)?;
-            binary(*op, a, b)
+            binary(*op, a, b, integer::type_of(e, row))
         }
     }
 }
@@ -212,7 +216,8 @@ fn as_int(v: &Value) -> Option<i64> {
     }
 }
 
-fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, Stop> {
+/// `a op b`; `ty` is the integer type PostgreSQL would compute an arithmetic result in.
+fn binary(op: BinOp, a: Value, b: Value, ty: IntType) -> Result<Value, Stop> {
     use BinOp::*;
     match op {
         Eq | NotEq | Lt | LtEq | Gt | GtEq => {
@@ -260,18 +265,7 @@ fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, Stop> {
                 )
                 .into());
             };
-            let r = match op {
-                Add => x.checked_add(y),
-                Sub => x.checked_sub(y),
-                Mul => x.checked_mul(y),
-                Div | Mod if y == 0 => {
-                    return Err(PgError::error("22012", "division by zero").into())
-                }
-                Div => x.checked_div(y),
-                _ => x.checked_rem(y),
-            };
-            r.map(Value::Int)
-                .ok_or_else(|| PgError::error("22003", "integer out of range").into())
+            Ok(Value::Int(integer::arithmetic(op, x, y, ty)?))
         }
         And | Or => Ok(Value::Null),
     }
@@ -301,15 +295,14 @@ fn op_text(op: BinOp) -> &'static str {
 pub(crate) fn coerce(v: Value, ty: SqlType, column: &str) -> Result<Value, Stop> {
     match (ty, v) {
         (_, Value::Null) => Ok(Value::Null),
-        (SqlType::Int | SqlType::Numeric, Value::Int(n)) => Ok(Value::Int(n)),
-        (SqlType::Int | SqlType::Numeric, Value::Text(s)) => match s.trim().parse::<i64>() {
-            Ok(n) => Ok(Value::Int(n)),
-            Err(_) => Err(PgError::error(
-                "22P02",
-                format!("invalid input syntax for type integer: \"{s}\""),
-            )
-            .into()),
-        },
+        // An integer that does not fit the target type fails as PostgreSQL's `int84`
+        // (`src/backend/utils/adt/int8.c`): `integer out of range`.
+        (SqlType::Int | SqlType::BigInt | SqlType::Numeric, Value::Int(n)) => {
+            Ok(Value::Int(IntType::of_sql(ty).check(n.into())?))
+        }
+        (SqlType::Int | SqlType::BigInt | SqlType::Numeric, Value::Text(s)) => {
+            Ok(Value::Int(integer::parse_text(&s, IntType::of_sql(ty))?))
+        }
         (SqlType::Text, v) => Ok(Value::Text(v.to_text().unwrap_or_default())),
         (SqlType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
         (SqlType::Bool, Value::Text(s)) => match s.to_ascii_lowercase().as_str() {
@@ -326,8 +319,7 @@ pub(crate) fn coerce(v: Value, ty: SqlType, column: &str) -> Result<Value, Stop>
             format!(
                 "column \"{column}\" is of type {} but expression is of type {}",
                 match ty {
-                    SqlType::Int => "integer",
-                    SqlType::Numeric => "numeric",
+                    SqlType::Int | SqlType::BigInt | SqlType::Numeric => IntType::of_sql(ty).name(),
                     SqlType::Text => "text",
                     SqlType::Bool => "boolean",
                 },

@@ -26,6 +26,7 @@ mod eval;
 pub mod event;
 mod exec;
 mod insert;
+mod integer;
 pub mod locks;
 mod rowlock;
 mod ssi;

@@ -141,8 +141,10 @@ pub struct ColumnDef {
 /// Column types of the subset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SqlType {
-    /// int, integer, int4, smallint, bigint, int8, serial.
+    /// int, integer, int4, smallint, int2, serial (int4: the subset keeps smallint as int4).
     Int,
+    /// bigint, int8, bigserial.
+    BigInt,
     /// numeric / decimal (integral values only).
     Numeric,
     /// text, varchar, char.

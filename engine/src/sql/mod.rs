@@ -9,6 +9,7 @@
 pub mod ast;
 pub mod lexer;
 pub mod parser;
+pub mod unsupported;
 
 pub use ast::*;
 pub use parser::parse;
@@ -196,6 +197,162 @@ mod tests {
         assert_eq!((err.line, err.column), (2, 1));
         let err = parse("SELECT * FROM").unwrap_err();
         assert_eq!(err.message, "syntax error at end of input");
+    }
+
+    #[test]
+    fn a_minus_sign_folds_into_the_literal_unless_a_cast_binds_first() {
+        let item = |sql: &str| {
+            let StatementKind::Select(s) = one(sql) else {
+                panic!()
+            };
+            match s.items.into_iter().next() {
+                Some(SelectItem::Expr(e, _)) => e,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(item("SELECT -9223372036854775808"), Expr::Int(i64::MIN));
+        assert_eq!(
+            item("SELECT -2147483648::int"),
+            Expr::Neg(Box::new(Expr::Cast(
+                Box::new(Expr::Int(2_147_483_648)),
+                SqlType::Int
+            )))
+        );
+        let err = parse("SELECT 9223372036854775808").unwrap_err();
+        assert_eq!(
+            err.message,
+            "numeric literal 9223372036854775808, beyond the bigint range, is not supported by Lockstep's SQL subset"
+        );
+        assert_eq!(err.position, 8);
+        let err = parse("SELECT 1.5").unwrap_err();
+        assert_eq!(
+            err.message,
+            "numeric literal 1.5 is not supported by Lockstep's SQL subset"
+        );
+    }
+
+    /// The message and 1-based position of the error `sql` fails to parse with.
+    fn refused(sql: &str) -> (String, u32) {
+        let err = parse(sql).unwrap_err();
+        (err.message, err.position)
+    }
+
+    fn not_supported(what: &str, position: u32) -> (String, u32) {
+        (
+            format!("{what} is not supported by Lockstep's SQL subset"),
+            position,
+        )
+    }
+
+    #[test]
+    fn statements_outside_the_subset_are_named_where_they_start() {
+        assert_eq!(
+            refused("WITH x AS (SELECT 1) SELECT * FROM x"),
+            not_supported("WITH", 1)
+        );
+        assert_eq!(refused("SELECT 1;\nVACUUM"), not_supported("VACUUM", 11));
+        assert_eq!(refused("VACUUM FULL t"), not_supported("VACUUM", 1));
+        assert_eq!(
+            refused("CREATE FUNCTION f() RETURNS int AS 'select 1' LANGUAGE sql"),
+            not_supported("CREATE FUNCTION", 1)
+        );
+        assert_eq!(
+            refused("CREATE OR REPLACE FUNCTION f() RETURNS int"),
+            not_supported("CREATE OR REPLACE FUNCTION", 1)
+        );
+        assert_eq!(
+            refused("create materialized view v as select 1"),
+            not_supported("CREATE MATERIALIZED VIEW", 1)
+        );
+        assert_eq!(refused("DROP VIEW v"), not_supported("DROP VIEW", 1));
+        assert_eq!(
+            refused("ALTER TABLE t ADD COLUMN c int"),
+            not_supported("ALTER TABLE", 1)
+        );
+        assert_eq!(refused("TRUNCATE t"), not_supported("TRUNCATE", 1));
+        // Words PostgreSQL does not know stay syntax errors.
+        assert_eq!(
+            refused("FROBNICATE t"),
+            ("syntax error at or near \"FROBNICATE\"".to_string(), 1)
+        );
+        assert_eq!(
+            refused("CREATE WIDGET w"),
+            ("syntax error at or near \"WIDGET\"".to_string(), 8)
+        );
+    }
+
+    #[test]
+    fn constructs_outside_the_subset_are_named_where_they_are() {
+        assert_eq!(
+            refused("SELECT id, count(*) OVER () FROM t"),
+            not_supported("a window function (OVER)", 21)
+        );
+        assert_eq!(
+            refused("SELECT row_number() OVER (ORDER BY id) FROM t"),
+            not_supported("a window function (OVER)", 21)
+        );
+        assert_eq!(
+            refused("SELECT DISTINCT id FROM t"),
+            not_supported("SELECT DISTINCT", 8)
+        );
+        assert_eq!(
+            refused("SELECT count(DISTINCT id) FROM t"),
+            not_supported("DISTINCT in a function call", 14)
+        );
+        assert_eq!(
+            refused("SELECT id FROM t EXCEPT SELECT 1"),
+            not_supported("EXCEPT", 18)
+        );
+        assert_eq!(
+            refused("SELECT 1 UNION SELECT 2"),
+            not_supported("UNION", 10)
+        );
+        assert_eq!(
+            refused("SELECT * FROM t WHERE id NOT BETWEEN 1 AND 2"),
+            not_supported("BETWEEN", 30)
+        );
+        assert_eq!(
+            refused("SELECT * FROM t WHERE name LIKE 'a%'"),
+            not_supported("LIKE", 28)
+        );
+        assert_eq!(
+            refused("SELECT * FROM t WHERE ok IS TRUE"),
+            not_supported("IS TRUE", 29)
+        );
+        assert_eq!(
+            refused("SELECT current_timestamp"),
+            not_supported("CURRENT_TIMESTAMP", 8)
+        );
+        assert_eq!(refused("SELECT CAST(1 AS int)"), not_supported("CAST", 8));
+        assert_eq!(
+            refused("SELECT interval '1 day'"),
+            not_supported("type \"interval\"", 8)
+        );
+    }
+
+    #[test]
+    fn postgresql_functions_the_engine_lacks_are_named_where_they_are_called() {
+        assert_eq!(
+            refused("SELECT pg_sleep(1)"),
+            not_supported("function pg_sleep", 8)
+        );
+        assert_eq!(refused("SELECT now()"), not_supported("function now", 8));
+        assert_eq!(
+            refused("SELECT 1 WHERE abs(-1) = 1"),
+            not_supported("function abs", 16)
+        );
+        assert_eq!(
+            refused("UPDATE t SET v = repeat('x', 3)"),
+            not_supported("function repeat", 18)
+        );
+        assert_eq!(
+            refused("SELECT substring(v FROM 2 FOR 3) FROM t"),
+            not_supported("function substring", 8)
+        );
+        // A function PostgreSQL does not have either parses; the server says it does not
+        // exist, as PostgreSQL does.
+        assert!(parse("SELECT made_up_function(1)").is_ok());
+        assert!(parse("SELECT lower('A'), coalesce(NULL, 1), count(*) FROM t").is_ok());
     }
 
     #[test]

@@ -3,6 +3,10 @@
 
 use super::ast::*;
 use super::lexer::{tokenize, Tok, Token};
+use super::unsupported::{
+    POSTGRES_FUNCTIONS, POSTGRES_KEYWORD_OPERATORS, POSTGRES_OBJECT_KINDS, POSTGRES_STATEMENTS,
+    POSTGRES_VALUE_KEYWORDS, TWO_WORD_OBJECT_KINDS,
+};
 use super::SqlError;
 use crate::limits::{EXPRESSION_DEPTH_MAX, SQL_BYTES_MAX};
 
@@ -79,7 +83,7 @@ fn deeper_than(e: &Expr, budget: usize) -> bool {
 }
 
 /// Words that cannot be a bare alias after a table name or a select item.
-const RESERVED: [&str; 28] = [
+const RESERVED: [&str; 32] = [
     "where",
     "order",
     "limit",
@@ -108,6 +112,10 @@ const RESERVED: [&str; 28] = [
     "using",
     "join",
     "default",
+    "except",
+    "intersect",
+    "window",
+    "with",
 ];
 
 impl<'a> Parser<'a> {
@@ -188,9 +196,14 @@ impl<'a> Parser<'a> {
     }
 
     fn unsupported(&self, what: &str) -> SqlError {
+        self.unsupported_at(self.offset(), what)
+    }
+
+    /// `<what> is not supported by Lockstep's SQL subset`, at byte `offset` of the query.
+    fn unsupported_at(&self, offset: usize, what: &str) -> SqlError {
         SqlError::at(
             self.src,
-            self.offset(),
+            offset,
             &format!("{what} is not supported by Lockstep's SQL subset"),
         )
     }
@@ -222,6 +235,10 @@ impl<'a> Parser<'a> {
 
     fn is_sym(&self, s: &str) -> bool {
         matches!(self.peek(), Tok::Sym(x) if *x == s)
+    }
+
+    fn is_sym_at(&self, n: usize, s: &str) -> bool {
+        matches!(self.peek_at(n), Tok::Sym(x) if *x == s)
     }
 
     fn eat_sym(&mut self, s: &str) -> bool {
@@ -333,7 +350,52 @@ impl<'a> Parser<'a> {
                 Ok(StatementKind::Show(self.ident()?))
             }
             "lock" => self.lock(),
+            w if POSTGRES_STATEMENTS.contains(&w) => Err(self.unsupported_statement()),
             _ => Err(self.error_here()),
+        }
+    }
+
+    /// A statement PostgreSQL has and the subset does not, named by its first keyword (and,
+    /// for `ALTER`, the kind of object), at the position of that keyword.
+    fn unsupported_statement(&mut self) -> SqlError {
+        let start = self.offset();
+        let mut name = self.word_upper();
+        self.advance();
+        if name == "ALTER" && matches!(self.peek(), Tok::Word(_)) {
+            name = format!("{name} {}", self.word_upper());
+        }
+        self.unsupported_at(start, &name)
+    }
+
+    /// `CREATE`/`DROP` (already read, starting at `start`) of an object other than a table,
+    /// when the next word names one of PostgreSQL's kinds of object: `CREATE FUNCTION` is not
+    /// supported. `None` when it does not, for the caller to go on.
+    fn unsupported_object(&mut self, start: usize, command: &str) -> Option<SqlError> {
+        let mut name = command.to_string();
+        if command == "CREATE" && self.is_word("or") && self.is_word_at(1, "replace") {
+            self.advance();
+            self.advance();
+            name.push_str(" OR REPLACE");
+        }
+        let Tok::Word(kind) = self.peek().clone() else {
+            return None;
+        };
+        if !POSTGRES_OBJECT_KINDS.contains(&kind.as_str()) {
+            return None;
+        }
+        name = format!("{name} {}", self.word_upper());
+        self.advance();
+        if TWO_WORD_OBJECT_KINDS.contains(&kind.as_str()) && matches!(self.peek(), Tok::Word(_)) {
+            name = format!("{name} {}", self.word_upper());
+        }
+        Some(self.unsupported_at(start, &name))
+    }
+
+    /// The current token's text in upper case (for naming a keyword in a message).
+    fn word_upper(&self) -> String {
+        match self.peek() {
+            Tok::Word(w) => w.to_uppercase(),
+            _ => String::new(),
         }
     }
 
@@ -450,9 +512,13 @@ impl<'a> Parser<'a> {
     }
 
     fn create_table(&mut self) -> Result<StatementKind, SqlError> {
+        let start = self.offset();
         self.advance();
         if self.is_word("unique") || self.is_word("index") {
             return Err(self.unsupported("CREATE INDEX"));
+        }
+        if let Some(err) = self.unsupported_object(start, "CREATE") {
+            return Err(err);
         }
         if !self.is_word("table") {
             return Err(self.error_here());
@@ -523,13 +589,22 @@ impl<'a> Parser<'a> {
         }
         let name = self.ident()?;
         // serial is int NOT NULL DEFAULT nextval('<table>_<column>_seq'), as in PostgreSQL.
-        let serial = matches!(self.peek(), Tok::Word(w) if matches!(w.as_str(), "serial" | "bigserial" | "smallserial" | "serial4" | "serial8"));
-        let ty = if serial {
-            self.advance();
-            SqlType::Int
-        } else {
-            self.sql_type()?
+        let serial = match self.peek() {
+            Tok::Word(w) => match w.as_str() {
+                "serial" | "smallserial" | "serial4" | "serial2" => Some(SqlType::Int),
+                "bigserial" | "serial8" => Some(SqlType::BigInt),
+                _ => None,
+            },
+            _ => None,
         };
+        let ty = match serial {
+            Some(ty) => {
+                self.advance();
+                ty
+            }
+            None => self.sql_type()?,
+        };
+        let serial = serial.is_some();
         let mut col = ColumnDef {
             name: name.clone(),
             ty,
@@ -577,7 +652,8 @@ impl<'a> Parser<'a> {
             _ => return Err(self.error_here()),
         };
         let ty = match w.as_str() {
-            "int" | "integer" | "int4" | "int8" | "int2" | "bigint" | "smallint" => SqlType::Int,
+            "int" | "integer" | "int4" | "int2" | "smallint" => SqlType::Int,
+            "bigint" | "int8" => SqlType::BigInt,
             "numeric" | "decimal" => SqlType::Numeric,
             "text" | "varchar" | "char" | "character" => SqlType::Text,
             "boolean" | "bool" => SqlType::Bool,
@@ -606,7 +682,11 @@ impl<'a> Parser<'a> {
     }
 
     fn drop_table(&mut self) -> Result<StatementKind, SqlError> {
+        let start = self.offset();
         self.advance();
+        if let Some(err) = self.unsupported_object(start, "DROP") {
+            return Err(err);
+        }
         self.expect_word("table")?;
         let mut if_exists = false;
         if self.eat_word("if") {
@@ -783,6 +863,10 @@ impl<'a> Parser<'a> {
 
     fn select(&mut self) -> Result<Select, SqlError> {
         self.advance();
+        if self.is_word("distinct") {
+            return Err(self.unsupported("SELECT DISTINCT"));
+        }
+        self.eat_word("all");
         let items = self.select_items()?;
         let mut sel = Select {
             items,
@@ -832,6 +916,11 @@ impl<'a> Parser<'a> {
                 return Err(self.unsupported("OFFSET"));
             } else {
                 break;
+            }
+        }
+        for w in ["union", "intersect", "except", "window"] {
+            if self.is_word(w) {
+                return Err(self.unsupported(&w.to_uppercase()));
             }
         }
         Ok(sel)
@@ -915,8 +1004,15 @@ impl<'a> Parser<'a> {
             let right = self.concat()?;
             return self.node(Expr::Binary(op, Box::new(left), Box::new(right)));
         }
+        if let Some(err) = self.unsupported_keyword_operator() {
+            return Err(err);
+        }
         if self.eat_word("is") {
             let negated = self.eat_word("not");
+            if !self.is_word("null") && matches!(self.peek(), Tok::Word(_)) {
+                let what = format!("IS {}", self.word_upper());
+                return Err(self.unsupported(&what));
+            }
             self.expect_word("null")?;
             return self.node(Expr::IsNull(Box::new(left), negated));
         }
@@ -939,6 +1035,18 @@ impl<'a> Parser<'a> {
             return self.node(Expr::InList(Box::new(left), list, negated));
         }
         Ok(left)
+    }
+
+    /// `BETWEEN`, `LIKE`, `ILIKE`, `SIMILAR TO` (with or without `NOT`), at the keyword.
+    fn unsupported_keyword_operator(&self) -> Option<SqlError> {
+        let n = usize::from(self.is_word("not"));
+        match self.peek_at(n) {
+            Tok::Word(w) if POSTGRES_KEYWORD_OPERATORS.contains(&w.as_str()) => {
+                let offset = self.tokens[(self.pos + n).min(self.tokens.len() - 1)].offset;
+                Some(self.unsupported_at(offset, &w.to_uppercase()))
+            }
+            _ => None,
+        }
     }
 
     fn concat(&mut self) -> Result<Expr, SqlError> {
@@ -986,6 +1094,9 @@ impl<'a> Parser<'a> {
 
     fn unary(&mut self) -> Result<Expr, SqlError> {
         if self.eat_sym("-") {
+            if self.is_bare_number_at(0) {
+                return self.nested(|p| p.number(true));
+            }
             return match self.nested(Self::unary)? {
                 Expr::Int(n) => Ok(Expr::Int(-n)),
                 e => self.node(Expr::Neg(Box::new(e))),
@@ -1002,20 +1113,43 @@ impl<'a> Parser<'a> {
         Ok(e)
     }
 
-    fn primary(&mut self) -> Result<Expr, SqlError> {
+    /// True when the token `n` ahead is a number that no `::` cast follows (a cast binds
+    /// tighter than unary minus, so `-2147483648::int` negates the cast).
+    fn is_bare_number_at(&self, n: usize) -> bool {
+        matches!(self.peek_at(n), Tok::Number(_)) && !matches!(self.peek_at(n + 1), Tok::Sym("::"))
+    }
+
+    /// A numeric literal, negated when `negative` (the minus sign just read). PostgreSQL folds
+    /// the sign into the constant before typing it (`doNegate` in `src/backend/parser/gram.y`),
+    /// which is how `-9223372036854775808` is a valid bigint although its digits alone are not.
+    /// Integers beyond bigint are numeric in PostgreSQL, which the subset does not have.
+    fn number(&mut self, negative: bool) -> Result<Expr, SqlError> {
         let offset = self.offset();
-        match self.peek().clone() {
-            Tok::Number(n) => {
-                self.advance();
-                match n.parse::<i64>() {
-                    Ok(v) => Ok(Expr::Int(v)),
-                    Err(_) => Err(SqlError::at(
-                        self.src,
-                        offset,
-                        &format!("numeric literal {n} is not supported (integers only)"),
-                    )),
-                }
+        let Tok::Number(n) = self.advance() else {
+            self.pos -= 1;
+            return Err(self.error_here());
+        };
+        let text = if negative { format!("-{n}") } else { n };
+        match text.parse::<i64>() {
+            Ok(v) => Ok(Expr::Int(v)),
+            Err(_)
+                if text
+                    .trim_start_matches('-')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+            {
+                Err(self.unsupported_at(
+                    offset,
+                    &format!("numeric literal {text}, beyond the bigint range,"),
+                ))
             }
+            Err(_) => Err(self.unsupported_at(offset, &format!("numeric literal {text}"))),
+        }
+    }
+
+    fn primary(&mut self) -> Result<Expr, SqlError> {
+        match self.peek().clone() {
+            Tok::Number(_) => self.number(false),
             Tok::Str(s) => {
                 self.advance();
                 Ok(Expr::Str(s))
@@ -1047,6 +1181,15 @@ impl<'a> Parser<'a> {
                     Ok(Expr::Default)
                 }
                 "case" | "exists" | "select" => Err(self.unsupported(&w.to_uppercase())),
+                "cast" if self.is_sym_at(1, "(") => Err(self.unsupported("CAST")),
+                _ if POSTGRES_VALUE_KEYWORDS.contains(&w.as_str()) => {
+                    Err(self.unsupported(&w.to_uppercase()))
+                }
+                "interval" | "timestamp" | "timestamptz" | "date" | "time"
+                    if matches!(self.peek_at(1), Tok::Str(_)) =>
+                {
+                    Err(self.unsupported(&format!("type \"{w}\"")))
+                }
                 _ if RESERVED.contains(&w.as_str()) => Err(self.error_here()),
                 _ => self.name_or_call(),
             },
@@ -1056,8 +1199,15 @@ impl<'a> Parser<'a> {
     }
 
     fn name_or_call(&mut self) -> Result<Expr, SqlError> {
+        let name_offset = self.offset();
         let first = self.ident()?;
         if self.eat_sym("(") {
+            if POSTGRES_FUNCTIONS.contains(&first.as_str()) {
+                return Err(self.unsupported_call(&first, name_offset));
+            }
+            if self.is_word("distinct") {
+                return Err(self.unsupported("DISTINCT in a function call"));
+            }
             let mut args = Vec::new();
             if self.eat_sym("*") {
                 args.push(Expr::Star);
@@ -1069,6 +1219,9 @@ impl<'a> Parser<'a> {
                 }
                 self.expect_sym(")")?;
             }
+            if let Some(err) = self.unsupported_after_call() {
+                return Err(err);
+            }
             return self.node(Expr::Function(first, args));
         }
         if self.eat_sym(".") {
@@ -1076,5 +1229,35 @@ impl<'a> Parser<'a> {
             return Ok(Expr::Column(Some(first), col));
         }
         Ok(Expr::Column(None, first))
+    }
+
+    /// A call of a PostgreSQL function the engine lacks, whose `(` was just read: its
+    /// arguments are skipped (they may use syntax the subset lacks, like `substring(x FROM 2)`)
+    /// and the error is about the window if `OVER` follows, else about the function.
+    fn unsupported_call(&mut self, name: &str, name_offset: usize) -> SqlError {
+        let mut depth = 1;
+        while depth > 0 && !self.at_eof() {
+            match self.advance() {
+                Tok::Sym("(") => depth += 1,
+                Tok::Sym(")") => depth -= 1,
+                _ => {}
+            }
+        }
+        self.unsupported_after_call()
+            .unwrap_or_else(|| self.unsupported_at(name_offset, &format!("function {name}")))
+    }
+
+    /// What may follow a call in PostgreSQL but not in the subset: a window (`OVER`), an
+    /// aggregate's `FILTER` or `WITHIN GROUP`.
+    fn unsupported_after_call(&self) -> Option<SqlError> {
+        if self.is_word("over") {
+            Some(self.unsupported("a window function (OVER)"))
+        } else if self.is_word("filter") && self.is_sym_at(1, "(") {
+            Some(self.unsupported("FILTER"))
+        } else if self.is_word("within") && self.is_word_at(1, "group") {
+            Some(self.unsupported("WITHIN GROUP"))
+        } else {
+            None
+        }
     }
 }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::server::eval::{self, column_name, is_true, RowRef, Stop};
 use crate::server::event::Event;
+use crate::server::integer;
 use crate::server::storage::Value;
 use crate::server::txn::{Snapshot, Viewer};
 use crate::server::{PgError, Server, Session, StatementResult};
@@ -454,18 +455,13 @@ impl Server {
             out.push(match name.as_str() {
                 "count" => Value::Int(vals.len() as i64),
                 "sum" => {
-                    if vals.is_empty() {
-                        Value::Null
-                    } else {
-                        Value::Int(
-                            vals.iter()
-                                .map(|v| match v {
-                                    Value::Int(n) => *n,
-                                    _ => 0,
-                                })
-                                .sum(),
-                        )
-                    }
+                    let table = RowRef {
+                        table: Some((&t.name, &t.columns)),
+                        alias: scan.alias.as_deref(),
+                        values: None,
+                        excluded: None,
+                    };
+                    sum(&vals, integer::function_type(name, args, table))?
                 }
                 "max" => vals
                     .into_iter()
@@ -479,4 +475,20 @@ impl Server {
         }
         Ok(out)
     }
+}
+
+/// `sum` of the non-NULL values in its result type `ty` (bigint for int4 input, numeric for
+/// int8); NULL when there are none.
+fn sum(vals: &[Value], ty: integer::IntType) -> Result<Value, PgError> {
+    if vals.is_empty() {
+        return Ok(Value::Null);
+    }
+    let total: i128 = vals
+        .iter()
+        .map(|v| match v {
+            Value::Int(n) => i128::from(*n),
+            _ => 0,
+        })
+        .sum();
+    Ok(Value::Int(ty.check(total)?))
 }
