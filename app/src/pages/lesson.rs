@@ -279,8 +279,8 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
                     <aside class="left">
                         <Story/>
                         <FixPicker/>
-                        <ChallengeList/>
                         <CheckSchedules/>
+                        <ChallengeList/>
                         <Knobs/>
                         <FixChange/>
                     </aside>
