@@ -39,6 +39,8 @@ pub struct CheckResult {
     pub stop: Option<Stop>,
     /// Each failure kind, shortest schedule first.
     pub failures: Vec<FoundFailure>,
+    /// Whether some schedule never ends (a task can loop forever): no proof then.
+    pub never_ends: bool,
     /// End states that fail, and all end states.
     pub ends_failing: usize,
     /// All end states.
@@ -48,10 +50,12 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// `fails`, `proven` or `incomplete`: the word tests and styles key on.
+    /// `fails`, `proven`, `never-ends` or `incomplete`: the word tests and styles key on.
     pub fn verdict(&self) -> &'static str {
         if !self.failures.is_empty() {
             "fails"
+        } else if self.complete && self.never_ends {
+            "never-ends"
         } else if self.complete {
             "proven"
         } else {
@@ -221,6 +225,7 @@ impl Checker {
                     states: report.states_unique,
                     complete: report.complete,
                     stop: report.stop,
+                    never_ends: report.never_ends(),
                     failures,
                     ends_failing: report.terminal_states.failing,
                     ends: report.terminal_states.failing + report.terminal_states.succeeding,

@@ -232,3 +232,34 @@ fn every_partial_fix_played_on_its_own_schedule_ends_in_its_failure() {
         );
     }
 }
+
+/// A task that jumps back to itself forever never fails, yet nothing about it is proven: the
+/// check says so instead of "proven" (the explored states form a cycle).
+#[test]
+fn a_task_that_loops_forever_is_never_proven() {
+    let mut lesson = lesson("read-skew").clone();
+    let mut spin = lesson.scenario.tasks[0].clone();
+    spin.name = "S".to_string();
+    spin.program = vec![toml::from_str::<lockstep::world::Op>(
+        r#"line = 1
+op = "goto"
+to = "top"
+label = "top""#,
+    )
+    .unwrap()];
+    lesson.scenario.tasks.push(spin);
+    lesson.listings[0].tasks.push("S".to_string());
+    let checks = lockstep::explore::world::check_lesson(&lesson, Default::default()).unwrap();
+    let proof = checks
+        .iter()
+        .find(|c| c.fix.as_deref() == Some("repeatable-read"))
+        .unwrap();
+    assert!(!proof.ok, "{proof}");
+    assert!(proof.never_ends);
+    assert!(
+        proof
+            .to_string()
+            .contains("not proven: no schedule fails, but some never end"),
+        "{proof}"
+    );
+}

@@ -154,6 +154,18 @@ pub fn CheckSchedules() -> impl IntoView {
                     }
                     .into_any()
                 }
+                None if result.complete && result.never_ends => view! {
+                    <div class="check-result check-incomplete" data-testid="check-result" data-verdict=verdict>
+                        <p><strong>"? No schedule fails, but some never end"</strong></p>
+                        <p class="check-scope">
+                            {format!(
+                                "Every interleaving was tried ({} states): some schedules loop forever, so a task can run without end. That is not a proof.",
+                                thousands(result.states)
+                            )}
+                        </p>
+                    </div>
+                }
+                .into_any(),
                 None if result.complete => view! {
                     <div class="check-result check-proven" data-testid="check-result" data-verdict=verdict>
                         <p>

@@ -352,6 +352,11 @@ fn proven(
             report.states_unique
         )));
     }
+    if report.never_ends() {
+        return Ok(Err(
+            "some schedule never ends: a task can run forever".to_string()
+        ));
+    }
     Ok(Ok(report.states_unique))
 }
 

@@ -90,6 +90,12 @@ pub enum Verdict {
         /// Distinct states explored.
         states: usize,
     },
+    /// The search was complete and no state fails, but the states form a cycle: some schedule
+    /// never ends (a task can loop forever), so nothing is proven.
+    NeverEnds {
+        /// Distinct states explored.
+        states: usize,
+    },
     /// The search stopped early and found no failure so far: nothing is proven.
     NoFailureWithin {
         /// Distinct states explored.
@@ -112,6 +118,10 @@ impl fmt::Display for Verdict {
             Verdict::Proven { states } => {
                 write!(f, "No schedule fails ({states} states, complete)")
             }
+            Verdict::NeverEnds { states } => write!(
+                f,
+                "No schedule fails, but some never end: a task can run forever ({states} states, complete)"
+            ),
             Verdict::NoFailureWithin { states, stop } => {
                 write!(f, "No failure within {states} states ({stop})")
             }
@@ -154,9 +164,14 @@ pub struct Report<C, F> {
 }
 
 impl<C, F> Report<C, F> {
-    /// The search was complete and found no failure.
+    /// The search was complete, found no failure, and every schedule ends.
     pub fn proven(&self) -> bool {
-        self.complete && self.failures.is_empty()
+        self.complete && self.failures.is_empty() && !self.never_ends()
+    }
+
+    /// Whether some schedule loops forever: the explored states form a cycle.
+    pub fn never_ends(&self) -> bool {
+        self.schedules == Schedules::Cyclic
     }
 
     /// The outcome, whose `Display` is the one-line message for people.
@@ -165,6 +180,9 @@ impl<C, F> Report<C, F> {
             _ if !self.failures.is_empty() => Verdict::Failed {
                 kinds: self.failures.len(),
                 complete: self.complete,
+            },
+            None if self.never_ends() => Verdict::NeverEnds {
+                states: self.states_unique,
             },
             None => Verdict::Proven {
                 states: self.states_unique,

@@ -446,11 +446,18 @@ fn a_depth_limited_search_still_finds_failures_within_the_limit() {
 }
 
 #[test]
-fn a_model_that_cycles_is_proven_but_its_schedules_are_not_counted() {
+fn a_model_that_cycles_is_never_proven_and_its_schedules_are_not_counted() {
+    // No state fails, but a schedule can go round for ever: that is no proof.
     let report = explore(Switch(false));
-    assert!(report.proven());
+    assert!(report.complete && report.failures.is_empty());
+    assert!(!report.proven());
+    assert!(report.never_ends());
     assert_eq!(report.states_unique, 2);
     assert_eq!(report.schedules, Schedules::Cyclic);
+    assert_eq!(
+        report.verdict().to_string(),
+        "No schedule fails, but some never end: a task can run forever (2 states, complete)"
+    );
 }
 
 #[test]

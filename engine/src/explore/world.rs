@@ -135,6 +135,8 @@ pub struct ScenarioCheck {
     /// Whether some schedule ends with every task waiting for good (a deadlock or a stall), as
     /// opposed to failures found only once every task has finished (broken invariants).
     pub stuck: bool,
+    /// Whether some schedule never ends (a task can loop forever), which rules out a proof.
+    pub never_ends: bool,
     /// Terminal states that fail and that succeed.
     pub terminal_failing: usize,
     /// Terminal states that succeed.
@@ -164,6 +166,12 @@ impl fmt::Display for ScenarioCheck {
                 if self.complete && !self.stuck { ", none hangs" } else { "" },
                 self.states,
                 if self.complete { ", complete" } else { ", incomplete" }
+            )
+        } else if self.complete && self.never_ends {
+            write!(
+                f,
+                "{mark} {what}: not proven: no schedule fails, but some never end, a task can run forever ({} states, complete)",
+                self.states
             )
         } else if self.complete {
             write!(
@@ -215,7 +223,7 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
         let ok = if expect_failure {
             !failures.is_empty()
         } else {
-            report.complete && failures.is_empty()
+            report.proven()
         };
         out.push(ScenarioCheck {
             fix: fix.map(|f| f.slug.clone()),
@@ -226,6 +234,7 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
             states: report.states_unique,
             failures,
             stuck,
+            never_ends: report.never_ends(),
             terminal_failing: report.terminal_states.failing,
             terminal_succeeding: report.terminal_states.succeeding,
             ok,
