@@ -1,0 +1,157 @@
+//! The SVG builders, natively: escaping, wrapping, layout, and both drawings of a lesson and
+//! of the sandbox.
+
+use super::svg::wrap;
+use super::*;
+use crate::pages::sandbox::examples::example;
+use crate::pages::sandbox::model::Sandbox;
+use crate::session::Session;
+
+/// Parses the document strictly; panics with the parser's message otherwise.
+fn parse(svg: &str) -> roxmltree::Document<'_> {
+    roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not well-formed XML: {e}\n{svg}"))
+}
+
+fn played(slug: &str) -> Sandbox {
+    let ex = example(slug).unwrap();
+    let mut sandbox = Sandbox::new(ex.text, ex.check).unwrap();
+    while sandbox.step() {}
+    sandbox
+}
+
+#[test]
+fn the_timeline_is_well_formed_svg_with_one_lane_per_session() {
+    let sandbox = played("deadlock");
+    let svg = timeline_svg(&sandbox_timeline(&sandbox));
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    let doc = parse(&svg);
+    let lanes: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("lane"))
+        .map(|n| {
+            n.descendants()
+                .filter(|t| t.is_text())
+                .map(|t| t.text().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(lanes, vec!["t1".to_string(), "t2".to_string()]);
+    let class_count = |class: &str| {
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some(class))
+            .count()
+    };
+    assert_eq!(class_count("row waiting"), 2);
+    assert_eq!(class_count("row error"), 1);
+    assert!(svg.contains("ERROR:  deadlock detected"));
+}
+
+#[test]
+fn a_lesson_timeline_has_one_lane_per_task() {
+    let lesson = lockstep_lessons::lesson("lock-order").unwrap();
+    let mut session = Session::new(lesson, None).unwrap();
+    while session.step() {}
+    let diagram = lesson_timeline(&session);
+    assert_eq!(diagram.lanes.len(), session.world().tasks.len());
+    let svg = timeline_svg(&diagram);
+    let doc = parse(&svg);
+    let lanes = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("lane"))
+        .count();
+    assert_eq!(lanes, session.world().tasks.len());
+    assert!(diagram.rows.iter().any(|r| r.kind == RowKind::Error));
+}
+
+#[test]
+fn text_is_escaped_so_markup_in_a_spec_stays_text() {
+    let diagram = SequenceDiagram {
+        title: "a <b> & \"c\" 'd'".into(),
+        lanes: vec!["<script>alert(1)</script>".into()],
+        rows: vec![Row {
+            lane: Some(0),
+            kind: RowKind::Statement,
+            text: "SELECT '</text><script>' \u{1} FROM t".into(),
+            blockers: vec![],
+        }],
+    };
+    let svg = timeline_svg(&diagram);
+    let doc = parse(&svg);
+    assert!(!doc.descendants().any(|n| n.has_tag_name("script")));
+    assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let title = doc
+        .descendants()
+        .find(|n| n.has_tag_name("title"))
+        .and_then(|n| n.text())
+        .unwrap();
+    assert_eq!(title, "a <b> & \"c\" 'd'");
+}
+
+#[test]
+fn the_wait_for_graph_shows_the_cycle_of_a_deadlock_in_red() {
+    let ex = example("deadlock").unwrap();
+    let mut sandbox = Sandbox::new(ex.text, ex.check).unwrap();
+    for _ in 0..4 {
+        sandbox.step();
+    }
+    let picture = sandbox_graph(&sandbox);
+    assert_eq!(picture.nodes.len(), 2);
+    assert!(picture.edges.iter().all(|e| e.in_cycle));
+    let svg = graph_svg(&picture, "wait-for graph");
+    let doc = parse(&svg);
+    let cycle_edges = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("edge in-cycle"))
+        .count();
+    assert_eq!(cycle_edges, 2);
+}
+
+#[test]
+fn an_svg_is_wide_enough_for_its_longest_text() {
+    let node = |label: &str| GraphNode {
+        label: label.into(),
+        row: 2,
+        kind: "conn",
+        stuck: false,
+    };
+    let picture = GraphPicture {
+        nodes: vec![node("a"), node("b")],
+        edges: vec![GraphEdge {
+            from: 0,
+            to: 1,
+            sentence: "x".repeat(200),
+            in_cycle: false,
+        }],
+    };
+    let svg = graph_svg(&picture, "t");
+    let doc = parse(&svg);
+    let width: f64 = doc
+        .root_element()
+        .attribute("width")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(width >= 200.0 * 6.7, "{width}");
+}
+
+#[test]
+fn an_empty_wait_for_graph_says_nobody_waits() {
+    let svg = graph_svg(&GraphPicture::default(), "wait-for graph");
+    parse(&svg);
+    assert!(svg.contains("Nobody waits for anybody."));
+}
+
+#[test]
+fn long_text_wraps_and_is_cut_with_an_ellipsis() {
+    let lines = wrap(&"word ".repeat(100), 30, 4);
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().all(|l| l.chars().count() <= 30));
+    assert!(lines[3].ends_with('…'));
+    assert_eq!(wrap("x".repeat(45).as_str(), 30, 4).len(), 2);
+}
+
+#[test]
+fn file_names_are_slugs() {
+    assert_eq!(slug("Lock order: the fix!"), "lock-order-the-fix");
+    assert_eq!(slug("***"), "lockstep");
+}
