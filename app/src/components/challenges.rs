@@ -103,13 +103,10 @@ pub fn ChallengeCard() -> impl IntoView {
                 let short = shortest.clone();
                 let mine = yours.clone();
                 let comparison = if yours.0.len() <= shortest.0.len() {
-                    format!(
-                        "Met in {} clicks ({outcome}): as short as it gets.",
-                        yours.0.len()
-                    )
+                    format!("{} clicks ({outcome}): as short as it gets.", yours.0.len())
                 } else {
                     format!(
-                        "Met in {} clicks ({outcome}). The shortest schedule takes {}.",
+                        "{} clicks ({outcome}); the shortest schedule takes {}.",
                         yours.0.len(),
                         shortest.0.len()
                     )
@@ -175,6 +172,7 @@ pub fn ChallengeCard() -> impl IntoView {
             .map(|text| view! { <p class="challenge-not-met" data-testid="challenge-not-met">{text}</p> });
         let how = "Choose, then press Check every schedule (or c).";
         let solution_shown = state.solution_shown.get();
+        let help_empty = tries == 0 && !state.hint_shown.get();
         Some(view! {
             <section class="challenge-card" data-testid="challenge-card" data-challenge=challenge.id.clone() aria-label="Challenge">
                 <header>
@@ -194,11 +192,13 @@ pub fn ChallengeCard() -> impl IntoView {
                         "×"
                     </button>
                 </header>
-                <div class="challenge-prompt">{markdown::inline(challenge.prompt.trim())}</div>
+                {result.is_none().then(|| view! {
+                    <div class="challenge-prompt">{markdown::inline(challenge.prompt.trim())}</div>
+                })}
                 {(result.is_none() && !scheduling).then(|| view! { <p class="challenge-how">{how}</p> })}
                 {result}
                 {not_met}
-                <p class="challenge-help">
+                <p class="challenge-help" class:empty=help_empty>
                     <span data-testid="challenge-tries">
                         {match tries {
                             0 => String::new(),
