@@ -257,7 +257,6 @@ impl Server {
     /// row, so that whoever later deletes or re-keys the row still has to wait for us. A newer
     /// version that is locked or updated in a conflicting way makes us wait, or reports the
     /// row as updated/deleted when that change committed.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn follow_updates(
         &mut self,
         s: &mut Session,

@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// A statement a task sends: where (`on`: a pool, a transaction or a connection variable), the
+/// SQL and its arguments, the context it runs under, and what kind of call it is.
+pub(super) struct Statement<'a> {
+    pub(super) on: &'a str,
+    pub(super) sql: &'a str,
+    pub(super) args: &'a [String],
+    pub(super) context: Option<String>,
+    pub(super) kind: CallKind,
+}
+
 impl World {
     pub(super) fn start_call(
         &mut self,
@@ -37,17 +47,21 @@ impl World {
         self.advance_call(id, events);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Starts a statement call of task `id`: on a pool (acquire first), a transaction or a
+    /// connection, checking the transaction and the context before anything is sent.
     pub(super) fn start_statement(
         &mut self,
         id: TaskId,
-        on: &str,
-        sql: &str,
-        args: &[String],
-        context: Option<String>,
-        kind: CallKind,
+        statement: Statement<'_>,
         events: &mut Vec<Event>,
     ) {
+        let Statement {
+            on,
+            sql,
+            args,
+            context,
+            kind,
+        } = statement;
         let target = match self.resolve_target(id, on) {
             Ok(t) => t,
             Err(e) => return self.fail(id, e, events),

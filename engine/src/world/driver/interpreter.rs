@@ -1,6 +1,7 @@
 //! The task interpreter: a task's program run operation by operation, its variables and
 //! contexts, jumps, returns and deferred calls.
 
+use super::calls::Statement;
 use super::*;
 
 impl World {
@@ -336,11 +337,13 @@ impl World {
                 context,
             } => self.start_statement(
                 id,
-                &on,
-                &sql,
-                &args,
-                context,
-                CallKind::Query { var: rows },
+                Statement {
+                    on: &on,
+                    sql: &sql,
+                    args: &args,
+                    context,
+                    kind: CallKind::Query { var: rows },
+                },
                 events,
             ),
             Action::QueryRow {
@@ -351,11 +354,13 @@ impl World {
                 context,
             } => self.start_statement(
                 id,
-                &on,
-                &sql,
-                &args,
-                context,
-                CallKind::QueryRow { into },
+                Statement {
+                    on: &on,
+                    sql: &sql,
+                    args: &args,
+                    context,
+                    kind: CallKind::QueryRow { into },
+                },
                 events,
             ),
             Action::Exec {
@@ -363,7 +368,17 @@ impl World {
                 sql,
                 args,
                 context,
-            } => self.start_statement(id, &on, &sql, &args, context, CallKind::Exec, events),
+            } => self.start_statement(
+                id,
+                Statement {
+                    on: &on,
+                    sql: &sql,
+                    args: &args,
+                    context,
+                    kind: CallKind::Exec,
+                },
+                events,
+            ),
             Action::Next { rows, done } => {
                 self.start_rows_call(id, &rows, Some(done), None, events)
             }
