@@ -56,6 +56,10 @@ pub const SCHEDULE_LENGTH_MAX: usize = 100_000;
 /// there and says it was not complete.
 pub const EXPLORER_STATES_MAX: usize = 1_000_000;
 
+/// Moves one click on a lane may take: a beat goes on while the task does only detail, and a
+/// task that loops without doing anything a learner would name must not hold the tab.
+pub const BEAT_MOVES_MAX: usize = 10_000;
+
 /// Distinct states the search for a challenge's shortest schedule of clicks records: a click is
 /// a whole beat, so lessons need a few thousand; past this `lockstep check` calls the challenge
 /// unsolvable within the budget rather than search on.

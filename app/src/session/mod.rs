@@ -350,8 +350,8 @@ impl Session {
         {
             return false;
         }
-        while self.goes_on(task) {
-            if !self.take(Choice::Task(task)) {
+        for _ in 0..lockstep::limits::BEAT_MOVES_MAX {
+            if !self.goes_on(task) || !self.take(Choice::Task(task)) {
                 break;
             }
         }
@@ -543,9 +543,20 @@ impl Session {
                 Choice::Tick => None,
             })
             .map(|t| {
-                let mut copy = self.clone();
-                copy.run_task(t);
-                (t, Guess::of(copy.world(), t))
+                // On a copy of the world alone: the snapshots of the run are not needed.
+                let mut world = self.world().clone();
+                let history: Vec<&Event> = self.events().collect();
+                let lesson = self.fix.is_none().then_some(self.lesson);
+                let _ = world.take_beat(
+                    Choice::Task(t),
+                    &history,
+                    &self.outcome().verdict,
+                    self.protocol,
+                    |before, after| {
+                        lesson.map_or_else(Vec::new, |l| l.moments_between(before, after))
+                    },
+                );
+                (t, Guess::of(&world, t))
             })
             .collect()
     }

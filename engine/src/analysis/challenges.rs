@@ -67,20 +67,6 @@ impl<'a> Run<'a> {
             .collect()
     }
 
-    fn take(&mut self, choice: Choice) -> Option<bool> {
-        let lesson = self.lesson_moments.then_some(self.lesson);
-        let taken = self
-            .world
-            .take(choice, &self.history, &self.verdict, |before, after| {
-                lesson.map_or_else(Vec::new, |l| l.moments_between(before, after))
-            })
-            .ok()?;
-        self.history
-            .extend(taken.events.into_iter().filter(Event::shapes_the_verdict));
-        self.verdict = taken.verdict;
-        Some(taken.significant)
-    }
-
     /// One click: the task's beat, or the clock's jump. An error names a click that cannot be
     /// taken now.
     pub fn click(&mut self, mv: &Move) -> Result<(), String> {
@@ -95,16 +81,22 @@ impl<'a> Run<'a> {
         if !self.world.choices().contains(&choice) {
             return Err(format!("{mv} cannot run then"));
         }
-        let mut significant = self
-            .take(choice)
-            .ok_or_else(|| format!("{mv} cannot run"))?;
-        if let Choice::Task(task) = choice {
-            while self.world.beat_goes_on(task, significant, self.protocol) {
-                match self.take(choice) {
-                    Some(s) => significant = s,
-                    None => break,
-                }
-            }
+        let lesson = self.lesson_moments.then_some(self.lesson);
+        let history: Vec<&Event> = self.history.iter().collect();
+        let taken = self
+            .world
+            .take_beat(
+                choice,
+                &history,
+                &self.verdict,
+                self.protocol,
+                |before, after| lesson.map_or_else(Vec::new, |l| l.moments_between(before, after)),
+            )
+            .map_err(|e| format!("{mv} cannot run: {e}"))?;
+        for t in taken {
+            self.history
+                .extend(t.events.into_iter().filter(Event::shapes_the_verdict));
+            self.verdict = t.verdict;
         }
         Ok(())
     }
@@ -188,6 +180,10 @@ pub struct ChallengeCheck {
     pub id: String,
     /// Its kind's name.
     pub kind: &'static str,
+    /// The lesson's solution, as written (clicks, a fix's slug or a knob's value).
+    pub solution: String,
+    /// The knob a `size-it` challenge turns.
+    pub knob: Option<String>,
     /// Whether it is solvable and its solution is right.
     pub ok: bool,
     /// For the kinds played by clicks: the shortest solution, and its length.
@@ -216,6 +212,8 @@ pub fn check(lesson: &Lesson, challenge: &Challenge, limits: Limits) -> Challeng
     let mut out = ChallengeCheck {
         id: challenge.id.clone(),
         kind: challenge.kind.name(),
+        solution: challenge.solution.trim().to_string(),
+        knob: challenge.knob.clone(),
         ok: false,
         shortest: None,
         clicks: None,

@@ -8,6 +8,7 @@
 //! clicks means the same thing in the browser and in `lockstep check`.
 
 use super::{Choice, Event, KeyMoment, Move, Significance, StepError, TaskId, Verdict, World};
+use crate::limits::BEAT_MOVES_MAX;
 
 /// One move taken, and what it means for the run.
 #[derive(Clone, Debug)]
@@ -56,6 +57,35 @@ impl World {
             verdict,
             significant,
         })
+    }
+
+    /// Takes one click: `choice` once and, for a task, its next moves while the beat goes on
+    /// ([`World::beat_goes_on`]), at most [`BEAT_MOVES_MAX`] of them. `history` and `verdict`
+    /// are the run's so far; every move taken is returned.
+    pub fn take_beat(
+        &mut self,
+        choice: Choice,
+        history: &[&Event],
+        verdict: &Verdict,
+        protocol: bool,
+        lesson_moments: impl Fn(&World, &World) -> Vec<KeyMoment>,
+    ) -> Result<Vec<Taken>, StepError> {
+        let mut taken: Vec<Taken> = Vec::new();
+        for _ in 0..BEAT_MOVES_MAX {
+            let before = taken.last().map_or(verdict, |t| &t.verdict).clone();
+            let so_far = history
+                .iter()
+                .copied()
+                .chain(taken.iter().flat_map(|t| t.events.iter()));
+            let next = self.take(choice, so_far, &before, &lesson_moments)?;
+            let goes_on = matches!(choice, Choice::Task(task)
+                if self.beat_goes_on(task, next.significant, protocol));
+            taken.push(next);
+            if !goes_on {
+                break;
+            }
+        }
+        Ok(taken)
     }
 
     /// Whether a click on `task`'s lane goes on after its last move (`significant` said whether
