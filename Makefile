@@ -66,10 +66,15 @@ differential:
 
 # Figures, never pass/fail: engine steps/s, explorer states/s against Stateright, then the page's
 # budgets (gzipped size, time to the first interactive lesson, p95 of one Step in Chromium).
-bench: tools-test
+bench:
+	@.ci/install bench
 	cargo bench -q -p lockstep-engine --bench steps
 	cargo bench -q -p lockstep-engine --bench explore
 	$(TRUNK) build --release --offline
+	@echo "what is in the lesson page's .wasm (before wasm-opt, which keeps the proportions):"
+	twiggy top -n 25 target/wasm32-unknown-unknown/release/lockstep-lesson.wasm
+	@echo "the same, by crate and module:"
+	twiggy top -n 100000 -f csv target/wasm32-unknown-unknown/release/lockstep-lesson.wasm | node tests/e2e/bench/by-crate.js
 	cd tests/e2e && npm run -s bench
 
 e2e:

@@ -1,19 +1,20 @@
-//! The page: the sandbox when the address asks for it, a lesson when it names one, the lesson
-//! picker otherwise.
+//! The two pages' roots: [`App`], a lesson when the address names one and the lesson picker
+//! otherwise; [`SandboxApp`], the sandbox (`sandbox.html`). Old sandbox links to the lesson
+//! page (`?sandbox=1`, `?spec=`) are sent on to `sandbox.html` by `index.html` before any of
+//! this loads.
 
 use crate::pages::course_list::CourseList;
 use crate::pages::lesson::LessonView;
-use crate::pages::sandbox::{self, view::SandboxView};
+use crate::pages::sandbox::view::SandboxView;
 use crate::url;
 use leptos::prelude::*;
 
-/// The whole page.
+/// The lesson page.
 #[component]
 pub fn App() -> impl IntoView {
     let state = url::read();
     let lesson = state.lesson.as_deref().and_then(lockstep_lessons::lesson);
     let body = match (lesson, &state.lesson) {
-        _ if sandbox::address::wanted() => view! { <SandboxView/> }.into_any(),
         (Some(lesson), _) => view! { <LessonView lesson=lesson start=state.clone()/> }.into_any(),
         (None, Some(slug)) => {
             let message = format!("There is no lesson called “{slug}”.");
@@ -26,13 +27,25 @@ pub fn App() -> impl IntoView {
         (None, None) => view! { <CourseList/> }.into_any(),
     };
     let embed = state.embed && lesson.is_some();
+    view! { <Shell embed=embed>{body}</Shell> }
+}
+
+/// The sandbox page.
+#[component]
+pub fn SandboxApp() -> impl IntoView {
+    view! { <Shell embed=false><SandboxView/></Shell> }
+}
+
+/// What every page has around its body: the site's name, hidden when embedded.
+#[component]
+fn Shell(embed: bool, children: Children) -> impl IntoView {
     view! {
         <main data-testid="app" class="app" class:embedded=embed>
             <header class="site-header" class:hidden=embed>
-                <a class="brand" href="?">"Lockstep"</a>
+                <a class="brand" href="./">"Lockstep"</a>
                 <span class="tagline">"see database concurrency bugs happen, one step at a time"</span>
             </header>
-            {body}
+            {children()}
         </main>
     }
 }

@@ -1,68 +1,25 @@
-//! The background explorer: "check every schedule" of a world in slices, one batch per
-//! animation frame, so the tab never freezes. The check panel and the pool-sizing sweep each
-//! hold one; the keyboard starts and cancels the lesson's.
+//! "Check every schedule", in a Web Worker: the explorer runs in the `worker/` crate's bundle,
+//! which the page loads on the first check, so a lesson page neither pays for the explorer's
+//! code up front nor gives up its main thread to the search. The page sends what to check
+//! (the lesson, the fix, the knobs) and shows the worker's progress; Cancel terminates the
+//! worker, and the next check starts a fresh one. The check panel and the pool-sizing sweep
+//! each hold one checker; the keyboard starts and cancels the lesson's.
 
 use leptos::prelude::*;
-use lockstep::explore::world::schedule_text;
-use lockstep::explore::{
-    Explorer, Limits, Stop, DEPTH_MAX_DEFAULT, SLICE_STEPS_DEFAULT, STATES_MAX_DEFAULT,
-};
-use lockstep::world::World;
+use lockstep::explore::STATES_MAX_DEFAULT;
+use lockstep::lesson::KnobValues;
+pub use lockstep_worker::{CheckResult, FoundFailure};
+use lockstep_worker::{Reply, Request};
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker};
 
 /// The most distinct states one check may record in the browser: the same bound as
 /// `lockstep check`, so the page and the command line give the same verdicts. The explorer's
 /// bookkeeping for this many stays within a few tens of MB.
 pub const CHECK_STATES_MAX: usize = STATES_MAX_DEFAULT;
 
-/// Milliseconds of exploring per animation frame, leaving the rest of a 60 Hz frame to the page.
-const FRAME_BUDGET_MS: f64 = 10.0;
-
-/// One failure kind the check found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FoundFailure {
-    /// What goes wrong, in words.
-    pub kind: String,
-    /// The shortest schedule that reaches it, as task names.
-    pub schedule: String,
-    /// Its length in steps.
-    pub steps: usize,
-}
-
-/// How a finished check came out.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckResult {
-    /// Distinct states explored.
-    pub states: usize,
-    /// Whether every schedule was explored.
-    pub complete: bool,
-    /// Why the search stopped early, when it did.
-    pub stop: Option<Stop>,
-    /// Each failure kind, shortest schedule first.
-    pub failures: Vec<FoundFailure>,
-    /// Whether some schedule never ends (a task can loop forever): no proof then.
-    pub never_ends: bool,
-    /// End states that fail, and all end states.
-    pub ends_failing: usize,
-    /// All end states.
-    pub ends: usize,
-    /// Wall-clock time, for the user's curiosity only.
-    pub millis: f64,
-}
-
-impl CheckResult {
-    /// `fails`, `proven`, `never-ends` or `incomplete`: the word tests and styles key on.
-    pub fn verdict(&self) -> &'static str {
-        if !self.failures.is_empty() {
-            "fails"
-        } else if self.complete && self.never_ends {
-            "never-ends"
-        } else if self.complete {
-            "proven"
-        } else {
-            "incomplete"
-        }
-    }
-}
+/// The worker's script, which Trunk writes beside the page (`index.html`).
+const WORKER_SCRIPT: &str = "./lockstep-worker_loader.js";
 
 /// Where the check stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,8 +37,38 @@ pub enum CheckPhase {
     },
     /// Cancelled by the user after this many states.
     Cancelled { states: usize },
+    /// The check could not run (the worker failed to load, or refused the request).
+    Broken(String),
     /// Done.
     Done(CheckResult),
+}
+
+/// What one check is about: the lesson's scenario with a fix and knob values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// The lesson's slug.
+    pub lesson: String,
+    /// The fix applied, if any.
+    pub fix: Option<String>,
+    /// The learner's knob values.
+    pub knobs: KnobValues,
+}
+
+/// A running worker and what the page still has to tell it.
+struct Connection {
+    worker: Worker,
+    /// It has said it listens.
+    ready: bool,
+    /// A request waiting for it to listen.
+    pending: Option<String>,
+    /// Its listeners, kept as long as it lives.
+    _listeners: [Closure<dyn FnMut(JsValue)>; 2],
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
 }
 
 /// The check's state, provided by context so the keyboard can start and cancel it.
@@ -89,14 +76,10 @@ pub enum CheckPhase {
 pub struct Checker {
     /// Where it stands.
     pub phase: RwSignal<CheckPhase>,
-    /// The explorer between frames; dropped when the check ends.
-    explorer: StoredValue<Option<Explorer<World>>, LocalStorage>,
-    /// The start world explored, to name the failing schedule's tasks.
-    root: StoredValue<Option<World>, LocalStorage>,
-    /// Bumped by every start and cancel, so a frame of an older check does nothing.
-    generation: StoredValue<u64>,
-    /// When the current check started (ms since the epoch).
-    started: StoredValue<f64>,
+    /// The worker, once a check has started it.
+    connection: StoredValue<Option<Connection>, LocalStorage>,
+    /// The request whose replies count; replies to any other are stale.
+    current: StoredValue<u64>,
     /// End the search at the first failure found (the question is only whether one exists).
     first_failure: bool,
     /// The most distinct states one check may record.
@@ -108,10 +91,8 @@ impl Checker {
     pub fn new() -> Checker {
         Checker {
             phase: RwSignal::new(CheckPhase::Idle),
-            explorer: StoredValue::new_local(None),
-            root: StoredValue::new_local(None),
-            generation: StoredValue::new(0),
-            started: StoredValue::new(0.0),
+            connection: StoredValue::new_local(None),
+            current: StoredValue::new(0),
             first_failure: false,
             states_max: CHECK_STATES_MAX,
         }
@@ -132,110 +113,137 @@ impl Checker {
         matches!(self.phase.get_untracked(), CheckPhase::Running { .. })
     }
 
-    /// Starts checking every schedule of `world`, cancelling any check in progress.
-    pub fn start(self, world: World) {
-        let limits = Limits {
+    /// Starts checking every schedule of `scenario`, cancelling any check in progress.
+    pub fn start(self, scenario: Scenario) {
+        if self.running() {
+            // The worker answers one request at a time: a new one needs a new worker.
+            self.connection.set_value(None);
+        }
+        self.current.update_value(|id| *id += 1);
+        let request = Request {
+            id: self.current.get_value(),
+            lesson: scenario.lesson,
+            fix: scenario.fix,
+            knobs: scenario.knobs,
+            first_failure: self.first_failure,
             states_max: self.states_max,
-            depth_max: DEPTH_MAX_DEFAULT,
-            slice_steps: SLICE_STEPS_DEFAULT,
         };
-        self.generation.update_value(|g| *g += 1);
-        let generation = self.generation.get_value();
-        self.explorer
-            .set_value(Some(Explorer::new(world.clone(), limits)));
-        self.root.set_value(Some(world));
-        self.started.set_value(js_sys::Date::now());
+        let text = serde_json::to_string(&request).expect("requests serialize");
         self.phase.set(CheckPhase::Running {
             states: 0,
             transitions: 0,
             failures: 0,
         });
-        request_animation_frame(move || self.frame(generation));
+        if self.connection.with_value(Option::is_none) {
+            match self.connect() {
+                Ok(connection) => self.connection.set_value(Some(connection)),
+                Err(message) => return self.phase.set(CheckPhase::Broken(message)),
+            }
+        }
+        self.connection.update_value(|connection| {
+            let Some(connection) = connection else { return };
+            if connection.ready {
+                post(&connection.worker, &text);
+            } else {
+                connection.pending = Some(text);
+            }
+        });
     }
 
     /// Stops a running check, keeping how far it came.
     pub fn cancel(self) {
         if let CheckPhase::Running { states, .. } = self.phase.get_untracked() {
             self.phase.set(CheckPhase::Cancelled { states });
+            self.connection.set_value(None);
         }
-        self.drop_search();
     }
 
     /// Forgets any result: the scenario it was about has changed.
     pub fn clear(self) {
-        self.drop_search();
+        if self.running() {
+            self.connection.set_value(None);
+        }
+        self.current.update_value(|id| *id += 1);
         if self.phase.get_untracked() != CheckPhase::Idle {
             self.phase.set(CheckPhase::Idle);
         }
     }
 
-    /// Drops the search in progress without touching the phase (the page is going away).
+    /// Ends the worker without touching the phase (the page is going away).
     pub fn drop_search(self) {
-        self.generation.update_value(|g| *g += 1);
-        self.explorer.set_value(None);
-        self.root.set_value(None);
+        self.current.update_value(|id| *id += 1);
+        self.connection.set_value(None);
     }
 
-    /// One frame's worth of exploring, then the next frame, until the search ends.
-    fn frame(self, generation: u64) {
-        if self.generation.get_value() != generation {
-            return;
-        }
-        let deadline = js_sys::Date::now() + FRAME_BUDGET_MS;
-        let progress = self.explorer.try_update_value(|explorer| {
-            let explorer = explorer.as_mut()?;
-            loop {
-                let mut progress = explorer.run_slice(SLICE_STEPS_DEFAULT);
-                if self.first_failure && progress.failures > 0 {
-                    progress.finished = true;
-                }
-                if progress.finished || js_sys::Date::now() >= deadline {
-                    return Some(progress);
-                }
+    /// Starts the worker and listens to it.
+    fn connect(self) -> Result<Connection, String> {
+        let worker = Worker::new(WORKER_SCRIPT)
+            .map_err(|e| format!("the checker could not start: {e:?}"))?;
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let text = event
+                .unchecked_into::<MessageEvent>()
+                .data()
+                .as_string()
+                .unwrap_or_default();
+            match serde_json::from_str::<Reply>(&text) {
+                Ok(reply) => self.hear(reply),
+                Err(e) => self.break_with(format!("the checker said something unreadable: {e}")),
             }
         });
-        let Some(Some(progress)) = progress else {
-            return;
-        };
-        if !progress.finished {
-            self.phase.set(CheckPhase::Running {
-                states: progress.states_unique,
-                transitions: progress.transitions,
-                failures: progress.failures,
-            });
-            request_animation_frame(move || self.frame(generation));
-            return;
-        }
-        let millis = js_sys::Date::now() - self.started.get_value();
-        let result = self.explorer.with_value(|explorer| {
-            self.root.with_value(|root| {
-                let (explorer, root) = (explorer.as_ref()?, root.as_ref()?);
-                let report = explorer.report();
-                let mut failures: Vec<FoundFailure> = report
-                    .failures
-                    .iter()
-                    .map(|found| FoundFailure {
-                        kind: found.failure.to_string(),
-                        schedule: schedule_text(root, &found.schedule),
-                        steps: found.schedule.len(),
-                    })
-                    .collect();
-                failures.sort_by_key(|f| f.steps);
-                Some(CheckResult {
-                    states: report.states_unique,
-                    complete: report.complete,
-                    stop: report.stop,
-                    never_ends: report.never_ends(),
-                    failures,
-                    ends_failing: report.terminal_states.failing,
-                    ends: report.terminal_states.failing + report.terminal_states.succeeding,
-                    millis,
-                })
-            })
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            self.break_with("the checker stopped with an error".to_string());
         });
-        self.drop_search();
-        if let Some(result) = result {
-            self.phase.set(CheckPhase::Done(result));
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Connection {
+            worker,
+            ready: false,
+            pending: None,
+            _listeners: [on_message, on_error],
+        })
+    }
+
+    /// One reply from the worker.
+    fn hear(self, reply: Reply) {
+        let current = self.current.get_value();
+        match reply {
+            Reply::Ready => self.connection.update_value(|connection| {
+                let Some(connection) = connection else { return };
+                connection.ready = true;
+                if let Some(text) = connection.pending.take() {
+                    post(&connection.worker, &text);
+                }
+            }),
+            Reply::Progress {
+                id,
+                states,
+                transitions,
+                failures,
+            } if id == current && self.running() => self.phase.set(CheckPhase::Running {
+                states,
+                transitions,
+                failures,
+            }),
+            Reply::Done { id, result } if id == current && self.running() => {
+                self.phase.set(CheckPhase::Done(result));
+            }
+            Reply::Refused { id, message } if id == current || id == 0 => {
+                self.break_with(message);
+            }
+            _ => {}
+        }
+    }
+
+    /// The check cannot go on: says why, and lets the next check start a fresh worker.
+    fn break_with(self, message: String) {
+        if self.running() {
+            self.phase.set(CheckPhase::Broken(message));
+        }
+        // Dropped a frame later, not now: this runs inside one of the worker's own listeners.
+        let dead = self.connection.try_update_value(Option::take).flatten();
+        if let Some(dead) = dead {
+            dead.worker.terminate();
+            request_animation_frame(move || drop(dead));
         }
     }
 }
@@ -244,6 +252,11 @@ impl Default for Checker {
     fn default() -> Checker {
         Checker::new()
     }
+}
+
+fn post(worker: &Worker, text: &str) {
+    // Posting a string cannot fail (nothing to clone that could throw).
+    let _ = worker.post_message(&JsValue::from_str(text));
 }
 
 /// A count with thousands separators, as people read it.

@@ -2,7 +2,7 @@
 //! session changes that more than one panel makes (a knob turned). Pages provide it; panels
 //! take it from context. It knows no panel.
 
-use crate::checker::Checker;
+use crate::checker::{Checker, Scenario};
 use crate::session::Session;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -252,6 +252,10 @@ pub fn keep_changes_in_view() {
 
 /// Starts a check of the session's current scenario.
 pub fn start_check(session: SessionSignal, checker: Checker) {
-    let world = session.with_untracked(|s| s.start_world().clone());
-    checker.start(world);
+    let scenario = session.with_untracked(|s| Scenario {
+        lesson: s.lesson.slug.clone(),
+        fix: s.fix.clone(),
+        knobs: s.knobs.clone(),
+    });
+    checker.start(scenario);
 }

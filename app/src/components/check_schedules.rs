@@ -87,6 +87,12 @@ pub fn CheckSchedules() -> impl IntoView {
             </p>
         }
         .into_any(),
+        CheckPhase::Broken(message) => view! {
+            <p class="check-result check-cancelled" data-testid="check-result" data-verdict="broken">
+                {format!("The check could not run: {message}. Nothing is proven.")}
+            </p>
+        }
+        .into_any(),
         CheckPhase::Done(result) => {
             let seconds = format!("{:.1} s", result.millis / 1000.0);
             let verdict = result.verdict();

@@ -5,7 +5,7 @@
 //! [`PoolSizing`] does the measuring and builds each setting's world; this panel draws the grid
 //! and runs the checks in the background.
 
-use crate::checker::{CheckPhase, Checker};
+use crate::checker::{CheckPhase, Checker, Scenario};
 use crate::player::{depend_on, set_knob, Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::analysis::pool_sizing::{PoolSizing, Setting};
@@ -79,12 +79,13 @@ pub fn PoolSizing() -> impl IntoView {
             tasks: cell.0,
             pool: cell.1,
         };
-        if let Some(world) =
-            session.with_untracked(|s| sizing.world_at(s.fix.as_deref(), &s.knobs, at))
-        {
-            checking.set_value(Some((fix_now, cell.0, cell.1)));
-            checker.start(world);
-        }
+        let scenario = session.with_untracked(|s| Scenario {
+            lesson: s.lesson.slug.clone(),
+            fix: s.fix.clone(),
+            knobs: sizing.knobs_at(&s.knobs, at),
+        });
+        checking.set_value(Some((fix_now, cell.0, cell.1)));
+        checker.start(scenario);
     };
 
     // Each new setting is checked as soon as the learner turns a knob (not on load: the page
@@ -104,6 +105,7 @@ pub fn PoolSizing() -> impl IntoView {
                 "proven" => Verdict::Proven,
                 _ => Verdict::Unknown,
             },
+            CheckPhase::Broken(_) => Verdict::Unknown,
             _ => return,
         };
         if let Some(key) = checking.get_value() {

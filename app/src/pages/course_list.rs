@@ -77,7 +77,7 @@ pub fn CourseList() -> impl IntoView {
                 " Your progress stays in this browser only."
             </p>
             <p class="sandbox-link">
-                <a href="?sandbox=1" data-testid="open-sandbox">"Sandbox"</a>
+                <a href="sandbox.html" data-testid="open-sandbox">"Sandbox"</a>
                 " — run your own PostgreSQL isolation spec (or a lost update, write skew or deadlock "
                 "example), step by step."
             </p>

@@ -118,10 +118,16 @@ impl<'a> PoolSizing<'a> {
         knobs: &KnobValues,
         setting: Setting,
     ) -> Option<World> {
+        self.world_with(fix, &self.knobs_at(knobs, setting))
+    }
+
+    /// `knobs` with the task and pool knobs set to `setting`: what [`PoolSizing::world_at`]
+    /// builds its world from.
+    pub fn knobs_at(&self, knobs: &KnobValues, setting: Setting) -> KnobValues {
         let mut knobs = knobs.clone();
         knobs.insert(self.tasks.name.clone(), setting.tasks);
         knobs.insert(self.pool.name.clone(), setting.pool);
-        self.world_with(fix, &knobs)
+        knobs
     }
 
     fn world_with(&self, fix: Option<&str>, knobs: &KnobValues) -> Option<World> {

@@ -1,14 +1,19 @@
 // The page's budgets, measured and printed (never asserted: figures vary with the machine).
 //
-//   size     gzipped .wasm + .js + .css of dist/ (target: under 300 KB)
+//   size     what a reader fetches: for each lesson page and the sandbox page, the gzipped
+//            bytes of every response before the page is interactive (target: a lesson page
+//            under 300 KB); the explorer's worker, fetched on the first check; all of dist/
 //   start    navigation to the first interactive lesson: the Play button enabled (median of runs)
+//   check    the longest main-thread task while "Check every schedule" runs (target: under
+//            50 ms, the explorer being in a worker)
 //   step     one Step in the browser, engine plus render: click, every reactive update and a
 //            forced layout (p50/p95/max over every step of every lesson; target: p95 under 8 ms)
 //   play     for every lesson and fix: the Steps Play takes to the outcome and the seconds from
 //            pressing Play to the outcome at the default speed, pausing at key moments turned
 //            off (target: under 15 s each)
 //
-// `BENCH=play npm run bench` measures only the last.
+// `BENCH=play npm run bench` measures only the last; `BENCH=size`, `check`, `start` or `step`
+// only that one.
 //
 // Run after `make dist`: `npm run bench` here, or `make bench` at the top.
 import fs from 'node:fs';
@@ -24,17 +29,59 @@ const MAX_STEPS_PER_LESSON = 400;
 
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 
-function sizes() {
+const gzipped = (bytes) => zlib.gzipSync(bytes, { level: 9 }).length;
+
+/** Every file of dist/, gzipped. */
+function distSizes() {
   let total = 0;
   const lines = [];
   for (const file of fs.readdirSync(distDir).sort()) {
-    if (!/\.(wasm|js|css)$/.test(file)) continue;
-    const raw = fs.readFileSync(path.join(distDir, file));
-    const gz = zlib.gzipSync(raw, { level: 9 }).length;
+    const gz = gzipped(fs.readFileSync(path.join(distDir, file)));
     total += gz;
-    lines.push(`  ${file.padEnd(44)} ${kb(raw.length).padStart(10)} raw ${kb(gz).padStart(10)} gzip`);
+    lines.push(`  ${file.padEnd(44)} ${kb(gz).padStart(10)} gzip`);
   }
   return { total, lines };
+}
+
+/**
+ * Opens `query` and sums the gzipped bodies of every response until `ready` resolves: what a
+ * reader of a blog post fetches before the page answers.
+ */
+async function firstLoad(browser, url, query, ready) {
+  const { page, context } = await openPage(browser, url);
+  const bodies = [];
+  page.on('response', (response) => bodies.push(response.body().catch(() => Buffer.alloc(0))));
+  await page.goto(`${url}${query}`);
+  await ready(page);
+  const sizes = (await Promise.all(bodies)).map(gzipped);
+  await context.close();
+  return { bytes: sizes.reduce((a, b) => a + b, 0), files: sizes.length };
+}
+
+const lessonReady = (page) =>
+  page.getByTestId('play').and(page.locator(':enabled')).waitFor({ timeout: 30000 });
+const sandboxReady = (page) => page.getByTestId('status').waitFor({ timeout: 30000 });
+
+/** The longest main-thread task (PerformanceObserver's long tasks, over 50 ms) while a check runs. */
+async function checkBlocking(browser, url, slug, fix) {
+  const { page, context, problems } = await openPage(browser, url);
+  await page.goto(`${url}?lesson=${slug}${fix ? `&fix=${fix}` : ''}`);
+  await lessonReady(page);
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({
+      type: 'longtask',
+    });
+  });
+  const t0 = Date.now();
+  await page.getByTestId('check').click();
+  await page.getByTestId('check-result').waitFor({ timeout: 600000 });
+  const seconds = (Date.now() - t0) / 1000;
+  const verdict = await page.getByTestId('check-result').getAttribute('data-verdict');
+  const longest = await page.evaluate(() => Math.max(0, ...window.longTasks));
+  await context.close();
+  if (problems.length) throw new Error(`${slug}: ${problems.join('; ')}`);
+  return { seconds, verdict, longest };
 }
 
 /** The course, in order, from lessons/catalogue.toml (`lessons = ["a", "b"]`). */
@@ -136,13 +183,6 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
 const PLAY_TARGET_S = 15;
 const only = process.env.BENCH;
 
-if (!only) {
-  const { total, lines } = sizes();
-  console.log('size (gzip -9):');
-  lines.forEach((line) => console.log(line));
-  console.log(`  total ${kb(total)} (target ${kb(SIZE_TARGET)}: ${total <= SIZE_TARGET ? 'within' : 'OVER'})`);
-}
-
 const site = await serveDist();
 const browser = await launchBrowser();
 try {
@@ -159,29 +199,64 @@ try {
       }
     }
   }
-  if (only === 'play') process.exit(0);
-  const start = await startTime(browser, site.url, lessons[0]);
-  console.log(
-    `start: navigation to an interactive lesson (${lessons[0]}), ${START_RUNS} runs: ` +
-      `median ${start[Math.floor(start.length / 2)]} ms, min ${start[0]} ms, max ${start[start.length - 1]} ms`,
-  );
-  const all = [];
-  for (const slug of lessons) {
-    const times = await stepTimes(browser, site.url, slug);
-    all.push(...times);
-    const sorted = [...times].sort((a, b) => a - b);
+  const wanted = (part) => !only || only === part;
+  if (wanted('size')) {
+    console.log('size: what a reader fetches before the page is interactive (gzip -9):');
+    for (const slug of lessons) {
+      const { bytes, files } = await firstLoad(browser, site.url, `?lesson=${slug}`, lessonReady);
+      console.log(
+        `  ?lesson=${slug.padEnd(20)} ${kb(bytes).padStart(9)} in ${files} files ` +
+          `(target ${kb(SIZE_TARGET)}: ${bytes <= SIZE_TARGET ? 'within' : `OVER by ${kb(bytes - SIZE_TARGET)}`})`,
+      );
+    }
+    const course = await firstLoad(browser, site.url, '', (page) => page.getByTestId('lesson-picker').waitFor());
+    console.log(`  the course list                ${kb(course.bytes).padStart(9)} in ${course.files} files`);
+    const sandbox = await firstLoad(browser, site.url, 'sandbox.html', sandboxReady);
+    console.log(`  the sandbox (sandbox.html)     ${kb(sandbox.bytes).padStart(9)} in ${sandbox.files} files`);
+    const worker = fs
+      .readdirSync(distDir)
+      .filter((f) => f.startsWith('lockstep-worker'))
+      .reduce((sum, f) => sum + gzipped(fs.readFileSync(path.join(distDir, f))), 0);
+    console.log(`  the explorer's worker, fetched on the first check: ${kb(worker)}`);
+    const dist = distSizes();
+    dist.lines.forEach((line) => console.log(line));
+    console.log(`  all of dist/ ${kb(dist.total)}`);
+  }
+  if (wanted('check')) {
+    for (const [slug, fix] of [['lock-order', 'order-by'], ['pool-exhaustion', null]]) {
+      const { seconds, verdict, longest } = await checkBlocking(browser, site.url, slug, fix);
+      console.log(
+        `check: ${slug}${fix ? ` + ${fix}` : ''}: ${verdict} in ${seconds.toFixed(1)} s; longest main-thread ` +
+          `task meanwhile ${longest.toFixed(0)} ms (target 50 ms: ${longest <= 50 ? 'within' : 'OVER'})`,
+      );
+    }
+  }
+  if (wanted('start')) {
+    const start = await startTime(browser, site.url, lessons[0]);
     console.log(
-      `step: ${slug.padEnd(20)} ${String(times.length).padStart(4)} steps, ` +
-        `p50 ${percentile(sorted, 50).toFixed(2)} ms, p95 ${percentile(sorted, 95).toFixed(2)} ms, ` +
-        `max ${sorted[sorted.length - 1].toFixed(2)} ms`,
+      `start: navigation to an interactive lesson (${lessons[0]}), ${START_RUNS} runs: ` +
+        `median ${start[Math.floor(start.length / 2)]} ms, min ${start[0]} ms, max ${start[start.length - 1]} ms`,
     );
   }
-  all.sort((a, b) => a - b);
-  const p95 = percentile(all, 95);
-  console.log(
-    `step: all lessons ${all.length} steps, p50 ${percentile(all, 50).toFixed(2)} ms, ` +
-      `p95 ${p95.toFixed(2)} ms (target ${STEP_P95_TARGET_MS} ms: ${p95 <= STEP_P95_TARGET_MS ? 'within' : 'OVER'})`,
-  );
+  if (wanted('step')) {
+    const all = [];
+    for (const slug of lessons) {
+      const times = await stepTimes(browser, site.url, slug);
+      all.push(...times);
+      const sorted = [...times].sort((a, b) => a - b);
+      console.log(
+        `step: ${slug.padEnd(20)} ${String(times.length).padStart(4)} steps, ` +
+          `p50 ${percentile(sorted, 50).toFixed(2)} ms, p95 ${percentile(sorted, 95).toFixed(2)} ms, ` +
+          `max ${sorted[sorted.length - 1].toFixed(2)} ms`,
+      );
+    }
+    all.sort((a, b) => a - b);
+    const p95 = percentile(all, 95);
+    console.log(
+      `step: all lessons ${all.length} steps, p50 ${percentile(all, 50).toFixed(2)} ms, ` +
+        `p95 ${p95.toFixed(2)} ms (target ${STEP_P95_TARGET_MS} ms: ${p95 <= STEP_P95_TARGET_MS ? 'within' : 'OVER'})`,
+    );
+  }
 } finally {
   await browser.close();
   site.server.close();

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { siteAndBrowser, openPage } from '../support/browser.js';
@@ -15,6 +16,19 @@ const screenshotDir = path.resolve(here, '../screenshots');
 
 const { site, browser } = await siteAndBrowser();
 
+/** A small spec as a `spec=` value: `1`, then its raw DEFLATE in base64url (link.rs). */
+function encodedSpec() {
+  const text = [
+    'setup { CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0); }',
+    'session s1',
+    'step w1 { UPDATE t SET v = 1 WHERE id = 1; }',
+    'session s2',
+    'step r2 { SELECT v FROM t WHERE id = 1; }',
+    '',
+  ].join('\n');
+  return `1${zlib.deflateRawSync(Buffer.from(text)).toString('base64url')}`;
+}
+
 /** A page object for the sandbox. */
 class SandboxPage {
   constructor(page, problems, context) {
@@ -23,10 +37,10 @@ class SandboxPage {
     this.context = context;
   }
 
-  /** Opens the site with `query` (e.g. `?sandbox=1`) and waits for the sandbox to mount. */
-  static async open(query = '?sandbox=1') {
+  /** Opens the sandbox page with `query` (e.g. `?example=deadlock`) and waits for it to mount. */
+  static async open(query = '') {
     const { page, problems, context } = await openPage(browser, site.url);
-    await page.goto(`${site.url}${query}`);
+    await page.goto(`${site.url}sandbox.html${query}`);
     await page.getByTestId('sandbox').waitFor({ timeout: 15000 });
     return new SandboxPage(page, problems, context);
   }
@@ -84,15 +98,32 @@ test('the lesson picker links to the sandbox, which opens on the first example',
   await page.goto(site.url);
   await page.getByTestId('open-sandbox').click();
   await page.getByTestId('sandbox').waitFor({ timeout: 15000 });
-  assert.match(page.url(), /[?&]sandbox=1/);
+  assert.match(new URL(page.url()).pathname, /\/sandbox\.html$/);
   assert.match(await page.getByTestId('spec-editor').inputValue(), /session alice/);
   assert.equal(await page.getByTestId('status').getAttribute('data-outcome'), 'ready');
   assert.deepEqual(problems, []);
   await context.close();
 });
 
+test('links made before the sandbox had its own page go on to it, with their spec and run', async () => {
+  for (const query of ['?sandbox=1&example=deadlock&step=2', '?spec=' + encodedSpec() + '&step=1']) {
+    const { page, problems, context } = await openPage(browser, site.url);
+    await page.goto(`${site.url}${query}`);
+    await page.getByTestId('sandbox').waitFor({ timeout: 15000 });
+    const url = new URL(page.url());
+    assert.match(url.pathname, /\/sandbox\.html$/);
+    assert.equal(url.search.length > 1, true);
+    assert.notEqual(await page.getByTestId('status').getAttribute('data-outcome'), 'ready', query);
+    // The lesson player's bundle was never fetched for the sandbox.
+    const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    assert.equal(fetched.filter((name) => /lockstep-lesson-/.test(name)).length, 0, fetched.join(' '));
+    assert.deepEqual(problems, []);
+    await context.close();
+  }
+});
+
 test('a lost update at READ COMMITTED runs to an anomaly with the isolation tester\'s output', async () => {
-  const sandbox = await SandboxPage.open('?sandbox=1&example=lost-update');
+  const sandbox = await SandboxPage.open('?example=lost-update');
   await sandbox.step();
   await sandbox.step();
   await sandbox.step();
@@ -117,7 +148,7 @@ test('a lost update at READ COMMITTED runs to an anomaly with the isolation test
 });
 
 test('the deadlock example ends with PostgreSQL\'s exact error and a red cycle', async () => {
-  const sandbox = await SandboxPage.open('?sandbox=1&example=deadlock');
+  const sandbox = await SandboxPage.open('?example=deadlock');
   for (let i = 0; i < 3; i += 1) await sandbox.step();
   assert.equal(await sandbox.page.locator('[data-testid="wait-for-svg"] .edge').count(), 1);
   await sandbox.step();
@@ -149,7 +180,7 @@ test('write skew: READ COMMITTED is an anomaly, SERIALIZABLE fails one transacti
 });
 
 test('steps driven by hand: a blocked step waits, Back undoes, End completes it', async () => {
-  const sandbox = await SandboxPage.open('?sandbox=1&example=nowait');
+  const sandbox = await SandboxPage.open('?example=nowait');
   // nowait has no permutation lines: every interleaving is listed.
   assert.equal(await sandbox.page.locator('[data-testid="permutation-select"] option').count(), 7);
   await sandbox.page.getByTestId('permutation-select').selectOption('by-hand');
@@ -166,7 +197,7 @@ test('steps driven by hand: a blocked step waits, Back undoes, End completes it'
   assert.match(whole, /^starting permutation: s1a s2a s1b s2b$/m);
   await sandbox.close();
 
-  const deadlock = await SandboxPage.open('?sandbox=1&example=deadlock');
+  const deadlock = await SandboxPage.open('?example=deadlock');
   await deadlock.page.getByTestId('permutation-select').selectOption('by-hand');
   await deadlock.page.getByTestId('run-t1_debit').click();
   await deadlock.page.getByTestId('run-t2_credit').click();
@@ -206,6 +237,7 @@ test('an edited spec round-trips through a ?spec= link', async () => {
   assert.equal(link, sandbox.page.url());
   await sandbox.close();
 
+  assert.match(new URL(link).pathname, /\/sandbox\.html$/);
   const opened = await SandboxPage.open(link.slice(link.indexOf('?')));
   assert.equal(await opened.page.getByTestId('spec-editor').inputValue(), text);
   assert.match(await opened.output(), /^starting permutation: w1 r2 c1 r2$/m);
@@ -234,7 +266,7 @@ test('a bad spec shows its line and column', async () => {
 });
 
 test('the export buttons download standalone SVG files, in the sandbox and in a lesson', async () => {
-  const sandbox = await SandboxPage.open('?sandbox=1&example=deadlock');
+  const sandbox = await SandboxPage.open('?example=deadlock');
   for (let i = 0; i < 4; i += 1) await sandbox.step();
   const timeline = await sandbox.download('export-timeline');
   assert.match(timeline.name, /\.svg$/);

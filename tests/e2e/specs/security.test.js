@@ -8,20 +8,22 @@ import { siteAndBrowser, openPage, distDir } from '../support/browser.js';
 
 const { site, browser } = await siteAndBrowser();
 
-test('the built page carries a policy that allows no inline or remote code', () => {
-  const html = fs.readFileSync(path.join(distDir, 'index.html'), 'utf8');
-  const policy = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1];
-  assert.ok(policy, 'dist/index.html has a CSP meta tag');
-  const directives = Object.fromEntries(
-    policy.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]),
-  );
-  assert.deepEqual(directives['default-src'], ["'none'"]);
-  assert.deepEqual(directives['connect-src'], ["'self'"]);
-  assert.ok(!directives['script-src'].includes("'unsafe-inline'"));
-  assert.ok(!directives['script-src'].includes("'unsafe-eval'"));
-  assert.ok(directives['script-src'].every((s) => !/^https?:|\*/.test(s)), 'no remote script source');
-  // The policy precedes every script, or it would not cover them.
-  assert.ok(html.indexOf('Content-Security-Policy') < html.indexOf('<script'));
+test('every built page carries a policy that allows no inline or remote code', () => {
+  for (const file of ['index.html', 'sandbox.html']) {
+    const html = fs.readFileSync(path.join(distDir, file), 'utf8');
+    const policy = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1];
+    assert.ok(policy, `dist/${file} has a CSP meta tag`);
+    const directives = Object.fromEntries(
+      policy.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]),
+    );
+    assert.deepEqual(directives['default-src'], ["'none'"]);
+    assert.deepEqual(directives['connect-src'], ["'self'"]);
+    assert.ok(!directives['script-src'].includes("'unsafe-inline'"));
+    assert.ok(!directives['script-src'].includes("'unsafe-eval'"));
+    assert.ok(directives['script-src'].every((s) => !/^https?:|\*/.test(s)), 'no remote script source');
+    // The policy precedes every script, or it would not cover them.
+    assert.ok(html.indexOf('Content-Security-Policy') < html.indexOf('<script'), file);
+  }
 });
 
 test('the browser enforces it: a remote script and a remote fetch are refused', async () => {

@@ -1,7 +1,6 @@
-//! The sandbox's state in the address:
+//! The sandbox's state in the address of `sandbox.html` (which opens on the first example):
 //!
-//! - `?sandbox=1` opens the sandbox (with the first example);
-//! - `&example=SLUG` names a shipped example, `&spec=1…` carries any other spec ([`super::link`]);
+//! - `?example=SLUG` names a shipped example, `&spec=1…` carries any other spec ([`super::link`]);
 //! - `&permutation=N` (1-based) picks a permutation and `&step=N` how many moves of it to
 //!   take; or `&by-hand=a,b,c` lists steps picked by hand (`.` ends the permutation).
 
@@ -28,13 +27,6 @@ pub struct Request {
 fn params() -> Option<UrlSearchParams> {
     let search = web_sys::window()?.location().search().ok()?;
     UrlSearchParams::new_with_str(&search).ok()
-}
-
-/// Whether the address asks for the sandbox (`?sandbox=1`, or a `spec=` link).
-pub fn wanted() -> bool {
-    params().is_some_and(|p| {
-        p.get("sandbox").is_some_and(|v| v == "1" || v == "true") || p.get("spec").is_some()
-    })
 }
 
 /// Reads the address.
@@ -109,9 +101,8 @@ pub fn replay(sandbox: &mut Sandbox, request: &Request) {
 /// too long for a link.
 pub fn query(sandbox: &Sandbox) -> (String, Option<String>) {
     let Ok(params) = UrlSearchParams::new() else {
-        return ("?sandbox=1".into(), None);
+        return ("?".into(), None);
     };
-    params.append("sandbox", "1");
     let mut problem = None;
     match examples::example_with_text(&sandbox.text) {
         Some(ex) => params.append("example", ex.slug),

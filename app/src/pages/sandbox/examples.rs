@@ -34,7 +34,7 @@ pub enum Origin {
 /// One shipped spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Example {
-    /// Its name in links (`?sandbox=1&example=SLUG`).
+    /// Its name in links (`sandbox.html?example=SLUG`).
     pub slug: &'static str,
     /// Its title in the picker.
     pub title: &'static str,

@@ -1,4 +1,4 @@
-//! A spec in the address: `?sandbox=1&spec=TEXT`, where TEXT is `1` (the format's version)
+//! A spec in the address: `sandbox.html?spec=TEXT`, where TEXT is `1` (the format's version)
 //! followed by the spec's UTF-8 text compressed with raw DEFLATE and written in base64url
 //! without padding. The shipped example specs (0.4 to 1.1 KB) become 325 to 710 characters.
 //!

@@ -1,4 +1,4 @@
-//! The sandbox (`?sandbox=1`): paste or edit an isolation-tester spec, pick one of its
+//! The sandbox page (`sandbox.html`): paste or edit an isolation-tester spec, pick one of its
 //! permutations or drive it by hand, and watch the same panels as a lesson shows.
 //!
 //! - [`model`]: the engine state (one snapshot per move, so Back is exact);

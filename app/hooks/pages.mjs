@@ -1,0 +1,86 @@
+// Trunk post-build hook: writes the sandbox page beside the lesson page, then gives every page
+// a Content-Security-Policy.
+//
+// The sandbox page. Trunk builds one page (index.html, the lesson player) and, beside it, the
+// sandbox's bundle (index.html's `data-type="worker"` link, so Trunk neither loads it nor names
+// it by content). This hook names the sandbox's files by a hash of their content, as Trunk does
+// its own, so a browser never runs an old .js with a new .wasm, and writes sandbox.html: the
+// lesson page with the sandbox's bundle in place of the lesson player's, and without the
+// forwarding script that sends old sandbox links (`?sandbox=1`, `?spec=`) from the lesson page
+// to it.
+//
+// The policy. The page is embedded in other people's blog posts, so it must be unable to load
+// a script or open a connection anywhere but its own folder. Each page has inline scripts (the
+// loader that fetches the .wasm; on the lesson page also the forwarding script); the policy
+// allows exactly those by their SHA-256 hashes, so `'unsafe-inline'` is never needed for
+// scripts. `'wasm-unsafe-eval'` lets the page compile its own WebAssembly, and nothing else;
+// the explorer's worker is a script of the page's own folder, which `script-src 'self'` allows.
+//
+// Runs with TRUNK_STAGING_DIR set (Trunk's `post_build` stage); `node app/hooks/pages.mjs DIR`
+// works on DIR instead, for trying it by hand.
+import { createHash } from "node:crypto";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const dir = process.argv[2] ?? process.env.TRUNK_STAGING_DIR ?? "dist";
+const read = (name) => readFileSync(join(dir, name), "utf8");
+
+// --- the sandbox page ---------------------------------------------------------------------
+
+const lessonPage = read("index.html");
+const lessonBundle = lessonPage.match(/\.\/(lockstep-lesson-[0-9a-f]+)\.js/);
+if (!lessonBundle) throw new Error("index.html: no lesson bundle loader; did Trunk change its output?");
+const hash = createHash("sha256").update(readFileSync(join(dir, "lockstep-sandbox_bg.wasm"))).digest("hex");
+const sandboxBundle = `lockstep-sandbox-${hash.slice(0, 16)}`;
+renameSync(join(dir, "lockstep-sandbox.js"), join(dir, `${sandboxBundle}.js`));
+renameSync(join(dir, "lockstep-sandbox_bg.wasm"), join(dir, `${sandboxBundle}_bg.wasm`));
+
+const forward = /\s*<script id="?forward-old-sandbox-links"?>[\s\S]*?<\/script>/;
+if (!forward.test(lessonPage)) throw new Error("index.html: no forwarding script for old sandbox links");
+const sandboxPage = lessonPage
+  .replace(forward, "")
+  .replaceAll(lessonBundle[1], sandboxBundle)
+  .replace(/<title>[^<]*<\/title>/, "<title>Lockstep sandbox — run an isolation spec step by step</title>")
+  .replace(
+    /<meta name="?description"?[^>]*>/,
+    '<meta name="description" content="Paste a PostgreSQL isolation-tester spec, step through its permutations, see locks and waits, and share it as a link." />',
+  );
+writeFileSync(join(dir, "sandbox.html"), sandboxPage);
+console.log(`pages: sandbox.html loads ${sandboxBundle}`);
+
+// --- the policy ---------------------------------------------------------------------------
+
+for (const page of ["index.html", "sandbox.html"]) {
+  let html = read(page);
+  if (html.includes('http-equiv="Content-Security-Policy"')) {
+    throw new Error(`${page} already has a Content-Security-Policy`);
+  }
+  // Every inline script, hashed exactly as the browser sees its text.
+  const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)];
+  if (inline.length === 0) {
+    throw new Error(`${page}: no inline loader script found; did Trunk change its output?`);
+  }
+  const hashes = inline.map(
+    ([, body]) => `'sha256-${createHash("sha256").update(body, "utf8").digest("base64")}'`,
+  );
+  const policy = [
+    "default-src 'none'",
+    `script-src 'self' 'wasm-unsafe-eval' ${hashes.join(" ")}`,
+    // The .wasm is fetched from the page's own folder; nothing else is ever fetched.
+    "connect-src 'self'",
+    // Leptos sets style attributes (bar widths, SVG positions); CSS cannot run code.
+    "style-src 'self' 'unsafe-inline'",
+    // Exported SVGs are offered as blob: downloads.
+    "img-src 'self' data: blob:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "object-src 'none'",
+  ].join("; ");
+  const meta = `<meta http-equiv="Content-Security-Policy" content="${policy}" />`;
+  // The policy covers only what comes after it, so it goes first in <head> (after the charset).
+  const anchor = html.match(/<meta charset[^>]*>/) ?? html.match(/<head[^>]*>/);
+  if (!anchor) throw new Error(`${page}: no <head>`);
+  html = html.replace(anchor[0], `${anchor[0]}\n    ${meta}`);
+  writeFileSync(join(dir, page), html);
+  console.log(`csp: ${inline.length} inline script(s) allowed by hash in ${page}`);
+}

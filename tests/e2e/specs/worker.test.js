@@ -1,0 +1,60 @@
+// "Check every schedule" runs in a Web Worker: a lesson page does not fetch the explorer until
+// the first check, the page keeps answering while the search runs, and Cancel ends the worker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { siteAndBrowser, openPage } from '../support/browser.js';
+
+const { site, browser } = await siteAndBrowser();
+
+const fetched = (page) =>
+  page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name.split('/').pop()));
+
+test('the explorer loads on the first check, in a worker, and the main thread keeps answering', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.goto(`${site.url}?lesson=lock-order&fix=order-by`);
+  await page.getByTestId('play').and(page.locator(':enabled')).waitFor({ timeout: 30000 });
+  assert.deepEqual((await fetched(page)).filter((f) => f.startsWith('lockstep-worker')), []);
+
+  // From the click to the result, the page answers a timer every few milliseconds: how long
+  // each took to come back is recorded.
+  await page.evaluate(() => {
+    window.pings = [];
+    window.pinging = true;
+    const ping = () => {
+      const t0 = performance.now();
+      setTimeout(() => {
+        window.pings.push(performance.now() - t0);
+        if (window.pinging) ping();
+      }, 0);
+    };
+    ping();
+  });
+  await page.getByTestId('check').click();
+  await page.getByTestId('check-result').waitFor({ timeout: 60000 });
+  const pings = await page.evaluate(() => {
+    window.pinging = false;
+    return window.pings;
+  });
+  assert.equal(await page.getByTestId('check-result').getAttribute('data-verdict'), 'proven');
+  assert.match(await page.getByTestId('check-result').innerText(), /3,455 states/);
+  assert.ok((await fetched(page)).includes('lockstep-worker_loader.js'), 'the worker was started');
+  assert.ok(pings.length > 10, `the page answered ${pings.length} timers during the check`);
+  const slowest = Math.max(...pings);
+  assert.ok(slowest < 50, `the main thread answered within ${slowest.toFixed(0)} ms, over 50 ms`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('Cancel ends the search; the next check starts a fresh worker and finishes', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.goto(`${site.url}?lesson=lock-order`);
+  await page.getByTestId('play').and(page.locator(':enabled')).waitFor({ timeout: 30000 });
+  await page.getByTestId('check').click();
+  await page.getByTestId('check-cancel').click();
+  assert.equal(await page.getByTestId('check-result').getAttribute('data-verdict'), 'cancelled');
+  await page.getByTestId('check').click();
+  await page.locator('[data-testid="check-result"][data-verdict="fails"]').waitFor({ timeout: 60000 });
+  assert.match(await page.getByTestId('check-schedule').innerText(), /\S/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

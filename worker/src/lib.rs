@@ -1,0 +1,211 @@
+//! "Check every schedule", away from the page: the lesson page posts a [`Request`] naming a
+//! lesson, a fix and knob values (never a serialized world), and this crate's worker
+//! (`main.rs`, built by Trunk as a Web Worker) builds the same start world the page shows,
+//! explores it, and posts [`Reply::Progress`] a few times a second and [`Reply::Done`] at the
+//! end. The page cancels a check by terminating the worker, so the search itself never has to
+//! look up from its work. Messages travel as JSON text.
+//!
+//! [`check`] is plain Rust, tested natively; only `main.rs` touches the browser.
+
+use lockstep::explore::world::schedule_text;
+use lockstep::explore::{Explorer, Limits, Stop, DEPTH_MAX_DEFAULT, SLICE_STEPS_DEFAULT};
+use lockstep::lesson::KnobValues;
+use lockstep::world::World;
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds between two progress messages: often enough for a counter that moves, rarely
+/// enough that the page's work on them stays negligible.
+pub const PROGRESS_EVERY_MS: f64 = 100.0;
+
+/// What the page asks for: check every schedule of one lesson's scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Which request this is; every reply to it carries it, so the page can ignore replies to
+    /// a request it has moved on from.
+    pub id: u64,
+    /// The built-in lesson's slug.
+    pub lesson: String,
+    /// The fix applied, if any.
+    pub fix: Option<String>,
+    /// Knob values set by the learner (the rest are the lesson's or the fix's).
+    pub knobs: KnobValues,
+    /// End at the first failure found: the question is only whether one exists.
+    pub first_failure: bool,
+    /// The most distinct states the search may record.
+    pub states_max: usize,
+}
+
+/// What the worker says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    /// It has loaded and listens (messages sent before this would be lost).
+    Ready,
+    /// How far a check has come.
+    Progress {
+        /// The request's id.
+        id: u64,
+        /// Distinct states so far.
+        states: usize,
+        /// Steps taken so far.
+        transitions: u64,
+        /// Failure kinds found so far.
+        failures: usize,
+    },
+    /// The check ended.
+    Done {
+        /// The request's id.
+        id: u64,
+        /// What it found.
+        result: CheckResult,
+    },
+    /// The request could not be checked (no such lesson, a fix or knob it does not have).
+    Refused {
+        /// The request's id (0 when the message could not be read at all).
+        id: u64,
+        /// Why, in words.
+        message: String,
+    },
+}
+
+/// One failure kind the check found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundFailure {
+    /// What goes wrong, in words.
+    pub kind: String,
+    /// The shortest schedule that reaches it, as task names.
+    pub schedule: String,
+    /// Its length in steps.
+    pub steps: usize,
+}
+
+/// How a finished check came out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// Distinct states explored.
+    pub states: usize,
+    /// Whether every schedule was explored.
+    pub complete: bool,
+    /// Why the search stopped early, when it did.
+    pub stop: Option<Stop>,
+    /// Each failure kind, shortest schedule first.
+    pub failures: Vec<FoundFailure>,
+    /// Whether some schedule never ends (a task can loop forever): no proof then.
+    pub never_ends: bool,
+    /// End states that fail.
+    pub ends_failing: usize,
+    /// All end states.
+    pub ends: usize,
+    /// Time the search took, for the user's curiosity only.
+    pub millis: f64,
+}
+
+impl CheckResult {
+    /// `fails`, `proven`, `never-ends` or `incomplete`: the word tests and styles key on.
+    pub fn verdict(&self) -> &'static str {
+        if !self.failures.is_empty() {
+            "fails"
+        } else if self.complete && self.never_ends {
+            "never-ends"
+        } else if self.complete {
+            "proven"
+        } else {
+            "incomplete"
+        }
+    }
+}
+
+/// The start world a request names: the lesson's scenario with the fix and knobs, exactly as
+/// the page builds it.
+pub fn start_world(request: &Request) -> Result<World, String> {
+    let lesson = lockstep_lessons::lesson(&request.lesson)
+        .ok_or_else(|| format!("there is no lesson called `{}`", request.lesson))?;
+    if let Some(fix) = request.fix.as_deref() {
+        if lesson.fix(fix).is_none() {
+            return Err(format!("the lesson has no fix `{fix}`"));
+        }
+    }
+    let scenario = lesson.scenario_at(request.fix.as_deref(), &request.knobs)?;
+    World::new(&scenario).map_err(|e| e.to_string())
+}
+
+/// Checks every schedule of the request's world. `now` is a clock in milliseconds (the
+/// browser's in the worker); `progress` hears how far the search is every
+/// [`PROGRESS_EVERY_MS`].
+pub fn check(
+    request: &Request,
+    mut now: impl FnMut() -> f64,
+    mut progress: impl FnMut(Reply),
+) -> Result<CheckResult, String> {
+    let root = start_world(request)?;
+    let limits = Limits {
+        states_max: request.states_max,
+        depth_max: DEPTH_MAX_DEFAULT,
+        slice_steps: SLICE_STEPS_DEFAULT,
+    };
+    let started = now();
+    let mut explorer = Explorer::new(root.clone(), limits);
+    let mut last = started;
+    loop {
+        let mut slice = explorer.run_slice(SLICE_STEPS_DEFAULT);
+        if request.first_failure && slice.failures > 0 {
+            slice.finished = true;
+        }
+        if slice.finished {
+            break;
+        }
+        let t = now();
+        if t - last >= PROGRESS_EVERY_MS {
+            last = t;
+            progress(Reply::Progress {
+                id: request.id,
+                states: slice.states_unique,
+                transitions: slice.transitions,
+                failures: slice.failures,
+            });
+        }
+    }
+    let report = explorer.report();
+    let mut failures: Vec<FoundFailure> = report
+        .failures
+        .iter()
+        .map(|found| FoundFailure {
+            kind: found.failure.to_string(),
+            schedule: schedule_text(&root, &found.schedule),
+            steps: found.schedule.len(),
+        })
+        .collect();
+    failures.sort_by_key(|f| f.steps);
+    Ok(CheckResult {
+        states: report.states_unique,
+        complete: report.complete,
+        stop: report.stop,
+        never_ends: report.never_ends(),
+        failures,
+        ends_failing: report.terminal_states.failing,
+        ends: report.terminal_states.failing + report.terminal_states.succeeding,
+        millis: now() - started,
+    })
+}
+
+/// Answers one message from the page: the JSON text of a [`Request`], answered by the replies
+/// `post` is given, the last of them [`Reply::Done`] or [`Reply::Refused`].
+pub fn answer(text: &str, now: impl FnMut() -> f64, mut post: impl FnMut(Reply)) {
+    let request: Request = match serde_json::from_str(text) {
+        Ok(request) => request,
+        Err(e) => {
+            return post(Reply::Refused {
+                id: 0,
+                message: format!("the request could not be read: {e}"),
+            })
+        }
+    };
+    let id = request.id;
+    let reply = match check(&request, now, &mut post) {
+        Ok(result) => Reply::Done { id, result },
+        Err(message) => Reply::Refused { id, message },
+    };
+    post(reply);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+use super::*;
+
+fn request(lesson: &str, fix: Option<&str>) -> Request {
+    Request {
+        id: 7,
+        lesson: lesson.to_string(),
+        fix: fix.map(str::to_string),
+        knobs: KnobValues::new(),
+        first_failure: false,
+        states_max: lockstep::explore::STATES_MAX_DEFAULT,
+    }
+}
+
+/// A clock that moves a second at every reading, so every slice reports progress.
+fn ticking() -> impl FnMut() -> f64 {
+    let mut t = 0.0;
+    move || {
+        t += 1000.0;
+        t
+    }
+}
+
+#[test]
+fn the_bug_fails_and_the_real_fix_is_proven() {
+    let bug = check(&request("lock-order", None), ticking(), |_| {}).unwrap();
+    assert_eq!(bug.verdict(), "fails");
+    assert!(
+        bug.failures[0].kind.contains("deadlock"),
+        "{:?}",
+        bug.failures
+    );
+    assert!(bug.failures[0].steps > 0);
+    let fixed = check(&request("lock-order", Some("order-by")), ticking(), |_| {}).unwrap();
+    assert_eq!(fixed.verdict(), "proven");
+    assert!(fixed.complete && fixed.failures.is_empty() && fixed.ends > 0);
+}
+
+#[test]
+fn the_worker_explores_the_same_world_as_lockstep_check() {
+    // The same counts `lockstep check` prints for the lesson (pinned in tests/tests/lessons.rs).
+    let lesson = lockstep_lessons::lesson("lock-order").unwrap();
+    for fix in [None, Some("order-by")] {
+        let scenario = lesson.scenario_at(fix, &KnobValues::new()).unwrap();
+        let expected = Explorer::new(World::new(&scenario).unwrap(), Limits::default()).run();
+        let got = check(&request("lock-order", fix), ticking(), |_| {}).unwrap();
+        assert_eq!(got.states, expected.states_unique, "{fix:?}");
+        assert_eq!(got.complete, expected.complete, "{fix:?}");
+    }
+}
+
+#[test]
+fn first_failure_stops_early_with_the_failure() {
+    let mut asked = request("pool-exhaustion", None);
+    asked.first_failure = true;
+    let first = check(&asked, ticking(), |_| {}).unwrap();
+    let all = check(&request("pool-exhaustion", None), ticking(), |_| {}).unwrap();
+    assert_eq!(first.verdict(), "fails");
+    assert!(first.states <= all.states);
+}
+
+#[test]
+fn progress_carries_the_request_id_and_grows() {
+    let mut seen = Vec::new();
+    check(&request("lock-order", None), ticking(), |reply| {
+        seen.push(reply)
+    })
+    .unwrap();
+    assert!(!seen.is_empty());
+    let mut last = 0;
+    for reply in seen {
+        let Reply::Progress { id, states, .. } = reply else {
+            panic!("only progress before the end: {reply:?}");
+        };
+        assert_eq!(id, 7);
+        assert!(states >= last);
+        last = states;
+    }
+}
+
+#[test]
+fn a_state_budget_gives_an_incomplete_verdict_never_proven() {
+    let mut asked = request("lock-order", Some("order-by"));
+    asked.states_max = 10;
+    let result = check(&asked, ticking(), |_| {}).unwrap();
+    assert_eq!(result.verdict(), "incomplete");
+    assert_eq!(result.stop, Some(Stop::StatesMax));
+}
+
+#[test]
+fn unknown_lessons_fixes_and_knobs_are_refused_in_words() {
+    let mut replies = Vec::new();
+    let text = serde_json::to_string(&request("no-such-lesson", None)).unwrap();
+    answer(&text, ticking(), |r| replies.push(r));
+    let mut fix = request("lock-order", Some("nope"));
+    fix.id = 8;
+    answer(&serde_json::to_string(&fix).unwrap(), ticking(), |r| {
+        replies.push(r)
+    });
+    let mut knob = request("lock-order", None);
+    knob.id = 9;
+    knob.knobs.insert("nope".into(), 2);
+    answer(&serde_json::to_string(&knob).unwrap(), ticking(), |r| {
+        replies.push(r)
+    });
+    answer("{not json", ticking(), |r| replies.push(r));
+    let refusals: Vec<(u64, String)> = replies
+        .into_iter()
+        .map(|r| match r {
+            Reply::Refused { id, message } => (id, message),
+            other => panic!("expected a refusal, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(refusals.len(), 4);
+    assert_eq!(
+        refusals[0],
+        (7, "there is no lesson called `no-such-lesson`".into())
+    );
+    assert_eq!(refusals[1], (8, "the lesson has no fix `nope`".into()));
+    assert_eq!(refusals[2], (9, "the lesson has no knob `nope`".into()));
+    assert_eq!(refusals[3].0, 0);
+    assert!(refusals[3].1.starts_with("the request could not be read"));
+}
+
+#[test]
+fn replies_round_trip_as_json() {
+    let mut replies = vec![Reply::Ready];
+    let text = serde_json::to_string(&request("read-skew", None)).unwrap();
+    answer(&text, ticking(), |r| replies.push(r));
+    for reply in replies {
+        let json = serde_json::to_string(&reply).unwrap();
+        assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), reply);
+    }
+}
