@@ -6,6 +6,7 @@
 //! `&challenge=ID` for one of the lesson's challenges, open.
 
 use lockstep::lesson::KnobValues;
+use std::cell::RefCell;
 use web_sys::UrlSearchParams;
 
 /// What the address asks for.
@@ -139,11 +140,27 @@ pub fn query(state: &UrlState) -> String {
     }
 }
 
-/// Replaces the address without reloading or adding a history entry.
+thread_local! {
+    /// The address to write at the next frame, if one is due.
+    static PENDING: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Replaces the address without reloading or adding a history entry, at most once a frame:
+/// Chromium takes a millisecond or two per `replaceState`, and a learner stepping quickly (or
+/// Play at its fastest) would pay it on every step.
 pub fn replace(state: &UrlState) {
     let url = query(state);
-    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    let due = PENDING.with(|pending| pending.borrow_mut().replace(url).is_none());
+    if due {
+        leptos::prelude::request_animation_frame(|| {
+            let Some(url) = PENDING.with(|pending| pending.borrow_mut().take()) else {
+                return;
+            };
+            if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
+        });
     }
 }
 

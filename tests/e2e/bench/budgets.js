@@ -86,7 +86,7 @@ async function checkBlocking(browser, url, slug, fix) {
 
 /** The course, in order, from lessons/catalogue.toml (`lessons = ["a", "b"]`). */
 function slugs() {
-  const text = fs.readFileSync(path.resolve(distDir, '../lessons/catalogue.toml'), 'utf8');
+  const text = fs.readFileSync(new URL('../../../lessons/catalogue.toml', import.meta.url), 'utf8');
   const list = text.match(/lessons\s*=\s*\[([^\]]*)\]/);
   return [...list[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
 }

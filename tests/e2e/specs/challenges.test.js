@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { siteAndBrowser } from '../support/browser.js';
-import { LessonPage } from '../support/lesson-page.js';
+import { address, LessonPage } from '../support/lesson-page.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const checked = JSON.parse(
@@ -56,7 +56,7 @@ for (const { lesson: slug, challenges } of checked.lessons) {
         assert.match(says, new RegExp(`in ${c.clicks} clicks \\(the shortest takes ${c.clicks}\\)`));
         assert.match(await page.getByTestId('challenge-met').innerText(), /as short as it gets/);
         assert.equal(await page.getByTestId('yours').locator('.chip').count(), c.clicks);
-        assert.equal(new URL(page.url()).searchParams.get('challenge'), c.id);
+        assert.equal(new URL(await address(page)).searchParams.get('challenge'), c.id);
         assert.deepEqual(lesson.problems, []);
         await lesson.context.close();
       });

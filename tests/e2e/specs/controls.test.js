@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { siteAndBrowser, openPage } from '../support/browser.js';
-import { LessonPage } from '../support/lesson-page.js';
+import { address, LessonPage } from '../support/lesson-page.js';
 
 const { site, browser } = await siteAndBrowser();
 
@@ -43,9 +43,9 @@ test('workshop mode scales the page and goes into the address', async () => {
   await page.getByTestId('workshop').click();
   const large = await page.evaluate(() => getComputedStyle(document.documentElement).fontSize);
   assert.ok(parseFloat(large) > parseFloat(small), `${small} → ${large}`);
-  assert.match(page.url(), /[?&]workshop=1/);
+  assert.match(await address(page), /[?&]workshop=1/);
   await page.keyboard.press('w');
-  assert.doesNotMatch(page.url(), /workshop/);
+  assert.doesNotMatch(await address(page), /workshop/);
   assert.deepEqual(lesson.problems, []);
   await lesson.close();
 });
@@ -97,7 +97,7 @@ test('pool sizing: the explorer confirms the bound Tn x (Cm - 1) + 1 at every se
   for (const cell of cells) assert.equal(cell.mark, cell.safe ? '✓' : '✗');
   await page.getByTestId('knob-max_conns').fill('5');
   await page.getByTestId('knob-max_conns').press('Enter');
-  assert.match(page.url(), /[?&]max_conns=5\b/);
+  assert.match(await address(page), /[?&]max_conns=5\b/);
   assert.equal(await page.getByTestId('sizing-verdict').getAttribute('data-verdict'), 'proven');
   assert.deepEqual(lesson.problems, []);
   await lesson.close();

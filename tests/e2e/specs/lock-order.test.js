@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { siteAndBrowser, openPage } from '../support/browser.js';
-import { LessonPage } from '../support/lesson-page.js';
+import { address, LessonPage } from '../support/lesson-page.js';
 
 const { site, browser } = await siteAndBrowser();
 
@@ -33,10 +33,10 @@ test('playing lock-order ends in a detected deadlock with PostgreSQL\'s exact er
   assert.match(await lesson.page.getByTestId('status-error').innerText(), /^ERROR: {2}deadlock detected$/m);
   assert.equal(await lesson.page.getByTestId('lane-A').getAttribute('data-state') === 'failed'
     || await lesson.page.getByTestId('lane-B').getAttribute('data-state') === 'failed', true);
-  assert.match(lesson.page.url(), /[?&]lesson=lock-order/);
+  assert.match(await address(lesson.page), /[?&]lesson=lock-order/);
   // Past the lesson's schedule a step keeps one worker going, which Step in protocol view would
   // not: the address then carries the exact moves.
-  const url = new URL(lesson.page.url());
+  const url = new URL(await address(lesson.page));
   assert.equal(url.searchParams.get('schedule'), await lesson.schedule());
   assert.deepEqual(lesson.problems, []);
   await lesson.close();
@@ -83,7 +83,7 @@ test('keyboard shortcuts step, go back, reset and show the help', async () => {
   assert.match(await page.getByTestId('scrubber-label').innerText(), /^step 2 of 2/);
   await page.keyboard.press('b');
   assert.equal(await lesson.schedule(), 'A');
-  assert.match(page.url(), /[?&]step=1\b/);
+  assert.match(await address(page), /[?&]step=1\b/);
   await page.keyboard.press('r');
   assert.equal(await lesson.outcome(), 'ready');
   await page.keyboard.press('?');
@@ -108,7 +108,7 @@ test('seeing the bug and then playing a fix marks the lesson done in the picker'
   const lesson = await LessonPage.open(browser, site.url, 'lock-order');
   await lesson.playToEnd();
   await lesson.page.getByTestId('fix-order-by').click();
-  assert.match(lesson.page.url(), /[?&]fix=order-by/);
+  assert.match(await address(lesson.page), /[?&]fix=order-by/);
   assert.equal(await lesson.outcome(), 'ready');
   await lesson.playToEnd();
   assert.equal(await lesson.outcome(), 'completed');
@@ -127,7 +127,7 @@ test('a move chosen by clicking a lane goes into the address, and that link repl
   await lesson.runTask('A');
   // Each click is one step of that worker; the schedule keeps every engine move.
   assert.equal(await lesson.schedule(), 'B B B B A');
-  const shared = new URL(lesson.page.url());
+  const shared = new URL(await address(lesson.page));
   assert.equal(shared.searchParams.get('schedule'), 'B B B B A');
   const again = await LessonPage.open(browser, site.url, 'lock-order');
   await again.page.goto(shared.href);
@@ -146,7 +146,7 @@ test('the embed view drops the site header and the story but keeps the controls'
   assert.equal(await page.getByTestId('story').isVisible(), false);
   assert.equal(await page.getByTestId('step').isVisible(), true);
   assert.equal(await page.getByRole('button', { name: 'Check every schedule', exact: true }).isVisible(), true);
-  assert.match(page.url(), /embed=1/);
+  assert.match(await address(page), /embed=1/);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { siteAndBrowser, openPage } from '../support/browser.js';
-import { LessonPage, FINAL_OUTCOMES } from '../support/lesson-page.js';
+import { address, LessonPage, FINAL_OUTCOMES } from '../support/lesson-page.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shots = path.join(here, '..', 'screenshots');
@@ -139,16 +139,13 @@ for (const { slug, fixes } of lessons) {
       const { page, problems, context } = await openAt(SIZES[0], slug);
       // Forward to the outcome, one Step at a time, recording what the page shows.
       // The page writes each step's state into its address (at most once a frame).
-      const address = async () => {
-        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-        return new URL(page.url()).search;
-      };
+      const search = async () => new URL(await address(page)).search;
       const forward = [await shown(page)];
-      const addresses = [await address()];
+      const addresses = [await search()];
       for (let i = 0; i < 500 && !(await page.getByTestId('step').isDisabled()); i++) {
         await page.getByTestId('step').click();
         forward.push(await shown(page));
-        addresses.push(await address());
+        addresses.push(await search());
       }
       // A fresh load of each step's address shows the engine's state for that step.
       const fresh = await openPage(browser, site.url);
@@ -193,7 +190,7 @@ test('embed=1&panel=NAME puts that panel beside the lanes instead of the lesson\
     const { page, problems, context } = await openAt(SIZES[2], 'lock-order', { panel });
     assert.equal(await page.getByTestId('key-panel').getAttribute('data-panel'), panel);
     assert.deepEqual(await outsideViewport(page, ['step', 'key-panel']), []);
-    assert.match(page.url(), new RegExp(`[?&]panel=${panel}\\b`));
+    assert.match(await address(page), new RegExp(`[?&]panel=${panel}\\b`));
     assert.deepEqual(problems, []);
     await context.close();
   }

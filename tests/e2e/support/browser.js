@@ -8,7 +8,8 @@ import { after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const distDir = path.resolve(here, '../../../dist');
+// DIST=/some/folder measures or tests another build (e.g. a copy of an older one).
+export const distDir = process.env.DIST ? path.resolve(process.env.DIST) : path.resolve(here, '../../../dist');
 
 const contentTypes = {
   '.html': 'text/html; charset=utf-8',

@@ -4,6 +4,13 @@ import { openPage } from './browser.js';
 /** Outcomes that mean a run has ended (`data-outcome` in app/src/components/status_banner.rs). */
 export const FINAL_OUTCOMES = ['deadlock', 'stalled', 'failed', 'anomaly', 'completed'];
 
+/** The page's address once it has caught up: a lesson page writes it at most once a frame. */
+export async function address(page) {
+  return page.evaluate(
+    () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(location.href)))),
+  );
+}
+
 export class LessonPage {
   constructor(page, problems, context) {
     this.page = page;
