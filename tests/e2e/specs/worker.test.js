@@ -58,3 +58,40 @@ test('Cancel ends the search; the next check starts a fresh worker and finishes'
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('a check too big to finish soon (eight requests, eight connections) never blocks the page, and Cancel ends it', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.goto(`${site.url}?lesson=pool-exhaustion&fix=drain-first&requests=8&max_conns=8`);
+  await page.getByTestId('play').and(page.locator(':enabled')).waitFor({ timeout: 30000 });
+  await page.getByTestId('check').click();
+  // Three seconds of the search, with the page answering a timer all along.
+  const pings = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const out = [];
+        const end = performance.now() + 3000;
+        const ping = () => {
+          const t0 = performance.now();
+          setTimeout(() => {
+            out.push(performance.now() - t0);
+            if (performance.now() < end) ping();
+            else resolve(out);
+          }, 0);
+        };
+        ping();
+      }),
+  );
+  assert.ok(await page.getByTestId('check-progress').isVisible(), 'the check is still running');
+  assert.ok(Math.max(...pings) < 1000, `the page answered within ${Math.max(...pings).toFixed(0)} ms`);
+  // The counter moves: the worker reports its progress.
+  assert.match(await page.getByTestId('check-progress').innerText(), /[1-9][\d,]* states/);
+  // Stepping works while the worker searches.
+  await page.getByTestId('step').click();
+  assert.equal(await page.getByTestId('scrubber').inputValue(), '1');
+  await page.getByTestId('check-cancel').click();
+  const result = page.getByTestId('check-result');
+  assert.equal(await result.getAttribute('data-verdict'), 'cancelled');
+  assert.match(await result.innerText(), /nothing is proven/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
