@@ -10,7 +10,7 @@ WASM_ENV := CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true \
 # Trunk finds wasm-opt (binaryen from npm, installed into app/node_modules by .ci/install) on PATH.
 TRUNK := PATH="$(CURDIR)/app/node_modules/.bin:$$PATH" $(WASM_ENV) trunk
 
-.PHONY: help serve test dist tools tools-test self-contained listings fmt clippy unit check conformance differential e2e bench
+.PHONY: help serve test dist tools tools-test self-contained listings fmt clippy unit wasm-unit check conformance differential e2e bench
 
 help:
 	@echo "make serve   build and serve the app on http://127.0.0.1:8080"
@@ -49,6 +49,11 @@ clippy:
 unit:
 	cargo test --workspace
 
+# The seeded-schedule test again, compiled to WASM and run under Node (wasm-bindgen-test-runner
+# comes with wasm-bindgen-cli): a seed picks the same schedule natively and in the browser.
+wasm-unit:
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p lockstep-worker --target wasm32-unknown-unknown --test seeded
+
 # Every lesson: the explorer finds the bug and proves every real fix (also pinned in tests/tests/lessons.rs).
 check:
 	cargo run -q --release --bin lockstep -- check lessons/
@@ -86,6 +91,7 @@ test: tools-test
 	$(MAKE) --no-print-directory fmt
 	$(MAKE) --no-print-directory clippy
 	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory wasm-unit
 	$(MAKE) --no-print-directory conformance
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory differential

@@ -3,6 +3,7 @@
 
 use lockstep::lesson::KnobValues;
 use lockstep::server::Pid;
+use lockstep::world::scheduler::{LessonPlan, Scheduler};
 use lockstep::world::{
     Choice, Event, Guess, KeyMoment, Move, Schedule, Significance, Taken, TaskId, Verdict, World,
 };
@@ -100,33 +101,11 @@ impl Outcome {
 }
 
 /// The move Step takes in protocol view (and the one `step=N` in an address counts): the
-/// lesson's schedule while the moves taken follow it and its next move is enabled, otherwise
-/// the next enabled task after the last one run (round-robin).
+/// engine's [`LessonPlan`], the lesson's schedule while the moves taken follow it and its next
+/// move is enabled, otherwise the next enabled task after the last one run (round-robin).
 fn protocol_choice(world: &World, taken: &[Step], schedule: &Schedule) -> Option<Choice> {
-    let choices = world.choices();
-    if choices.is_empty() {
-        return None;
-    }
-    let n = taken.len();
-    let following = n < schedule.0.len() && taken.iter().zip(&schedule.0).all(|(s, m)| s.mv == *m);
-    if following {
-        let planned = match &schedule.0[n] {
-            Move::Tick => Some(Choice::Tick),
-            Move::Task(name) => world.task_named(name).map(Choice::Task),
-        };
-        if let Some(c) = planned.filter(|c| choices.contains(c)) {
-            return Some(c);
-        }
-    }
-    let last = taken.iter().rev().find_map(|s| match &s.mv {
-        Move::Task(name) => world.task_named(name),
-        Move::Tick => None,
-    });
-    let after_last = choices.iter().copied().find(|c| match (c, last) {
-        (Choice::Task(t), Some(l)) => *t > l,
-        _ => false,
-    });
-    after_last.or_else(|| choices.first().copied())
+    let taken: Vec<Move> = taken.iter().map(|s| s.mv.clone()).collect();
+    LessonPlan::new(schedule).next(world, &taken)
 }
 
 impl Session {
@@ -222,13 +201,8 @@ impl Session {
     /// goes on until it does something a learner would name.
     fn planned_choice(&self) -> Option<Choice> {
         let world = self.world();
-        let n = self.steps.len();
-        let following = n < self.bug_schedule.0.len()
-            && self
-                .steps
-                .iter()
-                .zip(&self.bug_schedule.0)
-                .all(|(s, m)| s.mv == *m);
+        let taken: Vec<Move> = self.steps.iter().map(|s| s.mv.clone()).collect();
+        let following = LessonPlan::new(&self.bug_schedule).following(&taken);
         if !self.protocol && !following {
             if let Some(Step {
                 mv: Move::Task(name),

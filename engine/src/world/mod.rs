@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod rng;
 pub mod scenario;
 pub mod schedule;
+pub mod scheduler;
 mod symmetry;
 pub mod task;
 pub mod view;
