@@ -65,6 +65,17 @@ pub const BEAT_MOVES_MAX: usize = 10_000;
 /// unsolvable within the budget rather than search on.
 pub const CHALLENGE_STATES_MAX: usize = 200_000;
 
+/// Wall-clock seconds `lockstep check` gives one search (a scenario, or a challenge) before it
+/// stops it and says it did not finish: lessons take well under a second each, and a scenario
+/// whose state grows without end must not hold the command line. The command line applies it,
+/// between slices of the search; the engine has no clock.
+pub const CHECK_SECONDS_PER_SEARCH: u64 = 60;
+
+/// The depth to which `lockstep check` follows a schedule (its `depth_max`): the lessons' deepest
+/// schedule takes about 150 steps, and the search keeps one world per step of the schedule it is
+/// on, so a scenario whose world grows with every step costs memory in the square of this.
+pub const CHECK_DEPTH_MAX: usize = 2_000;
+
 /// The most contexts a run may create (a `context` op in a loop would otherwise grow the
 /// world without bound).
 pub const CONTEXTS_MAX: usize = 10_000;

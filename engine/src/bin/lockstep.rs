@@ -3,7 +3,7 @@
 use std::io::Write;
 
 const USAGE: &str =
-    "usage: lockstep spec FILE.spec... | check DIR [--json] | run LESSON [--fix F] [--schedule S]";
+    "usage: lockstep spec FILE.spec... | check DIR [--json] [--seconds S] [--states N] | run LESSON [--fix F] [--schedule S]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -103,12 +103,92 @@ fn read_lessons(dir: &std::path::Path) -> Result<Vec<lockstep::lesson::Lesson>, 
         .collect()
 }
 
-/// `lockstep check DIR [--json]`: for every lesson, the explorer finds the bug from scratch,
-/// proves every real fix and shows every partial fix failing, and every challenge is solvable
-/// by its solution (with the shortest schedule of clicks printed). Exit status 1 if any is not.
+/// The command line's budget on each search: wall-clock seconds, checked between slices (the
+/// engine has no clock), and a progress line on stderr every [`PROGRESS_SECONDS`] while a
+/// search runs long.
+struct Clock {
+    what: String,
+    seconds: u64,
+    started: std::time::Instant,
+    reported: std::time::Instant,
+}
+
+/// How often a long search says how far it has come, on stderr.
+const PROGRESS_SECONDS: u64 = 5;
+
+impl Clock {
+    fn new(seconds: u64) -> Clock {
+        let now = std::time::Instant::now();
+        Clock {
+            what: String::new(),
+            seconds,
+            started: now,
+            reported: now,
+        }
+    }
+}
+
+impl lockstep::explore::Budget for Clock {
+    fn begin(&mut self, what: &str) {
+        self.what = what.to_string();
+        self.started = std::time::Instant::now();
+        self.reported = self.started;
+    }
+
+    fn spent(&mut self, progress: &lockstep::explore::Progress) -> Option<String> {
+        let elapsed = self.started.elapsed();
+        if elapsed.as_secs() >= self.seconds {
+            return Some(format!("the time budget of {} s", self.seconds));
+        }
+        if self.reported.elapsed().as_secs() >= PROGRESS_SECONDS {
+            self.reported = std::time::Instant::now();
+            eprintln!(
+                "check: {}: {} states, {} steps, depth {}, {:.0} s of {} s",
+                self.what,
+                progress.states_unique,
+                progress.transitions,
+                progress.depth,
+                elapsed.as_secs_f64(),
+                self.seconds
+            );
+        }
+        None
+    }
+}
+
+/// The value after `--name`, parsed as a positive number; `Ok(None)` when the flag is absent.
+fn number_flag(args: &[String], name: &str) -> Result<Option<u64>, String> {
+    let Some(at) = args.iter().position(|a| a == name) else {
+        return Ok(None);
+    };
+    let text = args.get(at + 1).map(String::as_str).unwrap_or_default();
+    match text.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(format!(
+            "{name} needs a positive whole number, not {text:?}"
+        )),
+    }
+}
+
+/// `lockstep check DIR [--json] [--seconds S] [--states N]`: for every lesson, the explorer
+/// finds the bug from scratch, proves every real fix and shows every partial fix failing, and
+/// every challenge is solvable by its solution (with the shortest schedule of clicks printed).
+/// Each search stops at N distinct states or S seconds and then says it did not finish.
+/// Exit status 1 if anything is not as promised.
 fn check(args: &[String]) -> i32 {
     let json = args.iter().any(|a| a == "--json");
-    let Some(dir) = args.iter().find(|a| !a.starts_with("--")) else {
+    let flags = (
+        number_flag(args, "--seconds"),
+        number_flag(args, "--states"),
+    );
+    let (seconds, states) = match flags {
+        (Ok(seconds), Ok(states)) => (seconds, states),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}\n{USAGE}");
+            return 2;
+        }
+    };
+    let Some(dir) = positional(args, &["--seconds", "--states"]) else {
         eprintln!("{USAGE}");
         return 2;
     };
@@ -119,14 +199,22 @@ fn check(args: &[String]) -> i32 {
             return 1;
         }
     };
+    let mut limits = lockstep::explore::Limits {
+        depth_max: lockstep::limits::CHECK_DEPTH_MAX,
+        ..Default::default()
+    };
+    if let Some(states) = states {
+        limits.states_max = usize::try_from(states).unwrap_or(usize::MAX);
+    }
+    let mut clock = Clock::new(seconds.unwrap_or(lockstep::limits::CHECK_SECONDS_PER_SEARCH));
     let started = std::time::Instant::now();
     let mut all_ok = true;
     let mut results = Vec::new();
     for lesson in &lessons {
-        match lockstep::explore::world::check_lesson(lesson, Default::default()) {
+        match lockstep::explore::world::check_lesson_within(lesson, limits, &mut clock) {
             Ok(checks) => {
                 let challenges =
-                    lockstep::analysis::challenges::check_all(lesson, Default::default());
+                    lockstep::analysis::challenges::check_all_within(lesson, limits, &mut clock);
                 all_ok &= checks.iter().all(|c| c.ok) && challenges.iter().all(|c| c.ok);
                 if !json {
                     println!("{}", lesson.slug);
@@ -166,6 +254,22 @@ fn check(args: &[String]) -> i32 {
         );
     }
     i32::from(!all_ok)
+}
+
+/// The first argument that is neither a flag nor the value of one of `valued` flags.
+fn positional<'a>(args: &'a [String], valued: &[&str]) -> Option<&'a String> {
+    let mut skip = false;
+    for arg in args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if valued.contains(&arg.as_str()) {
+            skip = true;
+        } else if !arg.starts_with("--") {
+            return Some(arg);
+        }
+    }
+    None
 }
 
 /// `lockstep run LESSON [--fix F] [--schedule S] [--dir DIR]`: replays a schedule (the lesson's
