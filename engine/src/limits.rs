@@ -80,6 +80,11 @@ pub const CHECK_DEPTH_MAX: usize = 2_000;
 /// world without bound).
 pub const CONTEXTS_MAX: usize = 10_000;
 
+/// The most seconds `PGISOLATIONTIMEOUT` may give a blocked spec step (a year): the virtual
+/// clock counts microseconds in 64 bits, and a deadline this far off still fits beside any time
+/// a run reaches.
+pub const STEP_WAIT_SECONDS_MAX: u64 = 365 * 24 * 60 * 60;
+
 /// How many times the isolation tester waits for timers for one step before giving up, so that
 /// a wrong blocking annotation in a spec cannot loop forever.
 pub const SPEC_STEP_WAITS_MAX: usize = 10_000;
@@ -323,6 +328,15 @@ mod tests {
         let err = format!("{fits}+").parse::<Schedule>().unwrap_err();
         assert!(err.message.contains("SCHEDULE_LENGTH_MAX"), "{err}");
         assert_eq!(err.column, 2 * SCHEDULE_LENGTH_MAX + 1);
+    }
+
+    #[test]
+    fn a_step_timeout_beyond_step_wait_seconds_max_is_refused_by_name() {
+        let fits = crate::spec::RunOptions::with_timeout(&STEP_WAIT_SECONDS_MAX.to_string());
+        assert!(fits.is_ok());
+        let err = crate::spec::RunOptions::with_timeout(&(STEP_WAIT_SECONDS_MAX + 1).to_string())
+            .unwrap_err();
+        assert!(err.contains("STEP_WAIT_SECONDS_MAX (31536000)"), "{err}");
     }
 
     #[test]

@@ -368,10 +368,12 @@ fn checked(
             let min = lesson.knob(knob).map_or(1, |k| k.min);
             if value > min {
                 match proven(lesson, fix, &at(value - 1), (limits, budget))? {
-                    Ok(states_below) => return Err(format!(
-                        "{knob} = {} is safe too{load} ({states_below} states): it is the answer",
-                        value - 1
-                    )),
+                    Ok(states_below) => {
+                        let below = value - 1;
+                        return Err(format!(
+                            "{knob} = {below} is safe too{load} ({states_below} states): it is the answer"
+                        ));
+                    }
                     // Not finding a failure below is no proof that the answer is the smallest.
                     Err(Unproven::NotFinished(says)) => {
                         return Err(format!("{knob} = {} is undecided{load}: {says}", value - 1))
