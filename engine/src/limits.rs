@@ -65,9 +65,25 @@ pub const BEAT_MOVES_MAX: usize = 10_000;
 /// unsolvable within the budget rather than search on.
 pub const CHALLENGE_STATES_MAX: usize = 200_000;
 
+/// Wall-clock seconds `lockstep check` gives one search (a scenario, or a challenge) before it
+/// stops it and says it did not finish: lessons take well under a second each, and a scenario
+/// whose state grows without end must not hold the command line. The command line applies it,
+/// between slices of the search; the engine has no clock.
+pub const CHECK_SECONDS_PER_SEARCH: u64 = 60;
+
+/// The depth to which `lockstep check` follows a schedule (its `depth_max`): the lessons' deepest
+/// schedule takes about 150 steps, and the search keeps one world per step of the schedule it is
+/// on, so a scenario whose world grows with every step costs memory in the square of this.
+pub const CHECK_DEPTH_MAX: usize = 2_000;
+
 /// The most contexts a run may create (a `context` op in a loop would otherwise grow the
 /// world without bound).
 pub const CONTEXTS_MAX: usize = 10_000;
+
+/// The most seconds `PGISOLATIONTIMEOUT` may give a blocked spec step (a year): the virtual
+/// clock counts microseconds in 64 bits, and a deadline this far off still fits beside any time
+/// a run reaches.
+pub const STEP_WAIT_SECONDS_MAX: u64 = 365 * 24 * 60 * 60;
 
 /// How many times the isolation tester waits for timers for one step before giving up, so that
 /// a wrong blocking annotation in a spec cannot loop forever.
@@ -312,6 +328,15 @@ mod tests {
         let err = format!("{fits}+").parse::<Schedule>().unwrap_err();
         assert!(err.message.contains("SCHEDULE_LENGTH_MAX"), "{err}");
         assert_eq!(err.column, 2 * SCHEDULE_LENGTH_MAX + 1);
+    }
+
+    #[test]
+    fn a_step_timeout_beyond_step_wait_seconds_max_is_refused_by_name() {
+        let fits = crate::spec::RunOptions::with_timeout(&STEP_WAIT_SECONDS_MAX.to_string());
+        assert!(fits.is_ok());
+        let err = crate::spec::RunOptions::with_timeout(&(STEP_WAIT_SECONDS_MAX + 1).to_string())
+            .unwrap_err();
+        assert!(err.contains("STEP_WAIT_SECONDS_MAX (31536000)"), "{err}");
     }
 
     #[test]

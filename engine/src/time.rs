@@ -15,14 +15,14 @@ impl Duration {
     /// No time at all.
     pub const ZERO: Duration = Duration(0);
 
-    /// A duration of `ms` milliseconds.
+    /// A duration of `ms` milliseconds (at most the largest duration, never wrapping).
     pub const fn from_millis(ms: u64) -> Duration {
-        Duration(ms * 1000)
+        Duration(ms.saturating_mul(1000))
     }
 
-    /// A duration of `s` seconds.
+    /// A duration of `s` seconds (at most the largest duration, never wrapping).
     pub const fn from_secs(s: u64) -> Duration {
-        Duration(s * 1_000_000)
+        Duration(s.saturating_mul(1_000_000))
     }
 
     /// The duration in whole milliseconds, rounded down.

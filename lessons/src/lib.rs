@@ -29,12 +29,7 @@ pub fn load() -> Result<Vec<Lesson>, LessonError> {
             };
             let lesson: Lesson = serde_json::from_str(json).map_err(|e| error(e.to_string()))?;
             validate(&lesson).map_err(error)?;
-            if &lesson.slug != slug {
-                return Err(error(format!(
-                    "slug {} does not match its folder",
-                    lesson.slug
-                )));
-            }
+            lockstep::lesson::check_folder(&lesson, slug).map_err(error)?;
             Ok(lesson)
         })
         .collect()

@@ -5,8 +5,8 @@
 //! A click is a beat ([`crate::world::beat`]): the same unit the page's lanes take, so a
 //! solution printed here is clicked through on the page exactly as written.
 
-use crate::explore::world::{explore, Failure};
-use crate::explore::Limits;
+use crate::explore::world::{explore_within, Failure};
+use crate::explore::{Budget, Limits, Progress, Unlimited};
 use crate::lesson::{Challenge, ChallengeKind, KnobValues, Lesson};
 use crate::limits::CHALLENGE_STATES_MAX;
 use crate::world::{Choice, Event, Move, Schedule, Verdict, World};
@@ -113,8 +113,13 @@ pub enum Search {
         states: usize,
         /// Whether every state was searched (otherwise the budget ran out).
         complete: bool,
+        /// When not complete, the budget that ran out, in words.
+        reached: Option<String>,
     },
 }
+
+/// Clicks the search takes between two questions to its [`Budget`].
+const CLICKS_PER_SLICE: usize = 64;
 
 /// The shortest schedule of clicks (breadth-first) from the start of `lesson` with `fix` and
 /// `knobs` to a run whose verdict is a bug, searching at most `states_max` distinct states.
@@ -123,6 +128,17 @@ pub fn shortest_failing(
     fix: Option<&str>,
     knobs: &KnobValues,
     states_max: usize,
+) -> Result<Search, String> {
+    shortest_failing_within(lesson, fix, knobs, states_max, &mut Unlimited)
+}
+
+/// [`shortest_failing`], asking `budget` every [`CLICKS_PER_SLICE`] clicks whether to go on.
+pub fn shortest_failing_within(
+    lesson: &Lesson,
+    fix: Option<&str>,
+    knobs: &KnobValues,
+    states_max: usize,
+    budget: &mut dyn Budget,
 ) -> Result<Search, String> {
     let start = Run::new(lesson, fix, knobs)?;
     // Each node: its parent's index and the click that led to it.
@@ -139,10 +155,28 @@ pub fn shortest_failing(
     };
     let mut seen: HashSet<u64> = HashSet::from([start.world.canonical_fingerprint()]);
     let mut frontier: Vec<(usize, Run)> = vec![(usize::MAX, start)];
+    let mut level = 0;
     while !frontier.is_empty() {
+        level += 1;
         let mut next = Vec::new();
         for (at, run) in frontier {
             for mv in run.clicks() {
+                if nodes.len().is_multiple_of(CLICKS_PER_SLICE) {
+                    let progress = Progress {
+                        finished: false,
+                        states_unique: seen.len(),
+                        transitions: nodes.len() as u64,
+                        failures: 0,
+                        depth: level,
+                    };
+                    if let Some(spent) = budget.spent(&progress) {
+                        return Ok(Search::NotFound {
+                            states: seen.len(),
+                            complete: false,
+                            reached: Some(spent),
+                        });
+                    }
+                }
                 let mut child = run.clone();
                 child.click(&mv)?;
                 nodes.push((at, mv));
@@ -160,6 +194,7 @@ pub fn shortest_failing(
                     return Ok(Search::NotFound {
                         states: seen.len(),
                         complete: false,
+                        reached: Some(format!("CHALLENGE_STATES_MAX ({states_max} states)")),
                     });
                 }
                 next.push((index, child));
@@ -170,6 +205,7 @@ pub fn shortest_failing(
     Ok(Search::NotFound {
         states: seen.len(),
         complete: true,
+        reached: None,
     })
 }
 
@@ -209,6 +245,17 @@ impl fmt::Display for ChallengeCheck {
 /// of clicks fails; a `survive` solution is proven; a `size-it` solution is the smallest value
 /// proven.
 pub fn check(lesson: &Lesson, challenge: &Challenge, limits: Limits) -> ChallengeCheck {
+    check_within(lesson, challenge, limits, &mut Unlimited)
+}
+
+/// [`check`], every search also within `budget`: a search it stops fails the check with the
+/// budget named.
+pub fn check_within(
+    lesson: &Lesson,
+    challenge: &Challenge,
+    limits: Limits,
+    budget: &mut dyn Budget,
+) -> ChallengeCheck {
     let mut out = ChallengeCheck {
         id: challenge.id.clone(),
         kind: challenge.kind.name(),
@@ -220,7 +267,8 @@ pub fn check(lesson: &Lesson, challenge: &Challenge, limits: Limits) -> Challeng
         says: String::new(),
     };
     let fix = challenge.fix.as_deref();
-    match checked(lesson, challenge, fix, limits, &mut out) {
+    budget.begin(&format!("{} challenge {}", lesson.slug, challenge.id));
+    match checked(lesson, challenge, fix, (limits, budget), &mut out) {
         Ok(says) => {
             out.ok = true;
             out.says = says;
@@ -230,26 +278,39 @@ pub fn check(lesson: &Lesson, challenge: &Challenge, limits: Limits) -> Challeng
     out
 }
 
+/// A search's limits, and the caller's budget on top of them.
+type Bounds<'b> = (Limits, &'b mut dyn Budget);
+
 fn checked(
     lesson: &Lesson,
     challenge: &Challenge,
     fix: Option<&str>,
-    limits: Limits,
+    (limits, budget): Bounds,
     out: &mut ChallengeCheck,
 ) -> Result<String, String> {
     match challenge.kind {
         ChallengeKind::MakeItFail | ChallengeKind::BreakTheFix => {
-            let search = shortest_failing(lesson, fix, &challenge.knobs, CHALLENGE_STATES_MAX)?;
+            let search = shortest_failing_within(
+                lesson,
+                fix,
+                &challenge.knobs,
+                CHALLENGE_STATES_MAX,
+                budget,
+            )?;
             let (shortest, verdict) = match search {
                 Search::Found { clicks, verdict } => (clicks, verdict),
-                Search::NotFound { states, complete } => {
+                Search::NotFound {
+                    states,
+                    reached: Some(reached),
+                    ..
+                } => {
                     return Err(format!(
-                        "unsolvable: no schedule of clicks fails ({states} states{})",
-                        if complete {
-                            ", complete"
-                        } else {
-                            ", CHALLENGE_STATES_MAX reached"
-                        }
+                        "not finished: {states} states explored, {reached} reached; the scenario may not terminate"
+                    ))
+                }
+                Search::NotFound { states, .. } => {
+                    return Err(format!(
+                        "unsolvable: no schedule of clicks fails ({states} states, complete)"
                     ))
                 }
             };
@@ -289,7 +350,7 @@ fn checked(
         }
         ChallengeKind::Survive => {
             let slug = challenge.solution.trim();
-            let states = proven(lesson, Some(slug), &challenge.knobs, limits)?
+            let states = proven(lesson, Some(slug), &challenge.knobs, (limits, budget))?
                 .map_err(|failure| format!("fix {slug} is not proven: {failure}"))?;
             Ok(format!("fix {slug} is proven ({states} states)"))
         }
@@ -302,15 +363,22 @@ fn checked(
                 knobs
             };
             let load = settings(&challenge.knobs);
-            let states = proven(lesson, fix, &at(value), limits)?
+            let states = proven(lesson, fix, &at(value), (limits, &mut *budget))?
                 .map_err(|failure| format!("{knob} = {value} is not safe{load}: {failure}"))?;
             let min = lesson.knob(knob).map_or(1, |k| k.min);
             if value > min {
-                if let Ok(states_below) = proven(lesson, fix, &at(value - 1), limits)? {
-                    return Err(format!(
-                        "{knob} = {} is safe too{load} ({states_below} states): it is the answer",
-                        value - 1
-                    ));
+                match proven(lesson, fix, &at(value - 1), (limits, budget))? {
+                    Ok(states_below) => {
+                        let below = value - 1;
+                        return Err(format!(
+                            "{knob} = {below} is safe too{load} ({states_below} states): it is the answer"
+                        ));
+                    }
+                    // Not finding a failure below is no proof that the answer is the smallest.
+                    Err(Unproven::NotFinished(says)) => {
+                        return Err(format!("{knob} = {} is undecided{load}: {says}", value - 1))
+                    }
+                    Err(Unproven::Fails(_)) => {}
                 }
             }
             Ok(format!(
@@ -329,40 +397,66 @@ fn settings(knobs: &KnobValues) -> String {
     format!(" at {}", each.join(", "))
 }
 
-/// Explores a setting: `Ok(Ok(states))` when proven, `Ok(Err(failure))` when some schedule
-/// fails or the search did not finish.
+/// Why a setting is not proven.
+enum Unproven {
+    /// Some schedule fails, or never ends.
+    Fails(String),
+    /// The search met a budget first.
+    NotFinished(String),
+}
+
+impl fmt::Display for Unproven {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unproven::Fails(says) | Unproven::NotFinished(says) => f.write_str(says),
+        }
+    }
+}
+
+/// Explores a setting: `Ok(Ok(states))` when proven, `Ok(Err(why))` when some schedule fails
+/// or the search did not finish.
 fn proven(
     lesson: &Lesson,
     fix: Option<&str>,
     knobs: &KnobValues,
-    limits: Limits,
-) -> Result<Result<usize, String>, String> {
+    (limits, budget): Bounds,
+) -> Result<Result<usize, Unproven>, String> {
     let scenario = lesson.scenario_at(fix, knobs)?;
     let world = World::new(&scenario).map_err(|e| e.to_string())?;
-    let report = explore(world, limits);
+    let (report, reached) = explore_within(world, limits, budget);
     if let Some(found) = report.failures.first() {
         let failure: &Failure = &found.failure;
-        return Ok(Err(failure.to_string()));
+        return Ok(Err(Unproven::Fails(failure.to_string())));
     }
     if !report.complete {
-        return Ok(Err(format!(
-            "the search did not finish within {} states",
-            report.states_unique
-        )));
+        return Ok(Err(Unproven::NotFinished(format!(
+            "not finished: {} states explored, {} reached; the scenario may not terminate",
+            report.states_unique,
+            reached.as_deref().unwrap_or("a budget")
+        ))));
     }
     if report.never_ends() {
-        return Ok(Err(
-            "some schedule never ends: a task can run forever".to_string()
-        ));
+        return Ok(Err(Unproven::Fails(
+            "some schedule never ends: a task can run forever".to_string(),
+        )));
     }
     Ok(Ok(report.states_unique))
 }
 
 /// Checks every challenge of a lesson.
 pub fn check_all(lesson: &Lesson, limits: Limits) -> Vec<ChallengeCheck> {
+    check_all_within(lesson, limits, &mut Unlimited)
+}
+
+/// [`check_all`], every search also within `budget`.
+pub fn check_all_within(
+    lesson: &Lesson,
+    limits: Limits,
+    budget: &mut dyn Budget,
+) -> Vec<ChallengeCheck> {
     lesson
         .challenges
         .iter()
-        .map(|c| check(lesson, c, limits))
+        .map(|c| check_within(lesson, c, limits, budget))
         .collect()
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 const USAGE: &str =
-    "usage: lockstep spec FILE.spec... | check DIR [--json] | run LESSON [--fix F] [--schedule S]";
+    "usage: lockstep spec FILE.spec...|- | check DIR [--json] [--seconds S] [--states N] | run LESSON [--fix F] [--knob NAME=VALUE]... [--schedule S] [--dir DIR]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,7 +24,8 @@ fn main() {
     std::process::exit(code);
 }
 
-/// `lockstep spec FILE.spec...`: prints isolationtester's output for each spec.
+/// `lockstep spec FILE.spec...` (`-` for standard input): prints isolationtester's output for
+/// each spec, each step's lines as soon as the step is reported.
 fn spec(files: &[String]) -> i32 {
     if files.is_empty() {
         eprintln!("{USAGE}");
@@ -32,48 +33,47 @@ fn spec(files: &[String]) -> i32 {
     }
     // Like isolationtester, PGISOLATIONTIMEOUT (seconds) bounds how long a step may block
     // before it is cancelled; on the virtual clock this only matters to broken permutations.
-    let mut options = lockstep::spec::RunOptions::default();
-    if let Some(secs) = std::env::var("PGISOLATIONTIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        options.step_wait_max = lockstep::time::Duration::from_secs(secs);
-    }
+    let options = match std::env::var("PGISOLATIONTIMEOUT") {
+        Ok(text) => match lockstep::spec::RunOptions::with_timeout(&text) {
+            Ok(options) => options,
+            Err(e) => {
+                eprintln!("{e}");
+                return 2;
+            }
+        },
+        Err(_) => lockstep::spec::RunOptions::default(),
+    };
     let mut code = 0;
-    let stdout = std::io::stdout();
     for file in files {
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("{file}: {e}");
-                code = 1;
-                continue;
-            }
-        };
-        let spec = match lockstep::spec::parse::Spec::parse(&text) {
-            Ok(spec) => spec,
-            Err(e) => {
-                eprintln!("{file}: {e}");
-                code = 1;
-                continue;
-            }
-        };
-        if let Err(e) = spec.validate() {
+        if let Err(e) = spec_file(file, &options) {
             eprintln!("{file}: {e}");
             code = 1;
-            continue;
-        }
-        match lockstep::spec::run_with(&spec, &options) {
-            Ok(out) => {
-                let _ = stdout.lock().write_all(out.as_bytes());
-            }
-            Err(e) => {
-                eprintln!("{file}: {e}");
-                code = 1;
-            }
         }
     }
     code
+}
+
+/// Reads, checks and runs one spec, writing its output as it comes.
+fn spec_file(file: &str, options: &lockstep::spec::RunOptions) -> Result<(), String> {
+    let text = if file == "-" {
+        lockstep::spec::read_text(std::io::stdin().lock())?
+    } else {
+        let opened = std::fs::File::open(file).map_err(|e| e.to_string())?;
+        lockstep::spec::read_text(opened)?
+    };
+    let spec = lockstep::spec::parse::Spec::parse(&text).map_err(|e| e.to_string())?;
+    spec.validate()?;
+    let mut out = std::io::stdout().lock();
+    lockstep::spec::run_into(&spec, options, &mut |piece| {
+        if out
+            .write_all(piece.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            // A closed pipe (`| head`): nobody reads the rest, so stop quietly.
+            std::process::exit(0);
+        }
+    })
 }
 
 /// Reads every lesson of a lessons folder, in the order of its `catalogue.toml`.
@@ -98,17 +98,100 @@ fn read_lessons(dir: &std::path::Path) -> Result<Vec<lockstep::lesson::Lesson>, 
             let path = dir.join(slug).join("lesson.toml");
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            lockstep::lesson::parse(&path.display().to_string(), &text).map_err(|e| e.to_string())
+            let file = path.display().to_string();
+            let lesson = lockstep::lesson::parse(&file, &text).map_err(|e| e.to_string())?;
+            lockstep::lesson::check_folder(&lesson, slug).map_err(|e| format!("{file}: {e}"))?;
+            Ok(lesson)
         })
         .collect()
 }
 
-/// `lockstep check DIR [--json]`: for every lesson, the explorer finds the bug from scratch,
-/// proves every real fix and shows every partial fix failing, and every challenge is solvable
-/// by its solution (with the shortest schedule of clicks printed). Exit status 1 if any is not.
+/// The command line's budget on each search: wall-clock seconds, checked between slices (the
+/// engine has no clock), and a progress line on stderr every [`PROGRESS_SECONDS`] while a
+/// search runs long.
+struct Clock {
+    what: String,
+    seconds: u64,
+    started: std::time::Instant,
+    reported: std::time::Instant,
+}
+
+/// How often a long search says how far it has come, on stderr.
+const PROGRESS_SECONDS: u64 = 5;
+
+impl Clock {
+    fn new(seconds: u64) -> Clock {
+        let now = std::time::Instant::now();
+        Clock {
+            what: String::new(),
+            seconds,
+            started: now,
+            reported: now,
+        }
+    }
+}
+
+impl lockstep::explore::Budget for Clock {
+    fn begin(&mut self, what: &str) {
+        self.what = what.to_string();
+        self.started = std::time::Instant::now();
+        self.reported = self.started;
+    }
+
+    fn spent(&mut self, progress: &lockstep::explore::Progress) -> Option<String> {
+        let elapsed = self.started.elapsed();
+        if elapsed.as_secs() >= self.seconds {
+            return Some(format!("the time budget of {} s", self.seconds));
+        }
+        if self.reported.elapsed().as_secs() >= PROGRESS_SECONDS {
+            self.reported = std::time::Instant::now();
+            eprintln!(
+                "check: {}: {} states, {} steps, depth {}, {:.0} s of {} s",
+                self.what,
+                progress.states_unique,
+                progress.transitions,
+                progress.depth,
+                elapsed.as_secs_f64(),
+                self.seconds
+            );
+        }
+        None
+    }
+}
+
+/// The value after `--name`, parsed as a positive number; `Ok(None)` when the flag is absent.
+fn number_flag(args: &[String], name: &str) -> Result<Option<u64>, String> {
+    let Some(at) = args.iter().position(|a| a == name) else {
+        return Ok(None);
+    };
+    let text = args.get(at + 1).map(String::as_str).unwrap_or_default();
+    match text.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(format!(
+            "{name} needs a positive whole number, not {text:?}"
+        )),
+    }
+}
+
+/// `lockstep check DIR [--json] [--seconds S] [--states N]`: for every lesson, the explorer
+/// finds the bug from scratch, proves every real fix and shows every partial fix failing, and
+/// every challenge is solvable by its solution (with the shortest schedule of clicks printed).
+/// Each search stops at N distinct states or S seconds and then says it did not finish.
+/// Exit status 1 if anything is not as promised.
 fn check(args: &[String]) -> i32 {
     let json = args.iter().any(|a| a == "--json");
-    let Some(dir) = args.iter().find(|a| !a.starts_with("--")) else {
+    let flags = (
+        number_flag(args, "--seconds"),
+        number_flag(args, "--states"),
+    );
+    let (seconds, states) = match flags {
+        (Ok(seconds), Ok(states)) => (seconds, states),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}\n{USAGE}");
+            return 2;
+        }
+    };
+    let Some(dir) = positional(args, &["--seconds", "--states"]) else {
         eprintln!("{USAGE}");
         return 2;
     };
@@ -119,14 +202,22 @@ fn check(args: &[String]) -> i32 {
             return 1;
         }
     };
+    let mut limits = lockstep::explore::Limits {
+        depth_max: lockstep::limits::CHECK_DEPTH_MAX,
+        ..Default::default()
+    };
+    if let Some(states) = states {
+        limits.states_max = usize::try_from(states).unwrap_or(usize::MAX);
+    }
+    let mut clock = Clock::new(seconds.unwrap_or(lockstep::limits::CHECK_SECONDS_PER_SEARCH));
     let started = std::time::Instant::now();
     let mut all_ok = true;
     let mut results = Vec::new();
     for lesson in &lessons {
-        match lockstep::explore::world::check_lesson(lesson, Default::default()) {
+        match lockstep::explore::world::check_lesson_within(lesson, limits, &mut clock) {
             Ok(checks) => {
                 let challenges =
-                    lockstep::analysis::challenges::check_all(lesson, Default::default());
+                    lockstep::analysis::challenges::check_all_within(lesson, limits, &mut clock);
                 all_ok &= checks.iter().all(|c| c.ok) && challenges.iter().all(|c| c.ok);
                 if !json {
                     println!("{}", lesson.slug);
@@ -168,11 +259,29 @@ fn check(args: &[String]) -> i32 {
     i32::from(!all_ok)
 }
 
-/// `lockstep run LESSON [--fix F] [--schedule S] [--dir DIR]`: replays a schedule (the lesson's
-/// bug schedule by default), printing every event's narration, then the final status.
+/// The first argument that is neither a flag nor the value of one of `valued` flags.
+fn positional<'a>(args: &'a [String], valued: &[&str]) -> Option<&'a String> {
+    let mut skip = false;
+    for arg in args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if valued.contains(&arg.as_str()) {
+            skip = true;
+        } else if !arg.starts_with("--") {
+            return Some(arg);
+        }
+    }
+    None
+}
+
+/// `lockstep run LESSON [--fix F] [--knob NAME=VALUE]... [--schedule S] [--dir DIR]`: replays a
+/// schedule (the lesson's bug schedule by default), printing every event's narration, then the
+/// final status. An unknown lesson, fix, knob or task is refused with the ones there are.
 fn run(args: &[String]) -> i32 {
     let mut slug = None;
     let mut fix = None;
+    let mut knobs = Vec::new();
     let mut schedule = None;
     let mut dir = "lessons".to_string();
     let mut i = 0;
@@ -180,6 +289,7 @@ fn run(args: &[String]) -> i32 {
         let value = args.get(i + 1).cloned();
         match args[i].as_str() {
             "--fix" => fix = value,
+            "--knob" => knobs.extend(value),
             "--schedule" => schedule = value,
             "--dir" => dir = value.unwrap_or(dir),
             other if !other.starts_with("--") => {
@@ -206,8 +316,27 @@ fn run(args: &[String]) -> i32 {
         }
     };
     let Some(lesson) = lessons.iter().find(|l| l.slug == slug) else {
-        eprintln!("no lesson {slug} in {dir}");
+        let known: Vec<&str> = lessons.iter().map(|l| l.slug.as_str()).collect();
+        eprintln!(
+            "no lesson {slug} in {dir}; the lessons are {}",
+            known.join(", ")
+        );
         return 1;
+    };
+    if let Some(Err(e)) = fix.as_deref().map(|f| lesson.fix_named(f)) {
+        eprintln!("--fix: {e}");
+        return 2;
+    }
+    let scenario = match knob_values(&knobs).and_then(|values| {
+        lesson
+            .scenario_at(fix.as_deref(), &values)
+            .map_err(|e| format!("--knob: {e}"))
+    }) {
+        Ok(scenario) => scenario,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
     };
     let text = schedule.unwrap_or_else(|| lesson.schedule_for(fix.as_deref()).to_string());
     let parsed = match text.parse::<lockstep::world::Schedule>() {
@@ -217,7 +346,6 @@ fn run(args: &[String]) -> i32 {
             return 2;
         }
     };
-    let scenario = lesson.scenario(fix.as_deref());
     match lockstep::world::World::replay(&scenario, &parsed) {
         Ok((world, events)) => {
             // A closed pipe (`| head`) ends the output quietly instead of panicking.
@@ -235,4 +363,21 @@ fn run(args: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// `NAME=VALUE` settings of `--knob`, by name.
+fn knob_values(settings: &[String]) -> Result<lockstep::lesson::KnobValues, String> {
+    settings
+        .iter()
+        .map(|setting| {
+            let (name, value) = setting
+                .split_once('=')
+                .ok_or_else(|| format!("--knob {setting}: write NAME=VALUE"))?;
+            let value = value
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("--knob {setting}: the value must be a whole number"))?;
+            Ok((name.trim().to_string(), value))
+        })
+        .collect()
 }

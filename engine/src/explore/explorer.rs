@@ -62,6 +62,7 @@
 //! choice positions: choices beyond the 64th are never put to sleep (explored always, which is
 //! sound).
 
+use super::budget::{Budget, Unlimited};
 use super::fingerprint::fingerprint as fingerprint_of;
 use super::report::{self, Report, Stop};
 use super::visited::{Lookup, Visited, STATES_LIMIT};
@@ -96,6 +97,8 @@ pub struct Progress {
     pub transitions: u64,
     /// Distinct failure kinds found so far.
     pub failures: usize,
+    /// Steps from the start to the state being expanded now.
+    pub depth: usize,
 }
 
 /// A sleep set's width: choices at positions 64 and beyond never sleep.
@@ -353,8 +356,23 @@ impl<M: Model> Explorer<M> {
 
     /// Runs slices of [`Limits::slice_steps`] until the search ends, then reports.
     pub fn run(&mut self) -> Report<M::Choice, M::Failure> {
-        while !self.run_slice(self.limits.slice_steps.max(1)).finished {}
+        self.run_within(&mut Unlimited);
         self.report()
+    }
+
+    /// Runs slices of [`Limits::slice_steps`] until the search ends or `budget`, asked after
+    /// each slice, is spent. Returns the budget that stopped the search, if one did; the search
+    /// can then go on with more slices, and its report says it was not complete.
+    pub fn run_within(&mut self, budget: &mut dyn Budget) -> Option<String> {
+        loop {
+            let progress = self.run_slice(self.limits.slice_steps.max(1));
+            if progress.finished {
+                return None;
+            }
+            if let Some(spent) = budget.spent(&progress) {
+                return Some(spent);
+            }
+        }
     }
 
     /// How far the search has come.
@@ -364,6 +382,7 @@ impl<M: Model> Explorer<M> {
             states_unique: self.records.len(),
             transitions: self.transitions,
             failures: self.kinds.len(),
+            depth: self.stack.last().map_or(0, |frame| frame.depth as usize),
         }
     }
 

@@ -53,6 +53,7 @@
 //!   [`Report::verdict`] says "No schedule fails (N states, complete)" only then, and
 //!   "No failure within N states (...)" when a limit stopped the search first.
 
+pub mod budget;
 pub mod explorer;
 pub mod fingerprint;
 pub mod footprint;
@@ -66,6 +67,7 @@ mod tests;
 #[cfg(test)]
 mod toys;
 
+pub use budget::{Budget, Unlimited};
 pub use explorer::{Explorer, Progress, Reduction};
 pub use footprint::Footprint;
 pub use model::Model;

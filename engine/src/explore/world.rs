@@ -1,7 +1,7 @@
 //! The world as a model for the explorer, and the check of a lesson: the bug is found from
 //! scratch, every real fix is proven over every schedule, every partial fix fails.
 
-use super::{Explorer, Limits, Model, Report};
+use super::{Budget, Explorer, Limits, Model, Report, Stop, Unlimited};
 use crate::lesson::{KnobValues, Lesson};
 use crate::world::{Choice, Schedule, Status, World};
 use serde::Serialize;
@@ -97,6 +97,24 @@ pub fn explore(world: World, limits: Limits) -> Report<Choice, Failure> {
     Explorer::new(world, limits).run()
 }
 
+/// Explores one scenario within `limits` and `budget`. Returns the report and, when the search
+/// did not finish, the budget it reached, in words ("the state budget of 1000000 states").
+pub fn explore_within(
+    world: World,
+    limits: Limits,
+    budget: &mut dyn Budget,
+) -> (Report<Choice, Failure>, Option<String>) {
+    let mut explorer = Explorer::new(world, limits);
+    let spent = explorer.run_within(budget);
+    let report = explorer.report();
+    let reached = spent.or_else(|| match report.stop {
+        Some(Stop::StatesMax) => Some(format!("the state budget of {} states", limits.states_max)),
+        Some(Stop::DepthMax) => Some(format!("the depth budget of {} steps", limits.depth_max)),
+        Some(Stop::Paused) | None => None,
+    });
+    (report, reached)
+}
+
 /// Prints an explored schedule (choices) as task names, the way URLs and tests spell it.
 ///
 /// The schedule is replayed from `world`, because goroutines started by `spawn` exist (and have
@@ -128,8 +146,13 @@ pub struct ScenarioCheck {
     pub expect_failure: bool,
     /// Whether the exploration was complete.
     pub complete: bool,
+    /// When it was not: the budget it reached ("the time budget of 60 s").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_reached: Option<String>,
     /// Distinct states explored.
     pub states: usize,
+    /// The longest schedule the search followed, in steps.
+    pub depth: usize,
     /// Each failure kind found, with the shortest schedule reaching it.
     pub failures: Vec<(String, String)>,
     /// Whether some schedule ends with every task waiting for good (a deadlock or a stall), as
@@ -182,8 +205,9 @@ impl fmt::Display for ScenarioCheck {
         } else {
             write!(
                 f,
-                "{mark} {what}: no failure within {} states (incomplete)",
-                self.states
+                "{mark} {what}: not finished: {} states explored, {} reached; the scenario may not terminate",
+                self.states,
+                self.budget_reached.as_deref().unwrap_or("a budget")
             )
         }
     }
@@ -192,6 +216,16 @@ impl fmt::Display for ScenarioCheck {
 /// Checks the bug and every fix of a lesson, and every fix again at each knob setting where it is
 /// known to fail (its `fails_at`).
 pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck>, String> {
+    check_lesson_within(lesson, limits, &mut Unlimited)
+}
+
+/// [`check_lesson`], each exploration also within `budget`: a search it stops is reported as
+/// not finished, never as proven.
+pub fn check_lesson_within(
+    lesson: &Lesson,
+    limits: Limits,
+    budget: &mut dyn Budget,
+) -> Result<Vec<ScenarioCheck>, String> {
     let mut runs: Vec<(Option<&crate::lesson::Fix>, KnobValues)> = vec![(None, KnobValues::new())];
     for fix in &lesson.fixes {
         runs.push((Some(fix), KnobValues::new()));
@@ -204,7 +238,8 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
         let mut knobs = lesson.knob_values(slug);
         knobs.extend(at.iter().map(|(k, &v)| (k.clone(), v)));
         let world = World::new(&scenario).map_err(|e| e.to_string())?;
-        let report = explore(world.clone(), limits);
+        budget.begin(&what(lesson, slug, &at));
+        let (report, budget_reached) = explore_within(world.clone(), limits, budget);
         let expect_failure = !at.is_empty() || fix.is_none_or(|f| !f.proven);
         let failures: Vec<(String, String)> = report
             .failures
@@ -231,7 +266,9 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
             knobs,
             expect_failure,
             complete: report.complete,
+            budget_reached,
             states: report.states_unique,
+            depth: report.depth_max,
             failures,
             stuck,
             never_ends: report.never_ends(),
@@ -241,6 +278,19 @@ pub fn check_lesson(lesson: &Lesson, limits: Limits) -> Result<Vec<ScenarioCheck
         });
     }
     Ok(out)
+}
+
+/// "lock-order fix order-by at requests = 5": a scenario of a lesson, for progress lines.
+fn what(lesson: &Lesson, fix: Option<&str>, at: &KnobValues) -> String {
+    let mut what = format!(
+        "{} {}",
+        lesson.slug,
+        fix.map_or("bug".into(), |f| format!("fix {f}"))
+    );
+    for (knob, value) in at {
+        what.push_str(&format!(" {knob} = {value}"));
+    }
+    what
 }
 
 impl World {

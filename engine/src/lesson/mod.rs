@@ -16,8 +16,10 @@
 //! ([`Fix::fails_at`]); the check explores those too and expects a failure there.
 
 mod challenge;
+mod validate;
 
 pub use challenge::{Challenge, ChallengeKind, NotMet, TRIES_BEFORE_HINT};
+pub use validate::{check_folder, validate, LANGUAGES};
 
 use crate::world::{Action, Driver, Op, PoolSpec, Scenario, ServerSettings, TaskSpec};
 use serde::{Deserialize, Serialize};
@@ -306,6 +308,18 @@ impl Lesson {
         self.fixes.iter().find(|f| f.slug == slug)
     }
 
+    /// The fix called `slug`, or an error that lists the fixes there are (`slug` comes from a
+    /// person: a command line, an address).
+    pub fn fix_named(&self, slug: &str) -> Result<&Fix, String> {
+        self.fix(slug).ok_or_else(|| {
+            let known: Vec<&str> = self.fixes.iter().map(|f| f.slug.as_str()).collect();
+            format!(
+                "the lesson has no fix `{slug}`; {}",
+                known_list("its fixes are", &known)
+            )
+        })
+    }
+
     /// Whether protocol view is on by default with `fix` applied: the fix's setting, else the
     /// lesson's.
     pub fn protocol_for(&self, fix: Option<&str>) -> bool {
@@ -339,9 +353,13 @@ impl Lesson {
     /// is an error, since these come from the learner.
     pub fn scenario_at(&self, fix: Option<&str>, values: &KnobValues) -> Result<Scenario, String> {
         for (name, &value) in values {
-            let knob = self
-                .knob(name)
-                .ok_or_else(|| format!("the lesson has no knob `{name}`"))?;
+            let knob = self.knob(name).ok_or_else(|| {
+                let known: Vec<&str> = self.knobs.iter().map(|k| k.name.as_str()).collect();
+                format!(
+                    "the lesson has no knob `{name}`; {}",
+                    known_list("its knobs are", &known)
+                )
+            })?;
             if value < knob.min || value > knob.max {
                 return Err(format!(
                     "knob `{name}` = {value} is outside {}..={}",
@@ -468,6 +486,15 @@ impl Lesson {
     }
 }
 
+/// "its fixes are a, b" or "it has none".
+fn known_list(lead: &str, names: &[&str]) -> String {
+    if names.is_empty() {
+        "it has none".to_string()
+    } else {
+        format!("{lead} {}", names.join(", "))
+    }
+}
+
 fn replace_sql(program: &mut [Op], replacements: &BTreeMap<String, String>) {
     for op in program {
         match &mut op.action {
@@ -535,163 +562,6 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
         }
         None => message,
     }
-}
-
-/// Checks what the file format alone cannot: the scenario builds, the bug schedule parses, every
-/// task runs a listing, every fix applies.
-pub fn validate(lesson: &Lesson) -> Result<(), String> {
-    let check_scenario = |scenario: &Scenario, what: &str| -> Result<(), String> {
-        crate::world::World::new(scenario)
-            .map(drop)
-            .map_err(|e| format!("{what}: {e}"))
-    };
-    check_scenario(&lesson.scenario, "scenario")?;
-    lesson
-        .bug_schedule
-        .parse::<crate::world::Schedule>()
-        .map_err(|e| format!("bug_schedule: {e}"))?;
-    for task in &lesson.scenario.tasks {
-        let Some(listing) = lesson.listings.iter().find(|l| l.runs(&task.name)) else {
-            if task.goroutine {
-                continue;
-            }
-            return Err(format!("task {} runs no listing", task.name));
-        };
-        let lines = listing.code.lines().count() as u32;
-        if let Some(op) = task
-            .program
-            .iter()
-            .find(|op| op.line == 0 || op.line > lines)
-        {
-            return Err(format!(
-                "task {}: line {} is outside {} ({lines} lines)",
-                task.name, op.line, listing.file
-            ));
-        }
-    }
-    validate_knobs(lesson)?;
-    if let Some(problem) = lesson.sources.iter().find_map(Source::problem) {
-        return Err(format!("sources: {problem}"));
-    }
-    for moment in &lesson.moments {
-        let Some(listing) = lesson.listings.iter().find(|l| l.runs(&moment.task)) else {
-            return Err(format!("moment: no listing runs task `{}`", moment.task));
-        };
-        if moment.line == 0 || moment.line as usize > listing.code.lines().count() {
-            return Err(format!(
-                "moment: line {} is outside {}",
-                moment.line, listing.file
-            ));
-        }
-    }
-    let mut slugs = std::collections::BTreeSet::new();
-    for fix in &lesson.fixes {
-        if !slugs.insert(fix.slug.as_str()) {
-            return Err(format!("fix {} is listed twice", fix.slug));
-        }
-        if let Some(problem) = fix.sources.iter().find_map(Source::problem) {
-            return Err(format!("fix {}: sources: {problem}", fix.slug));
-        }
-        if let Some(schedule) = &fix.schedule {
-            schedule
-                .parse::<crate::world::Schedule>()
-                .map_err(|e| format!("fix {}: schedule: {e}", fix.slug))?;
-        }
-        for old in fix.sql.keys() {
-            let used = lesson
-                .scenario
-                .tasks
-                .iter()
-                .any(|t| program_uses_sql(&t.program, old));
-            if !used {
-                return Err(format!("fix {}: no task sends {old:?}", fix.slug));
-            }
-        }
-        check_scenario(
-            &lesson.scenario(Some(&fix.slug)),
-            &format!("fix {}", fix.slug),
-        )?;
-        let settings = std::iter::once(&fix.knobs).chain(&fix.fails_at);
-        for (index, values) in settings.enumerate() {
-            let what = if index == 0 {
-                format!("fix {}: knobs", fix.slug)
-            } else {
-                format!("fix {}: fails_at {index}", fix.slug)
-            };
-            if index > 0 && values.is_empty() {
-                return Err(format!("{what}: names no knob"));
-            }
-            let scenario = lesson
-                .scenario_at(Some(&fix.slug), values)
-                .map_err(|e| format!("{what}: {e}"))?;
-            check_scenario(&scenario, &what)?;
-        }
-    }
-    challenge::validate(lesson)
-}
-
-fn validate_knobs(lesson: &Lesson) -> Result<(), String> {
-    let mut names = std::collections::BTreeSet::new();
-    for knob in &lesson.knobs {
-        let what = format!("knob {}", knob.name);
-        if !names.insert(knob.name.as_str()) {
-            return Err(format!("{what} is defined twice"));
-        }
-        match (&knob.task, &knob.pool) {
-            (Some(task), None) => {
-                if !lesson
-                    .scenario
-                    .tasks
-                    .iter()
-                    .any(|t| &t.name == task && !t.goroutine)
-                {
-                    return Err(format!("{what}: no request task named `{task}`"));
-                }
-            }
-            (None, Some(pool)) => {
-                if !lesson.scenario.pools.iter().any(|p| &p.name == pool) {
-                    return Err(format!("{what}: no pool named `{pool}`"));
-                }
-            }
-            _ => return Err(format!("{what}: give exactly one of `task` and `pool`")),
-        }
-        if knob.min == 0 || knob.min > knob.max || knob.max > KNOB_VALUE_MAX {
-            return Err(format!(
-                "{what}: the range {}..={} must lie within 1..={KNOB_VALUE_MAX}",
-                knob.min, knob.max
-            ));
-        }
-        if knob.default < knob.min || knob.default > knob.max {
-            return Err(format!(
-                "{what}: default {} is outside {}..={}",
-                knob.default, knob.min, knob.max
-            ));
-        }
-    }
-    check_each_value_world(lesson)
-}
-
-/// The extreme knob settings build valid worlds (e.g. task names stay unique at every count).
-fn check_each_value_world(lesson: &Lesson) -> Result<(), String> {
-    for knob in &lesson.knobs {
-        for value in [knob.min, knob.max] {
-            let values = KnobValues::from([(knob.name.clone(), value)]);
-            let scenario = lesson.scenario_at(None, &values)?;
-            crate::world::World::new(&scenario)
-                .map_err(|e| format!("knob {} = {value}: {e}", knob.name))?;
-        }
-    }
-    Ok(())
-}
-
-fn program_uses_sql(program: &[Op], wanted: &str) -> bool {
-    program.iter().any(|op| match &op.action {
-        Action::Query { sql, .. } | Action::QueryRow { sql, .. } | Action::Exec { sql, .. } => {
-            sql == wanted
-        }
-        Action::Defer { body } => program_uses_sql(body, wanted),
-        _ => false,
-    })
 }
 
 #[cfg(test)]
@@ -817,7 +687,10 @@ fails_at = [{ requests = 5 }]
         let err = lesson
             .scenario_at(None, &KnobValues::from([("cpus".into(), 2)]))
             .unwrap_err();
-        assert_eq!(err, "the lesson has no knob `cpus`");
+        assert_eq!(
+            err,
+            "the lesson has no knob `cpus`; its knobs are requests, max_conns"
+        );
     }
 
     #[test]
@@ -881,7 +754,7 @@ fails_at = [{ requests = 5 }]
             (
                 "knobs = { max_conns = 5 }",
                 "knobs = { pool = 5 }",
-                "fix bigger: knobs: the lesson has no knob `pool`",
+                "fix bigger: knobs: the lesson has no knob `pool`; its knobs are requests, max_conns",
             ),
         ];
         for (from, to, message) in cases {

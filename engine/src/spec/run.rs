@@ -21,6 +21,7 @@
 
 use super::parse::{Marker, Permutation, PermutationEntry, Spec};
 use super::table;
+pub use super::RunOptions;
 use crate::server::{Event, Pid, QueryOutcome, Server, SessionState, Settings, StatementResult};
 use crate::time::{Duration, Instant};
 use std::sync::Arc;
@@ -37,23 +38,6 @@ pub fn run_text(text: &str) -> Result<String, String> {
     run(&spec)
 }
 
-/// Settings of a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunOptions {
-    /// How long a step may block before the tester cancels it (isolationtester's
-    /// `PGISOLATIONTIMEOUT`, 300 s by default). Only a permutation whose step can never finish
-    /// gets there; the cancel is then printed as isolationtester prints it.
-    pub step_wait_max: Duration,
-}
-
-impl Default for RunOptions {
-    fn default() -> RunOptions {
-        RunOptions {
-            step_wait_max: Duration::from_secs(300),
-        }
-    }
-}
-
 /// Runs every permutation of `spec` and returns what isolationtester would print.
 pub fn run(spec: &Spec) -> Result<String, String> {
     run_with(spec, &RunOptions::default())
@@ -61,18 +45,31 @@ pub fn run(spec: &Spec) -> Result<String, String> {
 
 /// [`run`] with explicit settings.
 pub fn run_with(spec: &Spec, options: &RunOptions) -> Result<String, String> {
-    let mut out = table::spec_header(spec.sessions.len());
+    let mut out = String::new();
+    run_into(spec, options, &mut |text| out.push_str(text))?;
+    Ok(out)
+}
+
+/// [`run_with`], handing the output to `write` as it is made: the header, then each
+/// permutation's header and each of its steps' lines as soon as the step is reported, so a long
+/// spec shows its progress (the command line prints each piece at once).
+pub fn run_into(
+    spec: &Spec,
+    options: &RunOptions,
+    write: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    write(&table::spec_header(spec.sessions.len()));
     // One server and one connection per session for the whole spec, as isolationtester keeps
     // its connections: a transaction a permutation leaves open is still open in the next one.
     let mut tester = Tester::new(Arc::new(spec.clone()), options.clone())?;
     for permutation in spec.permutations_to_run()? {
-        out.push_str(&table::permutation_header(&permutation));
-        let result = tester.run_permutation(&permutation);
-        out.push_str(&std::mem::take(&mut tester.out));
+        write(&table::permutation_header(&permutation));
+        let result = tester.run_permutation(&permutation, write);
+        write(&std::mem::take(&mut tester.out));
         tester.events.clear();
         result?;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[derive(Clone, Copy)]
@@ -228,11 +225,18 @@ impl Tester {
         }
     }
 
-    /// Runs one permutation to its end, teardown included.
-    fn run_permutation(&mut self, permutation: &Permutation) -> Result<(), String> {
+    /// Runs one permutation to its end, teardown included, handing `write` the output after
+    /// the setup and after each step.
+    fn run_permutation(
+        &mut self,
+        permutation: &Permutation,
+        write: &mut dyn FnMut(&str),
+    ) -> Result<(), String> {
         self.begin()?;
+        write(&std::mem::take(&mut self.out));
         for entry in &permutation.entries {
             self.launch(entry.clone())?;
+            write(&std::mem::take(&mut self.out));
         }
         self.finish()?;
         self.teardown()

@@ -10,17 +10,21 @@ use super::parse::Permutation;
 /// rows, `(N rows)` footer and an empty line. A column is right-aligned when every non-empty
 /// value looks numeric (see [`looks_numeric`]), otherwise left-aligned with trailing spaces.
 /// NULL prints as an empty cell. A result with no columns prints nothing at all.
+///
+/// Widths count characters: libpq measures and pads in bytes (the C printf `%-*s` it uses
+/// counts bytes too), which leaves a column with `é` ragged in a terminal. For ASCII, which
+/// every upstream expected file is, the two agree. (Characters are not display columns: a wide
+/// CJK character still takes two; no crate for that is in the lock file.)
 pub fn format_table(columns: &[String], rows: &[Vec<Option<String>>]) -> String {
     if columns.is_empty() {
         return String::new();
     }
-    // libpq measures and pads in bytes; the C printf `%-*s` it uses counts bytes too.
-    let mut widths: Vec<usize> = columns.iter().map(String::len).collect();
+    let mut widths: Vec<usize> = columns.iter().map(|c| width(c)).collect();
     let mut numeric = vec![true; columns.len()];
     for row in rows {
         for (index, cell) in row.iter().enumerate().take(columns.len()) {
             let value = cell.as_deref().unwrap_or("");
-            widths[index] = widths[index].max(value.len());
+            widths[index] = widths[index].max(width(value));
             if !value.is_empty() && !looks_numeric(value) {
                 numeric[index] = false;
             }
@@ -59,8 +63,13 @@ fn row_count_footer(count: usize) -> String {
     }
 }
 
-fn pad(out: &mut String, cell: &str, width: usize, right_aligned: bool) {
-    let fill = width.saturating_sub(cell.len());
+/// A cell's width in a terminal, counted in characters.
+fn width(cell: &str) -> usize {
+    cell.chars().count()
+}
+
+fn pad(out: &mut String, cell: &str, column_width: usize, right_aligned: bool) {
+    let fill = column_width.saturating_sub(width(cell));
     if right_aligned {
         out.extend(std::iter::repeat_n(' ', fill));
         out.push_str(cell);

@@ -231,20 +231,43 @@ impl std::error::Error for StepError {}
 pub enum ReplayError {
     /// The scenario is invalid.
     Scenario(ScenarioError),
-    /// Move `index` (0-based) names no task.
-    UnknownTask { index: usize, name: String },
-    /// Move `index` is not enabled at that point.
-    NotEnabled { index: usize, error: StepError },
+    /// Move `index` (0-based) names no task; `known` are the tasks there are.
+    UnknownTask {
+        index: usize,
+        name: String,
+        known: Vec<String>,
+    },
+    /// Move `index`, written `name`, is not enabled at that point.
+    NotEnabled {
+        index: usize,
+        name: String,
+        error: StepError,
+    },
 }
 
 impl fmt::Display for ReplayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReplayError::Scenario(e) => write!(f, "{e}"),
-            ReplayError::UnknownTask { index, name } => {
-                write!(f, "move {}: no task named `{name}`", index + 1)
+            ReplayError::UnknownTask { index, name, known } => write!(
+                f,
+                "move {}: no task named `{name}`; the tasks are {}",
+                index + 1,
+                known.join(", ")
+            ),
+            // Named as the schedule writes it, not by the task's index.
+            ReplayError::NotEnabled {
+                index,
+                name,
+                error: StepError::NotEnabled(Choice::Task(_)),
+            } => write!(
+                f,
+                "move {}: {name} cannot run now (it waits or has finished)",
+                index + 1
+            ),
+            ReplayError::NotEnabled { index, error, .. } => {
+                write!(f, "move {}: {error}", index + 1)
             }
-            ReplayError::NotEnabled { index, error } => write!(f, "move {}: {error}", index + 1),
         }
     }
 }
@@ -375,13 +398,18 @@ impl World {
                         return Err(ReplayError::UnknownTask {
                             index,
                             name: name.clone(),
+                            known: world.tasks.iter().map(|t| t.name.clone()).collect(),
                         })
                     }
                 },
             };
             let step_events = world
                 .step(choice)
-                .map_err(|error| ReplayError::NotEnabled { index, error })?;
+                .map_err(|error| ReplayError::NotEnabled {
+                    index,
+                    name: m.to_string(),
+                    error,
+                })?;
             events.extend(step_events);
         }
         Ok((world, events))
