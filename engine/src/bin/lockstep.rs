@@ -3,7 +3,7 @@
 use std::io::Write;
 
 const USAGE: &str =
-    "usage: lockstep spec FILE.spec...|- | check DIR [--json] [--seconds S] [--states N] | run LESSON [--fix F] [--knob NAME=VALUE]... [--schedule S] [--dir DIR]";
+    "usage: lockstep spec FILE.spec...|- | check DIR [--json] [--seconds S] [--states N] | run LESSON [--fix F] [--knob NAME=VALUE]... [--schedule S | --seed N] [--dir DIR]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -275,14 +275,17 @@ fn positional<'a>(args: &'a [String], valued: &[&str]) -> Option<&'a String> {
     None
 }
 
-/// `lockstep run LESSON [--fix F] [--knob NAME=VALUE]... [--schedule S] [--dir DIR]`: replays a
-/// schedule (the lesson's bug schedule by default), printing every event's narration, then the
-/// final status. An unknown lesson, fix, knob or task is refused with the ones there are.
+/// `lockstep run LESSON [--fix F] [--knob NAME=VALUE]... [--schedule S | --seed N] [--dir DIR]`:
+/// replays a schedule (the lesson's bug schedule by default), or runs the one seed N picks
+/// (the engine's seeded scheduler, the same natively and in the browser) and prints it,
+/// printing every event's narration, then the final status. An unknown lesson, fix, knob or
+/// task is refused with the ones there are.
 fn run(args: &[String]) -> i32 {
     let mut slug = None;
     let mut fix = None;
     let mut knobs = Vec::new();
     let mut schedule = None;
+    let mut seed = None;
     let mut dir = "lessons".to_string();
     let mut i = 0;
     while i < args.len() {
@@ -291,6 +294,7 @@ fn run(args: &[String]) -> i32 {
             "--fix" => fix = value,
             "--knob" => knobs.extend(value),
             "--schedule" => schedule = value,
+            "--seed" => seed = value,
             "--dir" => dir = value.unwrap_or(dir),
             other if !other.starts_with("--") => {
                 slug = Some(other.to_string());
@@ -338,6 +342,22 @@ fn run(args: &[String]) -> i32 {
             return 2;
         }
     };
+    if let Some(seed) = seed {
+        if schedule.is_some() {
+            eprintln!("--seed and --schedule: give one or the other");
+            return 2;
+        }
+        return match seed.parse::<u64>() {
+            Ok(seed) => run_seeded(&scenario, seed),
+            Err(_) => {
+                eprintln!(
+                    "--seed: expected a whole number from 0 to {}, got {seed}",
+                    u64::MAX
+                );
+                2
+            }
+        };
+    }
     let text = schedule.unwrap_or_else(|| lesson.schedule_for(fix.as_deref()).to_string());
     let parsed = match text.parse::<lockstep::world::Schedule>() {
         Ok(s) => s,
@@ -363,6 +383,39 @@ fn run(args: &[String]) -> i32 {
             1
         }
     }
+}
+
+/// Runs the schedule `seed` picks, at most `SCHEDULE_LENGTH_MAX` moves: its events, the
+/// schedule itself (to replay with `--schedule`), and the final status.
+fn run_seeded(scenario: &lockstep::world::Scenario, seed: u64) -> i32 {
+    use lockstep::world::scheduler::{run, Seeded};
+    let mut world = match lockstep::world::World::new(scenario) {
+        Ok(world) => world,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let taken = match run(
+        &mut world,
+        &mut Seeded::new(seed),
+        lockstep::limits::SCHEDULE_LENGTH_MAX,
+    ) {
+        Ok(taken) => taken,
+        Err(e) => {
+            eprintln!("seed {seed}: {e}");
+            return 1;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for event in &taken.events {
+        if writeln!(out, "{}", event.narration()).is_err() {
+            return 0;
+        }
+    }
+    let _ = writeln!(out, "schedule: {}", taken.schedule);
+    let _ = writeln!(out, "status: {:?}", world.status());
+    0
 }
 
 /// `NAME=VALUE` settings of `--knob`, by name.
