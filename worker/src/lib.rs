@@ -8,8 +8,9 @@
 //! [`check`] is plain Rust, tested natively; only `main.rs` touches the browser.
 
 use lockstep::explore::world::schedule_text;
-use lockstep::explore::{Explorer, Limits, Stop, DEPTH_MAX_DEFAULT, SLICE_STEPS_DEFAULT};
+use lockstep::explore::{Explorer, Limits, Stop, SLICE_STEPS_DEFAULT};
 use lockstep::lesson::KnobValues;
+use lockstep::limits::CHECK_DEPTH_MAX;
 use lockstep::world::World;
 use serde::{Deserialize, Serialize};
 
@@ -120,9 +121,7 @@ pub fn start_world(request: &Request) -> Result<World, String> {
     let lesson = lockstep_lessons::lesson(&request.lesson)
         .ok_or_else(|| format!("there is no lesson called `{}`", request.lesson))?;
     if let Some(fix) = request.fix.as_deref() {
-        if lesson.fix(fix).is_none() {
-            return Err(format!("the lesson has no fix `{fix}`"));
-        }
+        lesson.fix_named(fix)?;
     }
     let scenario = lesson.scenario_at(request.fix.as_deref(), &request.knobs)?;
     World::new(&scenario).map_err(|e| e.to_string())
@@ -137,9 +136,10 @@ pub fn check(
     mut progress: impl FnMut(Reply),
 ) -> Result<CheckResult, String> {
     let root = start_world(request)?;
+    // The same bounds as `lockstep check`, so the page and the command line agree.
     let limits = Limits {
         states_max: request.states_max,
-        depth_max: DEPTH_MAX_DEFAULT,
+        depth_max: CHECK_DEPTH_MAX,
         slice_steps: SLICE_STEPS_DEFAULT,
     };
     let started = now();

@@ -41,7 +41,11 @@ fn the_worker_explores_the_same_world_as_lockstep_check() {
     let lesson = lockstep_lessons::lesson("lock-order").unwrap();
     for fix in [None, Some("order-by")] {
         let scenario = lesson.scenario_at(fix, &KnobValues::new()).unwrap();
-        let expected = Explorer::new(World::new(&scenario).unwrap(), Limits::default()).run();
+        let limits = Limits {
+            depth_max: CHECK_DEPTH_MAX,
+            ..Limits::default()
+        };
+        let expected = Explorer::new(World::new(&scenario).unwrap(), limits).run();
         let got = check(&request("lock-order", fix), ticking(), |_| {}).unwrap();
         assert_eq!(got.states, expected.states_unique, "{fix:?}");
         assert_eq!(got.complete, expected.complete, "{fix:?}");
@@ -115,8 +119,17 @@ fn unknown_lessons_fixes_and_knobs_are_refused_in_words() {
         refusals[0],
         (7, "there is no lesson called `no-such-lesson`".into())
     );
-    assert_eq!(refusals[1], (8, "the lesson has no fix `nope`".into()));
-    assert_eq!(refusals[2], (9, "the lesson has no knob `nope`".into()));
+    assert_eq!(
+        refusals[1],
+        (
+            8,
+            "the lesson has no fix `nope`; its fixes are order-by, retry".into()
+        )
+    );
+    assert_eq!(
+        refusals[2],
+        (9, "the lesson has no knob `nope`; it has none".into())
+    );
     assert_eq!(refusals[3].0, 0);
     assert!(refusals[3].1.starts_with("the request could not be read"));
 }
