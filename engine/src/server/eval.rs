@@ -3,7 +3,8 @@
 //! executor supplies them with access to the lock manager.
 
 use super::integer::{self, IntType};
-use super::storage::{Column, Value};
+use super::row_ref::RowRef;
+use super::storage::Value;
 use super::PgError;
 use crate::sql::{BinOp, Expr, SqlType};
 use std::cmp::Ordering;
@@ -20,31 +21,6 @@ pub(crate) enum Stop {
 impl From<PgError> for Stop {
     fn from(e: PgError) -> Stop {
         Stop::Error(e)
-    }
-}
-
-/// The row an expression is evaluated against.
-#[derive(Clone, Copy)]
-pub(crate) struct RowRef<'a> {
-    /// The table's name and columns, if the statement reads one.
-    pub table: Option<(&'a str, &'a [Column])>,
-    /// The alias given to the table, if any.
-    pub alias: Option<&'a str>,
-    /// The current row's values.
-    pub values: Option<&'a [Value]>,
-    /// ON CONFLICT's EXCLUDED row.
-    pub excluded: Option<&'a [Value]>,
-}
-
-impl<'a> RowRef<'a> {
-    /// No table, no row (SELECT without FROM, VALUES lists).
-    pub fn empty() -> RowRef<'a> {
-        RowRef {
-            table: None,
-            alias: None,
-            values: None,
-            excluded: None,
-        }
     }
 }
 

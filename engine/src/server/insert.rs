@@ -3,9 +3,10 @@
 //! key; INSERT ... ON CONFLICT checks the arbiter indexes first (speculative insertion) and
 //! then does nothing, or locks and updates the existing row.
 
-use super::eval::{self, coerce, is_true, RowRef, Stop};
+use super::eval::{self, coerce, is_true, Stop};
 use super::event::{Event, WriteKind};
 use super::exec::{command, Flow, FunctionState};
+use super::row_ref::RowRef;
 use super::rowlock::{mark_wait_row, RowOp, RowRes, WaitOper};
 use super::storage::{ctid, Table, Tuple, Value};
 use super::txn::{Snapshot, Txn, XidStatus};

@@ -13,7 +13,7 @@
 //! only, so a numeric result beyond the int8 range is refused as unsupported rather than
 //! wrapped.
 
-use super::eval::RowRef;
+use super::row_ref::RowRef;
 use super::PgError;
 use crate::sql::{BinOp, Expr, SqlType};
 

@@ -28,6 +28,7 @@ mod exec;
 mod insert;
 mod integer;
 pub mod locks;
+mod row_ref;
 mod rowlock;
 mod ssi;
 pub mod storage;

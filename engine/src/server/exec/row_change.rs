@@ -2,9 +2,10 @@
 //! EvalPlanQual's re-check of a row that changed while the statement waited for it.
 
 use super::*;
-use crate::server::eval::{self, coerce, RowRef, Stop};
+use crate::server::eval::{self, coerce, Stop};
 use crate::server::event::Event;
 use crate::server::insert::not_null_violation;
+use crate::server::row_ref::RowRef;
 use crate::server::rowlock::{RowOp, RowRes, WaitOper};
 use crate::server::storage::Value;
 use crate::server::txn::Txn;

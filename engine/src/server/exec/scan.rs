@@ -2,9 +2,10 @@
 //! aggregating, for SELECT and for the row-finding part of UPDATE and DELETE.
 
 use super::*;
-use crate::server::eval::{self, column_name, is_true, RowRef, Stop};
+use crate::server::eval::{self, column_name, is_true, Stop};
 use crate::server::event::Event;
 use crate::server::integer;
+use crate::server::row_ref::RowRef;
 use crate::server::storage::Value;
 use crate::server::txn::{Snapshot, Viewer};
 use crate::server::{PgError, Server, Session, StatementResult};
