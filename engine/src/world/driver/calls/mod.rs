@@ -1,20 +1,24 @@
-//! A driver call in flight: its micro-steps (acquire, the protocol messages it sends and the
-//! replies it reads, with each driver's rules for what a reply means), and how it ends.
+//! A driver call in flight: how it starts (`mod.rs`), its micro-steps (`micro.rs`: acquire,
+//! the protocol messages it sends and the replies it reads, with each driver's rules for what
+//! a reply means), and how it ends (`finish.rs`).
 
 use super::*;
 
+mod finish;
+mod micro;
+
 /// A statement a task sends: where (`on`: a pool, a transaction or a connection variable), the
 /// SQL and its arguments, the context it runs under, and what kind of call it is.
-pub(super) struct Statement<'a> {
-    pub(super) on: &'a str,
-    pub(super) sql: &'a str,
-    pub(super) args: &'a [String],
-    pub(super) context: Option<String>,
-    pub(super) kind: CallKind,
+pub(in crate::world::driver) struct Statement<'a> {
+    pub(in crate::world::driver) on: &'a str,
+    pub(in crate::world::driver) sql: &'a str,
+    pub(in crate::world::driver) args: &'a [String],
+    pub(in crate::world::driver) context: Option<String>,
+    pub(in crate::world::driver) kind: CallKind,
 }
 
 impl World {
-    pub(super) fn start_call(
+    pub(in crate::world::driver) fn start_call(
         &mut self,
         id: TaskId,
         call: Call,
@@ -49,7 +53,7 @@ impl World {
 
     /// Starts a statement call of task `id`: on a pool (acquire first), a transaction or a
     /// connection, checking the transaction and the context before anything is sent.
-    pub(super) fn start_statement(
+    pub(in crate::world::driver) fn start_statement(
         &mut self,
         id: TaskId,
         statement: Statement<'_>,
@@ -106,7 +110,7 @@ impl World {
         self.start_call(id, call, driver, events);
     }
 
-    pub(super) fn start_rows_call(
+    pub(in crate::world::driver) fn start_rows_call(
         &mut self,
         id: TaskId,
         rows_var: &str,
@@ -189,7 +193,7 @@ impl World {
         self.advance_call(id, events);
     }
 
-    pub(super) fn start_tx_end(
+    pub(in crate::world::driver) fn start_tx_end(
         &mut self,
         id: TaskId,
         tx_var: &str,
@@ -257,14 +261,19 @@ impl World {
 
     /// The smallest id not in use: handles are forgotten when done, so reusing ids lets a
     /// loop come back to an identical state.
-    pub(super) fn free_rows_id(&self) -> RowsId {
+    pub(in crate::world::driver) fn free_rows_id(&self) -> RowsId {
         (0..)
             .map(RowsId)
             .find(|r| !self.rows.contains_key(r))
             .expect("a free id")
     }
 
-    pub(super) fn new_list(&mut self, id: TaskId, var: &str, list: Vec<Vec<Option<String>>>) {
+    pub(in crate::world::driver) fn new_list(
+        &mut self,
+        id: TaskId,
+        var: &str,
+        list: Vec<Vec<Option<String>>>,
+    ) {
         let rows_id = self.free_rows_id();
         self.rows.insert(
             rows_id,
@@ -280,490 +289,9 @@ impl World {
         self.set_var(id, var, Var::Rows(rows_id));
     }
 
-    /// Runs a call's micro-steps: one per step for lib/pq (each message read is visible),
-    /// as many as can go without waiting for pgx (its `conn busy` guard makes message-level
-    /// interleaving impossible, so finer steps would only multiply schedules).
-    pub(super) fn advance_call(&mut self, id: TaskId, events: &mut Vec<Event>) {
-        for _ in 0..crate::limits::CALL_MICRO_STEPS_MAX {
-            let Some(call) = self.tasks[id.0 as usize].call.clone() else {
-                return;
-            };
-            let pgx = match (call.conn, &call.script.first()) {
-                (Some(c), _) => self.driver_of_conn(c) == Driver::Pgxpool,
-                (None, Some(Micro::Acquire(p))) => self.driver_of_pool(*p) == Driver::Pgxpool,
-                _ => true,
-            };
-            let Some(micro) = call.script.first().cloned() else {
-                self.finish_call(id, events);
-                return;
-            };
-            match micro {
-                Micro::Acquire(pool) => {
-                    if self.pools[pool.0 as usize].position(id).is_some() {
-                        return;
-                    }
-                    match self.try_acquire(id, pool, call.context, events) {
-                        Ok(Some(conn)) => self.granted(id, pool, conn),
-                        Ok(None) => return,
-                        Err(e) => return self.fail_call(id, e, events),
-                    }
-                    if self.finish_if_done(id, events) || !pgx {
-                        return;
-                    }
-                }
-                Micro::Lock => {
-                    let conn = call.conn.expect("a locked call has a connection");
-                    match self.connections.get_mut(&conn) {
-                        // database/sql's mutex is free, but lib/pq starts every driver call by
-                        // checking the error it saved on the connection (conn.go: `query` and
-                        // `Exec` call `cn.err.get()`, `rows.Next` (and so `rows.Close`, which
-                        // loops over it) calls `cn.err.getForNext()`); after a protocol error
-                        // that error is `driver.ErrBadConn` (`errRecover`, `readParseResponse`).
-                        Some(c) if c.bad && c.locked_by.is_none() => {
-                            return self.fail_call(id, error(BAD_CONNECTION), events);
-                        }
-                        Some(c) if c.locked_by.is_none() || c.locked_by == Some(id) => {
-                            c.locked_by = Some(id);
-                            self.pop_micro(id);
-                        }
-                        Some(_) => return,
-                        None => return self.fail_call(id, error(BAD_CONNECTION), events),
-                    }
-                }
-                Micro::Unlock => {
-                    if let Some(c) = call.conn.and_then(|c| self.connections.get_mut(&c)) {
-                        if c.locked_by == Some(id) {
-                            c.locked_by = None;
-                        }
-                    }
-                    self.pop_micro(id);
-                    // The end of one driver call: another goroutine may take the mutex now.
-                    if self.finish_if_done(id, events) || !pgx {
-                        return;
-                    }
-                }
-                Micro::Send(messages) => {
-                    let conn = call.conn.expect("a sending call has a connection");
-                    let usable = self.connections.get(&conn).map(|c| !c.bad && !c.terminated);
-                    if usable != Some(true) {
-                        let text = if pgx { "conn closed" } else { BAD_CONNECTION };
-                        return self.fail_call(id, error(text), events);
-                    }
-                    for message in messages {
-                        events.push(Event::MessageSent {
-                            task: id,
-                            conn,
-                            message: message.clone(),
-                        });
-                        self.connections
-                            .get_mut(&conn)
-                            .expect("usable")
-                            .to_backend
-                            .push_back(message);
-                    }
-                    self.pop_micro(id);
-                    self.backend_process(conn, events);
-                    if self.finish_if_done(id, events) || !pgx {
-                        return;
-                    }
-                }
-                Micro::Read(ref reader) | Micro::Drain(ref reader) => {
-                    let drain = matches!(micro, Micro::Drain(_));
-                    let reader = reader.clone();
-                    let conn = call.conn.expect("a reading call has a connection");
-                    match self.receive(id, conn, events) {
-                        Some(message) => {
-                            if !self.feed(id, conn, reader, drain, message, events) {
-                                return;
-                            }
-                        }
-                        None => {
-                            let Some(c) = self.connections.get(&conn) else {
-                                let text = if pgx { "conn closed" } else { BAD_CONNECTION };
-                                return self.fail_call(id, error(text), events);
-                            };
-                            if c.terminated {
-                                // The server closed the socket: lib/pq sees io.EOF, which it
-                                // turns into ErrBadConn; pgx reports the closed connection.
-                                let text = if pgx {
-                                    "unexpected EOF"
-                                } else {
-                                    BAD_CONNECTION
-                                };
-                                self.mark_bad(id, conn, text, events);
-                                return self.fail_call(id, error(text), events);
-                            }
-                            if matches!(c.backend, BackendState::Executing { .. })
-                                && self.server.is_runnable(c.pid)
-                            {
-                                self.backend_step(conn, events);
-                            } else if !c.to_backend.is_empty() {
-                                self.backend_process(conn, events);
-                            }
-                            return;
-                        }
-                    }
-                    if self.finish_if_done(id, events) || !pgx {
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Finishes the call when nothing but giving the mutex back is left; true if it did.
-    pub(super) fn finish_if_done(&mut self, id: TaskId, events: &mut Vec<Event>) -> bool {
-        let Some(call) = self.tasks[id.0 as usize].call.as_ref() else {
-            return true;
-        };
-        if call.script == [Micro::Unlock] {
-            if let Some(c) = call.conn.and_then(|c| self.connections.get_mut(&c)) {
-                if c.locked_by == Some(id) {
-                    c.locked_by = None;
-                }
-            }
-            self.pop_micro(id);
-        }
-        if self.tasks[id.0 as usize]
-            .call
-            .as_ref()
-            .is_some_and(|c| c.script.is_empty())
-        {
-            self.finish_call(id, events);
-            return true;
-        }
-        false
-    }
-
-    pub(super) fn pop_micro(&mut self, id: TaskId) {
-        if let Some(call) = self.task_mut(id).call.as_mut() {
-            call.script.remove(0);
-        }
-    }
-
-    pub(super) fn granted(&mut self, id: TaskId, pool: PoolId, conn: ConnId) {
-        if let Some(c) = self.connections.get_mut(&conn) {
-            c.holder = Some(id);
-            if c.pool == pool && self.pools[pool.0 as usize].driver == Driver::Pgxpool {
-                c.busy = true;
-            }
-        }
-        let call = self.task_mut(id).call.as_mut().expect("an acquiring call");
-        if matches!(call.script.first(), Some(Micro::Acquire(_))) {
-            call.script.remove(0);
-        }
-        call.conn = Some(conn);
-        call.pool = Some(pool);
-    }
-
-    /// The next reply for a reader: lib/pq's saved message first.
-    pub(super) fn receive(
-        &mut self,
-        id: TaskId,
-        conn: ConnId,
-        events: &mut Vec<Event>,
-    ) -> Option<Backend> {
-        let c = self.connections.get_mut(&conn)?;
-        let message = c.saved.take().or_else(|| c.to_frontend.pop_front())?;
-        if let Backend::ReadyForQuery { status } = &message {
-            c.tx_status = *status;
-        }
-        events.push(Event::MessageReceived {
-            task: id,
-            conn,
-            message: message.clone(),
-        });
-        Some(message)
-    }
-
-    /// Feeds a message to the front reader; false when the call ended (failed).
-    pub(super) fn feed(
-        &mut self,
-        id: TaskId,
-        conn: ConnId,
-        reader: Reader,
-        drain: bool,
-        message: Backend,
-        events: &mut Vec<Event>,
-    ) -> bool {
-        let rearm = |r: Reader| {
-            if drain {
-                Micro::Drain(r)
-            } else {
-                Micro::Read(r)
-            }
-        };
-        match reader.read(message) {
-            ReadOutcome::More(next) => {
-                self.task_mut(id).call.as_mut().expect("call").script[0] = rearm(next);
-            }
-            ReadOutcome::Done { save, tag } => {
-                if let Some(saved) = save {
-                    if let Some(c) = self.connections.get_mut(&conn) {
-                        c.saved = Some(saved);
-                    }
-                }
-                let call = self.task_mut(id).call.as_mut().expect("call");
-                if tag.is_some() {
-                    call.tag = tag;
-                }
-                call.script.remove(0);
-            }
-            ReadOutcome::Row(values) => {
-                let call = self.task_mut(id).call.as_mut().expect("call");
-                call.rows.push(values);
-                if drain {
-                    call.script[0] = Micro::Drain(Reader::RowsNext { error: None });
-                } else {
-                    call.script.remove(0);
-                }
-            }
-            ReadOutcome::RowsDone => {
-                let call = self.task_mut(id).call.as_mut().expect("call");
-                call.rows_done = true;
-                call.script.remove(0);
-            }
-            ReadOutcome::ServerError(fields) => {
-                // The driver decides how the call ends; the client library, the words.
-                let text = self.client_of_conn(conn).server_error(&fields);
-                let sqlstate = Some(fields.code.clone());
-                if let Some(call) = self.task_mut(id).call.as_mut() {
-                    call.rows_done = true;
-                }
-                self.fail_call(id, TaskError { text, sqlstate }, events);
-                return false;
-            }
-            ReadOutcome::Protocol(text) => {
-                let text = format!("pq: {text}");
-                self.mark_bad(id, conn, &text, events);
-                self.fail_call(id, error(text), events);
-                return false;
-            }
-        }
-        true
-    }
-
-    pub(super) fn mark_bad(
-        &mut self,
-        id: TaskId,
-        conn: ConnId,
-        text: &str,
-        events: &mut Vec<Event>,
-    ) {
-        if let Some(c) = self.connections.get_mut(&conn) {
-            if !c.bad {
-                c.bad = true;
-                events.push(Event::ConnectionMarkedBad {
-                    task: id,
-                    conn,
-                    error: text.to_string(),
-                });
-            }
-        }
-    }
-
-    /// A call ended with an error: the driver gives back what the call itself took, then
-    /// the operation fails.
-    pub(super) fn fail_call(&mut self, id: TaskId, err: TaskError, events: &mut Vec<Event>) {
-        let Some(call) = self.task_mut(id).call.take() else {
-            return self.fail(id, err, events);
-        };
-        if let Some(c) = call.conn.and_then(|c| self.connections.get_mut(&c)) {
-            if c.locked_by == Some(id) {
-                c.locked_by = None;
-            }
-        }
-        match call.kind {
-            CallKind::Next { rows } | CallKind::Close { rows } | CallKind::Collect { rows, .. } => {
-                // A failed Next closes the rows (pgx: and releases the connection).
-                self.close_rows(rows, id, events);
-            }
-            // Both drivers end the transaction and give its connection back even when
-            // COMMIT or ROLLBACK fails (pgxpool's Tx.Commit/Rollback release regardless;
-            // database/sql's tx.close).
-            CallKind::Commit { tx, .. } | CallKind::Rollback { tx } => {
-                if let Some(handle) = self.transactions.get_mut(&tx) {
-                    handle.done = true;
-                    let (conn, releases) = (handle.conn, handle.releases);
-                    if let Some(c) = self.connections.get_mut(&conn) {
-                        c.busy = false;
-                    }
-                    if releases {
-                        self.release_conn(conn, id, events);
-                    }
-                }
-            }
-            _ => {
-                if let Some(conn) = call.conn {
-                    if let Some(c) = self.connections.get_mut(&conn) {
-                        c.busy = false;
-                    }
-                    if call.pool.is_some() {
-                        // pool.Query/Exec/Begin failed: the connection goes straight back.
-                        self.release_conn(conn, id, events);
-                    }
-                }
-            }
-        }
-        self.fail(id, err, events);
-    }
-
-    pub(super) fn finish_call(&mut self, id: TaskId, events: &mut Vec<Event>) {
-        let call = self.task_mut(id).call.take().expect("a call to finish");
-        let conn = call.conn;
-        let pgx = conn.is_some_and(|c| self.driver_of_conn(c) == Driver::Pgxpool);
-        match call.kind {
-            CallKind::Acquire { var } => {
-                let conn = conn.expect("acquired");
-                if let Some(c) = self.connections.get_mut(&conn) {
-                    // An acquired connection is idle until used.
-                    c.busy = false;
-                }
-                self.set_var(id, &var, Var::Conn(conn));
-                self.succeed(id, events);
-            }
-            CallKind::Query { var } => {
-                let conn = conn.expect("queried");
-                let rows_id = self.free_rows_id();
-                self.rows.insert(
-                    rows_id,
-                    Rows {
-                        conn: Some(conn),
-                        releases_to: call.pool,
-                        buffered: None,
-                        current: None,
-                        closed: false,
-                        owner: id,
-                    },
-                );
-                self.set_var(id, &var, Var::Rows(rows_id));
-                if call.rows_done {
-                    self.close_rows(rows_id, id, events);
-                }
-                self.succeed(id, events);
-            }
-            CallKind::QueryRow { into } => {
-                self.end_statement(id, conn, call.pool, events);
-                match call.rows.first() {
-                    Some(row) => {
-                        for (i, name) in into.iter().enumerate() {
-                            let v = row.get(i).cloned().flatten();
-                            self.set_var(id, name, Var::Value(v));
-                        }
-                        self.succeed(id, events);
-                    }
-                    None => {
-                        let text = if pgx {
-                            "no rows in result set"
-                        } else {
-                            "sql: no rows in result set"
-                        };
-                        self.fail(id, error(text), events);
-                    }
-                }
-            }
-            CallKind::Exec => {
-                self.end_statement(id, conn, call.pool, events);
-                self.succeed(id, events);
-            }
-            CallKind::Begin { var } => {
-                let conn = conn.expect("began");
-                if let Some(c) = self.connections.get_mut(&conn) {
-                    c.busy = false;
-                }
-                let pool = self
-                    .connections
-                    .get(&conn)
-                    .map(|c| c.pool)
-                    .unwrap_or(PoolId(0));
-                let sql_context = if self.driver_of_pool(pool) == Driver::DatabaseSql {
-                    call.context
-                } else {
-                    None
-                };
-                let tx = (0..)
-                    .map(TxId)
-                    .find(|t| !self.transactions.contains_key(t))
-                    .expect("a free id");
-                self.transactions.insert(
-                    tx,
-                    Transaction {
-                        conn,
-                        pool,
-                        releases: call.pool.is_some(),
-                        context: sql_context,
-                        done: false,
-                        owner: id,
-                    },
-                );
-                self.set_var(id, &var, Var::Tx(tx));
-                self.succeed(id, events);
-            }
-            CallKind::Commit { tx, .. } | CallKind::Rollback { tx } => {
-                let (committed, failed) = match call.kind {
-                    CallKind::Commit { failed, .. } => (true, failed),
-                    _ => (false, false),
-                };
-                let handle = self.transactions.get_mut(&tx).expect("tx");
-                handle.done = true;
-                let (conn, releases) = (handle.conn, handle.releases);
-                if let Some(c) = self.connections.get_mut(&conn) {
-                    c.busy = false;
-                }
-                if releases {
-                    self.release_conn(conn, id, events);
-                }
-                let rolled_back = call.tag.as_deref() == Some("ROLLBACK");
-                if committed && failed {
-                    self.fail(
-                        id,
-                        error("pq: Could not complete operation in a failed transaction"),
-                        events,
-                    );
-                } else if committed && rolled_back && pgx {
-                    self.fail(
-                        id,
-                        error("commit unexpectedly resulted in rollback"),
-                        events,
-                    );
-                } else {
-                    self.succeed(id, events);
-                }
-            }
-            CallKind::Next { rows } => {
-                let row = call.rows.into_iter().next();
-                if call.rows_done || row.is_none() {
-                    self.close_rows(rows, id, events);
-                    let done = self.op_at(id).and_then(|op| match op.action {
-                        Action::Next { done, .. } => Some(done),
-                        _ => None,
-                    });
-                    match done {
-                        Some(label) => self.jump(id, &label),
-                        None => self.advance(id, events),
-                    }
-                } else {
-                    if let Some(r) = self.rows.get_mut(&rows) {
-                        r.current = row;
-                    }
-                    self.advance(id, events);
-                }
-            }
-            CallKind::Close { rows } => {
-                self.close_rows(rows, id, events);
-                self.succeed(id, events);
-            }
-            CallKind::Collect { rows, into } => {
-                self.close_rows(rows, id, events);
-                self.new_list(id, &into, call.rows);
-                self.succeed(id, events);
-            }
-        }
-    }
-
     /// After an Exec or QueryRow: the connection is free again, and goes back to the pool
     /// when the call took it from there.
-    pub(super) fn end_statement(
+    pub(in crate::world::driver) fn end_statement(
         &mut self,
         id: TaskId,
         conn: Option<ConnId>,
@@ -779,7 +307,12 @@ impl World {
         }
     }
 
-    pub(super) fn close_rows(&mut self, rows: RowsId, id: TaskId, events: &mut Vec<Event>) {
+    pub(in crate::world::driver) fn close_rows(
+        &mut self,
+        rows: RowsId,
+        id: TaskId,
+        events: &mut Vec<Event>,
+    ) {
         let Some(r) = self.rows.get_mut(&rows) else {
             return;
         };
