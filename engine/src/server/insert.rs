@@ -5,8 +5,8 @@
 
 use super::eval::{self, coerce, is_true, RowRef, Stop};
 use super::event::{Event, WriteKind};
-use super::exec::{command, Flow, FunctionState};
-use super::rowlock::{mark_wait_row, RowOp, RowRes, WaitOper};
+use super::exec::{command, Flow, FunctionState, Projection};
+use super::rowlock::{mark_wait_row, RowOp, RowRequest, RowRes, WaitOper};
 use super::storage::{ctid, Table, Tuple, Value};
 use super::txn::{Snapshot, Txn, XidStatus};
 use super::{PgError, Server, Session, StatementResult, Xid};
@@ -372,11 +372,13 @@ impl Server {
         };
         match self.row_op(
             s,
-            &tname,
-            j,
-            RowOp::Update(new.clone(), strength),
-            WaitPolicy::Block,
-            WaitOper::Update,
+            RowRequest {
+                table: &tname,
+                idx: j,
+                op: RowOp::Update(new.clone(), strength),
+                policy: WaitPolicy::Block,
+                oper: WaitOper::Update,
+            },
             row.now,
             events,
         ) {
@@ -385,7 +387,17 @@ impl Server {
                 if !ins.returning.is_empty() {
                     let table = ins.table.clone();
                     let returning = ins.returning.clone();
-                    match self.project(s, &table, None, &returning, &new, row.now, events) {
+                    match self.project(
+                        s,
+                        Projection {
+                            table: &table,
+                            alias: None,
+                            items: &returning,
+                        },
+                        &new,
+                        row.now,
+                        events,
+                    ) {
                         Ok(r) => ins.out.push(r),
                         Err(Stop::Error(e)) => return Err(e),
                         Err(Stop::Wait) => return Ok(Attempt::Done(false)),
@@ -416,11 +428,13 @@ impl Server {
         let tname = self.table(&ins.table)?.name.clone();
         match self.row_op(
             s,
-            &tname,
-            j,
-            RowOp::Lock(strength),
-            WaitPolicy::Block,
-            WaitOper::Lock,
+            RowRequest {
+                table: &tname,
+                idx: j,
+                op: RowOp::Lock(strength),
+                policy: WaitPolicy::Block,
+                oper: WaitOper::Lock,
+            },
             now,
             events,
         ) {
@@ -558,7 +572,17 @@ impl Server {
         }
         let table = ins.table.clone();
         let returning = ins.returning.clone();
-        match self.project(s, &table, None, &returning, values, now, events) {
+        match self.project(
+            s,
+            Projection {
+                table: &table,
+                alias: None,
+                items: &returning,
+            },
+            values,
+            now,
+            events,
+        ) {
             Ok(r) => {
                 ins.out.push(r);
                 Ok(())

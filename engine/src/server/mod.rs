@@ -45,7 +45,7 @@ pub use views::{LockView, TableView, TupleView, WaitEdge, XmaxView};
 
 use crate::sql::{IsolationLevel, RowLockStrength};
 use crate::time::{Duration, Instant};
-use locks::{LockManager, Owner};
+use locks::{LockManager, LockRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -542,29 +542,14 @@ impl Server {
     }
 
     /// Registers a lock request for backend `s` (see [`exec::acquire_lock`]).
-    #[allow(clippy::too_many_arguments)]
     fn acquire(
         &mut self,
         s: &mut Session,
-        tag: LockTag,
-        mode: LockMode,
-        owner: Owner,
-        nowait: bool,
-        context: Option<String>,
+        request: LockRequest,
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Result<bool, AcquireFailure> {
-        exec::acquire_lock(
-            &mut self.locks,
-            s,
-            tag,
-            mode,
-            owner,
-            nowait,
-            context,
-            now,
-            events,
-        )
+        exec::acquire_lock(&mut self.locks, s, request, now, events)
     }
 }
 

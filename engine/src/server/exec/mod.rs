@@ -8,6 +8,7 @@ mod ddl;
 mod functions;
 
 pub(super) use functions::FunctionState;
+pub(super) use scan::Projection;
 mod plan;
 mod row_change;
 mod scan;
@@ -19,7 +20,7 @@ use super::insert::InsertRun;
 use super::storage::Value;
 use super::txn::{Snapshot, Txn};
 use super::{AcquireFailure, PgError, QueryOutcome, Server, Session, StatementResult};
-use crate::server::locks::{LockMode, LockTag, Owner};
+use crate::server::locks::{LockMode, LockRequest, LockTag, Owner};
 use crate::sql::{Expr, Locking, SelectItem, Statement};
 use crate::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
@@ -313,16 +314,14 @@ impl Server {
             while exec.locks_done < exec.locks.len() {
                 let (oid, name, mode) = exec.locks[exec.locks_done].clone();
                 let owner = Owner::Xact(Self::level(s));
-                match self.acquire(
-                    s,
-                    LockTag::Relation { rel: oid },
+                let request = LockRequest {
+                    tag: LockTag::Relation { rel: oid },
                     mode,
                     owner,
-                    exec.nowait,
-                    None,
-                    now,
-                    events,
-                ) {
+                    nowait: exec.nowait,
+                    context: None,
+                };
+                match self.acquire(s, request, now, events) {
                     Ok(true) => exec.locks_done += 1,
                     Ok(false) => return Flow::Wait,
                     Err(AcquireFailure::WouldBlock) => {
@@ -405,18 +404,20 @@ impl Server {
 /// Registers a lock request for backend `s`, recording the wait (with its deadlock and lock
 /// timers) if it has to sleep. A free function so that expression evaluation can take
 /// advisory locks while the table being scanned is borrowed.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn acquire_lock(
     locks: &mut crate::server::locks::LockManager,
     s: &mut Session,
-    tag: LockTag,
-    mode: LockMode,
-    owner: Owner,
-    nowait: bool,
-    context: Option<String>,
+    request: LockRequest,
     now: Instant,
     events: &mut Vec<Event>,
 ) -> Result<bool, AcquireFailure> {
+    let LockRequest {
+        tag,
+        mode,
+        owner,
+        nowait,
+        context,
+    } = request;
     if s.granted == Some((tag, mode)) {
         s.granted = None;
         return Ok(true);
