@@ -5,33 +5,13 @@
 
 use super::eval::{self, coerce, is_true, RowRef, Stop};
 use super::event::{Event, WriteKind};
-use super::exec::{command, Flow, FunctionState, Projection};
+use super::exec::{command, Flow, FunctionState, InsertRun, Projection};
 use super::rowlock::{mark_wait_row, RowOp, RowRequest, RowRes, WaitOper};
 use super::storage::{ctid, Table, Tuple, Value};
 use super::txn::{Snapshot, Txn, XidStatus};
 use super::{PgError, Server, Session, StatementResult, Xid};
-use crate::sql::{ConflictAction, Expr, OnConflict, RowLockStrength, SelectItem, WaitPolicy};
+use crate::sql::{ConflictAction, Expr, OnConflict, RowLockStrength, WaitPolicy};
 use crate::time::Instant;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub(super) struct InsertRun {
-    pub(super) table: String,
-    pub(super) columns: Vec<usize>,
-    pub(super) rows: Vec<Vec<Expr>>,
-    pub(super) row_pos: usize,
-    pub(super) on_conflict: Option<OnConflict>,
-    pub(super) arbiters: Vec<usize>,
-    pub(super) returning: Vec<SelectItem>,
-    pub(super) pending: Option<Vec<Value>>,
-    /// Heap index of the tuple already written for the pending row (plain INSERT writes the
-    /// heap tuple first and then checks the unique index, waiting there if needed).
-    pub(super) written: Option<usize>,
-    /// ON CONFLICT DO UPDATE: the existing row being locked/updated.
-    pub(super) conflict_row: Option<usize>,
-    pub(super) out: Vec<Vec<Value>>,
-    pub(super) affected: u64,
-}
 
 /// `duplicate key value violates unique constraint "t_pkey"` (23505) with its DETAIL.
 pub(super) fn duplicate_key(t: &Table, ixi: usize, values: &[Value]) -> PgError {
@@ -58,13 +38,6 @@ pub(super) fn duplicate_key(t: &Table, ixi: usize, values: &[Value]) -> PgError 
         names.join(", "),
         vals.join(", ")
     ))
-}
-
-pub(super) fn not_null_violation(column: &str, table: &str) -> PgError {
-    PgError::error(
-        "23502",
-        format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
-    )
 }
 
 /// The row an INSERT is placing and what each attempt at it reads.
@@ -224,7 +197,7 @@ impl Server {
                 }
             }
             if c.not_null && values[ci] == Value::Null {
-                return Err(not_null_violation(&c.name, &tname).into());
+                return Err(PgError::not_null_violation(&c.name, &tname).into());
             }
         }
         Ok(values)

@@ -16,12 +16,11 @@ mod settings;
 mod statement;
 
 use super::event::Event;
-use super::insert::InsertRun;
 use super::storage::Value;
 use super::txn::{Snapshot, Txn};
 use super::{AcquireFailure, PgError, QueryOutcome, Server, Session, StatementResult};
 use crate::server::locks::{LockMode, LockRequest, LockTag, Owner};
-use crate::sql::{Expr, Locking, SelectItem, Statement};
+use crate::sql::{Expr, Locking, OnConflict, SelectItem, Statement};
 use crate::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +66,27 @@ enum Body {
     Values(Vec<SelectItem>, Option<Expr>),
     Scan(Box<Scan>),
     Insert(Box<InsertRun>),
+}
+
+/// An INSERT in progress: the rows still to insert and the one pending, with what its unique
+/// checks have found so far.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(in crate::server) struct InsertRun {
+    pub(in crate::server) table: String,
+    pub(in crate::server) columns: Vec<usize>,
+    pub(in crate::server) rows: Vec<Vec<Expr>>,
+    pub(in crate::server) row_pos: usize,
+    pub(in crate::server) on_conflict: Option<OnConflict>,
+    pub(in crate::server) arbiters: Vec<usize>,
+    pub(in crate::server) returning: Vec<SelectItem>,
+    pub(in crate::server) pending: Option<Vec<Value>>,
+    /// Heap index of the tuple already written for the pending row (plain INSERT writes the
+    /// heap tuple first and then checks the unique index, waiting there if needed).
+    pub(in crate::server) written: Option<usize>,
+    /// ON CONFLICT DO UPDATE: the existing row being locked/updated.
+    pub(in crate::server) conflict_row: Option<usize>,
+    pub(in crate::server) out: Vec<Vec<Value>>,
+    pub(in crate::server) affected: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

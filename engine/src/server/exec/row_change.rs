@@ -4,7 +4,6 @@
 use super::*;
 use crate::server::eval::{self, coerce, RowRef, Stop};
 use crate::server::event::Event;
-use crate::server::insert::not_null_violation;
 use crate::server::rowlock::{RowOp, RowRequest, RowRes, WaitOper};
 use crate::server::storage::Value;
 use crate::server::txn::Txn;
@@ -247,7 +246,7 @@ impl Server {
             let v = eval::eval(e, row, &mut f)?;
             let v = coerce(v, cols[ci].ty, c)?;
             if v == Value::Null && cols[ci].not_null {
-                return Err(not_null_violation(c, &tname).into());
+                return Err(PgError::not_null_violation(c, &tname).into());
             }
             new[ci] = v;
         }
