@@ -450,6 +450,9 @@ impl Server {
         self.step_session(&mut s, now, events);
         self.sessions.insert(pid, s);
         self.apply_grants(now, events);
+        // Debug builds (the tests) check the server's invariants after every unit of work.
+        #[cfg(debug_assertions)]
+        self.assert_invariants();
     }
 
     /// Runs the backend until its query is done or it waits.
@@ -611,7 +614,7 @@ pub(crate) mod seq_map {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, debug_assertions))]
 mod invariants;
 #[cfg(test)]
 mod tests;
