@@ -113,6 +113,24 @@ pub const TIMERS_PER_FIRING_MAX: usize = 10_000;
 /// Micro-steps of one driver call taken in one world step.
 pub const CALL_MICRO_STEPS_MAX: usize = 10_000;
 
+/// Soft edges one deadlock check reorders at once (PostgreSQL sizes its arrays by
+/// MaxBackends); past it the check stops reordering and calls the wait a deadlock.
+pub const DEADLOCK_CONSTRAINTS_MAX: usize = 64;
+
+/// Configurations and nodes one deadlock check visits, so that a check over many waiters stays
+/// one step's work; past it the check calls the wait a deadlock rather than search on.
+pub const DEADLOCK_WORK_MAX: usize = 100_000;
+
+// Bounds the explorer's representation puts on a search.
+
+/// States one exploration can index at all: the visited table keeps a state's index in 31 bits
+/// (the top bit flags states entered with a sleep set). `states_max` is capped here.
+pub const VISITED_STATES_MAX: usize = (1 << 31) - 1;
+
+/// Choice positions of one state a sleep set can put to sleep: sleep sets are 64-bit masks, and
+/// choices beyond the 64th are always explored (which is sound, only slower).
+pub const SLEEP_SET_CHOICES_MAX: usize = 64;
+
 #[cfg(test)]
 mod tests {
     //! One test per limit, each through the entry point that enforces it.

@@ -64,26 +64,14 @@
 
 use super::budget::{Budget, Unlimited};
 use super::fingerprint::fingerprint as fingerprint_of;
+pub use super::reduction::Reduction;
 use super::report::{self, Report, Stop};
-use super::visited::{Lookup, Visited, STATES_LIMIT};
+use super::state_graph::{Edge, Record};
+use super::visited::{Lookup, Visited};
 use super::{Limits, Model};
+use crate::limits::{SLEEP_SET_CHOICES_MAX, VISITED_STATES_MAX};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// How the explorer prunes schedules that differ only in the order of independent steps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Reduction {
-    /// Sleep sets, plus expanding a state by one [`Model::local`] choice when it has one: fewer
-    /// transitions and fewer states; every failure kind is still found, with its exact shortest
-    /// schedule when the failure is at a terminal state. The default.
-    PersistentSets,
-    /// Sleep sets over [`Model::independent`] alone: fewer transitions, every state still
-    /// visited, every shortest schedule exact.
-    SleepSets,
-    /// No reduction: every enabled choice of every state is tried once. The only mode in which
-    /// the report can count every schedule of the model.
-    Off,
-}
 
 /// How far a search has come, returned after each slice. Cheap: no analysis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,54 +90,7 @@ pub struct Progress {
 }
 
 /// A sleep set's width: choices at positions 64 and beyond never sleep.
-const SLEEP_BITS: usize = 64;
-
-/// What the explorer remembers about one distinct state: 16 bytes.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Record {
-    /// The sleep set the state was entered with (intersected over later visits), as a mask over
-    /// the state's choice positions: choices that may still need exploring from here.
-    pub sleep: u64,
-    /// The shallowest depth at which the state was entered (only used when the depth limit has
-    /// been met, to re-expand a state met again closer to the start).
-    pub depth: u32,
-    /// The failure kind's index plus one (zero for none), and [`TERMINAL`] if the state has no
-    /// choices.
-    outcome: u32,
-}
-
-/// The bit of [`Record::outcome`] that marks a terminal state.
-const TERMINAL: u32 = 1 << 31;
-
-impl Record {
-    fn new(sleep: u64, depth: u32, failure: u32, terminal: bool) -> Record {
-        debug_assert!(failure < TERMINAL);
-        let terminal = if terminal { TERMINAL } else { 0 };
-        Record {
-            sleep,
-            depth,
-            outcome: failure | terminal,
-        }
-    }
-
-    /// The failure kind's index plus one; zero for none.
-    pub fn failure(&self) -> u32 {
-        self.outcome & !TERMINAL
-    }
-
-    /// No choices: every schedule through here ends here.
-    pub fn terminal(&self) -> bool {
-        self.outcome & TERMINAL != 0
-    }
-}
-
-/// One explored transition: `from` stepped with its choice at position `choice` gives `to`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Edge {
-    pub from: u32,
-    pub to: u32,
-    pub choice: u32,
-}
+const SLEEP_BITS: usize = SLEEP_SET_CHOICES_MAX;
 
 /// One level of the depth-first stack.
 struct Frame<M: Model> {
@@ -171,6 +112,32 @@ struct Frame<M: Model> {
 }
 
 impl<M: Model> Frame<M> {
+    /// The sleep set of the state the choice at `position` leads to, as a mask over this
+    /// frame's positions: what sleeps here and commutes with that choice. The choice itself
+    /// sleeps here from now on.
+    fn child_sleep(&mut self, position: usize, reduction: Reduction) -> u64 {
+        let mut sleep = 0u64;
+        if reduction == Reduction::Off {
+            return sleep;
+        }
+        let state = self
+            .state
+            .as_ref()
+            .expect("a frame keeps its state until its last choice");
+        let mut asleep = self.sleep;
+        while asleep != 0 {
+            let other = asleep.trailing_zeros() as usize;
+            asleep &= asleep - 1;
+            if state.independent(&self.choices[other], &self.choices[position]) {
+                sleep |= 1 << other;
+            }
+        }
+        if position < SLEEP_BITS {
+            self.sleep |= 1 << position;
+        }
+        sleep
+    }
+
     fn wanted(&self, position: usize) -> bool {
         if position < SLEEP_BITS {
             self.todo >> position & 1 == 1
@@ -420,7 +387,7 @@ impl<M: Model> Explorer<M> {
     }
 
     fn states_max(&self) -> usize {
-        self.limits.states_max.min(STATES_LIMIT)
+        self.limits.states_max.min(VISITED_STATES_MAX)
     }
 
     /// The fingerprint a state is filed under, and its plain fingerprint (the same without
@@ -468,34 +435,17 @@ impl<M: Model> Explorer<M> {
         let frame = self.stack.last_mut().expect("explore needs a frame");
         let from = frame.index;
         let depth = frame.depth + 1;
-        let parent = frame
-            .state
-            .as_ref()
-            .expect("a frame keeps its state until its last choice");
-
-        // The child's sleep set, as a mask over the parent's positions: what sleeps here and
-        // commutes with the step just taken.
-        let mut sleep_parent = 0u64;
-        if self.reduction != Reduction::Off {
-            let mut asleep = frame.sleep;
-            while asleep != 0 {
-                let other = asleep.trailing_zeros() as usize;
-                asleep &= asleep - 1;
-                if parent.independent(&frame.choices[other], &frame.choices[position]) {
-                    sleep_parent |= 1 << other;
-                }
-            }
-            if position < SLEEP_BITS {
-                frame.sleep |= 1 << position;
-            }
-        }
+        let sleep_parent = frame.child_sleep(position, self.reduction);
 
         // The last choice of a frame takes the frame's state instead of a copy: nothing reads it
         // after that (a single local choice excepted, which the cycle proviso may widen).
         let mut state = if !frame.ample && frame.is_last(position) {
             frame.state.take().expect("the frame's state")
         } else {
-            parent.clone()
+            frame
+                .state
+                .clone()
+                .expect("a frame keeps its state until its last choice")
         };
         state.step(&frame.choices[position]);
         self.transitions += 1;
@@ -553,6 +503,13 @@ impl<M: Model> Explorer<M> {
             to: index,
             choice: position as u32,
         });
+        self.enter(state, index, slot, depth, sleep_parent);
+    }
+
+    /// Records a state met for the first time (its index `index`, at `slot` of the visited
+    /// table), and pushes a frame to explore it unless it has no choices or lies at the depth
+    /// limit.
+    fn enter(&mut self, state: M, index: u32, slot: usize, depth: u32, sleep_parent: u64) {
         let failure = self.kind_id(state.failure());
         let mut choices = self.buffer();
         state.choices(&mut choices);

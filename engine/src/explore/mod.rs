@@ -58,7 +58,9 @@ pub mod explorer;
 pub mod fingerprint;
 pub mod footprint;
 pub mod model;
+mod reduction;
 pub mod report;
+mod state_graph;
 mod visited;
 pub mod world;
 

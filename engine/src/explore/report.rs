@@ -1,7 +1,8 @@
 //! What a search found, computed from the graph it walked: shortest failing schedules by a
 //! breadth-first pass, schedule counts by a memoized count over the states.
 
-use super::explorer::{Edge, Record, Reduction};
+use super::reduction::Reduction;
+use super::state_graph::{Edge, Record};
 use super::visited::Visited;
 use super::Model;
 use serde::{Deserialize, Serialize};

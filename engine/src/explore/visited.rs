@@ -39,8 +39,8 @@ pub(crate) struct Visited {
     len: usize,
 }
 
-/// The most states a table can index.
-pub(crate) const STATES_LIMIT: usize = (FLAG - 1) as usize;
+// The most states a table can index: indexes below the flag bit.
+const _: () = assert!(crate::limits::VISITED_STATES_MAX == (FLAG - 1) as usize);
 
 /// What a lookup found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

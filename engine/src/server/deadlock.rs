@@ -17,6 +17,7 @@
 use super::event::{DeadlockVerdict, Event};
 use super::locks::{bit, conflict_mask, mode_name, LockManager, LockMode, LockTag};
 use super::{PgError, Pid, Server, Session};
+use crate::limits::{DEADLOCK_CONSTRAINTS_MAX, DEADLOCK_WORK_MAX};
 use crate::time::Instant;
 
 /// A soft edge: `waiter` is behind `blocker` in `lock`'s queue with a conflicting request.
@@ -26,10 +27,6 @@ struct Edge {
     blocker: Pid,
     lock: LockTag,
 }
-
-/// Limits on the search, as PostgreSQL sizes its arrays by MaxBackends.
-const MAX_CONSTRAINTS: usize = 64;
-const MAX_WORK: usize = 100_000;
 
 struct Detector<'a> {
     locks: &'a LockManager,
@@ -97,7 +94,7 @@ impl<'a> Detector<'a> {
         if edges.is_empty() {
             return false;
         }
-        if self.cur.len() >= MAX_CONSTRAINTS || self.work > MAX_WORK {
+        if self.cur.len() >= DEADLOCK_CONSTRAINTS_MAX || self.work > DEADLOCK_WORK_MAX {
             return true;
         }
         let old = self.possible.len();

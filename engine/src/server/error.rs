@@ -111,6 +111,14 @@ impl PgError {
             .with_context(context)
     }
 
+    /// `null value in column "c" of relation "t" violates not-null constraint` (23502).
+    pub fn not_null_violation(column: &str, table: &str) -> PgError {
+        PgError::error(
+            "23502",
+            format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
+        )
+    }
+
     /// `could not serialize access due to concurrent update` (40001).
     pub fn concurrent_update() -> PgError {
         PgError::error(

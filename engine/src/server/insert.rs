@@ -5,34 +5,14 @@
 
 use super::eval::{self, coerce, is_true, Stop};
 use super::event::{Event, WriteKind};
-use super::exec::{command, Flow, FunctionState};
+use super::exec::{command, Flow, FunctionState, InsertRun, Projection};
 use super::row_ref::RowRef;
-use super::rowlock::{mark_wait_row, RowOp, RowRes, WaitOper};
+use super::rowlock::{mark_wait_row, RowOp, RowRequest, RowRes, WaitOper};
 use super::storage::{ctid, Table, Tuple, Value};
 use super::txn::{Snapshot, Txn, XidStatus};
 use super::{PgError, Server, Session, StatementResult, Xid};
-use crate::sql::{ConflictAction, Expr, OnConflict, RowLockStrength, SelectItem, WaitPolicy};
+use crate::sql::{ConflictAction, Expr, OnConflict, RowLockStrength, WaitPolicy};
 use crate::time::Instant;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub(super) struct InsertRun {
-    pub(super) table: String,
-    pub(super) columns: Vec<usize>,
-    pub(super) rows: Vec<Vec<Expr>>,
-    pub(super) row_pos: usize,
-    pub(super) on_conflict: Option<OnConflict>,
-    pub(super) arbiters: Vec<usize>,
-    pub(super) returning: Vec<SelectItem>,
-    pub(super) pending: Option<Vec<Value>>,
-    /// Heap index of the tuple already written for the pending row (plain INSERT writes the
-    /// heap tuple first and then checks the unique index, waiting there if needed).
-    pub(super) written: Option<usize>,
-    /// ON CONFLICT DO UPDATE: the existing row being locked/updated.
-    pub(super) conflict_row: Option<usize>,
-    pub(super) out: Vec<Vec<Value>>,
-    pub(super) affected: u64,
-}
 
 /// `duplicate key value violates unique constraint "t_pkey"` (23505) with its DETAIL.
 pub(super) fn duplicate_key(t: &Table, ixi: usize, values: &[Value]) -> PgError {
@@ -61,11 +41,73 @@ pub(super) fn duplicate_key(t: &Table, ixi: usize, values: &[Value]) -> PgError 
     ))
 }
 
-pub(super) fn not_null_violation(column: &str, table: &str) -> PgError {
+/// The row an INSERT is placing and what each attempt at it reads.
+#[derive(Clone, Copy)]
+struct RowInsert<'a> {
+    /// The row's values (ON CONFLICT DO UPDATE's `excluded`).
+    values: &'a [Value],
+    /// The statement's snapshot.
+    snapshot: &'a Snapshot,
+    now: Instant,
+}
+
+/// What one attempt at inserting a row came to.
+enum Attempt {
+    /// The row is done (`true`) or waits (`false`): what `insert_row` returns.
+    Done(bool),
+    /// Go round again: a wait ended, or a conflicting row was found or went away.
+    Again,
+}
+
+/// 21000: ON CONFLICT DO UPDATE met a row the same command proposed or updated already.
+fn affects_row_twice() -> PgError {
     PgError::error(
-        "23502",
-        format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
+        "21000",
+        "ON CONFLICT DO UPDATE command cannot affect row a second time",
     )
+    .with_hint(
+        "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
+    )
+}
+
+/// The new values ON CONFLICT DO UPDATE gives the existing row `j` of `t`, or `None` when its
+/// WHERE filter rejects the row.
+fn conflict_update_values(
+    t: &Table,
+    j: usize,
+    excluded: &[Value],
+    filter: Option<&Expr>,
+    assignments: &[(String, Expr)],
+) -> Result<Option<Vec<Value>>, Stop> {
+    let existing = t.heap[j].values.clone();
+    let cols = t.columns.clone();
+    let row = RowRef {
+        table: Some((&t.name, &t.columns)),
+        alias: None,
+        values: Some(&existing),
+        excluded: Some(excluded),
+    };
+    let mut nofn = |n: &str, _: &[Value]| -> Result<Value, Stop> {
+        Err(PgError::error(
+            "0A000",
+            format!("function {n} is not supported in ON CONFLICT by Lockstep"),
+        )
+        .into())
+    };
+    if let Some(f) = filter {
+        if !is_true(&eval::eval(f, row, &mut nofn)?) {
+            return Ok(None);
+        }
+    }
+    let mut new = existing.clone();
+    for (c, e) in assignments {
+        let Some(ci) = cols.iter().position(|x| &x.name == c) else {
+            return Err(PgError::no_such_column(c).into());
+        };
+        let v = eval::eval(e, row, &mut nofn)?;
+        new[ci] = coerce(v, cols[ci].ty, c)?;
+    }
+    Ok(Some(new))
 }
 
 impl Server {
@@ -156,7 +198,7 @@ impl Server {
                 }
             }
             if c.not_null && values[ci] == Value::Null {
-                return Err(not_null_violation(&c.name, &tname).into());
+                return Err(PgError::not_null_violation(&c.name, &tname).into());
             }
         }
         Ok(values)
@@ -212,7 +254,8 @@ impl Server {
         None
     }
 
-    /// Inserts one row (or handles its conflict). Ok(true) when the row is done.
+    /// Inserts one row (or handles its conflict). Ok(true) when the row is done, Ok(false)
+    /// when it waits.
     pub(super) fn insert_row(
         &mut self,
         s: &mut Session,
@@ -222,248 +265,272 @@ impl Server {
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Result<bool, PgError> {
-        let level = Self::level(s);
         if self.table(&ins.table)?.heap.len() >= crate::limits::ROWS_PER_TABLE_MAX {
             return Err(PgError::table_full(&ins.table));
         }
+        let row = RowInsert {
+            values,
+            snapshot,
+            now,
+        };
         for _ in 0..crate::limits::ROW_RETRIES_MAX {
-            let t = self.table(&ins.table)?;
-            let tname = t.name.clone();
-            // ON CONFLICT DO UPDATE after the conflicting row was found.
-            if let Some(j) = ins.conflict_row {
-                // A row this very command inserted or updated is invisible to its own
-                // ON CONFLICT DO UPDATE (TM_Invisible): proposing the same key twice is an error.
-                let tup = &t.heap[j];
-                let top = s.txn.as_ref().and_then(|x| x.xid);
-                let cid = s.txn.as_ref().map_or(0, |x| x.cid);
-                if self.is_current(top, tup.xmin) && tup.cmin >= cid {
-                    return Err(PgError::error(
-                        "21000",
-                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                    )
-                    .with_hint(
-                        "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
-                    ));
-                }
-                let Some(OnConflict {
-                    action:
-                        ConflictAction::Update {
-                            assignments,
-                            filter,
-                        },
-                    ..
-                }) = ins.on_conflict.clone()
-                else {
-                    return Ok(true);
-                };
-                let key_change = assignments
-                    .iter()
-                    .any(|(c, _)| t.column(c).is_some_and(|ci| t.is_key_column(ci)));
-                let strength = if key_change {
-                    RowLockStrength::Update
-                } else {
-                    RowLockStrength::NoKeyUpdate
-                };
-                match self.row_op(
-                    s,
-                    &tname,
-                    j,
-                    RowOp::Lock(strength),
-                    WaitPolicy::Block,
-                    WaitOper::Lock,
-                    now,
-                    events,
-                ) {
-                    RowRes::Ok => {}
-                    RowRes::Wait => return Ok(false),
-                    RowRes::Fail(e) => return Err(e),
-                    RowRes::SelfModified => {
-                        return Err(PgError::error(
-                            "21000",
-                            "ON CONFLICT DO UPDATE command cannot affect row a second time",
-                        )
-                        .with_hint(
-                            "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.",
-                        ))
-                    }
-                    RowRes::Skip => return Ok(true),
-                    RowRes::Updated(_) => {
-                        if s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot) {
-                            return Err(PgError::concurrent_update());
-                        }
-                        ins.conflict_row = None;
-                        continue;
-                    }
-                }
-                let t = self.table(&ins.table)?;
-                let viewer = Self::viewer(s, snapshot);
-                let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
-                if rr
-                    && !self.visible(&t.heap[j], viewer)
-                    && !self.is_current(viewer.top, t.heap[j].xmin)
-                {
-                    return Err(PgError::concurrent_update());
-                }
-                let existing = t.heap[j].values.clone();
-                let cols = t.columns.clone();
-                let row = RowRef {
-                    table: Some((&t.name, &t.columns)),
-                    alias: None,
-                    values: Some(&existing),
-                    excluded: Some(values),
-                };
-                let mut nofn = |n: &str, _: &[Value]| -> Result<Value, Stop> {
-                    Err(PgError::error(
-                        "0A000",
-                        format!("function {n} is not supported in ON CONFLICT by Lockstep"),
-                    )
-                    .into())
-                };
-                if let Some(f) = &filter {
-                    match eval::eval(f, row, &mut nofn) {
-                        Ok(v) if is_true(&v) => {}
-                        Ok(_) => return Ok(true),
-                        Err(Stop::Error(e)) => return Err(e),
-                        Err(Stop::Wait) => return Ok(false),
-                    }
-                }
-                let mut new = existing.clone();
-                for (c, e) in &assignments {
-                    let Some(ci) = cols.iter().position(|x| &x.name == c) else {
-                        return Err(PgError::no_such_column(c));
-                    };
-                    let v = match eval::eval(e, row, &mut nofn) {
-                        Ok(v) => v,
-                        Err(Stop::Error(e)) => return Err(e),
-                        Err(Stop::Wait) => return Ok(false),
-                    };
-                    new[ci] = match coerce(v, cols[ci].ty, c) {
-                        Ok(v) => v,
-                        Err(Stop::Error(e)) => return Err(e),
-                        Err(Stop::Wait) => return Ok(false),
-                    };
-                }
-                match self.row_op(
-                    s,
-                    &tname,
-                    j,
-                    RowOp::Update(new.clone(), strength),
-                    WaitPolicy::Block,
-                    WaitOper::Update,
-                    now,
-                    events,
-                ) {
-                    RowRes::Ok => {
-                        ins.affected += 1;
-                        if !ins.returning.is_empty() {
-                            let table = ins.table.clone();
-                            let returning = ins.returning.clone();
-                            match self.project(s, &table, None, &returning, &new, now, events) {
-                                Ok(r) => ins.out.push(r),
-                                Err(Stop::Error(e)) => return Err(e),
-                                Err(Stop::Wait) => return Ok(false),
-                            }
-                        }
-                        return Ok(true);
-                    }
-                    RowRes::Wait => return Ok(false),
-                    RowRes::Fail(e) => return Err(e),
-                    _ => {
-                        ins.conflict_row = None;
-                        continue;
-                    }
-                }
-            }
-            let t = self.table(&ins.table)?;
-            let oid = t.oid;
-            if let Some(_oc) = &ins.on_conflict {
-                // Speculative insertion: check the arbiter indexes first, waiting for
-                // in-progress inserters of the same key.
-                match self.unique_conflict(s, t, &ins.arbiters, values, None) {
-                    Some((_, j, Some(xwait))) => {
-                        let (b, o) = ctid(j);
-                        let context = Some(format!(
-                            "while inserting index tuple ({b},{o}) in relation \"{tname}\""
-                        ));
-                        match self.wait_for_xid(s, xwait, level, context, now, events)? {
-                            true => continue,
-                            false => {
-                                mark_wait_row(s, &tname, j, events);
-                                return Ok(false);
-                            }
-                        }
-                    }
-                    Some((_, j, None)) => {
-                        let nothing = matches!(
-                            ins.on_conflict,
-                            Some(OnConflict {
-                                action: ConflictAction::Nothing,
-                                ..
-                            })
-                        );
-                        if nothing {
-                            let viewer = Self::viewer(s, snapshot);
-                            let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
-                            if rr
-                                && !self.visible(&t.heap[j], viewer)
-                                && !self.is_current(viewer.top, t.heap[j].xmin)
-                            {
-                                return Err(PgError::concurrent_update());
-                            }
-                            return Ok(true);
-                        }
-                        ins.conflict_row = Some(j);
-                        continue;
-                    }
-                    None => {
-                        let idx = self.write_tuple(s, &ins.table, values.to_vec(), true, events);
-                        ins.affected += 1;
-                        self.insert_returning(s, ins, values, now, events)?;
-                        let _ = idx;
-                        return Ok(true);
-                    }
-                }
-            }
-            // Plain INSERT: the heap tuple goes in first, then each unique index is checked.
-            let my_idx = match ins.written {
-                Some(i) => i,
-                None => {
-                    let i = self.write_tuple(s, &ins.table, values.to_vec(), false, events);
-                    ins.written = Some(i);
-                    i
-                }
+            let attempt = if let Some(j) = ins.conflict_row {
+                // ON CONFLICT DO UPDATE after the conflicting row was found.
+                self.update_conflicting_row(s, ins, j, row, events)?
+            } else if ins.on_conflict.is_some() {
+                self.insert_speculatively(s, ins, row, events)?
+            } else {
+                self.insert_plainly(s, ins, row, events)?
             };
-            let t = self.table(&ins.table)?;
-            let all: Vec<usize> = (0..t.indexes.len()).collect();
-            match self.unique_conflict(s, t, &all, values, Some(my_idx)) {
-                Some((ixi, j, Some(xwait))) => {
-                    let (b, o) = ctid(my_idx);
-                    let ixname = t.indexes[ixi].name.clone();
-                    let context = Some(format!(
-                        "while inserting index tuple ({b},{o}) in relation \"{ixname}\""
-                    ));
-                    let table = ins.table.clone();
-                    match self.wait_for_xid(s, xwait, level, context, now, events)? {
-                        true => continue,
-                        false => {
-                            mark_wait_row(s, &table, j, events);
-                            return Ok(false);
-                        }
-                    }
-                }
-                Some((ixi, _, None)) => return Err(duplicate_key(t, ixi, values)),
-                None => {
-                    let _ = oid;
-                    if let Some(t) = self.tables.get_mut(&ins.table) {
-                        t.heap[my_idx].indexed = true;
-                    }
-                    ins.affected += 1;
-                    self.insert_returning(s, ins, values, now, events)?;
-                    return Ok(true);
-                }
+            match attempt {
+                Attempt::Done(done) => return Ok(done),
+                Attempt::Again => continue,
             }
         }
         Err(PgError::error("XX000", "insert kept retrying in Lockstep"))
+    }
+
+    /// INSERT ... ON CONFLICT DO UPDATE (or DO NOTHING) on the existing row `j`: lock it, then
+    /// update it with the assignments, if the filter lets it.
+    fn update_conflicting_row(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        j: usize,
+        row: RowInsert,
+        events: &mut Vec<Event>,
+    ) -> Result<Attempt, PgError> {
+        let t = self.table(&ins.table)?;
+        let tname = t.name.clone();
+        // A row this very command inserted or updated is invisible to its own
+        // ON CONFLICT DO UPDATE (TM_Invisible): proposing the same key twice is an error.
+        let tup = &t.heap[j];
+        let top = s.txn.as_ref().and_then(|x| x.xid);
+        let cid = s.txn.as_ref().map_or(0, |x| x.cid);
+        if self.is_current(top, tup.xmin) && tup.cmin >= cid {
+            return Err(affects_row_twice());
+        }
+        let Some(OnConflict {
+            action:
+                ConflictAction::Update {
+                    assignments,
+                    filter,
+                },
+            ..
+        }) = ins.on_conflict.clone()
+        else {
+            return Ok(Attempt::Done(true));
+        };
+        let key_change = assignments
+            .iter()
+            .any(|(c, _)| t.column(c).is_some_and(|ci| t.is_key_column(ci)));
+        let strength = if key_change {
+            RowLockStrength::Update
+        } else {
+            RowLockStrength::NoKeyUpdate
+        };
+        if let Some(attempt) = self.lock_conflicting_row(s, ins, j, strength, row.now, events)? {
+            return Ok(attempt);
+        }
+        let t = self.table(&ins.table)?;
+        let viewer = Self::viewer(s, row.snapshot);
+        let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
+        if rr && !self.visible(&t.heap[j], viewer) && !self.is_current(viewer.top, t.heap[j].xmin) {
+            return Err(PgError::concurrent_update());
+        }
+        let new = match conflict_update_values(t, j, row.values, filter.as_ref(), &assignments) {
+            Ok(Some(new)) => new,
+            Ok(None) => return Ok(Attempt::Done(true)),
+            Err(Stop::Error(e)) => return Err(e),
+            Err(Stop::Wait) => return Ok(Attempt::Done(false)),
+        };
+        match self.row_op(
+            s,
+            RowRequest {
+                table: &tname,
+                idx: j,
+                op: RowOp::Update(new.clone(), strength),
+                policy: WaitPolicy::Block,
+                oper: WaitOper::Update,
+            },
+            row.now,
+            events,
+        ) {
+            RowRes::Ok => {
+                ins.affected += 1;
+                if !ins.returning.is_empty() {
+                    let table = ins.table.clone();
+                    let returning = ins.returning.clone();
+                    match self.project(
+                        s,
+                        Projection {
+                            table: &table,
+                            alias: None,
+                            items: &returning,
+                        },
+                        &new,
+                        row.now,
+                        events,
+                    ) {
+                        Ok(r) => ins.out.push(r),
+                        Err(Stop::Error(e)) => return Err(e),
+                        Err(Stop::Wait) => return Ok(Attempt::Done(false)),
+                    }
+                }
+                Ok(Attempt::Done(true))
+            }
+            RowRes::Wait => Ok(Attempt::Done(false)),
+            RowRes::Fail(e) => Err(e),
+            _ => {
+                ins.conflict_row = None;
+                Ok(Attempt::Again)
+            }
+        }
+    }
+
+    /// Locks the conflicting row `j` for ON CONFLICT DO UPDATE: `None` once it is locked,
+    /// else what the attempt came to.
+    fn lock_conflicting_row(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        j: usize,
+        strength: RowLockStrength,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Result<Option<Attempt>, PgError> {
+        let tname = self.table(&ins.table)?.name.clone();
+        match self.row_op(
+            s,
+            RowRequest {
+                table: &tname,
+                idx: j,
+                op: RowOp::Lock(strength),
+                policy: WaitPolicy::Block,
+                oper: WaitOper::Lock,
+            },
+            now,
+            events,
+        ) {
+            RowRes::Ok => Ok(None),
+            RowRes::Wait => Ok(Some(Attempt::Done(false))),
+            RowRes::Fail(e) => Err(e),
+            RowRes::SelfModified => Err(affects_row_twice()),
+            RowRes::Skip => Ok(Some(Attempt::Done(true))),
+            RowRes::Updated(_) => {
+                if s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot) {
+                    return Err(PgError::concurrent_update());
+                }
+                ins.conflict_row = None;
+                Ok(Some(Attempt::Again))
+            }
+        }
+    }
+
+    /// Speculative insertion (INSERT ... ON CONFLICT): check the arbiter indexes first,
+    /// waiting for in-progress inserters of the same key, and write the tuple only if there
+    /// is no conflict.
+    fn insert_speculatively(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        row: RowInsert,
+        events: &mut Vec<Event>,
+    ) -> Result<Attempt, PgError> {
+        let level = Self::level(s);
+        let t = self.table(&ins.table)?;
+        let tname = t.name.clone();
+        match self.unique_conflict(s, t, &ins.arbiters, row.values, None) {
+            Some((_, j, Some(xwait))) => {
+                let (b, o) = ctid(j);
+                let context = Some(format!(
+                    "while inserting index tuple ({b},{o}) in relation \"{tname}\""
+                ));
+                match self.wait_for_xid(s, xwait, level, context, row.now, events)? {
+                    true => Ok(Attempt::Again),
+                    false => {
+                        mark_wait_row(s, &tname, j, events);
+                        Ok(Attempt::Done(false))
+                    }
+                }
+            }
+            Some((_, j, None)) => {
+                let nothing = matches!(
+                    ins.on_conflict,
+                    Some(OnConflict {
+                        action: ConflictAction::Nothing,
+                        ..
+                    })
+                );
+                if nothing {
+                    let viewer = Self::viewer(s, row.snapshot);
+                    let rr = s.txn.as_ref().is_some_and(Txn::uses_transaction_snapshot);
+                    if rr
+                        && !self.visible(&t.heap[j], viewer)
+                        && !self.is_current(viewer.top, t.heap[j].xmin)
+                    {
+                        return Err(PgError::concurrent_update());
+                    }
+                    return Ok(Attempt::Done(true));
+                }
+                ins.conflict_row = Some(j);
+                Ok(Attempt::Again)
+            }
+            None => {
+                self.write_tuple(s, &ins.table, row.values.to_vec(), true, events);
+                ins.affected += 1;
+                self.insert_returning(s, ins, row.values, row.now, events)?;
+                Ok(Attempt::Done(true))
+            }
+        }
+    }
+
+    /// Plain INSERT: the heap tuple goes in first, then each unique index is checked, waiting
+    /// for an in-progress inserter or deleter of the same key.
+    fn insert_plainly(
+        &mut self,
+        s: &mut Session,
+        ins: &mut InsertRun,
+        row: RowInsert,
+        events: &mut Vec<Event>,
+    ) -> Result<Attempt, PgError> {
+        let level = Self::level(s);
+        let my_idx = match ins.written {
+            Some(i) => i,
+            None => {
+                let i = self.write_tuple(s, &ins.table, row.values.to_vec(), false, events);
+                ins.written = Some(i);
+                i
+            }
+        };
+        let t = self.table(&ins.table)?;
+        let all: Vec<usize> = (0..t.indexes.len()).collect();
+        match self.unique_conflict(s, t, &all, row.values, Some(my_idx)) {
+            Some((ixi, j, Some(xwait))) => {
+                let (b, o) = ctid(my_idx);
+                let ixname = t.indexes[ixi].name.clone();
+                let context = Some(format!(
+                    "while inserting index tuple ({b},{o}) in relation \"{ixname}\""
+                ));
+                let table = ins.table.clone();
+                match self.wait_for_xid(s, xwait, level, context, row.now, events)? {
+                    true => Ok(Attempt::Again),
+                    false => {
+                        mark_wait_row(s, &table, j, events);
+                        Ok(Attempt::Done(false))
+                    }
+                }
+            }
+            Some((ixi, _, None)) => Err(duplicate_key(t, ixi, row.values)),
+            None => {
+                if let Some(t) = self.tables.get_mut(&ins.table) {
+                    t.heap[my_idx].indexed = true;
+                }
+                ins.affected += 1;
+                self.insert_returning(s, ins, row.values, row.now, events)?;
+                Ok(Attempt::Done(true))
+            }
+        }
     }
 
     pub(super) fn insert_returning(
@@ -479,7 +546,17 @@ impl Server {
         }
         let table = ins.table.clone();
         let returning = ins.returning.clone();
-        match self.project(s, &table, None, &returning, values, now, events) {
+        match self.project(
+            s,
+            Projection {
+                table: &table,
+                alias: None,
+                items: &returning,
+            },
+            values,
+            now,
+            events,
+        ) {
             Ok(r) => {
                 ins.out.push(r);
                 Ok(())

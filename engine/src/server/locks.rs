@@ -314,6 +314,18 @@ pub struct Grant {
     pub mode: LockMode,
 }
 
+/// One request for a heavyweight lock: what to lock, in which mode, for whom, whether to fail
+/// instead of waiting (NOWAIT, SKIP LOCKED, `pg_try_advisory_lock`), and the CONTEXT line an
+/// error raised while waiting reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LockRequest {
+    pub tag: LockTag,
+    pub mode: LockMode,
+    pub owner: Owner,
+    pub nowait: bool,
+    pub context: Option<String>,
+}
+
 /// All heavyweight locks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LockManager {

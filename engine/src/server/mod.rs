@@ -12,8 +12,9 @@
 //! `txn` (xids, snapshots, visibility, commit/abort), `exec` (statement execution: transaction
 //! control, planning, scans), `rowlock` (row locks, tuple-lock and xid waits, UPDATE/DELETE of
 //! one row), `insert` (INSERT, unique checks, ON CONFLICT), `ssi` (serializable snapshot
-//! isolation), `deadlock` (PostgreSQL's deadlock detector), [`event`] (the trace), [`error`]
-//! (error texts).
+//! isolation), `deadlock` (PostgreSQL's deadlock detector), `timers` (timeouts and the deadlock
+//! check firing), `views` (what the world and the UI read: wait edges, tables, locks),
+//! [`event`] (the trace), [`error`] (error texts).
 
 // PgError carries PostgreSQL's whole report (message, DETAIL, HINT, CONTEXT) by value, as the
 // public API promises; errors are rare next to rows, so the size of Result's Err side does not
@@ -33,16 +34,19 @@ mod rowlock;
 mod ssi;
 pub mod storage;
 mod symmetry;
+mod timers;
 mod txn;
+mod views;
 
 pub use error::{PgError, Severity};
 pub use event::{DeadlockVerdict, Event, TimerKind, WriteKind};
 pub use locks::{LockMode, LockTag};
 pub use storage::Value;
+pub use views::{LockView, TableView, TupleView, WaitEdge, XmaxView};
 
 use crate::sql::{IsolationLevel, RowLockStrength};
 use crate::time::{Duration, Instant};
-use locks::{LockManager, Owner};
+use locks::{LockManager, LockRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -181,84 +185,6 @@ pub enum SessionState {
     Waiting(WaitReason),
     /// The backend was ended by the server (e.g. the idle-in-transaction timeout).
     Terminated(PgError),
-}
-
-/// One edge of the wait-for graph.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct WaitEdge {
-    /// The waiting backend.
-    pub waiter: Pid,
-    /// The backend it waits for.
-    pub blocker: Pid,
-    /// The lock.
-    pub tag: LockTag,
-    /// The mode the waiter asked for.
-    pub mode: LockMode,
-    /// True when the blocker holds a conflicting lock; false when it is only ahead in the queue
-    /// with a conflicting request (a "soft" edge, which queue reordering can remove).
-    pub hard: bool,
-}
-
-/// A table as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TableView {
-    /// The table's name.
-    pub name: String,
-    /// Its OID.
-    pub oid: u32,
-    /// Column names.
-    pub columns: Vec<String>,
-    /// Every tuple version in heap order, dead ones included.
-    pub tuples: Vec<TupleView>,
-}
-
-/// A tuple version as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct TupleView {
-    /// Its ctid (block, offset).
-    pub ctid: (u32, u16),
-    /// The inserting transaction.
-    pub xmin: Xid,
-    /// The xmax entries: lockers and the updater/deleter.
-    pub xmax: Vec<XmaxView>,
-    /// The values as text.
-    pub values: Vec<Option<String>>,
-    /// Whether a new snapshot would see it: inserted by a committed transaction and not
-    /// deleted or updated by one.
-    pub live: bool,
-    /// Whether an aborted transaction inserted it (it will never be visible).
-    pub aborted: bool,
-    /// Backends waiting to lock, update or delete this version (or for its key), in the
-    /// order they started waiting.
-    pub waiters: Vec<Pid>,
-}
-
-/// One xmax entry as the UI shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct XmaxView {
-    /// The transaction.
-    pub xid: Xid,
-    /// The backend running it, if still running.
-    pub pid: Option<Pid>,
-    /// The row-lock strength.
-    pub strength: RowLockStrength,
-    /// True for the updater/deleter.
-    pub update: bool,
-    /// True while the transaction runs (an ended locker no longer locks anything).
-    pub active: bool,
-}
-
-/// A heavyweight lock as `pg_locks` would show it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct LockView {
-    /// The lock.
-    pub tag: LockTag,
-    /// For relation and tuple locks, the table's name.
-    pub relation: Option<String>,
-    /// Holders and the modes they hold.
-    pub holders: Vec<(Pid, LockMode)>,
-    /// Waiters in queue order with the mode they want.
-    pub waiters: Vec<(Pid, LockMode)>,
 }
 
 /// Per-session settings.
@@ -525,6 +451,9 @@ impl Server {
         self.step_session(&mut s, now, events);
         self.sessions.insert(pid, s);
         self.apply_grants(now, events);
+        // Debug builds (the tests) check the server's invariants after every unit of work.
+        #[cfg(debug_assertions)]
+        self.assert_invariants();
     }
 
     /// Runs the backend until its query is done or it waits.
@@ -584,276 +513,6 @@ impl Server {
             .map(|s| s.pid)
     }
 
-    /// Earliest pending timer (deadlock check, lock/statement/idle timeouts), if any.
-    pub fn next_timer(&self) -> Option<Instant> {
-        self.timers().into_iter().map(|(at, _, _)| at).min()
-    }
-
-    fn timers(&self) -> Vec<(Instant, TimerKind, Pid)> {
-        let mut out = Vec::new();
-        for s in self.sessions.values() {
-            if s.terminated.is_some() {
-                continue;
-            }
-            if let Some(w) = &s.wait {
-                if let Some(at) = w.deadlock_at {
-                    out.push((at, TimerKind::DeadlockCheck, s.pid));
-                }
-                if let Some(at) = w.lock_timeout_at {
-                    out.push((at, TimerKind::LockTimeout, s.pid));
-                }
-            }
-            if let Some(at) = s.statement_deadline {
-                if s.query.is_some() {
-                    out.push((at, TimerKind::StatementTimeout, s.pid));
-                }
-            }
-            if let Some(at) = s.idle_deadline {
-                out.push((at, TimerKind::IdleInTransaction, s.pid));
-            }
-        }
-        out.sort();
-        out
-    }
-
-    /// Fires every timer due at or before `now`, earliest first (ties: deadlock checks, then
-    /// lock timeouts, then statement timeouts, then lower pids).
-    pub fn fire_timers(&mut self, now: Instant, events: &mut Vec<Event>) {
-        for _ in 0..crate::limits::TIMERS_PER_FIRING_MAX {
-            let Some((at, kind, pid)) = self.timers().into_iter().next() else {
-                return;
-            };
-            if at > now {
-                return;
-            }
-            self.fire(pid, kind, at, events);
-            self.apply_grants(at, events);
-        }
-    }
-
-    fn fire(&mut self, pid: Pid, kind: TimerKind, at: Instant, events: &mut Vec<Event>) {
-        let Some(mut s) = self.sessions.remove(&pid) else {
-            return;
-        };
-        let after = match kind {
-            TimerKind::DeadlockCheck => s.gucs.deadlock_timeout,
-            TimerKind::LockTimeout => s.gucs.lock_timeout,
-            TimerKind::StatementTimeout => s.gucs.statement_timeout,
-            TimerKind::IdleInTransaction => s.gucs.idle_in_transaction_session_timeout,
-        };
-        if kind != TimerKind::DeadlockCheck {
-            events.push(Event::TimeoutFired { pid, kind, after });
-        }
-        match kind {
-            TimerKind::DeadlockCheck => {
-                if let Some(w) = s.wait.as_mut() {
-                    w.deadlock_at = None;
-                }
-                self.check_deadlock(&mut s, at, events);
-            }
-            TimerKind::LockTimeout => {
-                self.fail_query(&mut s, PgError::lock_timeout(), at, events);
-            }
-            TimerKind::StatementTimeout => {
-                self.fail_query(&mut s, PgError::statement_timeout(), at, events);
-            }
-            TimerKind::IdleInTransaction => {
-                let err = PgError::idle_in_transaction_timeout();
-                events.push(Event::Log {
-                    pid,
-                    at,
-                    line: err.to_string(),
-                });
-                events.push(Event::Error {
-                    pid,
-                    error: err.clone(),
-                });
-                self.end_session(&mut s, at, events);
-                s.terminated = Some(err);
-            }
-        }
-        self.sessions.insert(pid, s);
-    }
-
-    /// Cancels the running query of a backend (a client's CancelRequest): 57014
-    /// `canceling statement due to user request`.
-    pub fn cancel(&mut self, pid: Pid, now: Instant, events: &mut Vec<Event>) {
-        let Some(mut s) = self.sessions.remove(&pid) else {
-            return;
-        };
-        if s.query.is_some() && s.terminated.is_none() {
-            self.fail_query(&mut s, PgError::user_cancel(), now, events);
-        }
-        self.sessions.insert(pid, s);
-        self.apply_grants(now, events);
-    }
-
-    /// Tells woken backends they got their lock.
-    fn apply_grants(&mut self, now: Instant, events: &mut Vec<Event>) {
-        while !self.woken.is_empty() {
-            let grants = std::mem::take(&mut self.woken);
-            for g in grants {
-                if let Some(s) = self.sessions.get_mut(&g.pid) {
-                    if s.wait.as_ref().is_some_and(|w| w.tag == g.tag) {
-                        s.wait = None;
-                        s.granted = Some((g.tag, g.mode));
-                        events.push(Event::LockAcquiredAfterWait {
-                            pid: g.pid,
-                            tag: g.tag,
-                            mode: g.mode,
-                        });
-                    }
-                }
-            }
-        }
-        let _ = now;
-    }
-
-    /// Who waits for whom and why, derived from the lock manager: hard edges to holders of
-    /// conflicting modes, soft edges to earlier waiters with conflicting requests.
-    pub fn wait_edges(&self) -> Vec<WaitEdge> {
-        let mut out = Vec::new();
-        for (pid, (tag, mode)) in &self.locks.waiting {
-            let hard = self.locks.hard_blockers(*pid, tag, *mode);
-            for b in &hard {
-                out.push(WaitEdge {
-                    waiter: *pid,
-                    blocker: *b,
-                    tag: *tag,
-                    mode: *mode,
-                    hard: true,
-                });
-            }
-            if let Some(lock) = self.locks.locks.get(tag) {
-                for q in &lock.queue {
-                    if q.pid == *pid {
-                        break;
-                    }
-                    if locks::conflicts(*mode, q.mode) && !hard.contains(&q.pid) {
-                        out.push(WaitEdge {
-                            waiter: *pid,
-                            blocker: q.pid,
-                            tag: *tag,
-                            mode: *mode,
-                            hard: false,
-                        });
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// Tables with every tuple version, for the UI.
-    pub fn tables(&self) -> Vec<TableView> {
-        let mut v: Vec<&Table> = self.tables.values().collect();
-        v.sort_by_key(|t| t.oid);
-        v.into_iter()
-            .map(|t| TableView {
-                name: t.name.clone(),
-                oid: t.oid,
-                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
-                tuples: t
-                    .heap
-                    .iter()
-                    .enumerate()
-                    .map(|(i, tup)| {
-                        let mut view = self.tuple_view(i, tup);
-                        let mut waiters: Vec<(Instant, Pid)> = self
-                            .sessions
-                            .values()
-                            .filter_map(|s| s.wait.as_ref().map(|w| (s.pid, w)))
-                            .filter(|(_, w)| {
-                                w.row
-                                    .as_ref()
-                                    .is_some_and(|(name, c)| *name == t.name && *c == view.ctid)
-                            })
-                            .map(|(pid, w)| (w.since, pid))
-                            .collect();
-                        waiters.sort();
-                        view.waiters = waiters.into_iter().map(|(_, p)| p).collect();
-                        view
-                    })
-                    .collect(),
-            })
-            .collect()
-    }
-
-    /// Heavyweight locks like `pg_locks`, for the UI (row locks are in [`Server::tables`]).
-    pub fn locks(&self) -> Vec<LockView> {
-        self.locks
-            .locks
-            .iter()
-            .map(|(tag, lock)| {
-                let relation = match tag {
-                    LockTag::Relation { rel } | LockTag::Tuple { rel, .. } => self
-                        .tables
-                        .values()
-                        .find(|t| t.oid == *rel)
-                        .map(|t| t.name.clone()),
-                    _ => None,
-                };
-                let mut holders = Vec::new();
-                for p in &lock.procs {
-                    for h in &p.holds {
-                        if !holders.contains(&(p.pid, h.mode)) {
-                            holders.push((p.pid, h.mode));
-                        }
-                    }
-                }
-                LockView {
-                    tag: *tag,
-                    relation,
-                    holders,
-                    waiters: lock.queue.iter().map(|w| (w.pid, w.mode)).collect(),
-                }
-            })
-            .collect()
-    }
-
-    /// The statement the backend runs (or ran last), like `pg_stat_activity.query`.
-    pub fn current_query(&self, pid: Pid) -> Option<&str> {
-        self.sessions
-            .get(&pid)
-            .map(|s| s.activity.as_str())
-            .filter(|q| !q.is_empty())
-    }
-
-    /// A row as a learner names it: its table and primary-key value, like `widget 3` (the
-    /// values of a composite key joined by commas). `None` when the table or the tuple version
-    /// does not exist; a table without a primary key is named by the ctid.
-    pub fn row_label(&self, table: &str, ctid: (u32, u16)) -> Option<String> {
-        let t = self.tables.get(table)?;
-        let index =
-            (ctid.0 as usize) * storage::TUPLES_PER_PAGE + (ctid.1 as usize).checked_sub(1)?;
-        let tuple = t.heap.get(index)?;
-        match t.indexes.iter().find(|i| i.primary) {
-            Some(pk) => {
-                let key: Vec<String> = pk
-                    .columns
-                    .iter()
-                    .map(|&c| {
-                        tuple
-                            .values
-                            .get(c)
-                            .map(|v| v.to_string())
-                            .unwrap_or_default()
-                    })
-                    .collect();
-                Some(format!("{table} {}", key.join(", ")))
-            }
-            None => Some(format!("row ({},{}) of {table}", ctid.0, ctid.1)),
-        }
-    }
-
-    /// The name of the table with this OID.
-    pub fn table_name(&self, oid: u32) -> Option<&str> {
-        self.tables
-            .values()
-            .find(|t| t.oid == oid)
-            .map(|t| t.name.as_str())
-    }
-
     /// Whether a timer of this backend is pending (a deadlock check, a lock, statement or
     /// idle-in-transaction timeout): when it fires, the backend's wait or session may end.
     pub fn has_timer(&self, pid: Pid) -> bool {
@@ -887,29 +546,14 @@ impl Server {
     }
 
     /// Registers a lock request for backend `s` (see [`exec::acquire_lock`]).
-    #[allow(clippy::too_many_arguments)]
     fn acquire(
         &mut self,
         s: &mut Session,
-        tag: LockTag,
-        mode: LockMode,
-        owner: Owner,
-        nowait: bool,
-        context: Option<String>,
+        request: LockRequest,
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Result<bool, AcquireFailure> {
-        exec::acquire_lock(
-            &mut self.locks,
-            s,
-            tag,
-            mode,
-            owner,
-            nowait,
-            context,
-            now,
-            events,
-        )
+        exec::acquire_lock(&mut self.locks, s, request, now, events)
     }
 }
 
@@ -971,7 +615,7 @@ pub(crate) mod seq_map {
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, debug_assertions))]
 mod invariants;
 #[cfg(test)]
 mod tests;

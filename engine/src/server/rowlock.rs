@@ -6,8 +6,8 @@
 //! chain (`heap_lock_updated_tuple`).
 
 use super::event::{Event, WriteKind};
-use super::locks::{LockMode, LockTag, Owner};
-use super::storage::{ctid, Tuple, Value, XmaxMember};
+use super::locks::{LockMode, LockRequest, LockTag, Owner};
+use super::storage::{ctid, Table, Tuple, Value, XmaxMember};
 use super::txn::XidStatus;
 use super::{AcquireFailure, PgError, Server, Session, Xid};
 use crate::sql::{RowLockStrength, WaitPolicy};
@@ -40,6 +40,17 @@ pub(super) enum RowOp {
     Update(Vec<Value>, RowLockStrength),
     /// Mark the version deleted (FOR UPDATE strength).
     Delete,
+}
+
+impl RowOp {
+    /// The row-lock strength the operation takes: an update's own, FOR UPDATE for a delete.
+    fn strength(&self) -> RowLockStrength {
+        match self {
+            RowOp::Lock(st) => *st,
+            RowOp::Update(_, st) => *st,
+            RowOp::Delete => RowLockStrength::Update,
+        }
+    }
 }
 
 /// Whether a row operation only locked or also wrote.
@@ -98,30 +109,31 @@ pub(super) fn mark_wait_row(s: &mut Session, table: &str, idx: usize, events: &m
     }
 }
 
+/// One row operation a statement asks for: which tuple version (`idx` in `table`'s heap), what
+/// to do to it, how to wait for a conflicting locker, and what the wait's CONTEXT line says.
+pub(super) struct RowRequest<'a> {
+    pub(super) table: &'a str,
+    pub(super) idx: usize,
+    pub(super) op: RowOp,
+    pub(super) policy: WaitPolicy,
+    pub(super) oper: WaitOper,
+}
+
 impl Server {
     /// Locks, updates or deletes one tuple version, waiting the way PostgreSQL does: take the
     /// tuple lock (queue position), sleep on the locker's xid, look again.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn row_op(
         &mut self,
         s: &mut Session,
-        table: &str,
-        idx: usize,
-        op: RowOp,
-        policy: WaitPolicy,
-        oper: WaitOper,
+        request: RowRequest,
         now: Instant,
         events: &mut Vec<Event>,
     ) -> RowRes {
-        let strength = match &op {
-            RowOp::Lock(st) => *st,
-            RowOp::Update(_, st) => *st,
-            RowOp::Delete => RowLockStrength::Update,
-        };
-        let level = Self::level(s);
+        let (table, idx) = (request.table, request.idx);
+        let strength = request.op.strength();
         let top = s.txn.as_ref().and_then(|t| t.xid);
         // An UPDATE writes a new version: refuse before waiting for a lock it could not use.
-        if matches!(op, RowOp::Update(..))
+        if matches!(request.op, RowOp::Update(..))
             && self
                 .tables
                 .get(table)
@@ -133,7 +145,6 @@ impl Server {
             let Some(t) = self.tables.get(table) else {
                 return RowRes::Fail(PgError::no_such_table(table));
             };
-            let oid = t.oid;
             let tup = &t.heap[idx];
             let live: Vec<XmaxMember> = tup
                 .xmax
@@ -149,7 +160,9 @@ impl Server {
                 self.release_tuple_lock(s);
                 return RowRes::SelfModified;
             }
-            if matches!(op, RowOp::Lock(_)) && live.iter().any(|m| mine(m) && m.mode >= strength) {
+            if matches!(request.op, RowOp::Lock(_))
+                && live.iter().any(|m| mine(m) && m.mode >= strength)
+            {
                 self.release_tuple_lock(s);
                 return self.follow_updates(s, table, idx, strength, now, events);
             }
@@ -168,8 +181,8 @@ impl Server {
                 return RowRes::Updated(next);
             }
             if conflicting.is_empty() {
-                let lock_only = matches!(op, RowOp::Lock(_));
-                self.apply_row_op(s, table, idx, op, strength, now, events);
+                let lock_only = matches!(request.op, RowOp::Lock(_));
+                self.apply_row_op(s, table, idx, request.op, strength, events);
                 self.release_tuple_lock(s);
                 if lock_only {
                     return self.follow_updates(s, table, idx, strength, now, events);
@@ -177,79 +190,123 @@ impl Server {
                 return RowRes::Ok;
             }
             let xwait = self.wait_target(conflicting[0].xid);
-            let (block, offset) = ctid(idx);
-            let nowait = policy != WaitPolicy::Block;
-            if !skip_tuple_lock && s.tuple_lock.is_none() {
-                let tag = LockTag::Tuple {
-                    rel: oid,
-                    block,
-                    offset,
-                };
-                let mode = tuple_lock_mode(strength);
-                match self.acquire(s, tag, mode, Owner::Xact(level), nowait, None, now, events) {
-                    Ok(true) => s.tuple_lock = Some((tag, mode)),
-                    Ok(false) => {
-                        mark_wait_row(s, table, idx, events);
-                        return RowRes::Wait;
-                    }
-                    Err(AcquireFailure::WouldBlock) => {
-                        return if policy == WaitPolicy::SkipLocked {
-                            RowRes::Skip
-                        } else {
-                            RowRes::Fail(PgError::row_lock_not_available(table))
-                        }
-                    }
-                    Err(AcquireFailure::Deadlock(e)) => return RowRes::Fail(e),
-                }
-            }
-            let context = Some(match oper {
-                WaitOper::Update => {
-                    format!("while updating tuple ({block},{offset}) in relation \"{table}\"")
-                }
-                WaitOper::Delete => {
-                    format!("while deleting tuple ({block},{offset}) in relation \"{table}\"")
-                }
-                WaitOper::Lock => {
-                    format!("while locking tuple ({block},{offset}) in relation \"{table}\"")
-                }
-            });
-            let tag = LockTag::Transaction(xwait);
-            match self.acquire(
-                s,
-                tag,
-                LockMode::Share,
-                Owner::Xact(level),
-                nowait,
-                context,
-                now,
-                events,
-            ) {
-                Ok(true) => {
-                    // The transaction already ended: drop the share lock and look again.
-                    if let Some(w) = self.locks.release_any(s.pid, tag, LockMode::Share) {
-                        self.woken.extend(w);
-                    }
-                    continue;
-                }
-                Ok(false) => {
-                    mark_wait_row(s, table, idx, events);
-                    return RowRes::Wait;
-                }
-                Err(AcquireFailure::WouldBlock) => {
-                    self.release_tuple_lock(s);
-                    return if policy == WaitPolicy::SkipLocked {
-                        RowRes::Skip
-                    } else {
-                        RowRes::Fail(PgError::row_lock_not_available(table))
-                    };
-                }
-                Err(AcquireFailure::Deadlock(e)) => return RowRes::Fail(e),
+            if let Some(res) =
+                self.wait_for_locker(s, &request, xwait, skip_tuple_lock, now, events)
+            {
+                return res;
             }
         }
         RowRes::Fail(PgError::error(
             "XX000",
             "row kept changing while Lockstep tried to lock it",
         ))
+    }
+
+    /// Waits for the transaction `xwait` that holds a conflicting lock on the row: first the
+    /// tuple lock (the row's queue position, unless `skip_tuple_lock`: this transaction already
+    /// locks the row), then a share lock on `xwait`. `None` when `xwait` has already ended:
+    /// look at the row again.
+    fn wait_for_locker(
+        &mut self,
+        s: &mut Session,
+        request: &RowRequest,
+        xwait: Xid,
+        skip_tuple_lock: bool,
+        now: Instant,
+        events: &mut Vec<Event>,
+    ) -> Option<RowRes> {
+        let RowRequest {
+            table,
+            idx,
+            op,
+            policy,
+            oper,
+        } = request;
+        let (table, idx, policy, oper) = (*table, *idx, *policy, *oper);
+        let strength = op.strength();
+        let level = Self::level(s);
+        let oid = self.tables.get(table)?.oid;
+        let (block, offset) = ctid(idx);
+        let nowait = policy != WaitPolicy::Block;
+        if !skip_tuple_lock && s.tuple_lock.is_none() {
+            let tag = LockTag::Tuple {
+                rel: oid,
+                block,
+                offset,
+            };
+            let mode = tuple_lock_mode(strength);
+            match self.acquire(
+                s,
+                LockRequest {
+                    tag,
+                    mode,
+                    owner: Owner::Xact(level),
+                    nowait,
+                    context: None,
+                },
+                now,
+                events,
+            ) {
+                Ok(true) => s.tuple_lock = Some((tag, mode)),
+                Ok(false) => {
+                    mark_wait_row(s, table, idx, events);
+                    return Some(RowRes::Wait);
+                }
+                Err(AcquireFailure::WouldBlock) => {
+                    return Some(if policy == WaitPolicy::SkipLocked {
+                        RowRes::Skip
+                    } else {
+                        RowRes::Fail(PgError::row_lock_not_available(table))
+                    })
+                }
+                Err(AcquireFailure::Deadlock(e)) => return Some(RowRes::Fail(e)),
+            }
+        }
+        let context = Some(match oper {
+            WaitOper::Update => {
+                format!("while updating tuple ({block},{offset}) in relation \"{table}\"")
+            }
+            WaitOper::Delete => {
+                format!("while deleting tuple ({block},{offset}) in relation \"{table}\"")
+            }
+            WaitOper::Lock => {
+                format!("while locking tuple ({block},{offset}) in relation \"{table}\"")
+            }
+        });
+        let tag = LockTag::Transaction(xwait);
+        match self.acquire(
+            s,
+            LockRequest {
+                tag,
+                mode: LockMode::Share,
+                owner: Owner::Xact(level),
+                nowait,
+                context,
+            },
+            now,
+            events,
+        ) {
+            Ok(true) => {
+                // The transaction already ended: drop the share lock and look again.
+                if let Some(w) = self.locks.release_any(s.pid, tag, LockMode::Share) {
+                    self.woken.extend(w);
+                }
+                None
+            }
+            Ok(false) => {
+                mark_wait_row(s, table, idx, events);
+                Some(RowRes::Wait)
+            }
+            Err(AcquireFailure::WouldBlock) => {
+                self.release_tuple_lock(s);
+                Some(if policy == WaitPolicy::SkipLocked {
+                    RowRes::Skip
+                } else {
+                    RowRes::Fail(PgError::row_lock_not_available(table))
+                })
+            }
+            Err(AcquireFailure::Deadlock(e)) => Some(RowRes::Fail(e)),
+        }
     }
 
     /// `heap_lock_updated_tuple`: a row lock that did not conflict with a concurrent update
@@ -330,7 +387,7 @@ impl Server {
                 }
             }
             if !held {
-                self.apply_row_op(s, table, n, RowOp::Lock(strength), strength, now, events);
+                self.apply_row_op(s, table, n, RowOp::Lock(strength), strength, events);
             }
             prior = n;
         }
@@ -346,7 +403,6 @@ impl Server {
     }
 
     /// Records a row lock, an update or a delete in the tuple (no conflicts remain).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn apply_row_op(
         &mut self,
         s: &mut Session,
@@ -354,33 +410,12 @@ impl Server {
         idx: usize,
         op: RowOp,
         strength: RowLockStrength,
-        now: Instant,
         events: &mut Vec<Event>,
     ) {
-        let _ = now;
         let xid = self.assign_xid(s, events);
         let cid = s.txn.as_ref().map_or(0, |t| t.cid);
         let pid = s.pid;
-        // Forget members that no longer lock anything, as PostgreSQL compacts a MultiXact.
-        let statuses: Vec<(Xid, XidStatus)> = self.tables[table].heap[idx]
-            .xmax
-            .iter()
-            .map(|m| (m.xid, self.xid_status(m.xid)))
-            .collect();
-        let carried: Vec<XmaxMember> = {
-            let top = s.txn.as_ref().and_then(|t| t.xid);
-            self.tables[table].heap[idx]
-                .xmax
-                .iter()
-                .filter(|m| {
-                    !m.update
-                        && self.xid_status(m.xid) == XidStatus::InProgress
-                        && !self.is_current(top, m.xid)
-                        && m.mode == RowLockStrength::KeyShare
-                })
-                .cloned()
-                .collect()
-        };
+        let (statuses, carried) = self.xmax_survivors(s, table, idx);
         let ssi_write = self.ssi_active(s);
         let Some(t) = self.tables.get_mut(table) else {
             return;
@@ -418,35 +453,13 @@ impl Server {
                 });
             }
             RowOp::Update(values, _) => {
-                let new_idx = t.heap.len();
-                let tup = &mut t.heap[idx];
-                // A lock this same (sub)transaction holds on the row merges into the update,
-                // which keeps the stronger of the two (`compute_new_xmax_infomask` with
-                // xmax == add_to_xmax): after FOR UPDATE, even a non-key UPDATE counts as a
-                // key update, so FOR KEY SHARE still conflicts with it once it commits.
-                let own_lock = tup
-                    .xmax
-                    .iter()
-                    .filter(|m| m.xid == xid && !m.update)
-                    .map(|m| m.mode)
-                    .max();
-                let mode = own_lock.map_or(strength, |own| own.max(strength));
-                tup.xmax.retain(|m| m.xid != xid || m.update);
-                tup.xmax.push(XmaxMember {
+                let update = XmaxMember {
                     xid,
-                    mode,
+                    mode: strength,
                     update: true,
                     cmax: cid,
-                });
-                tup.next = Some(new_idx);
-                t.heap.push(Tuple {
-                    xmin: xid,
-                    cmin: cid,
-                    xmax: carried,
-                    next: None,
-                    values,
-                    indexed: true,
-                });
+                };
+                let new_idx = write_new_version(t, idx, update, values, carried);
                 events.push(Event::TupleWritten {
                     pid,
                     table: table.to_string(),
@@ -474,6 +487,35 @@ impl Server {
         }
     }
 
+    /// The xmax members a row operation keeps: each member's status now, and the key-share
+    /// locks of other transactions still running, which an update carries to the new version.
+    fn xmax_survivors(
+        &self,
+        s: &Session,
+        table: &str,
+        idx: usize,
+    ) -> (Vec<(Xid, XidStatus)>, Vec<XmaxMember>) {
+        // Forget members that no longer lock anything, as PostgreSQL compacts a MultiXact.
+        let statuses: Vec<(Xid, XidStatus)> = self.tables[table].heap[idx]
+            .xmax
+            .iter()
+            .map(|m| (m.xid, self.xid_status(m.xid)))
+            .collect();
+        let top = s.txn.as_ref().and_then(|t| t.xid);
+        let carried = self.tables[table].heap[idx]
+            .xmax
+            .iter()
+            .filter(|m| {
+                !m.update
+                    && self.xid_status(m.xid) == XidStatus::InProgress
+                    && !self.is_current(top, m.xid)
+                    && m.mode == RowLockStrength::KeyShare
+            })
+            .cloned()
+            .collect();
+        (statuses, carried)
+    }
+
     /// Sleeps on `ShareLock on transaction xwait` (XactLockTableWait). Ok(true) when the
     /// transaction had already ended; Ok(false) when the backend now waits.
     pub(super) fn wait_for_xid(
@@ -488,11 +530,13 @@ impl Server {
         let tag = LockTag::Transaction(self.wait_target(xwait));
         match self.acquire(
             s,
-            tag,
-            LockMode::Share,
-            Owner::Xact(level),
-            false,
-            context,
+            LockRequest {
+                tag,
+                mode: LockMode::Share,
+                owner: Owner::Xact(level),
+                nowait: false,
+                context,
+            },
             now,
             events,
         ) {
@@ -507,4 +551,42 @@ impl Server {
             Err(AcquireFailure::Deadlock(e)) => Err(e),
         }
     }
+}
+
+/// UPDATE's half of a row operation: the old version `idx` of `t` takes the update in its xmax,
+/// and the new version goes at the end of the heap, carrying `carried` (other transactions'
+/// key-share locks). Returns the new version's index.
+fn write_new_version(
+    t: &mut Table,
+    idx: usize,
+    update: XmaxMember,
+    values: Vec<Value>,
+    carried: Vec<XmaxMember>,
+) -> usize {
+    let XmaxMember { xid, cmax: cid, .. } = update;
+    let new_idx = t.heap.len();
+    let tup = &mut t.heap[idx];
+    // A lock this same (sub)transaction holds on the row merges into the update, which keeps
+    // the stronger of the two (`compute_new_xmax_infomask` with xmax == add_to_xmax): after FOR
+    // UPDATE, even a non-key UPDATE counts as a key update, so FOR KEY SHARE still conflicts
+    // with it once it commits.
+    let own_lock = tup
+        .xmax
+        .iter()
+        .filter(|m| m.xid == xid && !m.update)
+        .map(|m| m.mode)
+        .max();
+    let mode = own_lock.map_or(update.mode, |own| own.max(update.mode));
+    tup.xmax.retain(|m| m.xid != xid || m.update);
+    tup.xmax.push(XmaxMember { mode, ..update });
+    tup.next = Some(new_idx);
+    t.heap.push(Tuple {
+        xmin: xid,
+        cmin: cid,
+        xmax: carried,
+        next: None,
+        values,
+        indexed: true,
+    });
+    new_idx
 }

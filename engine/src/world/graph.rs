@@ -164,77 +164,108 @@ impl World {
     /// The wait-for graph of this state.
     pub fn wait_for_graph(&self) -> WaitForGraph {
         let mut edges: Vec<WaitEdge> = Vec::new();
-        let task_name = |t: TaskId| self.tasks[t.0 as usize].name.clone();
-        let conn_label = |c: ConnId| match self.connections.get(&c) {
-            Some(conn) => format!("{c} (process {})", conn.pid.0),
-            None => c.to_string(),
-        };
         let mut states = BTreeMap::new();
         for t in &self.tasks {
             let state = self.task_state(t.id);
-            let name = &t.name;
             if let TaskState::Blocked(reason) = &state {
-                match reason {
-                    BlockReason::PoolSlot {
-                        pool,
-                        ahead,
-                        max_open,
-                    } => {
-                        if let Some(p) = self.pools.iter().position(|p| &p.name == pool) {
-                            edges.push(WaitEdge {
-                                from: WaitNode::Task(t.id),
-                                to: WaitNode::Pool(PoolId(p as u32)),
-                                sentence: format!(
-                                    "{name} waits in Acquire for a connection from pool {pool}: all {max_open} are in use ({ahead} waiter(s) ahead)"
-                                ),
-                                plain: format!("{name} {}", self.describe_wait(reason)),
-                            });
-                        }
-                    }
-                    BlockReason::Lock { conn, .. } | BlockReason::Reply { conn } => {
-                        edges.push(WaitEdge {
-                            from: WaitNode::Task(t.id),
-                            to: WaitNode::Connection(*conn),
-                            sentence: format!(
-                                "{name} waits for the reply to its query on {}",
-                                conn_label(*conn)
-                            ),
-                            plain: match reason {
-                                BlockReason::Lock { .. } => {
-                                    format!("{name} {}", self.describe_wait(reason))
-                                }
-                                _ => format!("{name} waits for an answer on {conn}"),
-                            },
-                        });
-                    }
-                    BlockReason::ConnectionMutex { conn, holder } => edges.push(WaitEdge {
-                        from: WaitNode::Task(t.id),
-                        to: WaitNode::Task(*holder),
-                        sentence: format!(
-                            "{name} waits for {conn}'s driver mutex, held by {} during its call",
-                            task_name(*holder)
-                        ),
-                        plain: format!("{name} {}", self.describe_wait(reason)),
-                    }),
-                    BlockReason::Goroutines { tasks } => {
-                        for child in tasks {
-                            edges.push(WaitEdge {
-                                from: WaitNode::Task(t.id),
-                                to: WaitNode::Task(*child),
-                                sentence: format!(
-                                    "{name} waits in g.Wait() for goroutine {}",
-                                    task_name(*child)
-                                ),
-                                plain: format!("{name} waits for {} to finish", task_name(*child)),
-                            });
-                        }
-                    }
-                    BlockReason::Arrival { .. } | BlockReason::Sleep { .. } => {}
-                }
+                self.blocked_task_edges(t.id, reason, &mut edges);
             }
             states.insert(t.id, state);
         }
-        // A full pool waits for every task holding one of its connections.
+        self.full_pool_edges(&mut edges);
+        self.lock_wait_edges(&mut edges);
+        self.idle_connection_edges(&mut edges);
+        edges.sort_by_key(|e| (e.from, e.to));
+        edges.dedup_by(|a, b| a.from == b.from && a.to == b.to);
+
+        let mut graph: DiGraphMap<WaitNode, usize, Fixed> =
+            DiGraphMap::with_capacity_and_hasher(0, edges.len(), Fixed::default());
+        for (i, e) in edges.iter().enumerate() {
+            graph.add_edge(e.from, e.to, i);
+        }
+        let stuck = self.stuck_nodes(&graph, &states);
+        WaitForGraph {
+            graph,
+            edges,
+            stuck,
+        }
+    }
+
+    /// A connection as the graph's sentences name it: with its server process.
+    fn connection_label(&self, c: ConnId) -> String {
+        match self.connections.get(&c) {
+            Some(conn) => format!("{c} (process {})", conn.pid.0),
+            None => c.to_string(),
+        }
+    }
+
+    /// The edges out of a blocked task: to the pool, connection or tasks it waits for.
+    fn blocked_task_edges(&self, task: TaskId, reason: &BlockReason, edges: &mut Vec<WaitEdge>) {
+        let task_name = |t: TaskId| self.task_name(t);
+        let conn_label = |c: ConnId| self.connection_label(c);
+        let name = &self.tasks[task.0 as usize].name;
+        match reason {
+            BlockReason::PoolSlot {
+                pool,
+                ahead,
+                max_open,
+            } => {
+                if let Some(p) = self.pools.iter().position(|p| &p.name == pool) {
+                    edges.push(WaitEdge {
+                        from: WaitNode::Task(task),
+                        to: WaitNode::Pool(PoolId(p as u32)),
+                        sentence: format!(
+                            "{name} waits in Acquire for a connection from pool {pool}: all {max_open} are in use ({ahead} waiter(s) ahead)"
+                        ),
+                        plain: format!("{name} {}", self.describe_wait(reason)),
+                    });
+                }
+            }
+            BlockReason::Lock { conn, .. } | BlockReason::Reply { conn } => {
+                edges.push(WaitEdge {
+                    from: WaitNode::Task(task),
+                    to: WaitNode::Connection(*conn),
+                    sentence: format!(
+                        "{name} waits for the reply to its query on {}",
+                        conn_label(*conn)
+                    ),
+                    plain: match reason {
+                        BlockReason::Lock { .. } => {
+                            format!("{name} {}", self.describe_wait(reason))
+                        }
+                        _ => format!("{name} waits for an answer on {conn}"),
+                    },
+                });
+            }
+            BlockReason::ConnectionMutex { conn, holder } => edges.push(WaitEdge {
+                from: WaitNode::Task(task),
+                to: WaitNode::Task(*holder),
+                sentence: format!(
+                    "{name} waits for {conn}'s driver mutex, held by {} during its call",
+                    task_name(*holder)
+                ),
+                plain: format!("{name} {}", self.describe_wait(reason)),
+            }),
+            BlockReason::Goroutines { tasks } => {
+                for child in tasks {
+                    edges.push(WaitEdge {
+                        from: WaitNode::Task(task),
+                        to: WaitNode::Task(*child),
+                        sentence: format!(
+                            "{name} waits in g.Wait() for goroutine {}",
+                            task_name(*child)
+                        ),
+                        plain: format!("{name} waits for {} to finish", task_name(*child)),
+                    });
+                }
+            }
+            BlockReason::Arrival { .. } | BlockReason::Sleep { .. } => {}
+        }
+    }
+
+    /// A full pool waits for every task holding one of its connections.
+    fn full_pool_edges(&self, edges: &mut Vec<WaitEdge>) {
+        let task_name = |t: TaskId| self.task_name(t);
         for (index, pool) in self.pools.iter().enumerate() {
             if pool.waiters.is_empty() || !pool.is_full() {
                 continue;
@@ -261,7 +292,11 @@ impl World {
                 }
             }
         }
-        // Sessions waiting for locks held by other sessions (what PostgreSQL sees).
+    }
+
+    /// Sessions waiting for locks held by other sessions (what PostgreSQL sees).
+    fn lock_wait_edges(&self, edges: &mut Vec<WaitEdge>) {
+        let task_name = |t: TaskId| self.task_name(t);
         let by_pid: BTreeMap<u32, ConnId> =
             self.connections.values().map(|c| (c.pid.0, c.id)).collect();
         for c in self.connections.values() {
@@ -300,7 +335,12 @@ impl World {
                 }
             }
         }
-        // A session that is not running a statement only moves when its task acts.
+    }
+
+    /// A session that is not running a statement only moves when its task acts.
+    fn idle_connection_edges(&self, edges: &mut Vec<WaitEdge>) {
+        let task_name = |t: TaskId| self.task_name(t);
+        let conn_label = |c: ConnId| self.connection_label(c);
         for c in self.connections.values() {
             if matches!(c.backend, BackendState::Executing { .. }) {
                 continue;
@@ -358,25 +398,23 @@ impl World {
                 plain,
             });
         }
-        edges.sort_by_key(|e| (e.from, e.to));
-        edges.dedup_by(|a, b| a.from == b.from && a.to == b.to);
+    }
 
-        let mut graph: DiGraphMap<WaitNode, usize, Fixed> =
-            DiGraphMap::with_capacity_and_hasher(0, edges.len(), Fixed::default());
-        for (i, e) in edges.iter().enumerate() {
-            graph.add_edge(e.from, e.to, i);
-        }
-
-        // Which nodes may still progress: a fixpoint from what can run or will be woken.
-        // A backend with a timer of its own pending (a deadlock check, a lock, statement or
-        // idle-in-transaction timeout) may see its wait or its session end when it fires.
+    /// The nodes that cannot progress. Which may: a fixpoint from what can run or will be
+    /// woken. A backend with a timer of its own pending (a deadlock check, a lock, statement
+    /// or idle-in-transaction timeout) may see its wait or its session end when it fires.
+    fn stuck_nodes(
+        &self,
+        graph: &DiGraphMap<WaitNode, usize, Fixed>,
+        states: &BTreeMap<TaskId, TaskState>,
+    ) -> BTreeSet<WaitNode> {
         let conn_timer = |c: ConnId| {
             self.connections
                 .get(&c)
                 .is_some_and(|conn| self.server.has_timer(conn.pid))
         };
         let mut moving: BTreeSet<WaitNode> = BTreeSet::new();
-        for (id, state) in &states {
+        for (id, state) in states {
             let free = match state {
                 TaskState::Runnable => true,
                 TaskState::Blocked(BlockReason::Arrival { .. } | BlockReason::Sleep { .. }) => true,
@@ -418,12 +456,7 @@ impl World {
                 break;
             }
         }
-        let stuck = nodes.into_iter().filter(|n| !moving.contains(n)).collect();
-        WaitForGraph {
-            graph,
-            edges,
-            stuck,
-        }
+        nodes.into_iter().filter(|n| !moving.contains(n)).collect()
     }
 
     fn task_has_deadline(&self, id: TaskId) -> bool {

@@ -24,6 +24,8 @@ pub mod rng;
 pub mod scenario;
 pub mod schedule;
 pub mod scheduler;
+#[cfg(any(test, debug_assertions))]
+mod structure;
 mod symmetry;
 pub mod task;
 pub mod view;
@@ -493,6 +495,10 @@ impl World {
                 }
             }
         }
+        // Debug builds (the tests) check the engine's own invariants after every step; release
+        // builds, the command line and the browser pay nothing.
+        #[cfg(debug_assertions)]
+        self.assert_structure();
         Ok(events)
     }
 

@@ -125,7 +125,6 @@ impl World {
                 .pop()
                 .unwrap_or_default()
         };
-        let task = |t: TaskId| self.task_name(t);
         let blocked: Vec<TaskId> = events
             .iter()
             .filter_map(|e| match e {
@@ -157,70 +156,7 @@ impl World {
             })
             .collect();
         for e in events {
-            let clause = |subject: String, predicate: String| Clause {
-                subject: Some(subject),
-                predicate,
-            };
             let c = match e {
-                Event::TaskStarted { name, .. } => Some(clause(name.clone(), "starts".into())),
-                Event::TaskBlocked { name, reason, .. } => {
-                    Some(clause(name.clone(), self.describe_wait(reason)))
-                }
-                Event::TaskFinished { name, .. } => {
-                    Some(clause(name.clone(), "finishes without error".into()))
-                }
-                Event::TaskFailed { name, error, .. } => {
-                    Some(clause(name.clone(), format!("fails with “{error}”")))
-                }
-                Event::GoroutineSpawned { name, .. } => {
-                    Some(clause(name.clone(), "starts as a goroutine".into()))
-                }
-                Event::AcquireGranted { task: t, pool, .. } => Some(clause(
-                    task(*t),
-                    format!("gets a connection from pool {pool}"),
-                )),
-                Event::AcquireFailed {
-                    task: t,
-                    pool,
-                    error,
-                } => Some(clause(
-                    task(*t),
-                    format!("gives up waiting for pool {pool}: {error}"),
-                )),
-                Event::ConnectionReleased { task: t, pool, .. } => Some(clause(
-                    task(*t),
-                    format!("gives its connection back to pool {pool}"),
-                )),
-                Event::ConnectionRefused { task: t, error, .. } => Some(clause(
-                    task(*t),
-                    format!("is refused a new connection: {error}"),
-                )),
-                Event::ConnectionClosed { conn, why, .. } => Some(Clause {
-                    subject: None,
-                    predicate: format!("{conn} is closed: {why}"),
-                }),
-                Event::ConnectionMarkedBad { task: t, .. } => Some(clause(
-                    task(*t),
-                    "discards its connection: the driver will not use it again".into(),
-                )),
-                Event::ContextEnded { task: t, error } => {
-                    Some(clause(task(*t), format!("runs out of time: {error}")))
-                }
-                Event::TransactionRolledBackByContext { task: t, .. } => Some(clause(
-                    task(*t),
-                    "has its transaction rolled back by database/sql, because its context ended"
-                        .into(),
-                )),
-                Event::ValueRecorded {
-                    name, var, value, ..
-                } => Some(clause(
-                    name.clone(),
-                    format!("computes {var} = {}", value.as_deref().unwrap_or("NULL")),
-                )),
-                Event::ClockAdvanced { to } => Some(Clause {
-                    subject: None,
-                    predicate: format!("the clock moves on to {to}"),
-                }),
                 Event::Server(s) => self.describe_server_event(
                     s,
                     &name_of,
@@ -229,23 +165,94 @@ impl World {
                     &started,
                     &errored,
                 ),
-                Event::MessageSent {
-                    task: t, message, ..
-                } if protocol => Some(clause(task(*t), format!("sends {message}"))),
-                Event::MessageReceived {
-                    task: t, message, ..
-                } if protocol => Some(clause(task(*t), format!("reads {message}"))),
-                Event::MessageQueued { message, .. } if protocol => Some(Clause {
-                    subject: None,
-                    predicate: format!("the server replies {message}"),
-                }),
-                _ => None,
+                _ => self.describe_world_event(e, protocol),
             };
             if let Some(c) = c {
                 push_clause(&mut clauses, c);
             }
         }
         sentence(&clauses)
+    }
+
+    /// The clause for one event of the world outside the server; wire messages only with
+    /// `protocol`.
+    fn describe_world_event(&self, e: &Event, protocol: bool) -> Option<Clause> {
+        let task = |t: TaskId| self.task_name(t);
+        let clause = |subject: String, predicate: String| Clause {
+            subject: Some(subject),
+            predicate,
+        };
+        match e {
+            Event::TaskStarted { name, .. } => Some(clause(name.clone(), "starts".into())),
+            Event::TaskBlocked { name, reason, .. } => {
+                Some(clause(name.clone(), self.describe_wait(reason)))
+            }
+            Event::TaskFinished { name, .. } => {
+                Some(clause(name.clone(), "finishes without error".into()))
+            }
+            Event::TaskFailed { name, error, .. } => {
+                Some(clause(name.clone(), format!("fails with “{error}”")))
+            }
+            Event::GoroutineSpawned { name, .. } => {
+                Some(clause(name.clone(), "starts as a goroutine".into()))
+            }
+            Event::AcquireGranted { task: t, pool, .. } => Some(clause(
+                task(*t),
+                format!("gets a connection from pool {pool}"),
+            )),
+            Event::AcquireFailed {
+                task: t,
+                pool,
+                error,
+            } => Some(clause(
+                task(*t),
+                format!("gives up waiting for pool {pool}: {error}"),
+            )),
+            Event::ConnectionReleased { task: t, pool, .. } => Some(clause(
+                task(*t),
+                format!("gives its connection back to pool {pool}"),
+            )),
+            Event::ConnectionRefused { task: t, error, .. } => Some(clause(
+                task(*t),
+                format!("is refused a new connection: {error}"),
+            )),
+            Event::ConnectionClosed { conn, why, .. } => Some(Clause {
+                subject: None,
+                predicate: format!("{conn} is closed: {why}"),
+            }),
+            Event::ConnectionMarkedBad { task: t, .. } => Some(clause(
+                task(*t),
+                "discards its connection: the driver will not use it again".into(),
+            )),
+            Event::ContextEnded { task: t, error } => {
+                Some(clause(task(*t), format!("runs out of time: {error}")))
+            }
+            Event::TransactionRolledBackByContext { task: t, .. } => Some(clause(
+                task(*t),
+                "has its transaction rolled back by database/sql, because its context ended".into(),
+            )),
+            Event::ValueRecorded {
+                name, var, value, ..
+            } => Some(clause(
+                name.clone(),
+                format!("computes {var} = {}", value.as_deref().unwrap_or("NULL")),
+            )),
+            Event::ClockAdvanced { to } => Some(Clause {
+                subject: None,
+                predicate: format!("the clock moves on to {to}"),
+            }),
+            Event::MessageSent {
+                task: t, message, ..
+            } if protocol => Some(clause(task(*t), format!("sends {message}"))),
+            Event::MessageReceived {
+                task: t, message, ..
+            } if protocol => Some(clause(task(*t), format!("reads {message}"))),
+            Event::MessageQueued { message, .. } if protocol => Some(Clause {
+                subject: None,
+                predicate: format!("the server replies {message}"),
+            }),
+            _ => None,
+        }
     }
 
     fn describe_server_event(

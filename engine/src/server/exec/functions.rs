@@ -116,17 +116,14 @@ impl FunctionState<'_> {
                     Owner::Session
                 };
                 let tryit = name.starts_with("pg_try");
-                match acquire_lock(
-                    self.locks,
-                    s,
-                    LockTag::Advisory { key: k },
+                let request = LockRequest {
+                    tag: LockTag::Advisory { key: k },
                     mode,
                     owner,
-                    tryit,
-                    None,
-                    now,
-                    events,
-                ) {
+                    nowait: tryit,
+                    context: None,
+                };
+                match acquire_lock(self.locks, s, request, now, events) {
                     Ok(true) => Ok(if tryit {
                         Value::Bool(true)
                     } else {

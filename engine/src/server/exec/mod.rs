@@ -8,6 +8,7 @@ mod ddl;
 mod functions;
 
 pub(super) use functions::FunctionState;
+pub(super) use scan::Projection;
 mod plan;
 mod row_change;
 mod scan;
@@ -15,12 +16,11 @@ mod settings;
 mod statement;
 
 use super::event::Event;
-use super::insert::InsertRun;
 use super::storage::Value;
 use super::txn::{Snapshot, Txn};
 use super::{AcquireFailure, PgError, QueryOutcome, Server, Session, StatementResult};
-use crate::server::locks::{LockMode, LockTag, Owner};
-use crate::sql::{Expr, Locking, SelectItem, Statement};
+use crate::server::locks::{LockMode, LockRequest, LockTag, Owner};
+use crate::sql::{Expr, Locking, OnConflict, SelectItem, Statement};
 use crate::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +66,27 @@ enum Body {
     Values(Vec<SelectItem>, Option<Expr>),
     Scan(Box<Scan>),
     Insert(Box<InsertRun>),
+}
+
+/// An INSERT in progress: the rows still to insert and the one pending, with what its unique
+/// checks have found so far.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(in crate::server) struct InsertRun {
+    pub(in crate::server) table: String,
+    pub(in crate::server) columns: Vec<usize>,
+    pub(in crate::server) rows: Vec<Vec<Expr>>,
+    pub(in crate::server) row_pos: usize,
+    pub(in crate::server) on_conflict: Option<OnConflict>,
+    pub(in crate::server) arbiters: Vec<usize>,
+    pub(in crate::server) returning: Vec<SelectItem>,
+    pub(in crate::server) pending: Option<Vec<Value>>,
+    /// Heap index of the tuple already written for the pending row (plain INSERT writes the
+    /// heap tuple first and then checks the unique index, waiting there if needed).
+    pub(in crate::server) written: Option<usize>,
+    /// ON CONFLICT DO UPDATE: the existing row being locked/updated.
+    pub(in crate::server) conflict_row: Option<usize>,
+    pub(in crate::server) out: Vec<Vec<Value>>,
+    pub(in crate::server) affected: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -313,16 +334,14 @@ impl Server {
             while exec.locks_done < exec.locks.len() {
                 let (oid, name, mode) = exec.locks[exec.locks_done].clone();
                 let owner = Owner::Xact(Self::level(s));
-                match self.acquire(
-                    s,
-                    LockTag::Relation { rel: oid },
+                let request = LockRequest {
+                    tag: LockTag::Relation { rel: oid },
                     mode,
                     owner,
-                    exec.nowait,
-                    None,
-                    now,
-                    events,
-                ) {
+                    nowait: exec.nowait,
+                    context: None,
+                };
+                match self.acquire(s, request, now, events) {
                     Ok(true) => exec.locks_done += 1,
                     Ok(false) => return Flow::Wait,
                     Err(AcquireFailure::WouldBlock) => {
@@ -405,18 +424,20 @@ impl Server {
 /// Registers a lock request for backend `s`, recording the wait (with its deadlock and lock
 /// timers) if it has to sleep. A free function so that expression evaluation can take
 /// advisory locks while the table being scanned is borrowed.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn acquire_lock(
     locks: &mut crate::server::locks::LockManager,
     s: &mut Session,
-    tag: LockTag,
-    mode: LockMode,
-    owner: Owner,
-    nowait: bool,
-    context: Option<String>,
+    request: LockRequest,
     now: Instant,
     events: &mut Vec<Event>,
 ) -> Result<bool, AcquireFailure> {
+    let LockRequest {
+        tag,
+        mode,
+        owner,
+        nowait,
+        context,
+    } = request;
     if s.granted == Some((tag, mode)) {
         s.granted = None;
         return Ok(true);

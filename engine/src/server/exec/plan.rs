@@ -2,7 +2,6 @@
 //! and so the row order, comes from [`super::access_path`]).
 
 use super::*;
-use crate::server::insert::InsertRun;
 use crate::server::locks::LockMode;
 use crate::server::storage::Table;
 use crate::server::{PgError, Server};

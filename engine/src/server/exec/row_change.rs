@@ -4,9 +4,8 @@
 use super::*;
 use crate::server::eval::{self, coerce, Stop};
 use crate::server::event::Event;
-use crate::server::insert::not_null_violation;
 use crate::server::row_ref::RowRef;
-use crate::server::rowlock::{RowOp, RowRes, WaitOper};
+use crate::server::rowlock::{RowOp, RowRequest, RowRes, WaitOper};
 use crate::server::storage::Value;
 use crate::server::txn::Txn;
 use crate::server::{PgError, Server, Session};
@@ -30,11 +29,13 @@ impl Server {
                     if let Some(l) = locking {
                         let res = self.row_op(
                             s,
-                            &scan.table,
-                            rw.idx,
-                            RowOp::Lock(l.strength),
-                            l.wait,
-                            WaitOper::Lock,
+                            RowRequest {
+                                table: &scan.table,
+                                idx: rw.idx,
+                                op: RowOp::Lock(l.strength),
+                                policy: l.wait,
+                                oper: WaitOper::Lock,
+                            },
                             now,
                             events,
                         );
@@ -53,7 +54,12 @@ impl Server {
                     let values = self.tables[&scan.table].heap[rw.idx].values.clone();
                     let table = scan.table.clone();
                     let alias = scan.alias.clone();
-                    match self.project(s, &table, alias.as_deref(), &items, &values, now, events) {
+                    let projection = Projection {
+                        table: &table,
+                        alias: alias.as_deref(),
+                        items: &items,
+                    };
+                    match self.project(s, projection, &values, now, events) {
                         Ok(r) => scan.out.push(r),
                         Err(Stop::Wait) => return Ok(false),
                         Err(Stop::Error(e)) => return Err(e),
@@ -73,11 +79,13 @@ impl Server {
                     if !rw.latest && strength == RowLockStrength::Update {
                         let res = self.row_op(
                             s,
-                            &scan.table,
-                            rw.idx,
-                            RowOp::Lock(strength),
-                            WaitPolicy::Block,
-                            WaitOper::Update,
+                            RowRequest {
+                                table: &scan.table,
+                                idx: rw.idx,
+                                op: RowOp::Lock(strength),
+                                policy: WaitPolicy::Block,
+                                oper: WaitOper::Update,
+                            },
                             now,
                             events,
                         );
@@ -145,11 +153,13 @@ impl Server {
         };
         let res = self.row_op(
             s,
-            &scan.table,
-            rw.idx,
-            op,
-            WaitPolicy::Block,
-            oper,
+            RowRequest {
+                table: &scan.table,
+                idx: rw.idx,
+                op,
+                policy: WaitPolicy::Block,
+                oper,
+            },
             now,
             events,
         );
@@ -237,7 +247,7 @@ impl Server {
             let v = eval::eval(e, row, &mut f)?;
             let v = coerce(v, cols[ci].ty, c)?;
             if v == Value::Null && cols[ci].not_null {
-                return Err(not_null_violation(c, &tname).into());
+                return Err(PgError::not_null_violation(c, &tname).into());
             }
             new[ci] = v;
         }

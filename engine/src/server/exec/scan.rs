@@ -12,6 +12,15 @@ use crate::server::{PgError, Server, Session, StatementResult};
 use crate::sql::{Expr, SelectItem};
 use crate::time::Instant;
 
+/// What a projection reads: the table and the alias its columns may be qualified with, and
+/// the output expressions.
+#[derive(Clone, Copy)]
+pub(in crate::server) struct Projection<'a> {
+    pub(in crate::server) table: &'a str,
+    pub(in crate::server) alias: Option<&'a str>,
+    pub(in crate::server) items: &'a [SelectItem],
+}
+
 impl Server {
     pub(super) fn run_values(
         &mut self,
@@ -98,17 +107,19 @@ impl Server {
         Ok(is_true(&eval::eval(filter, row, &mut f)?))
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(in crate::server) fn project(
         &mut self,
         s: &mut Session,
-        table: &str,
-        alias: Option<&str>,
-        items: &[SelectItem],
+        projection: Projection,
         values: &[Value],
         now: Instant,
         events: &mut Vec<Event>,
     ) -> Result<Vec<Value>, Stop> {
+        let Projection {
+            table,
+            alias,
+            items,
+        } = projection;
         let Some(t) = self.tables.get(table) else {
             return Err(PgError::no_such_table(table).into());
         };
@@ -272,7 +283,17 @@ impl Server {
         }
         let table = scan.table.clone();
         let alias = scan.alias.clone();
-        match self.project(s, &table, alias.as_deref(), returning, values, now, events) {
+        match self.project(
+            s,
+            Projection {
+                table: &table,
+                alias: alias.as_deref(),
+                items: returning,
+            },
+            values,
+            now,
+            events,
+        ) {
             Ok(r) => scan.out.push(r),
             Err(Stop::Wait) => return Ok(false),
             Err(Stop::Error(e)) => return Err(e),
@@ -355,9 +376,11 @@ impl Server {
                         };
                         match self.project(
                             s,
-                            &scan.table.clone(),
-                            scan.alias.clone().as_deref(),
-                            &items,
+                            Projection {
+                                table: &scan.table.clone(),
+                                alias: scan.alias.clone().as_deref(),
+                                items: &items,
+                            },
                             &values,
                             now,
                             events,

@@ -287,6 +287,7 @@ impl World {
         }
     }
 
+    /// Runs one operation: each kind of operation has its own function, in `ops/` by concern.
     pub(super) fn exec_op(&mut self, id: TaskId, op: Op, events: &mut Vec<Event>) {
         if self.in_defer(id) {
             events.push(Event::DeferredRan {
@@ -300,35 +301,8 @@ impl World {
                 pool,
                 conn,
                 context,
-            } => {
-                let Some(p) = self.pools.iter().position(|x| x.name == pool) else {
-                    return self.fail(id, error(format!("lockstep: no pool `{pool}`")), events);
-                };
-                let ctx = match self.context_var(id, &context) {
-                    Ok(c) => c,
-                    Err(e) => return self.fail(id, e, events),
-                };
-                let mut call = Call::new(
-                    CallKind::Acquire { var: conn },
-                    vec![Micro::Acquire(PoolId(p as u32))],
-                );
-                call.context = ctx;
-                self.task_mut(id).call = Some(call);
-                self.advance_call(id, events);
-            }
-            Action::Release { conn } => match self.var(id, &conn) {
-                Some(Var::Conn(c)) => {
-                    let c = *c;
-                    self.task_mut(id).vars.remove(&conn);
-                    self.release_conn(c, id, events);
-                    self.advance(id, events);
-                }
-                _ => self.fail(
-                    id,
-                    error(format!("lockstep: `{conn}` is not a connection")),
-                    events,
-                ),
-            },
+            } => self.exec_acquire(id, pool, conn, context, events),
+            Action::Release { conn } => self.exec_release(id, conn, events),
             Action::Query {
                 on,
                 sql,
@@ -386,222 +360,28 @@ impl World {
             Action::Collect { rows, into } => {
                 self.start_rows_call(id, &rows, None, Some(into), events)
             }
-            Action::Scan { rows, into } => {
-                let current = match self.var(id, &rows) {
-                    Some(Var::Rows(r)) => self.rows.get(r).and_then(|r| r.current.clone()),
-                    _ => None,
-                };
-                match current {
-                    Some(values) => {
-                        for (i, name) in into.iter().enumerate() {
-                            let v = values.get(i).cloned().flatten();
-                            self.set_var(id, name, Var::Value(v));
-                        }
-                        self.succeed(id, events);
-                    }
-                    None => self.fail(id, error("sql: Scan called without calling Next"), events),
-                }
-            }
+            Action::Scan { rows, into } => self.exec_scan(id, rows, into, events),
             Action::Begin {
                 on,
                 tx,
                 isolation,
                 context,
-            } => {
-                let target = match self.resolve_target(id, &on) {
-                    Ok(t) => t,
-                    Err(e) => return self.fail(id, e, events),
-                };
-                let ctx = match self.context_var(id, &context) {
-                    Ok(c) => c,
-                    Err(e) => return self.fail(id, e, events),
-                };
-                if let Some(e) = ctx.and_then(|c| self.context_error(c)) {
-                    return self.fail(id, error(e), events);
-                }
-                let begin = match isolation {
-                    Some(level) => format!("BEGIN ISOLATION LEVEL {}", level.sql()),
-                    None => "BEGIN".to_string(),
-                };
-                let (pool, conn) = match target {
-                    Target::Pool(p) => (Some(p), None),
-                    Target::Conn(c) => (None, Some(c)),
-                    Target::Tx(_) => {
-                        return self.fail(
-                            id,
-                            error("lockstep: cannot begin on a transaction"),
-                            events,
-                        )
-                    }
-                };
-                let driver = match (pool, conn) {
-                    (Some(p), _) => self.driver_of_pool(p),
-                    (_, Some(c)) => self.driver_of_conn(c),
-                    _ => Driver::Pgxpool,
-                };
-                let mut script = Vec::new();
-                if let Some(p) = pool {
-                    script.push(Micro::Acquire(p));
-                }
-                script.extend(simple_script(driver, &begin));
-                let mut call = Call::new(CallKind::Begin { var: tx }, script);
-                call.conn = conn;
-                call.context = ctx;
-                self.start_call(id, call, driver, events);
-            }
+            } => self.exec_begin(id, on, tx, isolation, context, events),
             Action::Commit { tx } => self.start_tx_end(id, &tx, true, events),
             Action::Rollback { tx } => self.start_tx_end(id, &tx, false, events),
-            Action::Spawn { task } => {
-                if self.tasks.len() >= super::scenario::TASKS_MAX as usize {
-                    let text = format!("lockstep: more than {} tasks", super::scenario::TASKS_MAX);
-                    return self.fail(id, error(text), events);
-                }
-                let spec = self
-                    .scenario
-                    .0
-                    .tasks
-                    .iter()
-                    .position(|t| t.name == task)
-                    .unwrap_or(0);
-                let parent = &self.tasks[id.0 as usize];
-                let base = format!("{}.{}", parent.name, task);
-                let mut name = base.clone();
-                let mut k = 2;
-                while self.tasks.iter().any(|t| t.name == name) {
-                    name = format!("{base}#{k}");
-                    k += 1;
-                }
-                let vars = parent.vars.clone();
-                let now = self.now;
-                let child = self.add_task(name.clone(), spec, Some(id), now, None, vars);
-                self.task_mut(id).children.push(child);
-                events.push(Event::GoroutineSpawned {
-                    task: id,
-                    child,
-                    name,
-                });
-                self.advance(id, events);
-            }
-            Action::Wait => {
-                let children = std::mem::take(&mut self.task_mut(id).children);
-                for child in children {
-                    let values: Vec<(String, Var)> = self.tasks[child.0 as usize]
-                        .vars
-                        .iter()
-                        .filter(|(_, v)| matches!(v, Var::Value(_)))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    for (k, v) in values {
-                        self.set_var(id, &k, v);
-                    }
-                }
-                match self.task_mut(id).group_error.take() {
-                    Some(e) => self.fail(id, e, events),
-                    None => self.succeed(id, events),
-                }
-            }
-            Action::Defer { .. } => {
-                let Pc::Main(i) = self.tasks[id.0 as usize].pc else {
-                    return self.advance(id, events);
-                };
-                self.task_mut(id).defers.push(i);
-                self.advance(id, events);
-            }
-            Action::Return { error: returned } => {
-                let returned = match returned.as_deref() {
-                    None => None,
-                    Some("$err") => self.tasks[id.0 as usize].err.clone(),
-                    Some(text) => self.operand(id, text).map(error),
-                };
-                if self.in_defer(id) {
-                    // A `return` inside a deferred body ends that body only.
-                    self.next_defer(id, events);
-                } else {
-                    self.begin_return(id, returned, events);
-                }
-            }
-            Action::Sleep { ms } => {
-                let until = self.now + Duration::from_millis(ms);
-                self.task_mut(id).wake_at = Some(until);
-            }
+            Action::Spawn { task } => self.exec_spawn(id, task, events),
+            Action::Wait => self.exec_wait(id, events),
+            Action::Defer { .. } => self.exec_defer(id, events),
+            Action::Return { error: returned } => self.exec_return(id, returned, events),
+            Action::Sleep { ms } => self.exec_sleep(id, ms),
             Action::Context {
                 name,
                 timeout_ms,
                 parent,
-            } => {
-                if self.contexts.len() >= CONTEXTS_MAX {
-                    let text = format!("lockstep: more than {CONTEXTS_MAX} contexts");
-                    return self.fail(id, error(text), events);
-                }
-                let parent = match parent {
-                    Some(p) => self.context_var(id, &Some(p)),
-                    None => Ok(Some(self.tasks[id.0 as usize].request_context)),
-                };
-                let parent = match parent {
-                    Ok(p) => p,
-                    Err(e) => return self.fail(id, e, events),
-                };
-                let deadline = timeout_ms.map(|ms| self.now + Duration::from_millis(ms));
-                self.contexts.push(Context {
-                    parent,
-                    deadline,
-                    cancelled: false,
-                    owner: id,
-                });
-                let ctx = ContextId(self.contexts.len() as u32 - 1);
-                self.set_var(id, &name, Var::Context(ctx));
-                self.advance(id, events);
-            }
-            Action::Cancel { context } => match self.context_var(id, &Some(context)) {
-                Ok(Some(ctx)) => {
-                    if self.context_error(ctx).is_none() {
-                        events.push(Event::ContextEnded {
-                            task: id,
-                            error: "context canceled".into(),
-                        });
-                    }
-                    self.contexts[ctx.0 as usize].cancelled = true;
-                    self.advance(id, events);
-                }
-                Ok(None) => self.advance(id, events),
-                Err(e) => self.fail(id, e, events),
-            },
-            Action::Record { var } => {
-                let value = self.value_of(id, &var);
-                let name = self.tasks[id.0 as usize].name.clone();
-                self.records.push(Record {
-                    task: name.clone(),
-                    var: var.clone(),
-                    value: value.clone(),
-                });
-                events.push(Event::ValueRecorded {
-                    task: id,
-                    name,
-                    var,
-                    value,
-                });
-                self.advance(id, events);
-            }
-            Action::Add { into, of } => {
-                let mut sum: i64 = 0;
-                for operand in &of {
-                    let text = self.operand(id, operand).unwrap_or_default();
-                    match text.trim().parse::<i64>() {
-                        Ok(n) => sum = sum.saturating_add(n),
-                        Err(_) => {
-                            return self.fail(
-                                id,
-                                error(format!(
-                                    "lockstep: `{operand}` = `{text}` is not an integer"
-                                )),
-                                events,
-                            )
-                        }
-                    }
-                }
-                self.set_var(id, &into, Var::Value(Some(sum.to_string())));
-                self.advance(id, events);
-            }
+            } => self.exec_context(id, name, timeout_ms, parent, events),
+            Action::Cancel { context } => self.exec_cancel(id, context, events),
+            Action::Record { var } => self.exec_record(id, var, events),
+            Action::Add { into, of } => self.exec_add(id, into, of, events),
             Action::If { var, is, value, to } => {
                 let left = self.value_of(id, &var);
                 let right = value.as_deref().and_then(|v| self.operand(id, v));

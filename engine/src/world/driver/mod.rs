@@ -35,6 +35,7 @@ const SQL_TX_DONE: &str = "sql: transaction has already been committed or rolled
 mod calls;
 mod connections;
 mod interpreter;
+mod ops;
 mod scripts;
 mod state;
 
