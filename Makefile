@@ -54,7 +54,7 @@ unit:
 wasm-unit:
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p lockstep-worker --target wasm32-unknown-unknown --test seeded
 
-# Every lesson: the explorer finds the bug and proves every real fix (also pinned in tests/tests/lessons.rs).
+# Every lesson: the explorer finds the bug and proves every real fix (also pinned in tests/tests/lessons/).
 check:
 	cargo run -q --release --bin lockstep -- check lessons/
 
