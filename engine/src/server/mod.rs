@@ -743,41 +743,6 @@ impl Server {
         out
     }
 
-    /// Tables with every tuple version, for the UI.
-    pub fn tables(&self) -> Vec<TableView> {
-        let mut v: Vec<&Table> = self.tables.values().collect();
-        v.sort_by_key(|t| t.oid);
-        v.into_iter()
-            .map(|t| TableView {
-                name: t.name.clone(),
-                oid: t.oid,
-                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
-                tuples: t
-                    .heap
-                    .iter()
-                    .enumerate()
-                    .map(|(i, tup)| {
-                        let mut view = self.tuple_view(i, tup);
-                        let mut waiters: Vec<(Instant, Pid)> = self
-                            .sessions
-                            .values()
-                            .filter_map(|s| s.wait.as_ref().map(|w| (s.pid, w)))
-                            .filter(|(_, w)| {
-                                w.row
-                                    .as_ref()
-                                    .is_some_and(|(name, c)| *name == t.name && *c == view.ctid)
-                            })
-                            .map(|(pid, w)| (w.since, pid))
-                            .collect();
-                        waiters.sort();
-                        view.waiters = waiters.into_iter().map(|(_, p)| p).collect();
-                        view
-                    })
-                    .collect(),
-            })
-            .collect()
-    }
-
     /// Heavyweight locks like `pg_locks`, for the UI (row locks are in [`Server::tables`]).
     pub fn locks(&self) -> Vec<LockView> {
         self.locks

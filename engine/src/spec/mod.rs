@@ -3,10 +3,13 @@
 //!
 //! - [`parse`]: the spec syntax tree and parser;
 //! - [`table`]: the output pieces (PQprint-style result tables, step lines);
-//! - [`mod@run`]: the tester itself, on the virtual clock.
+//! - [`mod@run`]: the tester itself, on the virtual clock, and one permutation step by step;
+//! - [`whole`]: every permutation of a spec, at once or one piece at a time.
 
 pub mod parse;
 pub mod run;
 pub mod table;
+pub mod whole;
 
-pub use run::{run, run_text, run_with, PermutationRun, RunOptions, SessionProgress};
+pub use run::{PermutationRun, RunOptions, SessionProgress};
+pub use whole::{run, run_text, run_with, WholeRun};
