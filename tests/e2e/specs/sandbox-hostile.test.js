@@ -105,9 +105,7 @@ async function openWatched(query) {
 /** A setTimeout ping answered within `HELD_MAX_MS`, measured from the test's side too. */
 async function assertAnswers(page, what) {
   const started = Date.now();
-  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)), null, {
-    timeout: HELD_MAX_MS * 5,
-  });
+  await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
   const ping = Date.now() - started;
   assert.ok(ping < HELD_MAX_MS, `${what}: a ping took ${ping} ms`);
   const held = await page.evaluate(() => window.__heldMax);
