@@ -119,37 +119,57 @@ impl Server {
 
     /// Tables with every tuple version, for the UI.
     pub fn tables(&self) -> Vec<TableView> {
+        self.tables_first(usize::MAX)
+            .into_iter()
+            .map(|(table, _)| table)
+            .collect()
+    }
+
+    /// Tables with their first `versions_max` tuple versions in heap order, each with how many
+    /// versions it has in all: a view whose cost does not grow with the heap.
+    pub fn tables_first(&self, versions_max: usize) -> Vec<(TableView, usize)> {
         let mut v: Vec<&Table> = self.tables.values().collect();
         v.sort_by_key(|t| t.oid);
         v.into_iter()
-            .map(|t| TableView {
-                name: t.name.clone(),
-                oid: t.oid,
-                columns: t.columns.iter().map(|c| c.name.clone()).collect(),
-                tuples: t
-                    .heap
-                    .iter()
-                    .enumerate()
-                    .map(|(i, tup)| {
-                        let mut view = self.tuple_view(i, tup);
-                        let mut waiters: Vec<(Instant, Pid)> = self
-                            .sessions
-                            .values()
-                            .filter_map(|s| s.wait.as_ref().map(|w| (s.pid, w)))
-                            .filter(|(_, w)| {
-                                w.row
-                                    .as_ref()
-                                    .is_some_and(|(name, c)| *name == t.name && *c == view.ctid)
+            .map(|t| {
+                (
+                    TableView {
+                        name: t.name.clone(),
+                        oid: t.oid,
+                        columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                        tuples: t
+                            .heap
+                            .iter()
+                            .take(versions_max)
+                            .enumerate()
+                            .map(|(i, tup)| {
+                                let mut view = self.tuple_view(i, tup);
+                                let mut waiters: Vec<(Instant, Pid)> = self
+                                    .sessions
+                                    .values()
+                                    .filter_map(|s| s.wait.as_ref().map(|w| (s.pid, w)))
+                                    .filter(|(_, w)| {
+                                        w.row.as_ref().is_some_and(|(name, c)| {
+                                            *name == t.name && *c == view.ctid
+                                        })
+                                    })
+                                    .map(|(pid, w)| (w.since, pid))
+                                    .collect();
+                                waiters.sort();
+                                view.waiters = waiters.into_iter().map(|(_, p)| p).collect();
+                                view
                             })
-                            .map(|(pid, w)| (w.since, pid))
-                            .collect();
-                        waiters.sort();
-                        view.waiters = waiters.into_iter().map(|(_, p)| p).collect();
-                        view
-                    })
-                    .collect(),
+                            .collect(),
+                    },
+                    t.heap.len(),
+                )
             })
             .collect()
+    }
+
+    /// Tuple versions in every table's heap together: what a copy of the server costs, roughly.
+    pub fn tuple_versions(&self) -> usize {
+        self.tables.values().map(|t| t.heap.len()).sum()
     }
 
     /// Heavyweight locks like `pg_locks`, for the UI (row locks are in [`Server::tables`]).

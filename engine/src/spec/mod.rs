@@ -3,13 +3,16 @@
 //!
 //! - [`parse`]: the spec syntax tree and parser;
 //! - [`table`]: the output pieces (PQprint-style result tables, step lines);
-//! - [`mod@run`]: the tester itself, on the virtual clock.
+//! - [`mod@run`]: the tester itself, on the virtual clock, and one permutation step by step;
+//! - [`whole`]: every permutation of a spec, at once or one piece at a time.
 
 pub mod parse;
 pub mod run;
 pub mod table;
+pub mod whole;
 
-pub use run::{run, run_into, run_text, run_with, PermutationRun, SessionProgress};
+pub use run::{PermutationRun, SessionProgress};
+pub use whole::{run, run_into, run_text, run_with, WholeRun};
 
 use crate::limits::{SPEC_BYTES_MAX, STEP_WAIT_SECONDS_MAX};
 use crate::time::Duration;

@@ -14,7 +14,7 @@
 //!   end of the permutation), the virtual clock jumps to the next timer — a deadlock check, a
 //!   lock or statement timeout — which is what would happen while the real tester sleeps.
 //!
-//! [`run`] keeps one server and one connection per session for the whole spec, as
+//! [`super::run`] keeps one server and one connection per session for the whole spec, as
 //! isolationtester does: the spec's setup and teardown reset the data between permutations, and
 //! a transaction a permutation leaves open is still open in the next. [`PermutationRun`] (the
 //! sandbox's step-by-step run) starts one permutation on a fresh server.
@@ -30,47 +30,6 @@ use crate::limits::SPEC_STEP_WAITS_MAX;
 
 /// How long isolationtester waits on a busy step before checking whether it is blocked.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
-
-/// Parses, validates and runs a spec's text; returns the expected-file output.
-pub fn run_text(text: &str) -> Result<String, String> {
-    let spec = Spec::parse(text).map_err(|e| e.to_string())?;
-    spec.validate()?;
-    run(&spec)
-}
-
-/// Runs every permutation of `spec` and returns what isolationtester would print.
-pub fn run(spec: &Spec) -> Result<String, String> {
-    run_with(spec, &RunOptions::default())
-}
-
-/// [`run`] with explicit settings.
-pub fn run_with(spec: &Spec, options: &RunOptions) -> Result<String, String> {
-    let mut out = String::new();
-    run_into(spec, options, &mut |text| out.push_str(text))?;
-    Ok(out)
-}
-
-/// [`run_with`], handing the output to `write` as it is made: the header, then each
-/// permutation's header and each of its steps' lines as soon as the step is reported, so a long
-/// spec shows its progress (the command line prints each piece at once).
-pub fn run_into(
-    spec: &Spec,
-    options: &RunOptions,
-    write: &mut dyn FnMut(&str),
-) -> Result<(), String> {
-    write(&table::spec_header(spec.sessions.len()));
-    // One server and one connection per session for the whole spec, as isolationtester keeps
-    // its connections: a transaction a permutation leaves open is still open in the next one.
-    let mut tester = Tester::new(Arc::new(spec.clone()), options.clone())?;
-    for permutation in spec.permutations_to_run()? {
-        write(&table::permutation_header(&permutation));
-        let result = tester.run_permutation(&permutation, write);
-        write(&std::mem::take(&mut tester.out));
-        tester.events.clear();
-        result?;
-    }
-    Ok(())
-}
 
 #[derive(Clone, Copy)]
 struct Flags {
@@ -92,7 +51,7 @@ const NONBLOCK_RETRY: Flags = Flags {
 };
 
 #[derive(Clone, Debug)]
-struct Tester {
+pub(super) struct Tester {
     spec: Arc<Spec>,
     options: RunOptions,
     srv: Server,
@@ -107,13 +66,13 @@ struct Tester {
     launched: Vec<PermutationEntry>,
     /// Indexes into `launched` of the steps reported as waiting and not yet completed.
     waiting: Vec<usize>,
-    out: String,
+    pub(super) out: String,
     /// What the server did, in order, since the tester started.
-    events: Vec<Event>,
+    pub(super) events: Vec<Event>,
 }
 
 impl Tester {
-    fn new(spec: Arc<Spec>, options: RunOptions) -> Result<Tester, String> {
+    pub(super) fn new(spec: Arc<Spec>, options: RunOptions) -> Result<Tester, String> {
         let mut srv = Server::new(Settings::default());
         let mut events = Vec::new();
         let now = Instant::START;
@@ -225,26 +184,9 @@ impl Tester {
         }
     }
 
-    /// Runs one permutation to its end, teardown included, handing `write` the output after
-    /// the setup and after each step.
-    fn run_permutation(
-        &mut self,
-        permutation: &Permutation,
-        write: &mut dyn FnMut(&str),
-    ) -> Result<(), String> {
-        self.begin()?;
-        write(&std::mem::take(&mut self.out));
-        for entry in &permutation.entries {
-            self.launch(entry.clone())?;
-            write(&std::mem::take(&mut self.out));
-        }
-        self.finish()?;
-        self.teardown()
-    }
-
     /// The start of a permutation: the global setup blocks on the control connection, then
     /// each session's setup on its own.
-    fn begin(&mut self) -> Result<(), String> {
+    pub(super) fn begin(&mut self) -> Result<(), String> {
         let spec = Arc::clone(&self.spec);
         self.launched.clear();
         self.waiting.clear();
@@ -273,7 +215,7 @@ impl Tester {
 
     /// One entry of the permutation: waits for the step's session to finish its previous step
     /// (polling the others), launches the step and reports what finished meanwhile.
-    fn launch(&mut self, entry: PermutationEntry) -> Result<(), String> {
+    pub(super) fn launch(&mut self, entry: PermutationEntry) -> Result<(), String> {
         let spec = Arc::clone(&self.spec);
         let (si, step) = spec
             .step(&entry.step)
@@ -310,7 +252,7 @@ impl Tester {
 
     /// The end of a permutation: waits for every step still running, then runs the sessions'
     /// teardown blocks.
-    fn finish(&mut self) -> Result<(), String> {
+    pub(super) fn finish(&mut self) -> Result<(), String> {
         self.try_complete_waiting(RETRY);
         if !self.waiting.is_empty() {
             return Err("failed to complete permutation due to mutually-blocking steps".into());
@@ -327,7 +269,7 @@ impl Tester {
     }
 
     /// The global teardown block, on the control connection.
-    fn teardown(&mut self) -> Result<(), String> {
+    pub(super) fn teardown(&mut self) -> Result<(), String> {
         if let Some(sql) = self.spec.teardown.clone() {
             // Teardown errors go to stderr upstream, never into the expected output.
             let _ = self.exec_blocking(self.control, &sql)?;
@@ -611,15 +553,23 @@ impl PermutationRun {
             .collect()
     }
 
-    /// Every server event so far (setup included), in order.
+    /// Every server event so far (setup included), in order, since the last
+    /// [`PermutationRun::take_events`].
     pub fn events(&self) -> &[Event] {
         &self.tester.events
+    }
+
+    /// Takes the events so far, so that a run kept for long (and its copies) does not carry
+    /// every event since the setup.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.tester.events)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::{run, run_text, run_with};
 
     /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
     const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 12] = [

@@ -65,38 +65,6 @@ pub fn read() -> Request {
     request
 }
 
-/// Plays what the request asks for on a fresh sandbox.
-pub fn replay(sandbox: &mut Sandbox, request: &Request) {
-    if let Some(steps) = &request.by_hand {
-        sandbox.set_plan(Plan::ByHand);
-        for step in steps {
-            let moved = if step == "." {
-                sandbox.finish()
-            } else {
-                sandbox.launch_by_hand(step)
-            };
-            if !moved {
-                break;
-            }
-        }
-        return;
-    }
-    if let Some(p) = request.permutation {
-        if sandbox
-            .permutations
-            .as_ref()
-            .is_ok_and(|list| p < list.len())
-        {
-            sandbox.set_plan(Plan::Permutation(p));
-        }
-    }
-    for _ in 0..request.step {
-        if !sandbox.step() {
-            break;
-        }
-    }
-}
-
 /// The query string for a sandbox's state; also says why the spec is not in it when it is
 /// too long for a link.
 pub fn query(sandbox: &Sandbox) -> (String, Option<String>) {

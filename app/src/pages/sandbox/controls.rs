@@ -1,6 +1,7 @@
-//! The permutation picker and Back / Step / End / Reset, with the exports.
+//! The permutation picker, Back / Step / End / Reset, and the exports.
 
-use super::model::{MoveKind, Plan};
+use super::model::MoveKind;
+use super::permutation_picker::PermutationPicker;
 use super::signal::SandboxSignal;
 use crate::export::{self, ExportButtons, SvgFile};
 use leptos::prelude::*;
@@ -8,42 +9,6 @@ use leptos::prelude::*;
 /// The control bar of the sandbox.
 #[component]
 pub fn SandboxControls(sandbox: SandboxSignal) -> impl IntoView {
-    let options = move || {
-        sandbox.with(|s| {
-            let Some(s) = s else {
-                return Vec::new();
-            };
-            let selected = s.plan.clone();
-            let mut options: Vec<AnyView> = match &s.permutations {
-                Ok(list) => list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let names: Vec<&str> = p.entries.iter().map(|e| e.step.as_str()).collect();
-                        let label = format!("{}. {}", i + 1, names.join(" "));
-                        let is = selected == Plan::Permutation(i);
-                        view! { <option value=i.to_string() selected=is>{label}</option> }.into_any()
-                    })
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
-            let by_hand = selected == Plan::ByHand;
-            options.push(
-                view! { <option value="by-hand" selected=by_hand>"by hand — click a session's step"</option> }
-                    .into_any(),
-            );
-            options
-        })
-    };
-    let too_many = move || {
-        sandbox.with(|s| {
-            s.as_ref()
-                .and_then(|s| s.permutations.as_ref().err().cloned())
-                .map(|e| view! { <p class="notice">{e}</p> })
-        })
-    };
-    let own_lines =
-        move || sandbox.with(|s| s.as_ref().is_some_and(|s| !s.spec.permutations.is_empty()));
     let ended = move || sandbox.with(|s| s.as_ref().is_none_or(|s| s.next_move().is_none()));
     let finished = move || sandbox.with(|s| s.as_ref().is_none_or(|s| s.run().is_finished()));
     let at_start = move || sandbox.with(|s| s.as_ref().is_none_or(|s| s.moves.is_empty()));
@@ -103,29 +68,7 @@ pub fn SandboxControls(sandbox: SandboxSignal) -> impl IntoView {
         })
     });
     view! {
-        <div class="sandbox-plan">
-            <label>
-                <span>{move || if own_lines() { "The spec's permutations " } else { "Every interleaving " }}</span>
-                <select
-                    data-testid="permutation-select"
-                    on:change=move |ev| {
-                        let value = event_target_value(&ev);
-                        let plan = match value.parse::<usize>() {
-                            Ok(i) => Plan::Permutation(i),
-                            Err(_) => Plan::ByHand,
-                        };
-                        sandbox.update(|s| {
-                            if let Some(s) = s {
-                                s.set_plan(plan);
-                            }
-                        });
-                    }
-                >
-                    {options}
-                </select>
-            </label>
-            {too_many}
-        </div>
+        <PermutationPicker sandbox=sandbox/>
         <div class="controls" role="toolbar" aria-label="Run controls">
             <button data-testid="back" disabled=at_start on:click=move |_| sandbox.update(|s| { if let Some(s) = s { s.back(); } })>
                 "◀ Back"

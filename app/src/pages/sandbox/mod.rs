@@ -1,7 +1,8 @@
 //! The sandbox page (`sandbox.html`): paste or edit an isolation-tester spec, pick one of its
 //! permutations or drive it by hand, and watch the same panels as a lesson shows.
 //!
-//! - [`model`]: the engine state (one snapshot per move, so Back is exact);
+//! - [`model`]: the engine state, with [`history`] (periodic snapshots and replay, so Back is
+//!   exact in bounded memory);
 //! - [`examples`]: the shipped specs;
 //! - [`link`] and [`address`]: a spec and its run in the address;
 //! - [`signal`]: the signal the panels share;
@@ -11,11 +12,19 @@ pub mod address;
 pub mod controls;
 pub mod editor;
 pub mod examples;
+pub mod history;
 pub mod lanes;
 pub mod link;
 pub mod model;
 pub mod output;
+pub mod permutation_picker;
+pub mod picker;
+pub mod replay;
 pub mod signal;
 pub mod status;
 pub mod view;
 pub mod wait_graph;
+pub mod whole_run;
+
+#[cfg(test)]
+mod bounds_tests;

@@ -1,8 +1,9 @@
 //! The sandbox's one piece of engine state: a parsed spec, the plan being followed (one of its
-//! permutations, or steps picked by hand), and one snapshot of the isolation tester per move, so
-//! that Back is an exact undo.
+//! permutations, or steps picked by hand), and the run's [`History`] (the tester now and
+//! periodic copies of it), so that Back is an exact undo within bounded memory.
 
 use super::examples::{Check, Expect};
+use super::history::History;
 use lockstep::server::{self, Pid, SessionState, StatementResult};
 use lockstep::spec::parse::{Permutation, PermutationEntry, Spec, SpecError};
 use lockstep::spec::{table, PermutationRun, RunOptions, SessionProgress};
@@ -139,8 +140,8 @@ pub struct Sandbox {
     pub plan: Plan,
     /// The correctness rule, for examples that have one.
     pub check: Option<Check>,
-    /// `runs[i]` is the tester after `i` moves; never empty.
-    runs: Vec<PermutationRun>,
+    /// The tester after the moves, and copies to go back to.
+    history: History,
     /// The moves taken, one per run after the first.
     pub moves: Vec<Move>,
 }
@@ -162,14 +163,19 @@ impl Sandbox {
             permutations,
             plan,
             check,
-            runs: vec![run],
+            history: History::new(run),
             moves: Vec::new(),
         })
     }
 
     /// The tester now.
     pub fn run(&self) -> &PermutationRun {
-        self.runs.last().expect("a sandbox always holds its start")
+        self.history.current()
+    }
+
+    /// The run's history: how many copies it keeps, for the bounds' tests.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// Follows another plan, from the start.
@@ -244,15 +250,9 @@ impl Sandbox {
         if self.run().is_finished() || full {
             return false;
         }
-        let mut run = self.run().clone();
-        let (body_before, events_before) = (run.body().len(), run.events().len());
-        let result = match &kind {
-            MoveKind::Launch(entry) => run.launch(entry.clone()),
-            MoveKind::Finish => run.finish(),
-        };
-        let output = run.body()[body_before..].to_string();
-        let events = run.events()[events_before..].to_vec();
-        self.runs.push(run);
+        let body_before = self.run().body().len();
+        let (result, events) = self.history.take(kind.clone());
+        let output = self.run().body()[body_before..].to_string();
         let waits = self
             .lanes()
             .into_iter()
@@ -306,13 +306,13 @@ impl Sandbox {
             return false;
         }
         self.moves.pop();
-        self.runs.pop();
+        self.history.truncate(self.moves.len());
         true
     }
 
     /// Back to just after the setup.
     pub fn reset(&mut self) {
-        self.runs.truncate(1);
+        self.history.truncate(0);
         self.moves.clear();
     }
 

@@ -2,50 +2,60 @@
 //! server's side (every event, PostgreSQL's errors in full with DETAIL, HINT and CONTEXT).
 
 use super::signal::SandboxSignal;
+use super::whole_run::{WholePhase, WholeRunner};
 use leptos::prelude::*;
 use lockstep::server::Event;
 
-/// The most permutations "every permutation" runs at once, so one click cannot freeze the
-/// page for long.
-const WHOLE_PERMUTATIONS_MAX: usize = 1_000;
+/// The most events listed per move: a statement that writes thousands of rows has an event
+/// per row. Purely presentational.
+pub const EVENTS_SHOWN_PER_MOVE_MAX: usize = 100;
 
 /// The isolation tester's output so far, and on demand the whole spec's output (every
 /// permutation, as `expected/NAME.out` records it).
 #[component]
 pub fn TesterOutput(sandbox: SandboxSignal) -> impl IntoView {
     let text = move || sandbox.with(|s| s.as_ref().map(|s| s.output()).unwrap_or_default());
-    // The whole output, with the spec text it belongs to (a new spec hides it).
-    let whole = RwSignal::new(None::<(String, Result<String, String>)>);
+    // The whole output, run in slices; a new spec hides it.
+    let runner = WholeRunner::new();
     let run_whole = move |_| {
-        let result = sandbox.with_untracked(|s| {
-            let s = s.as_ref()?;
-            let result = match &s.permutations {
-                Ok(list) if list.len() > WHOLE_PERMUTATIONS_MAX => Err(format!(
-                    "{} permutations; the limit for one run here is {WHOLE_PERMUTATIONS_MAX} (the `lockstep spec` command has none)",
-                    list.len()
-                )),
-                Err(e) => Err(e.clone()),
-                Ok(_) => lockstep::spec::run(&s.spec),
-            };
-            Some((s.text.clone(), result))
+        sandbox.with_untracked(|s| {
+            if let Some(s) = s {
+                let count = s.permutations.as_ref().map(Vec::len).map_err(Clone::clone);
+                runner.start(s.text.clone(), &s.spec, count);
+            }
         });
-        whole.set(result);
     };
+    let running = move || matches!(runner.phase.get(), WholePhase::Running { .. });
     let shown = move || {
         let current = sandbox.with(|s| s.as_ref().map(|s| s.text.clone()));
-        whole
-            .get()
-            .filter(|(t, _)| Some(t) == current.as_ref())
-            .map(|(_, r)| match r {
-                Ok(out) => view! {
-                    <h3>"Every permutation"</h3>
-                    <pre class="tester-output" data-testid="whole-output">{out}</pre>
-                }
-                .into_any(),
-                Err(e) => {
-                    view! { <p class="notice error" data-testid="whole-output">{e}</p> }.into_any()
-                }
-            })
+        let phase = runner.phase.get();
+        if phase.text() != current.as_deref() {
+            return None;
+        }
+        Some(match phase {
+            WholePhase::Idle => ().into_any(),
+            WholePhase::Running { done, total, .. } => view! {
+                <p class="notice" data-testid="whole-progress" role="status">
+                    {format!("running every permutation: {done} of {total} done")}
+                </p>
+                <button data-testid="whole-cancel" on:click=move |_| runner.cancel()>"Cancel"</button>
+            }
+            .into_any(),
+            WholePhase::Cancelled { done, total, .. } => view! {
+                <p class="notice" data-testid="whole-progress">
+                    {format!("cancelled after {done} of {total} permutations")}
+                </p>
+            }
+            .into_any(),
+            WholePhase::Done { result: Ok(out), .. } => view! {
+                <h3>"Every permutation"</h3>
+                <pre class="tester-output" data-testid="whole-output">{out}</pre>
+            }
+            .into_any(),
+            WholePhase::Done { result: Err(e), .. } => {
+                view! { <p class="notice error" data-testid="whole-output">{e}</p> }.into_any()
+            }
+        })
     };
     view! {
         <section class="panel tester-panel">
@@ -55,6 +65,7 @@ pub fn TesterOutput(sandbox: SandboxSignal) -> impl IntoView {
                 class="whole-button"
                 data-testid="run-whole"
                 title="Run every permutation in order on one server, as isolationtester does, and print its expected-file output"
+                disabled=running
                 on:click=run_whole
             >
                 "Run every permutation"
@@ -77,10 +88,13 @@ pub fn PostgresOutput(sandbox: SandboxSignal) -> impl IntoView {
                 .iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    let events: Vec<AnyView> = m
+                    let listed = m
                         .events
                         .iter()
-                        .filter(|e| !matches!(e, Event::QueryFinished { .. }))
+                        .filter(|e| !matches!(e, Event::QueryFinished { .. }));
+                    let unlisted = listed.clone().count().saturating_sub(EVENTS_SHOWN_PER_MOVE_MAX);
+                    let mut events: Vec<AnyView> = listed
+                        .take(EVENTS_SHOWN_PER_MOVE_MAX)
                         .map(|e| {
                             let who = match e {
                                 Event::Connected { pid }
@@ -122,6 +136,9 @@ pub fn PostgresOutput(sandbox: SandboxSignal) -> impl IntoView {
                             }
                         })
                         .collect();
+                    if unlisted > 0 {
+                        events.push(view! { <li class="event more" data-testid="events-unlisted">{format!("… and {unlisted} more events")}</li> }.into_any());
+                    }
                     let label = s.describe(m);
                     let tester_error = m.error.clone().map(|e| view! { <li class="event error">{format!("isolationtester: {e}")}</li> });
                     view! {

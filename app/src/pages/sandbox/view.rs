@@ -7,10 +7,11 @@ use super::editor::SpecEditor;
 use super::examples::EXAMPLES;
 use super::lanes::SessionLanes;
 use super::output::{PostgresOutput, TesterOutput};
+use super::replay::{self, ReplayProgress};
 use super::signal::{load, Problem, SandboxSignal};
 use super::status::SandboxStatus;
 use super::wait_graph::SandboxWaitGraph;
-use crate::components::heap_tables::HeapTables;
+use crate::components::heap_tables::{HeapTables, ROWS_SHOWN_MAX};
 use crate::components::pg_locks::PgLocks;
 use leptos::prelude::*;
 
@@ -26,11 +27,10 @@ pub fn SandboxView() -> impl IntoView {
     let problem = RwSignal::new(None::<Problem>);
     let sandbox: SandboxSignal = RwSignal::new(None);
     load(&first, sandbox, problem);
-    sandbox.update(|s| {
-        if let Some(s) = s {
-            address::replay(s, &request);
-        }
-    });
+    // The link's run: at once when short, else in frames with progress (replay.rs).
+    let replaying = RwSignal::new(None::<ReplayProgress>);
+    let cancel_replay = StoredValue::new(0_u64);
+    replay::start(sandbox, &request, replaying, cancel_replay);
     if let Some(e) = &request.link_error {
         problem.set(Some(Problem {
             message: format!(
@@ -44,6 +44,9 @@ pub fn SandboxView() -> impl IntoView {
     // The address follows the run; a spec too long for a link is said so.
     let link_problem = RwSignal::new(None::<String>);
     Effect::new(move |_| {
+        if replaying.with(Option::is_some) {
+            return;
+        }
         sandbox.with(|s| {
             if let Some(s) = s {
                 let (query, too_long) = address::query(s);
@@ -53,13 +56,17 @@ pub fn SandboxView() -> impl IntoView {
         })
     });
 
-    let tables = Signal::derive(move || {
+    // Only the versions the panel shows are read from the server, with each table's total.
+    let heads = Memo::new(move |_| {
         sandbox.with(|s| {
             s.as_ref()
-                .map(|s| s.run().server().tables())
+                .map(|s| s.run().server().tables_first(ROWS_SHOWN_MAX))
                 .unwrap_or_default()
         })
     });
+    let tables =
+        Signal::derive(move || heads.with(|h| h.iter().map(|(table, _)| table.clone()).collect()));
+    let versions = Signal::derive(move || heads.with(|h| h.iter().map(|(_, n)| *n).collect()));
     let locks = Signal::derive(move || {
         sandbox.with(|s| {
             s.as_ref()
@@ -71,6 +78,20 @@ pub fn SandboxView() -> impl IntoView {
         sandbox.with(|s| s.as_ref().map(|s| s.pid_names()).unwrap_or_default())
     });
     let loaded = move || sandbox.with(|s| s.is_some());
+    let idle = move || loaded() && replaying.with(Option::is_none);
+    let replay_notice = move || {
+        replaying.get().map(|p| {
+            view! {
+                <p class="notice" data-testid="replay-progress" role="status">
+                    {format!("replaying the link: {} of {} moves", p.done, p.total)}
+                    " "
+                    <button data-testid="replay-cancel" on:click=move |_| cancel_replay.update_value(|g| *g += 1)>
+                        "Stop here"
+                    </button>
+                </p>
+            }
+        })
+    };
 
     view! {
         <article class="lesson sandbox" data-testid="sandbox">
@@ -89,13 +110,14 @@ pub fn SandboxView() -> impl IntoView {
                 <section class="center">
                     <div class="sticky">
                         <SandboxStatus sandbox=sandbox problem=problem/>
-                        <Show when=loaded>
+                        {replay_notice}
+                        <Show when=idle>
                             <SandboxControls sandbox=sandbox/>
                         </Show>
                     </div>
                     <Show when=loaded>
                         <SessionLanes sandbox=sandbox/>
-                        <HeapTables tables=tables names=names/>
+                        <HeapTables tables=tables names=names versions=versions/>
                         <SandboxWaitGraph sandbox=sandbox/>
                         <PgLocks locks=locks names=names/>
                     </Show>
