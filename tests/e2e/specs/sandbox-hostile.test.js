@@ -33,9 +33,10 @@ function encode(text) {
 function heavySetup(tables, rows, updates) {
   const blocks = [];
   for (let t = 1; t <= tables; t += 1) {
-    const values = Array.from({ length: rows }, (_, i) => `(${i + 1}, 0)`).join(', ');
+    // Written tightly: the spec's text must stay within what a link may carry (64 KB).
+    const values = Array.from({ length: rows }, (_, i) => `(${i + 1},0)`).join(',');
     const sql = [`CREATE TABLE t${t} (id int PRIMARY KEY, v int);`, `INSERT INTO t${t} VALUES ${values};`];
-    for (let u = 0; u < updates; u += 1) sql.push(`UPDATE t${t} SET v = v + 1;`);
+    for (let u = 0; u < updates; u += 1) sql.push(`UPDATE t${t} SET v=v+1;`);
     blocks.push(`setup { ${sql.join(' ')} }`);
   }
   return blocks.join('\n');
@@ -121,6 +122,7 @@ function assertNoRuntimeError(problems) {
 }
 
 test('a link of 500 moves over 190,000 row versions opens, answers, and goes Back exactly', async () => {
+  assert.ok(memorySpec().length < 65536, `the spec fits in a link: ${memorySpec().length} bytes`);
   const spec = encode(memorySpec());
   assert.ok(spec.length < 2000, `the link is short: ${spec.length}`);
   const { page, problems, context } = await openWatched(`?spec=${spec}&step=500`);
