@@ -83,6 +83,86 @@ fn chips(clicks: &Schedule, at: Option<usize>) -> Vec<AnyView> {
         .collect()
 }
 
+/// A challenge met: the learner's schedule beside the `shortest` one, each replayable (the
+/// chip the replay is at marked), or what the explorer proved.
+fn met_view(
+    met: Met,
+    shortest: &Schedule,
+    replaying: RwSignal<Option<&'static str>>,
+    session: SessionSignal,
+    player: Player,
+) -> AnyView {
+    let at = move || session.with(|s| s.beat_position());
+    match met {
+        Met::Clicked { yours, outcome } => {
+            let short = shortest.clone();
+            let mine = yours.clone();
+            let comparison = if yours.0.len() <= shortest.0.len() {
+                format!("{} clicks ({outcome}): as short as it gets.", yours.0.len())
+            } else {
+                format!(
+                    "{} clicks ({outcome}); the shortest schedule takes {}.",
+                    yours.0.len(),
+                    shortest.0.len()
+                )
+            };
+            view! {
+                <div class="challenge-met" data-testid="challenge-met">
+                    <p><strong>"Challenge met. "</strong>{comparison}</p>
+                    <div class="schedules">
+                        <div class="schedule-row" data-testid="yours">
+                            <span class="row-label">"Yours"</span>
+                            <span class="chips">
+                                {move || chips(&mine, (replaying.get() == Some("yours")).then(at))}
+                            </span>
+                            <button
+                                data-testid="replay-yours"
+                                on:click={
+                                    let yours = yours.clone();
+                                    move |_| {
+                                        replaying.set(Some("yours"));
+                                        challenge::replay_clicks(&yours, session, player);
+                                    }
+                                }
+                            >
+                                "Replay yours"
+                            </button>
+                        </div>
+                        <div class="schedule-row" data-testid="shortest">
+                            <span class="row-label">"Shortest"</span>
+                            <span class="chips">
+                                {move || chips(&short, (replaying.get() == Some("shortest")).then(at))}
+                            </span>
+                            <button
+                                data-testid="replay-shortest"
+                                on:click={
+                                    let shortest = shortest.clone();
+                                    move |_| {
+                                        replaying.set(Some("shortest"));
+                                        challenge::replay_clicks(&shortest, session, player);
+                                    }
+                                }
+                            >
+                                "Replay the shortest"
+                            </button>
+                        </div>
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
+        Met::Proven { choice } => view! {
+            <div class="challenge-met" data-testid="challenge-met">
+                <p>
+                    <strong>"Challenge met. "</strong>
+                    {format!("The explorer proved {choice}: no schedule fails.")}
+                </p>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
 /// The open challenge, on the stage.
 #[component]
 pub fn ChallengeCard() -> impl IntoView {
@@ -97,75 +177,10 @@ pub fn ChallengeCard() -> impl IntoView {
         let scheduling = challenge.kind.is_scheduling();
         let tries = state.tries.get();
         let hint = state.hint_shown.get().then(|| challenge.hint.clone());
-        let at = move || session.with(|s| s.beat_position());
-        let result = state.result.get().map(|met| match met {
-            Met::Clicked { yours, outcome } => {
-                let short = shortest.clone();
-                let mine = yours.clone();
-                let comparison = if yours.0.len() <= shortest.0.len() {
-                    format!("{} clicks ({outcome}): as short as it gets.", yours.0.len())
-                } else {
-                    format!(
-                        "{} clicks ({outcome}); the shortest schedule takes {}.",
-                        yours.0.len(),
-                        shortest.0.len()
-                    )
-                };
-                view! {
-                    <div class="challenge-met" data-testid="challenge-met">
-                        <p><strong>"Challenge met. "</strong>{comparison}</p>
-                        <div class="schedules">
-                            <div class="schedule-row" data-testid="yours">
-                                <span class="row-label">"Yours"</span>
-                                <span class="chips">
-                                    {move || chips(&mine, (replaying.get() == Some("yours")).then(at))}
-                                </span>
-                                <button
-                                    data-testid="replay-yours"
-                                    on:click={
-                                        let yours = yours.clone();
-                                        move |_| {
-                                            replaying.set(Some("yours"));
-                                            challenge::replay_clicks(&yours, session, player);
-                                        }
-                                    }
-                                >
-                                    "Replay yours"
-                                </button>
-                            </div>
-                            <div class="schedule-row" data-testid="shortest">
-                                <span class="row-label">"Shortest"</span>
-                                <span class="chips">
-                                    {move || chips(&short, (replaying.get() == Some("shortest")).then(at))}
-                                </span>
-                                <button
-                                    data-testid="replay-shortest"
-                                    on:click={
-                                        let shortest = shortest.clone();
-                                        move |_| {
-                                            replaying.set(Some("shortest"));
-                                            challenge::replay_clicks(&shortest, session, player);
-                                        }
-                                    }
-                                >
-                                    "Replay the shortest"
-                                </button>
-                            </div>
-                        </div>
-                    </div>
-                }
-                .into_any()
-            }
-            Met::Proven { choice } => view! {
-                <div class="challenge-met" data-testid="challenge-met">
-                    <p>
-                        <strong>"Challenge met. "</strong>
-                        {format!("The explorer proved {choice}: no schedule fails.")}
-                    </p>
-                </div>
-            }
-            .into_any(),
-        });
+        let result = state
+            .result
+            .get()
+            .map(|met| met_view(met, &shortest, replaying, session, player));
         let not_met = state
             .not_met
             .get()

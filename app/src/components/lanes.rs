@@ -4,8 +4,9 @@
 
 use crate::export::label;
 use crate::player::{Player, SessionSignal};
+use crate::session::Session;
 use leptos::prelude::*;
-use lockstep::world::{Choice, TaskId, TaskState, WaitNode};
+use lockstep::world::{Choice, TaskId, TaskState, WaitNode, World};
 
 /// What one lane shows.
 #[derive(Clone, PartialEq)]
@@ -40,184 +41,13 @@ pub fn Lanes() -> impl IntoView {
     let player = expect_context::<Player>();
     let noun = session.with_untracked(|s| s.task_noun());
     // What the lanes show, worked out once a step; the buttons re-render only when it changed.
-    let lanes = Memo::new(move |previous: Option<&Vec<Lane>>| {
-        session.with(|s| {
-            let world = s.world();
-            let choices = world.choices();
-            let next = s.next_choice();
-            let tick = choices == vec![Choice::Tick];
-            let graph = world.wait_for_graph();
-            let cycles = graph.cycles();
-            let fix = s.fix.as_deref();
-            let lanes: Vec<Lane> = world
-                .task_views()
-                .into_iter()
-                .map(|t| {
-                    let id = t.id;
-                    let runnable = choices.contains(&Choice::Task(id));
-                    let is_next = next == Some(Choice::Task(id));
-                    let (class, state, why, exact) = match &t.state {
-                        TaskState::Runnable => (
-                            "runnable",
-                            "ready".to_string(),
-                            "click to run it next".to_string(),
-                            String::new(),
-                        ),
-                        TaskState::Blocked(reason) => {
-                            let why = world.describe_wait(reason);
-                            (
-                                "waiting",
-                                "waiting".to_string(),
-                                if tick {
-                                    format!("{why} — the clock moves on at the next Step")
-                                } else {
-                                    why
-                                },
-                                reason.to_string(),
-                            )
-                        }
-                        TaskState::Finished => (
-                            "finished",
-                            "finished".to_string(),
-                            "returned without error".to_string(),
-                            String::new(),
-                        ),
-                        TaskState::Failed(e) => {
-                            ("failed", "failed".to_string(), e.clone(), e.clone())
-                        }
-                    };
-                    let line = t.line.map(|l| format!("line {l}")).unwrap_or_default();
-                    let code = t
-                        .line
-                        .and_then(|l| {
-                            let listing = s.lesson.listing_of(&t.name, fix)?;
-                            let text = listing.code.lines().nth(l.checked_sub(1)? as usize)?;
-                            Some(text.trim().to_string())
-                        })
-                        .unwrap_or_default();
-                    let me = WaitNode::Task(id);
-                    let out: Vec<_> = graph.edges.iter().filter(|e| e.from == me).collect();
-                    let waits_for = out.iter().map(|e| label(s, e.to)).collect();
-                    let in_cycle = out.iter().any(|e| {
-                        cycles
-                            .iter()
-                            .any(|c| c.contains(&e.from) && c.contains(&e.to))
-                    });
-                    // The connections it holds, short; the tooltip names their server processes.
-                    let held: Vec<_> = t
-                        .connections
-                        .iter()
-                        .filter_map(|c| world.connections.get(c))
-                        .collect();
-                    let conns = held
-                        .iter()
-                        .map(|c| c.id.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let conns_title = held
-                        .iter()
-                        .map(|c| format!("holds {} (process {})", c.id, c.pid))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    Lane {
-                        id,
-                        name: t.name,
-                        class,
-                        state,
-                        why,
-                        exact,
-                        line,
-                        code,
-                        waits_for,
-                        in_cycle,
-                        conns,
-                        conns_title,
-                        runnable,
-                        is_next,
-                        changed: false,
-                    }
-                })
-                .collect();
-            let shown_before = |lane: &Lane| {
-                previous
-                    .and_then(|p| p.iter().find(|b| b.id == lane.id))
-                    .map(|b| {
-                        (&b.state, &b.why, &b.line, &b.waits_for)
-                            == (&lane.state, &lane.why, &lane.line, &lane.waits_for)
-                    })
-            };
-            lanes
-                .into_iter()
-                .map(|lane| Lane {
-                    changed: shown_before(&lane) == Some(false),
-                    ..lane
-                })
-                .collect::<Vec<_>>()
-        })
-    });
+    let lanes =
+        Memo::new(move |previous: Option<&Vec<Lane>>| session.with(|s| lanes_of(s, previous)));
     let buttons = move || {
         lanes
             .get()
             .into_iter()
-            .map(|lane| {
-                let Lane {
-                    id,
-                    name,
-                    class,
-                    state,
-                    why,
-                    exact,
-                    line,
-                    code,
-                    waits_for,
-                    in_cycle,
-                    conns,
-                    conns_title,
-                    runnable,
-                    is_next,
-                    changed,
-                } = lane;
-                let testid = format!("lane-{name}");
-                let why_title = if exact.is_empty() { why.clone() } else { exact };
-                let title = if runnable {
-                    format!("Run {name} next")
-                } else {
-                    format!("{name} cannot run now")
-                };
-                view! {
-                    <button
-                        class=format!("lane lane-{class}")
-                        class:next=is_next
-                        class:changed=changed
-                        data-testid=testid
-                        data-waits-for=waits_for.join(" ")
-                        data-state=class
-                        title=title
-                        disabled=!runnable
-                        on:click=move |_| {
-                            player.playing.set(false);
-                            session.update(|s| {
-                                s.run_task(id);
-                            });
-                        }
-                    >
-                        <span class="lane-name">{format!("{noun} {name}")}</span>
-                        <span class="lane-state">{state}</span>
-                        {is_next.then(|| view! { <span class="lane-next">"next"</span> })}
-                        <span class="lane-why" title=why_title>{why}</span>
-                        {(!waits_for.is_empty()).then(|| {
-                            let text = format!("waits for → {}", waits_for.join(", "));
-                            view! {
-                                <span class="lane-edge" class:in-cycle=in_cycle data-testid="waits-for">{text}</span>
-                            }
-                        })}
-                        {(!code.is_empty()).then(|| view! {
-                            <code class="lane-code" data-testid="task-line"><span class="lane-line">{line.clone()}</span>" "{code}</code>
-                        })}
-                        <span class="lane-meta" title=conns_title>{conns}</span>
-                    </button>
-                }
-            })
+            .map(|lane| lane_button(lane, noun, session, player))
             .collect::<Vec<_>>()
     };
     let clock = move || session.with(|s| format!("clock {}", s.world().now));
@@ -226,5 +56,195 @@ pub fn Lanes() -> impl IntoView {
             <h2>"Tasks" <span class="clock" data-testid="clock">{clock}</span></h2>
             <div class="lanes" data-testid="lanes">{buttons}</div>
         </section>
+    }
+}
+
+/// What the lanes show at the session's current step; a lane is marked changed when it differs
+/// from the one shown `previous`ly.
+fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
+    let world = s.world();
+    let choices = world.choices();
+    let next = s.next_choice();
+    let tick = choices == vec![Choice::Tick];
+    let graph = world.wait_for_graph();
+    let cycles = graph.cycles();
+    let fix = s.fix.as_deref();
+    let lanes: Vec<Lane> = world
+        .task_views()
+        .into_iter()
+        .map(|t| {
+            let id = t.id;
+            let runnable = choices.contains(&Choice::Task(id));
+            let is_next = next == Some(Choice::Task(id));
+            let (class, state, why, exact) = task_words(world, &t.state, tick);
+            let line = t.line.map(|l| format!("line {l}")).unwrap_or_default();
+            let code = t
+                .line
+                .and_then(|l| {
+                    let listing = s.lesson.listing_of(&t.name, fix)?;
+                    let text = listing.code.lines().nth(l.checked_sub(1)? as usize)?;
+                    Some(text.trim().to_string())
+                })
+                .unwrap_or_default();
+            let me = WaitNode::Task(id);
+            let out: Vec<_> = graph.edges.iter().filter(|e| e.from == me).collect();
+            let waits_for = out.iter().map(|e| label(s, e.to)).collect();
+            let in_cycle = out.iter().any(|e| {
+                cycles
+                    .iter()
+                    .any(|c| c.contains(&e.from) && c.contains(&e.to))
+            });
+            // The connections it holds, short; the tooltip names their server processes.
+            let held: Vec<_> = t
+                .connections
+                .iter()
+                .filter_map(|c| world.connections.get(c))
+                .collect();
+            let conns = held
+                .iter()
+                .map(|c| c.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let conns_title = held
+                .iter()
+                .map(|c| format!("holds {} (process {})", c.id, c.pid))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Lane {
+                id,
+                name: t.name,
+                class,
+                state,
+                why,
+                exact,
+                line,
+                code,
+                waits_for,
+                in_cycle,
+                conns,
+                conns_title,
+                runnable,
+                is_next,
+                changed: false,
+            }
+        })
+        .collect();
+    let shown_before = |lane: &Lane| {
+        previous
+            .and_then(|p| p.iter().find(|b| b.id == lane.id))
+            .map(|b| {
+                (&b.state, &b.why, &b.line, &b.waits_for)
+                    == (&lane.state, &lane.why, &lane.line, &lane.waits_for)
+            })
+    };
+    lanes
+        .into_iter()
+        .map(|lane| Lane {
+            changed: shown_before(&lane) == Some(false),
+            ..lane
+        })
+        .collect::<Vec<_>>()
+}
+
+/// A task's state in words: its class, its state, why it is in that state, and the wait in
+/// PostgreSQL's and the driver's own words; `tick` when only the clock can move.
+fn task_words(
+    world: &World,
+    state: &TaskState,
+    tick: bool,
+) -> (&'static str, String, String, String) {
+    match state {
+        TaskState::Runnable => (
+            "runnable",
+            "ready".to_string(),
+            "click to run it next".to_string(),
+            String::new(),
+        ),
+        TaskState::Blocked(reason) => {
+            let why = world.describe_wait(reason);
+            (
+                "waiting",
+                "waiting".to_string(),
+                if tick {
+                    format!("{why} — the clock moves on at the next Step")
+                } else {
+                    why
+                },
+                reason.to_string(),
+            )
+        }
+        TaskState::Finished => (
+            "finished",
+            "finished".to_string(),
+            "returned without error".to_string(),
+            String::new(),
+        ),
+        TaskState::Failed(e) => ("failed", "failed".to_string(), e.clone(), e.clone()),
+    }
+}
+
+/// One lane's button; a click runs its task next.
+fn lane_button(
+    lane: Lane,
+    noun: &'static str,
+    session: SessionSignal,
+    player: Player,
+) -> impl IntoView {
+    let Lane {
+        id,
+        name,
+        class,
+        state,
+        why,
+        exact,
+        line,
+        code,
+        waits_for,
+        in_cycle,
+        conns,
+        conns_title,
+        runnable,
+        is_next,
+        changed,
+    } = lane;
+    let testid = format!("lane-{name}");
+    let why_title = if exact.is_empty() { why.clone() } else { exact };
+    let title = if runnable {
+        format!("Run {name} next")
+    } else {
+        format!("{name} cannot run now")
+    };
+    view! {
+        <button
+            class=format!("lane lane-{class}")
+            class:next=is_next
+            class:changed=changed
+            data-testid=testid
+            data-waits-for=waits_for.join(" ")
+            data-state=class
+            title=title
+            disabled=!runnable
+            on:click=move |_| {
+                player.playing.set(false);
+                session.update(|s| {
+                    s.run_task(id);
+                });
+            }
+        >
+            <span class="lane-name">{format!("{noun} {name}")}</span>
+            <span class="lane-state">{state}</span>
+            {is_next.then(|| view! { <span class="lane-next">"next"</span> })}
+            <span class="lane-why" title=why_title>{why}</span>
+            {(!waits_for.is_empty()).then(|| {
+                let text = format!("waits for → {}", waits_for.join(", "));
+                view! {
+                    <span class="lane-edge" class:in-cycle=in_cycle data-testid="waits-for">{text}</span>
+                }
+            })}
+            {(!code.is_empty()).then(|| view! {
+                <code class="lane-code" data-testid="task-line"><span class="lane-line">{line.clone()}</span>" "{code}</code>
+            })}
+            <span class="lane-meta" title=conns_title>{conns}</span>
+        </button>
     }
 }

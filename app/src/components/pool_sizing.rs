@@ -26,6 +26,9 @@ enum Verdict {
     Unknown,
 }
 
+/// A verdict's key: the fix, then the setting (tasks, pool size).
+type VerdictKey = (Option<String>, u32, u32);
+
 /// The pool-sizing view; nothing for lessons without a task knob and a pool knob.
 #[component]
 pub fn PoolSizing() -> impl IntoView {
@@ -35,13 +38,13 @@ pub fn PoolSizing() -> impl IntoView {
     let Some(sizing) = PoolSizing::of(lesson) else {
         return ().into_any();
     };
-    let (tasks, pool) = (sizing.tasks, sizing.pool);
+    let pool = sizing.pool;
 
     // Verdicts by (fix, tasks, pool size); a separate checker, so the lesson's own check panel
     // keeps its result.
-    let verdicts = RwSignal::new(BTreeMap::<(Option<String>, u32, u32), Verdict>::new());
+    let verdicts = RwSignal::new(BTreeMap::<VerdictKey, Verdict>::new());
     let checker = Checker::until_first_failure(SIZING_STATES_MAX);
-    let checking = StoredValue::new(None::<(Option<String>, u32, u32)>);
+    let checking = StoredValue::new(None::<VerdictKey>);
     let queue = StoredValue::new(Vec::<(u32, u32)>::new());
     let sweeping = RwSignal::new(false);
 
@@ -53,39 +56,16 @@ pub fn PoolSizing() -> impl IntoView {
             (at.tasks, at.pool)
         })
     });
-
-    // Starts the next unchecked setting: the current one first, then the sweep's queue.
-    let next = move || {
-        if checker.running() {
-            return;
-        }
-        let fix_now = fix.get_untracked();
-        let known = |cell: (u32, u32)| {
-            verdicts.with_untracked(|v| v.contains_key(&(fix_now.clone(), cell.0, cell.1)))
-        };
-        let mut cell = Some(setting.get_untracked()).filter(|c| !known(*c));
-        while cell.is_none() {
-            match queue.try_update_value(|q| q.pop()).flatten() {
-                Some(c) if !known(c) => cell = Some(c),
-                Some(_) => {}
-                None => break,
-            }
-        }
-        let Some(cell) = cell else {
-            sweeping.set(false);
-            return;
-        };
-        let at = Setting {
-            tasks: cell.0,
-            pool: cell.1,
-        };
-        let scenario = session.with_untracked(|s| Scenario {
-            lesson: s.lesson.slug.clone(),
-            fix: s.fix.clone(),
-            knobs: sizing.knobs_at(&s.knobs, at),
-        });
-        checking.set_value(Some((fix_now, cell.0, cell.1)));
-        checker.start(scenario);
+    let sweep_state = Sweep {
+        session,
+        sizing,
+        verdicts,
+        checker,
+        checking,
+        queue,
+        sweeping,
+        fix,
+        setting,
     };
 
     // Each new setting is checked as soon as the learner turns a knob (not on load: the page
@@ -94,19 +74,13 @@ pub fn PoolSizing() -> impl IntoView {
         depend_on(setting);
         depend_on(fix);
         if first.is_some() {
-            next();
+            sweep_state.next();
         }
     });
     // A finished check records its verdict and starts the next.
     Effect::new(move |_| {
-        let verdict = match checker.phase.get() {
-            CheckPhase::Done(result) => match result.verdict() {
-                "fails" => Verdict::Fails,
-                "proven" => Verdict::Proven,
-                _ => Verdict::Unknown,
-            },
-            CheckPhase::Broken(_) => Verdict::Unknown,
-            _ => return,
+        let Some(verdict) = verdict_of(checker.phase.get()) else {
+            return;
         };
         if let Some(key) = checking.get_value() {
             verdicts.update(|v| {
@@ -114,7 +88,7 @@ pub fn PoolSizing() -> impl IntoView {
             });
             checking.set_value(None);
             checker.clear();
-            next();
+            sweep_state.next();
         }
     });
     on_cleanup(move || checker.clear());
@@ -128,14 +102,167 @@ pub fn PoolSizing() -> impl IntoView {
             .map(|s| (s.tasks, s.pool));
         queue.set_value(cells.collect());
         sweeping.set(true);
-        next();
+        sweep_state.next();
     };
     let stop = move |_| {
         queue.set_value(Vec::new());
         sweeping.set(false);
     };
 
-    // The drawing: tasks across, pool size up, one cell per setting.
+    let summary = move || {
+        let (t, p) = setting.get();
+        let cm = cm.get();
+        rule_summary(t, p, cm)
+    };
+    let explorer_says = move || {
+        let (t, p) = setting.get();
+        let verdict = verdicts.with(|v| v.get(&(fix.get(), t, p)).copied());
+        explorer_words(verdict, checker.phase.get())
+    };
+    let y_title = format!("{} (pool size)", pool.label);
+    view! {
+        <section class="panel pool-sizing" data-testid="pool-sizing">
+            <h2>"Pool sizing"</h2>
+            <p class="sizing-rule" data-testid="sizing-rule">{summary}</p>
+            <p class="sizing-explorer" data-testid="sizing-verdict" data-verdict=move || explorer_says().0>
+                {move || explorer_says().1}
+            </p>
+            {sizing_grid(sweep_state, player, cm)}
+            <p class="sizing-legend">
+                <span class="swatch starvable"></span>" below the bound  "
+                <span class="swatch safe"></span>" at or above it  "
+                "✓ no schedule deadlocks  ✗ a schedule deadlocks  — the line is the bound; "
+                {y_title}
+                " goes up. Click a cell to try that setting."
+            </p>
+            <Show
+                when=move || sweeping.get()
+                fallback=move || view! {
+                    <button data-testid="sizing-sweep" on:click=sweep>"Check every setting"</button>
+                }
+            >
+                <button data-testid="sizing-stop" on:click=stop>"Stop after this setting"</button>
+            </Show>
+        </section>
+    }
+    .into_any()
+}
+
+/// The handles the panel's checks share: the verdicts so far, the setting being checked and the
+/// sweep's queue of settings still to check.
+#[derive(Clone, Copy)]
+struct Sweep {
+    session: SessionSignal,
+    sizing: PoolSizing<'static>,
+    verdicts: RwSignal<BTreeMap<VerdictKey, Verdict>>,
+    checker: Checker,
+    checking: StoredValue<Option<VerdictKey>>,
+    queue: StoredValue<Vec<(u32, u32)>>,
+    sweeping: RwSignal<bool>,
+    fix: Memo<Option<String>>,
+    setting: Memo<(u32, u32)>,
+}
+
+impl Sweep {
+    /// Starts the next unchecked setting: the current one first, then the sweep's queue.
+    fn next(self) {
+        if self.checker.running() {
+            return;
+        }
+        let fix_now = self.fix.get_untracked();
+        let known = |cell: (u32, u32)| {
+            self.verdicts
+                .with_untracked(|v| v.contains_key(&(fix_now.clone(), cell.0, cell.1)))
+        };
+        let mut cell = Some(self.setting.get_untracked()).filter(|c| !known(*c));
+        while cell.is_none() {
+            match self.queue.try_update_value(|q| q.pop()).flatten() {
+                Some(c) if !known(c) => cell = Some(c),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let Some(cell) = cell else {
+            self.sweeping.set(false);
+            return;
+        };
+        let at = Setting {
+            tasks: cell.0,
+            pool: cell.1,
+        };
+        let scenario = self.session.with_untracked(|s| Scenario {
+            lesson: s.lesson.slug.clone(),
+            fix: s.fix.clone(),
+            knobs: self.sizing.knobs_at(&s.knobs, at),
+        });
+        self.checking.set_value(Some((fix_now, cell.0, cell.1)));
+        self.checker.start(scenario);
+    }
+}
+
+/// A finished check's verdict; `None` while the check has not finished.
+fn verdict_of(phase: CheckPhase) -> Option<Verdict> {
+    let verdict = match phase {
+        CheckPhase::Done(result) => match result.verdict() {
+            "fails" => Verdict::Fails,
+            "proven" => Verdict::Proven,
+            _ => Verdict::Unknown,
+        },
+        CheckPhase::Broken(_) => Verdict::Unknown,
+        _ => return None,
+    };
+    Some(verdict)
+}
+
+/// The rule worked out for `t` tasks, a pool of `p` and `cm` connections per task.
+fn rule_summary(t: u32, p: u32, cm: u32) -> String {
+    let bound = PoolSizing::bound(t, cm);
+    let rule = if p >= bound {
+        format!("{p} ≥ {bound}: the rule says this pool cannot be starved.")
+    } else {
+        format!("{p} < {bound}: the rule says every connection can be held by a task waiting for another.")
+    };
+    format!("Tn = {t}, Cm = {cm}: Tn × (Cm − 1) + 1 = {bound}. MaxConns = {rule}")
+}
+
+/// What the explorer says about the current setting, as (`data-verdict`, sentence).
+fn explorer_words(verdict: Option<Verdict>, phase: CheckPhase) -> (&'static str, String) {
+    match (verdict, phase) {
+        (Some(Verdict::Fails), _) => (
+            "fails",
+            "The explorer: a schedule deadlocks at this setting.".to_string(),
+        ),
+        (Some(Verdict::Proven), _) => (
+            "proven",
+            "The explorer: no schedule deadlocks at this setting.".to_string(),
+        ),
+        (Some(Verdict::Unknown), _) => (
+            "unknown",
+            "The explorer: not decided within its state budget.".to_string(),
+        ),
+        (None, CheckPhase::Running { states, .. }) => (
+            "running",
+            format!("The explorer is checking… {states} states"),
+        ),
+        (None, _) => (
+            "idle",
+            "The explorer has not checked this setting.".to_string(),
+        ),
+    }
+}
+
+/// The drawing: tasks across, pool size up, one cell per setting; clicking a cell turns both
+/// knobs to it.
+fn sizing_grid(sweep: Sweep, player: Player, cm: Memo<u32>) -> impl IntoView {
+    let Sweep {
+        session,
+        sizing,
+        verdicts,
+        fix,
+        setting,
+        ..
+    } = sweep;
+    let (tasks, pool) = (sizing.tasks, sizing.pool);
     let cell_size = 34.0;
     let left = 44.0;
     let top = 8.0;
@@ -154,14 +281,7 @@ pub fn PoolSizing() -> impl IntoView {
             for p in pool.min..=pool.max {
                 let safe = PoolSizing::safe(Setting { tasks: t, pool: p }, cm_now);
                 let verdict = verdicts.with(|v| v.get(&(fix_now.clone(), t, p)).copied());
-                let (mark, mark_class, words) = match verdict {
-                    Some(Verdict::Fails) => ("✗", "mark fails", "a deadlock is possible"),
-                    Some(Verdict::Proven) => ("✓", "mark proven", "no schedule deadlocks"),
-                    Some(Verdict::Unknown) => {
-                        ("?", "mark unknown", "not decided within the budget")
-                    }
-                    None => ("", "mark", "not checked yet"),
-                };
+                let (mark, mark_class, words) = mark_of(verdict);
                 let class = format!(
                     "cell {}{}",
                     if safe { "safe" } else { "starvable" },
@@ -198,24 +318,7 @@ pub fn PoolSizing() -> impl IntoView {
         }
         out
     };
-    // The bound as a staircase: the lowest safe pool size for each task count.
-    let bound_path = move || {
-        let cm = cm.get();
-        let mut d = String::new();
-        for t in tasks.min..=tasks.max {
-            let bound = PoolSizing::bound(t, cm).clamp(pool.min, pool.max + 1);
-            // The bottom edge of the lowest safe cell (the top edge when none is safe).
-            let y = top + cell_size * (f64::from(pool.max) - f64::from(bound)) + cell_size - 1.0;
-            let (x0, x1) = (x_of(t) - 1.0, x_of(t) + cell_size - 1.0);
-            if d.is_empty() {
-                d.push_str(&format!("M{x0:.0},{y:.0}"));
-            } else {
-                d.push_str(&format!(" L{x0:.0},{y:.0}"));
-            }
-            d.push_str(&format!(" L{x1:.0},{y:.0}"));
-        }
-        d
-    };
+    let bound_path = move || staircase(sizing, cm.get(), top, cell_size, x_of);
     let x_labels: Vec<AnyView> = (tasks.min..=tasks.max)
         .map(|t| {
             view! {
@@ -236,82 +339,57 @@ pub fn PoolSizing() -> impl IntoView {
             .into_any()
         })
         .collect();
-    let summary = move || {
-        let (t, p) = setting.get();
-        let cm = cm.get();
-        let bound = PoolSizing::bound(t, cm);
-        let rule = if p >= bound {
-            format!("{p} ≥ {bound}: the rule says this pool cannot be starved.")
-        } else {
-            format!("{p} < {bound}: the rule says every connection can be held by a task waiting for another.")
-        };
-        format!("Tn = {t}, Cm = {cm}: Tn × (Cm − 1) + 1 = {bound}. MaxConns = {rule}")
-    };
-    let explorer_says = move || {
-        let (t, p) = setting.get();
-        let verdict = verdicts.with(|v| v.get(&(fix.get(), t, p)).copied());
-        match (verdict, checker.phase.get()) {
-            (Some(Verdict::Fails), _) => (
-                "fails",
-                "The explorer: a schedule deadlocks at this setting.".to_string(),
-            ),
-            (Some(Verdict::Proven), _) => (
-                "proven",
-                "The explorer: no schedule deadlocks at this setting.".to_string(),
-            ),
-            (Some(Verdict::Unknown), _) => (
-                "unknown",
-                "The explorer: not decided within its state budget.".to_string(),
-            ),
-            (None, CheckPhase::Running { states, .. }) => (
-                "running",
-                format!("The explorer is checking… {states} states"),
-            ),
-            (None, _) => (
-                "idle",
-                "The explorer has not checked this setting.".to_string(),
-            ),
-        }
-    };
     let x_title = format!("{} (Tn)", tasks.label);
-    let y_title = format!("{} (pool size)", pool.label);
     view! {
-        <section class="panel pool-sizing" data-testid="pool-sizing">
-            <h2>"Pool sizing"</h2>
-            <p class="sizing-rule" data-testid="sizing-rule">{summary}</p>
-            <p class="sizing-explorer" data-testid="sizing-verdict" data-verdict=move || explorer_says().0>
-                {move || explorer_says().1}
-            </p>
-            <svg
-                class="sizing-grid"
-                viewBox=format!("0 0 {width} {height}")
-                role="img"
-                aria-label="Every setting of the two knobs: shaded below the bound, marked ✓ or ✗ once the explorer has checked it"
-            >
-                {cells}
-                <path class="bound" d=bound_path></path>
-                {x_labels}
-                {y_labels}
-                <text class="axis-title" x=left + cell_size * f64::from(columns) / 2.0 y=height - 6.0 text-anchor="middle">
-                    {x_title}
-                </text>
-            </svg>
-            <p class="sizing-legend">
-                <span class="swatch starvable"></span>" below the bound  "
-                <span class="swatch safe"></span>" at or above it  "
-                "✓ no schedule deadlocks  ✗ a schedule deadlocks  — the line is the bound; "
-                {y_title}
-                " goes up. Click a cell to try that setting."
-            </p>
-            <Show
-                when=move || sweeping.get()
-                fallback=move || view! {
-                    <button data-testid="sizing-sweep" on:click=sweep>"Check every setting"</button>
-                }
-            >
-                <button data-testid="sizing-stop" on:click=stop>"Stop after this setting"</button>
-            </Show>
-        </section>
+        <svg
+            class="sizing-grid"
+            viewBox=format!("0 0 {width} {height}")
+            role="img"
+            aria-label="Every setting of the two knobs: shaded below the bound, marked ✓ or ✗ once the explorer has checked it"
+        >
+            {cells}
+            <path class="bound" d=bound_path></path>
+            {x_labels}
+            {y_labels}
+            <text class="axis-title" x=left + cell_size * f64::from(columns) / 2.0 y=height - 6.0 text-anchor="middle">
+                {x_title}
+            </text>
+        </svg>
     }
-    .into_any()
+}
+
+/// A cell's mark, the mark's class and the explorer's verdict in words.
+fn mark_of(verdict: Option<Verdict>) -> (&'static str, &'static str, &'static str) {
+    match verdict {
+        Some(Verdict::Fails) => ("✗", "mark fails", "a deadlock is possible"),
+        Some(Verdict::Proven) => ("✓", "mark proven", "no schedule deadlocks"),
+        Some(Verdict::Unknown) => ("?", "mark unknown", "not decided within the budget"),
+        None => ("", "mark", "not checked yet"),
+    }
+}
+
+/// The bound as a staircase: the lowest safe pool size for each task count, as an SVG path
+/// for `cm` connections per task (`x_of` places a task count's column).
+fn staircase(
+    sizing: PoolSizing<'static>,
+    cm: u32,
+    top: f64,
+    cell_size: f64,
+    x_of: impl Fn(u32) -> f64,
+) -> String {
+    let (tasks, pool) = (sizing.tasks, sizing.pool);
+    let mut d = String::new();
+    for t in tasks.min..=tasks.max {
+        let bound = PoolSizing::bound(t, cm).clamp(pool.min, pool.max + 1);
+        // The bottom edge of the lowest safe cell (the top edge when none is safe).
+        let y = top + cell_size * (f64::from(pool.max) - f64::from(bound)) + cell_size - 1.0;
+        let (x0, x1) = (x_of(t) - 1.0, x_of(t) + cell_size - 1.0);
+        if d.is_empty() {
+            d.push_str(&format!("M{x0:.0},{y:.0}"));
+        } else {
+            d.push_str(&format!(" L{x0:.0},{y:.0}"));
+        }
+        d.push_str(&format!(" L{x1:.0},{y:.0}"));
+    }
+    d
 }

@@ -34,51 +34,24 @@ use crate::session::Session;
 use crate::{embedding, progress, url};
 use leptos::prelude::*;
 use lockstep::analysis::pool_sizing::PoolSizing as Sizing;
-use lockstep::lesson::KeyPanel;
+use lockstep::lesson::{Challenge, KeyPanel};
 use lockstep::world::Schedule;
 use lockstep_lessons::Lesson;
 
 /// The lesson page.
 #[component]
 pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoView {
-    // A challenge in the address starts from its own fix and settings, unless the address
-    // names others (the learner's choices in a challenge to survive).
     let opened = start
         .challenge
         .as_deref()
         .and_then(|id| lesson.challenge(id));
-    let (fix, knobs) = match opened {
-        Some(c) if start.fix.is_none() => {
-            let mut knobs = c.knobs.clone();
-            knobs.extend(start.knobs.iter().map(|(k, &v)| (k.clone(), v)));
-            (c.fix.clone(), knobs)
-        }
-        _ => (start.fix.clone(), start.knobs.clone()),
-    };
-    let mut first = match Session::with_knobs(lesson, fix.as_deref(), &knobs) {
+    let first = match first_session(lesson, &start, opened) {
         Ok(s) => s,
         Err(e) => {
             let message = format!("This lesson cannot start: {e}");
             return view! { <p class="notice error">{message}</p> }.into_any();
         }
     };
-    match start
-        .schedule
-        .as_deref()
-        .and_then(|text| text.parse::<Schedule>().ok())
-    {
-        Some(schedule) => {
-            first.replay(&schedule);
-        }
-        None => {
-            for _ in 0..start.step.min(10_000) {
-                // `step=N` counts engine moves, as Step took them before steps were beats.
-                if !first.step_move() {
-                    break;
-                }
-            }
-        }
-    }
     let embed = start.embed;
     let panel_in_address = start.panel.clone();
     let session: SessionSignal = RwSignal::new(first);
@@ -112,7 +85,66 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     play_on_a_timer(session, player);
     challenge::judge(challenges, session, checker);
 
-    // The address follows the session.
+    follow_session_in_address(lesson, session, player, challenges, embed, panel_in_address);
+    record_progress(lesson, session);
+
+    listen_to_keys(session, player, checker);
+    if embed {
+        embedding::report_height();
+    }
+
+    let (timeline, graph) = svg_exports(lesson, session);
+    let key = start
+        .panel
+        .as_deref()
+        .and_then(KeyPanel::named)
+        .unwrap_or(lesson.key_panel);
+    let tabs = panel_tabs(lesson, key);
+    view! {
+        <article class="lesson" class:embed=embed data-testid="lesson">
+            {lesson_header(lesson, embed, session, player, challenges)}
+            <div class="stage">
+                <section class="center" data-testid="stage">
+                    <StatusBanner/>
+                    <ChallengeCard/>
+                    <Prediction/>
+                    <Controls/>
+                    <Lanes/>
+                    <div class="key-panel" data-testid="key-panel" data-panel=key.name()>
+                        {panel_view(key)}
+                    </div>
+                </section>
+                {(!embed).then(|| view! {
+                    <aside class="left">
+                        <Story/>
+                        <FixPicker/>
+                        <CheckSchedules/>
+                        <ChallengeList/>
+                        <Knobs/>
+                        <FixChange/>
+                    </aside>
+                })}
+                <aside class="right">
+                    {embed.then(|| view! { <CheckSchedules/> })}
+                    <PanelTabs tabs=tabs/>
+                    <ExportButtons timeline=timeline graph=graph/>
+                </aside>
+            </div>
+            <HelpOverlay/>
+        </article>
+    }
+    .into_any()
+}
+
+/// The address follows the session, so a reload or a shared link opens the same moment.
+fn follow_session_in_address(
+    lesson: &'static Lesson,
+    session: SessionSignal,
+    player: Player,
+    challenges: ChallengeState,
+    embed: bool,
+    panel_in_address: Option<String>,
+) {
     Effect::new(move |_| {
         let (fix, steps, schedule, knobs) = session.with(|s| {
             let schedule = s.chosen.then(|| s.schedule().to_string());
@@ -132,8 +164,10 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             challenge,
         });
     });
+}
 
-    // Progress: the bug seen without a fix, then a fix played to the end.
+/// Progress: the bug seen without a fix, then a fix played to the end.
+fn record_progress(lesson: &'static Lesson, session: SessionSignal) {
     Effect::new(move |_| {
         let (fix, outcome) = session.with(|s| (s.fix.clone(), s.outcome()));
         if !outcome.is_declared() {
@@ -145,12 +179,51 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             _ => {}
         }
     });
+}
 
-    listen_to_keys(session, player, checker);
-    if embed {
-        embedding::report_height();
+/// The session the page starts from: the address's fix, settings and schedule (or step count),
+/// or the opened challenge's fix and settings; an error when the lesson cannot start with them.
+fn first_session(
+    lesson: &'static Lesson,
+    start: &url::UrlState,
+    opened: Option<&'static Challenge>,
+) -> Result<Session, String> {
+    // A challenge in the address starts from its own fix and settings, unless the address
+    // names others (the learner's choices in a challenge to survive).
+    let (fix, knobs) = match opened {
+        Some(c) if start.fix.is_none() => {
+            let mut knobs = c.knobs.clone();
+            knobs.extend(start.knobs.iter().map(|(k, &v)| (k.clone(), v)));
+            (c.fix.clone(), knobs)
+        }
+        _ => (start.fix.clone(), start.knobs.clone()),
+    };
+    let mut first = Session::with_knobs(lesson, fix.as_deref(), &knobs)?;
+    match start
+        .schedule
+        .as_deref()
+        .and_then(|text| text.parse::<Schedule>().ok())
+    {
+        Some(schedule) => {
+            first.replay(&schedule);
+        }
+        None => {
+            for _ in 0..start.step.min(10_000) {
+                // `step=N` counts engine moves, as Step took them before steps were beats.
+                if !first.step_move() {
+                    break;
+                }
+            }
+        }
     }
+    Ok(first)
+}
 
+/// The export buttons' files: the timeline and the wait-for graph at the current step.
+fn svg_exports(
+    lesson: &'static Lesson,
+    session: SessionSignal,
+) -> (Callback<(), SvgFile>, Callback<(), SvgFile>) {
     let timeline = Callback::new(move |_: ()| {
         session.with_untracked(|s| SvgFile {
             name: format!("{}-timeline-step-{}.svg", lesson.slug, s.steps.len()),
@@ -170,11 +243,12 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             ),
         })
     });
-    let key = start
-        .panel
-        .as_deref()
-        .and_then(KeyPanel::named)
-        .unwrap_or(lesson.key_panel);
+    (timeline, graph)
+}
+
+/// The side panel's tabs: code, timeline, the key panels other than the `key` one, pool sizing
+/// when the lesson has its knobs, and the server's views.
+fn panel_tabs(lesson: &'static Lesson, key: KeyPanel) -> Vec<PanelTab> {
     let sizing = Sizing::of(lesson).is_some();
     let mut tabs = vec![
         PanelTab {
@@ -219,82 +293,63 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
             panel: ViewFn::from(|| view! { <PgLog/> }),
         },
     ]);
+    tabs
+}
+
+/// The lesson's title, with the course navigation, sharing and workshop mode; an embedded lesson
+/// links to the full one instead.
+fn lesson_header(
+    lesson: &'static Lesson,
+    embed: bool,
+    session: SessionSignal,
+    player: Player,
+    challenges: ChallengeState,
+) -> impl IntoView {
     let title = lesson.title.clone();
     view! {
-        <article class="lesson" class:embed=embed data-testid="lesson">
-            <header class="lesson-header">
-                <h1 data-testid="lesson-title">{title}</h1>
-                {(!embed).then(|| {
-                    view! {
-                        <div class="lesson-actions">
-                            <CourseNav lesson=lesson/>
-                            <Share lesson=lesson/>
-                            <button
-                                data-testid="workshop"
-                                aria-pressed=move || player.workshop.get().to_string()
-                                title="Large type for a projector (w)"
-                                on:click=move |_| player.workshop.update(|w| *w = !*w)
-                            >
-                                "Workshop mode"
-                            </button>
-                        </div>
-                    }
-                })}
-                {embed.then(|| {
-                    // The same lesson, fix and step, full size.
-                    let href = move || {
-                        session.with(|s| {
-                            url::query(&url::UrlState {
-                                lesson: Some(lesson.slug.clone()),
-                                fix: s.fix.clone(),
-                                step: s.steps.len(),
-                                schedule: s.chosen.then(|| s.schedule().to_string()),
-                                embed: false,
-                                workshop: false,
-                                knobs: s.knobs.clone(),
-                                panel: None,
-                                challenge: challenges.open.get().map(|c| c.id.clone()),
-                            })
-                        })
-                    };
-                    view! {
-                        <a class="full-lesson" href=href target="_blank" rel="noopener">
-                            "Open the full lesson ↗"
-                        </a>
-                    }
-                })}
-            </header>
-            <div class="stage">
-                <section class="center" data-testid="stage">
-                    <StatusBanner/>
-                    <ChallengeCard/>
-                    <Prediction/>
-                    <Controls/>
-                    <Lanes/>
-                    <div class="key-panel" data-testid="key-panel" data-panel=key.name()>
-                        {panel_view(key)}
+        <header class="lesson-header">
+            <h1 data-testid="lesson-title">{title}</h1>
+            {(!embed).then(|| {
+                view! {
+                    <div class="lesson-actions">
+                        <CourseNav lesson=lesson/>
+                        <Share lesson=lesson/>
+                        <button
+                            data-testid="workshop"
+                            aria-pressed=move || player.workshop.get().to_string()
+                            title="Large type for a projector (w)"
+                            on:click=move |_| player.workshop.update(|w| *w = !*w)
+                        >
+                            "Workshop mode"
+                        </button>
                     </div>
-                </section>
-                {(!embed).then(|| view! {
-                    <aside class="left">
-                        <Story/>
-                        <FixPicker/>
-                        <CheckSchedules/>
-                        <ChallengeList/>
-                        <Knobs/>
-                        <FixChange/>
-                    </aside>
-                })}
-                <aside class="right">
-                    {embed.then(|| view! { <CheckSchedules/> })}
-                    <PanelTabs tabs=tabs/>
-                    <ExportButtons timeline=timeline graph=graph/>
-                </aside>
-            </div>
-            <HelpOverlay/>
-        </article>
+                }
+            })}
+            {embed.then(|| {
+                // The same lesson, fix and step, full size.
+                let href = move || {
+                    session.with(|s| {
+                        url::query(&url::UrlState {
+                            lesson: Some(lesson.slug.clone()),
+                            fix: s.fix.clone(),
+                            step: s.steps.len(),
+                            schedule: s.chosen.then(|| s.schedule().to_string()),
+                            embed: false,
+                            workshop: false,
+                            knobs: s.knobs.clone(),
+                            panel: None,
+                            challenge: challenges.open.get().map(|c| c.id.clone()),
+                        })
+                    })
+                };
+                view! {
+                    <a class="full-lesson" href=href target="_blank" rel="noopener">
+                        "Open the full lesson ↗"
+                    </a>
+                }
+            })}
+        </header>
     }
-    .into_any()
 }
 
 /// What a panel's tab says.
