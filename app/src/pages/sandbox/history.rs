@@ -7,9 +7,18 @@
 //! ([`SNAPSHOT_WEIGHT_BUDGET`]: tuple versions and server events, what makes a copy large). When either is exceeded the interval between copies doubles and every
 //! other copy is dropped, so memory stays bounded and Back replays at most one interval.
 
-use super::model::MoveKind;
 use lockstep::server::Event;
+use lockstep::spec::parse::PermutationEntry;
 use lockstep::spec::PermutationRun;
+
+/// One move: a step launched, or the end of the permutation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MoveKind {
+    /// A step launched, with the markers of its permutation entry.
+    Launch(PermutationEntry),
+    /// The end: wait for every step still running, run the sessions' teardown.
+    Finish,
+}
 
 /// Moves between two kept copies of the run at first: Back replays fewer than this many moves
 /// while the run is small.

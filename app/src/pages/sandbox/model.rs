@@ -4,6 +4,7 @@
 
 use super::examples::{Check, Expect};
 use super::history::History;
+pub use super::history::MoveKind;
 use lockstep::server::{self, Pid, SessionState, StatementResult};
 use lockstep::spec::parse::{Permutation, PermutationEntry, Spec, SpecError};
 use lockstep::spec::{table, PermutationRun, RunOptions, SessionProgress};
@@ -22,15 +23,6 @@ pub enum Plan {
     Permutation(usize),
     /// Steps picked by hand; Step takes each session's next step in turn.
     ByHand,
-}
-
-/// One move: a step launched, or the end of the permutation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MoveKind {
-    /// A step launched, with the markers of its permutation entry.
-    Launch(PermutationEntry),
-    /// The end: wait for every step still running, run the sessions' teardown.
-    Finish,
 }
 
 /// One move taken and what it produced.
