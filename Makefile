@@ -35,10 +35,11 @@ self-contained:
 	@if git grep -nI -e '\.\./shared' -e '\.\./\.\./shared' -e 'SEMANTICS\.md' -- ':!Makefile'; then \
 		echo "these lines reach outside the repository"; exit 1; fi
 
-# Every lesson's code listings, bug and fixes, parse in their own language (gofmt -e, Python's
-# ast.parse, Elixir's Code.string_to_quoted/1); lessons/README.md documents how fragments are wrapped.
+# Every lesson's code listings, bug and fixes, and the studio's blank lesson's, parse in their own
+# language (gofmt -e, Python's ast.parse, Elixir's Code.string_to_quoted/1); lessons/README.md
+# documents how fragments are wrapped.
 listings:
-	python3 tests/listings/check.py lessons
+	python3 tests/listings/check.py lessons app/src/pages/studio/blank.toml
 
 fmt:
 	cargo fmt --all --check

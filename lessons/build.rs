@@ -17,8 +17,10 @@ fn main() {
         .and_then(|l| l.as_array())
         .unwrap_or_else(|| fail(&catalogue_path, "expected `lessons = [\"slug\", ...]`"));
 
-    // `lessons.rs`: `[(slug, JSON text)]` in course order, included by `src/lib.rs`.
+    // `lessons.rs`: `[(slug, JSON text)]` in course order, included by `src/lib.rs`;
+    // `sources.rs`: `[(slug, TOML text)]`, the files as written, for the studio's starting points.
     let mut lessons = String::from("&[\n");
+    let mut sources = String::from("&[\n");
     for slug in slugs {
         let slug = slug
             .as_str()
@@ -29,10 +31,16 @@ fn main() {
         let json = serde_json::to_string(&lesson).expect("JSON values serialize");
         // A `str`'s Debug form is a valid Rust string literal.
         lessons.push_str(&format!("    ({slug:?}, {json:?}),\n"));
+        let toml_path = path.display().to_string();
+        sources.push_str(&format!("    ({slug:?}, include_str!({toml_path:?})),\n"));
     }
     lessons.push_str("]\n");
-    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("lessons.rs");
-    std::fs::write(&out, lessons).unwrap_or_else(|e| fail(&out, &e.to_string()));
+    sources.push_str("]\n");
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    for (name, text) in [("lessons.rs", lessons), ("sources.rs", sources)] {
+        let out = Path::new(&out_dir).join(name);
+        std::fs::write(&out, text).unwrap_or_else(|e| fail(&out, &e.to_string()));
+    }
 }
 
 /// Reads and parses one TOML file, or fails the build saying where the file is wrong (the

@@ -1,13 +1,13 @@
-// Trunk post-build hook: writes the sandbox page beside the lesson page, then gives every page
-// a Content-Security-Policy.
+// Trunk post-build hook: writes the sandbox's and the studio's pages beside the lesson page,
+// then gives every page a Content-Security-Policy.
 //
-// The sandbox page. Trunk builds one page (index.html, the lesson player) and, beside it, the
-// sandbox's bundle (index.html's `data-type="worker"` link, so Trunk neither loads it nor names
-// it by content). This hook names the sandbox's files by a hash of their content, as Trunk does
-// its own, so a browser never runs an old .js with a new .wasm, and writes sandbox.html: the
-// lesson page with the sandbox's bundle in place of the lesson player's, and without the
-// forwarding script that sends old sandbox links (`?sandbox=1`, `?spec=`) from the lesson page
-// to it.
+// The other pages. Trunk builds one page (index.html, the lesson player) and, beside it, the
+// sandbox's and the studio's bundles (index.html's `data-type="worker"` links, so Trunk
+// neither loads them nor names them by content). This hook names each bundle's files by a hash
+// of their content, as Trunk does its own, so a browser never runs an old .js with a new .wasm,
+// and writes its page: the lesson page with that bundle in place of the lesson player's, and
+// without the forwarding script that sends old links (`?sandbox=1`, `?spec=`, `?studio=1`,
+// `?lesson_src=`) from the lesson page to them.
 //
 // The policy. The page is embedded in other people's blog posts, so it must be unable to load
 // a script or open a connection anywhere but its own folder. Each page has inline scripts (the
@@ -25,32 +25,48 @@ import { join } from "node:path";
 const dir = process.argv[2] ?? process.env.TRUNK_STAGING_DIR ?? "dist";
 const read = (name) => readFileSync(join(dir, name), "utf8");
 
-// --- the sandbox page ---------------------------------------------------------------------
+// --- the other pages ----------------------------------------------------------------------
 
 const lessonPage = read("index.html");
 const lessonBundle = lessonPage.match(/\.\/(lockstep-lesson-[0-9a-f]+)\.js/);
 if (!lessonBundle) throw new Error("index.html: no lesson bundle loader; did Trunk change its output?");
-const hash = createHash("sha256").update(readFileSync(join(dir, "lockstep-sandbox_bg.wasm"))).digest("hex");
-const sandboxBundle = `lockstep-sandbox-${hash.slice(0, 16)}`;
-renameSync(join(dir, "lockstep-sandbox.js"), join(dir, `${sandboxBundle}.js`));
-renameSync(join(dir, "lockstep-sandbox_bg.wasm"), join(dir, `${sandboxBundle}_bg.wasm`));
+const forward = /\s*<script id="?forward-to-other-pages"?>[\s\S]*?<\/script>/;
+if (!forward.test(lessonPage)) throw new Error("index.html: no forwarding script for old links");
 
-const forward = /\s*<script id="?forward-old-sandbox-links"?>[\s\S]*?<\/script>/;
-if (!forward.test(lessonPage)) throw new Error("index.html: no forwarding script for old sandbox links");
-const sandboxPage = lessonPage
-  .replace(forward, "")
-  .replaceAll(lessonBundle[1], sandboxBundle)
-  .replace(/<title>[^<]*<\/title>/, "<title>Lockstep sandbox — run an isolation spec step by step</title>")
-  .replace(
-    /<meta name="?description"?[^>]*>/,
-    '<meta name="description" content="Paste a PostgreSQL isolation-tester spec, step through its permutations, see locks and waits, and share it as a link." />',
-  );
-writeFileSync(join(dir, "sandbox.html"), sandboxPage);
-console.log(`pages: sandbox.html loads ${sandboxBundle}`);
+const pages = [
+  {
+    page: "sandbox.html",
+    bundle: "lockstep-sandbox",
+    title: "Lockstep sandbox — run an isolation spec step by step",
+    description:
+      "Paste a PostgreSQL isolation-tester spec, step through its permutations, see locks and waits, and share it as a link.",
+  },
+  {
+    page: "studio.html",
+    bundle: "lockstep-studio",
+    title: "Lockstep studio — write your own incident as a lesson",
+    description:
+      "Write a database concurrency incident as a Lockstep lesson, play it step by step, check every schedule, and share or embed it as a link.",
+  },
+];
+
+for (const { page, bundle, title, description } of pages) {
+  const hash = createHash("sha256").update(readFileSync(join(dir, `${bundle}_bg.wasm`))).digest("hex");
+  const named = `${bundle}-${hash.slice(0, 16)}`;
+  renameSync(join(dir, `${bundle}.js`), join(dir, `${named}.js`));
+  renameSync(join(dir, `${bundle}_bg.wasm`), join(dir, `${named}_bg.wasm`));
+  const html = lessonPage
+    .replace(forward, "")
+    .replaceAll(lessonBundle[1], named)
+    .replace(/<title>[^<]*<\/title>/, `<title>${title}</title>`)
+    .replace(/<meta name="?description"?[^>]*>/, `<meta name="description" content="${description}" />`);
+  writeFileSync(join(dir, page), html);
+  console.log(`pages: ${page} loads ${named}`);
+}
 
 // --- the policy ---------------------------------------------------------------------------
 
-for (const page of ["index.html", "sandbox.html"]) {
+for (const page of ["index.html", ...pages.map((p) => p.page)]) {
   let html = read(page);
   if (html.includes('http-equiv="Content-Security-Policy"')) {
     throw new Error(`${page} already has a Content-Security-Policy`);

@@ -1,11 +1,13 @@
-//! The two pages' roots: [`App`], a lesson when the address names one and the lesson picker
-//! otherwise; [`SandboxApp`], the sandbox (`sandbox.html`). Old sandbox links to the lesson
-//! page (`?sandbox=1`, `?spec=`) are sent on to `sandbox.html` by `index.html` before any of
-//! this loads.
+//! The three pages' roots: [`App`], a lesson when the address names one and the lesson picker
+//! otherwise; [`SandboxApp`], the sandbox (`sandbox.html`); [`StudioApp`], the studio
+//! (`studio.html`). Old sandbox links to the lesson page (`?sandbox=1`, `?spec=`), and studio
+//! links to it (`?studio=1`, `?lesson_src=`), are sent on to their pages by `index.html`
+//! before any of this loads.
 
 use crate::pages::course_list::CourseList;
 use crate::pages::lesson::LessonView;
 use crate::pages::sandbox::view::SandboxView;
+use crate::pages::studio::view::StudioView;
 use crate::url;
 use leptos::prelude::*;
 
@@ -34,6 +36,15 @@ pub fn App() -> impl IntoView {
 #[component]
 pub fn SandboxApp() -> impl IntoView {
     view! { <Shell embed=false><SandboxView/></Shell> }
+}
+
+/// The studio page. Its lessons are not the course's: nothing done here marks course progress.
+#[component]
+pub fn StudioApp() -> impl IntoView {
+    crate::progress::keep_off_the_course();
+    let state = url::read();
+    let embed = state.embed && state.lesson_src.is_some();
+    view! { <Shell embed=embed><StudioView/></Shell> }
 }
 
 /// What every page has around its body: the site's name, hidden when embedded.

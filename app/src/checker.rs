@@ -5,11 +5,13 @@
 //! worker, and the next check starts a fresh one. The check panel and the pool-sizing sweep
 //! each hold one checker; the keyboard starts and cancels the lesson's.
 
+use crate::origin::Origin;
 use leptos::prelude::*;
 use lockstep::explore::STATES_MAX_DEFAULT;
 use lockstep::lesson::KnobValues;
-pub use lockstep_worker::{CheckResult, FoundFailure};
+pub use lockstep_worker::{CheckLine, CheckResult, FoundFailure};
 use lockstep_worker::{Reply, Request};
+use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
@@ -34,6 +36,8 @@ pub enum CheckPhase {
         transitions: u64,
         /// Failure kinds found so far.
         failures: usize,
+        /// For a whole-lesson check, the search under way ("fix order-by").
+        what: Option<String>,
     },
     /// Cancelled by the user after this many states.
     Cancelled { states: usize },
@@ -41,6 +45,13 @@ pub enum CheckPhase {
     Broken(String),
     /// Done.
     Done(CheckResult),
+    /// A whole-lesson check is done: each search as `lockstep check` words it.
+    LessonDone {
+        /// Every line is as the lesson promises.
+        ok: bool,
+        /// One line a search.
+        lines: Vec<CheckLine>,
+    },
 }
 
 /// What one check is about: the lesson's scenario with a fix and knob values.
@@ -84,17 +95,23 @@ pub struct Checker {
     first_failure: bool,
     /// The most distinct states one check may record.
     states_max: usize,
+    /// A lesson written in the studio, as the JSON the worker reads: the worker knows only the
+    /// course's lessons by name.
+    authored: StoredValue<Option<Arc<str>>>,
 }
 
 impl Checker {
-    /// An idle checker.
+    /// An idle checker for the page's lesson: the [`Origin`] provided by context says whether
+    /// that is a course lesson or one written in the studio.
     pub fn new() -> Checker {
+        let authored = use_context::<Origin>().and_then(|o| o.authored_json());
         Checker {
             phase: RwSignal::new(CheckPhase::Idle),
             connection: StoredValue::new_local(None),
             current: StoredValue::new(0),
             first_failure: false,
             states_max: CHECK_STATES_MAX,
+            authored: StoredValue::new(authored),
         }
     }
 
@@ -115,6 +132,21 @@ impl Checker {
 
     /// Starts checking every schedule of `scenario`, cancelling any check in progress.
     pub fn start(self, scenario: Scenario) {
+        self.send(scenario, false);
+    }
+
+    /// Starts checking the whole lesson as `lockstep check` does: the bug found, every fix as
+    /// it promises, every challenge solvable.
+    pub fn start_whole_lesson(self, lesson: String) {
+        let scenario = Scenario {
+            lesson,
+            fix: None,
+            knobs: KnobValues::new(),
+        };
+        self.send(scenario, true);
+    }
+
+    fn send(self, scenario: Scenario, whole_lesson: bool) {
         if self.running() {
             // The worker answers one request at a time: a new one needs a new worker.
             self.connection.set_value(None);
@@ -123,6 +155,8 @@ impl Checker {
         let request = Request {
             id: self.current.get_value(),
             lesson: scenario.lesson,
+            authored: self.authored.get_value().map(|json| json.to_string()),
+            whole_lesson,
             fix: scenario.fix,
             knobs: scenario.knobs,
             first_failure: self.first_failure,
@@ -133,6 +167,7 @@ impl Checker {
             states: 0,
             transitions: 0,
             failures: 0,
+            what: None,
         });
         if self.connection.with_value(Option::is_none) {
             match self.connect() {
@@ -219,13 +254,18 @@ impl Checker {
                 states,
                 transitions,
                 failures,
+                what,
             } if id == current && self.running() => self.phase.set(CheckPhase::Running {
                 states,
                 transitions,
                 failures,
+                what,
             }),
             Reply::Done { id, result } if id == current && self.running() => {
                 self.phase.set(CheckPhase::Done(result));
+            }
+            Reply::LessonChecked { id, ok, lines } if id == current && self.running() => {
+                self.phase.set(CheckPhase::LessonDone { ok, lines });
             }
             Reply::Refused { id, message } if id == current || id == 0 => {
                 self.break_with(message);

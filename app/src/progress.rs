@@ -2,17 +2,44 @@
 //! whose bug the learner has seen, `lockstep.done` the lessons done (bug seen, then a fix played
 //! to the end), `lockstep.tried` every fix played to the end (`SLUG/FIX`), `lockstep.solved`
 //! every challenge met (`SLUG/ID`).
+//!
+//! The studio's lessons are not the course: on its page, [`keep_off_the_course`] keeps
+//! progress in memory for as long as the page lives, so an authored lesson that reuses a
+//! course slug never marks the course's lesson done.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 const DONE_KEY: &str = "lockstep.done";
 const SEEN_KEY: &str = "lockstep.seen";
 const TRIED_KEY: &str = "lockstep.tried";
 const SOLVED_KEY: &str = "lockstep.solved";
 
+thread_local! {
+    /// Progress kept off the course, by key; `None` on the course's pages.
+    static OFF_THE_COURSE: RefCell<Option<BTreeMap<String, Vec<String>>>> = const { RefCell::new(None) };
+}
+
+/// From now on, this page's progress stays in memory and off the course's record.
+pub fn keep_off_the_course() {
+    OFF_THE_COURSE.with(|off| {
+        off.borrow_mut().get_or_insert_with(BTreeMap::new);
+    });
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
 fn read(key: &str) -> Vec<String> {
+    let off = OFF_THE_COURSE.with(|off| {
+        off.borrow()
+            .as_ref()
+            .map(|store| store.get(key).cloned().unwrap_or_default())
+    });
+    if let Some(entries) = off {
+        return entries;
+    }
     let Some(text) = storage().and_then(|s| s.get_item(key).ok().flatten()) else {
         return Vec::new();
     };
@@ -31,6 +58,15 @@ fn add(key: &str, entry: &str) {
         return;
     }
     entries.push(entry.to_string());
+    let kept = OFF_THE_COURSE.with(|off| {
+        off.borrow_mut()
+            .as_mut()
+            .map(|store| store.insert(key.to_string(), entries.clone()))
+            .is_some()
+    });
+    if kept {
+        return;
+    }
     let quoted: Vec<String> = entries.iter().map(|s| format!("\"{s}\"")).collect();
     if let Some(s) = storage() {
         let _ = s.set_item(key, &format!("[{}]", quoted.join(",")));

@@ -3,7 +3,9 @@
 //! moves themselves, `A A B +`) once the learner has chosen a move Step would not have, and
 //! `&embed=1` for the compact view inside an iframe, `&workshop=1` for large type on a projector,
 //! `&panel=NAME` for the panel shown beside the tasks instead of the lesson's own key panel,
-//! `&challenge=ID` for one of the lesson's challenges, open.
+//! `&challenge=ID` for one of the lesson's challenges, open. A lesson written in the studio
+//! travels whole instead of by slug: `studio.html?lesson_src=TEXT` (its file, packed by
+//! [`crate::link::LESSON`]).
 
 use lockstep::lesson::KnobValues;
 use std::cell::RefCell;
@@ -14,6 +16,8 @@ use web_sys::UrlSearchParams;
 pub struct UrlState {
     /// The lesson's slug.
     pub lesson: Option<String>,
+    /// A studio lesson's file, packed ([`crate::link::LESSON`]), still to be unpacked.
+    pub lesson_src: Option<String>,
     /// The fix's slug.
     pub fix: Option<String>,
     /// How many steps to take at start.
@@ -55,6 +59,7 @@ where
         }
         match name {
             "lesson" => state.lesson = text(value),
+            "lesson_src" => state.lesson_src = text(value),
             "fix" => state.fix = text(value),
             "schedule" => state.schedule = text(value),
             "step" => state.step = value.parse().unwrap_or(0),
@@ -80,6 +85,9 @@ pub fn encode(state: &UrlState) -> Vec<(String, String)> {
     let mut push = |name: &str, value: String| pairs.push((name.to_string(), value));
     if let Some(l) = &state.lesson {
         push("lesson", l.clone());
+    }
+    if let Some(src) = &state.lesson_src {
+        push("lesson_src", src.clone());
     }
     if let Some(f) = &state.fix {
         push("fix", f.clone());

@@ -6,8 +6,9 @@ use super::{decode, encode, UrlState};
 use proptest::prelude::*;
 
 /// The parameters with a meaning of their own (everything else numeric is a knob).
-const OWN: [&str; 8] = [
+const OWN: [&str; 9] = [
     "lesson",
+    "lesson_src",
     "fix",
     "step",
     "schedule",
@@ -42,11 +43,24 @@ fn state() -> impl Strategy<Value = UrlState> {
         prop::collection::btree_map("[a-z_]{1,12}", any::<u32>(), 0..4),
         prop::option::of("[a-z][a-z-]{0,15}"),
         prop::option::of("[a-z][a-z0-9-]{0,20}"),
+        prop::option::of("1[A-Za-z0-9_-]{1,200}"),
     )
         .prop_map(
-            |(lesson, fix, step, schedule, embed, workshop, knobs, panel, challenge)| {
+            |(
+                lesson,
+                fix,
+                step,
+                schedule,
+                embed,
+                workshop,
+                knobs,
+                panel,
+                challenge,
+                lesson_src,
+            )| {
                 UrlState {
                     lesson,
+                    lesson_src,
                     fix,
                     // The page writes `step` only without a schedule.
                     step: if schedule.is_some() { 0 } else { step },

@@ -14,6 +14,18 @@ use std::sync::OnceLock;
 /// parser.
 const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
+/// The lesson files as written, `(slug, TOML)` in course order: the studio's starting points.
+/// Only the studio's bundle refers to them, so the other pages do not carry them.
+const SOURCES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/sources.rs"));
+
+/// The file `lessons/SLUG/lesson.toml` as written, comments and all.
+pub fn source(slug: &str) -> Option<&'static str> {
+    SOURCES
+        .iter()
+        .find(|(s, _)| *s == slug)
+        .map(|(_, text)| *text)
+}
+
 /// Every lesson, read and validated, in course order.
 ///
 /// The files are embedded and checked by this crate's tests (which also parse the TOML itself,
@@ -26,6 +38,7 @@ pub fn load() -> Result<Vec<Lesson>, LessonError> {
             let error = |message: String| LessonError {
                 file: format!("lessons/{slug}/lesson.toml"),
                 message,
+                at: None,
             };
             let lesson: Lesson = serde_json::from_str(json).map_err(|e| error(e.to_string()))?;
             validate(&lesson).map_err(error)?;
@@ -126,6 +139,20 @@ mod tests {
         assert_eq!(lesson.schedule_for(None), lesson.bug_schedule);
         assert_eq!(lesson.schedule_for(Some("order-by")), lesson.bug_schedule);
         assert_ne!(lesson.schedule_for(Some("retry")), lesson.bug_schedule);
+    }
+
+    #[test]
+    fn every_lesson_source_is_its_file_and_parses_to_the_embedded_lesson() {
+        for lesson in catalogue() {
+            let text = source(&lesson.slug).unwrap();
+            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(&lesson.slug)
+                .join("lesson.toml");
+            assert_eq!(text, std::fs::read_to_string(file).unwrap());
+            let parsed = parse("lesson.toml", text).unwrap();
+            assert_eq!(format!("{parsed:?}"), format!("{lesson:?}"));
+        }
+        assert_eq!(source("no-such-lesson"), None);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Parses every code listing of every lesson in its own language's parser.
 
-Usage: tests/listings/check.py [LESSONS_DIR]   (default: lessons/)
+Usage: tests/listings/check.py [LESSONS_DIR | LESSON_FILE]...   (default: lessons/)
 
-Every `[[listings]]` and `[[fixes.listings]]` of every `SLUG/lesson.toml` is checked:
+Every `[[listings]]` and `[[fixes.listings]]` of every `SLUG/lesson.toml` of each folder, and of
+each lesson file named (the studio's blank lesson), is checked:
 
 - Go with `gofmt -e` (Debian's golang-go),
 - Python with `ast.parse` (this interpreter),
@@ -60,13 +61,22 @@ class Listing:
         return f"{self.path}: {self.fix}: {self.file}: line {line}"
 
 
-def listings(lessons_dir):
+def lesson_files(places):
+    """The lesson files of each place: a lesson file itself, or a folder's SLUG/lesson.toml."""
+    for place in places:
+        if os.path.isfile(place):
+            yield place
+            continue
+        for slug in sorted(os.listdir(place)):
+            path = os.path.join(place, slug, "lesson.toml")
+            if os.path.isfile(path):
+                yield path
+
+
+def listings(places):
     """Every listing of every lesson, in folder order."""
     found = []
-    for slug in sorted(os.listdir(lessons_dir)):
-        path = os.path.join(lessons_dir, slug, "lesson.toml")
-        if not os.path.isfile(path):
-            continue
+    for path in lesson_files(places):
         with open(path, "rb") as f:
             lesson = tomllib.load(f)
         language = lesson["language"]
@@ -147,8 +157,7 @@ def elixir_output(run):
 
 
 def main():
-    lessons_dir = sys.argv[1] if len(sys.argv) > 1 else "lessons"
-    found = listings(lessons_dir)
+    found = listings(sys.argv[1:] or ["lessons"])
     by_language = {}
     for language, listing in found:
         by_language.setdefault(language, []).append(listing)

@@ -7,10 +7,11 @@
 //!
 //! [`check`] is plain Rust, tested natively; only `main.rs` touches the browser.
 
-use lockstep::explore::world::schedule_text;
-use lockstep::explore::{Explorer, Limits, Stop, SLICE_STEPS_DEFAULT};
-use lockstep::lesson::KnobValues;
-use lockstep::limits::CHECK_DEPTH_MAX;
+use lockstep::analysis::challenges::check_all_within;
+use lockstep::explore::world::{check_lesson_within, schedule_text};
+use lockstep::explore::{Budget, Explorer, Limits, Progress, Stop, SLICE_STEPS_DEFAULT};
+use lockstep::lesson::{validate, KnobValues, Lesson};
+use lockstep::limits::{CHECK_DEPTH_MAX, CHECK_SECONDS_PER_SEARCH};
 use lockstep::world::World;
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +25,17 @@ pub struct Request {
     /// Which request this is; every reply to it carries it, so the page can ignore replies to
     /// a request it has moved on from.
     pub id: u64,
-    /// The built-in lesson's slug.
+    /// The built-in lesson's slug (when `authored` is `None`).
     pub lesson: String,
+    /// A lesson written in the studio, as the JSON of its file (the page has parsed and
+    /// validated the TOML; the worker reads it again, so it needs no TOML parser). When given,
+    /// `lesson` is only its slug, for messages.
+    #[serde(default)]
+    pub authored: Option<String>,
+    /// Check the whole lesson as `lockstep check` does (the bug found, every fix as promised,
+    /// every challenge solvable), instead of the one scenario `fix` and `knobs` name.
+    #[serde(default)]
+    pub whole_lesson: bool,
     /// The fix applied, if any.
     pub fix: Option<String>,
     /// Knob values set by the learner (the rest are the lesson's or the fix's).
@@ -43,6 +53,9 @@ pub enum Reply {
     Ready,
     /// How far a check has come.
     Progress {
+        /// For a whole-lesson check: the search under way ("lock-order fix order-by").
+        #[serde(default)]
+        what: Option<String>,
         /// The request's id.
         id: u64,
         /// Distinct states so far.
@@ -59,6 +72,15 @@ pub enum Reply {
         /// What it found.
         result: CheckResult,
     },
+    /// A whole-lesson check ended.
+    LessonChecked {
+        /// The request's id.
+        id: u64,
+        /// The lesson is as it promises: every line is ok.
+        ok: bool,
+        /// One line a search, in `lockstep check`'s order and words.
+        lines: Vec<CheckLine>,
+    },
     /// The request could not be checked (no such lesson, a fix or knob it does not have).
     Refused {
         /// The request's id (0 when the message could not be read at all).
@@ -66,6 +88,15 @@ pub enum Reply {
         /// Why, in words.
         message: String,
     },
+}
+
+/// One line of a whole-lesson check: a scenario or a challenge, and whether it is as promised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckLine {
+    /// As promised.
+    pub ok: bool,
+    /// What was found ("fix order-by: proven: no schedule fails (3,455 states, complete)").
+    pub text: String,
 }
 
 /// One failure kind the check found.
@@ -118,13 +149,122 @@ impl CheckResult {
 /// The start world a request names: the lesson's scenario with the fix and knobs, exactly as
 /// the page builds it.
 pub fn start_world(request: &Request) -> Result<World, String> {
-    let lesson = lockstep_lessons::lesson(&request.lesson)
-        .ok_or_else(|| format!("there is no lesson called `{}`", request.lesson))?;
+    let authored = authored_lesson(request)?;
+    let lesson = match &authored {
+        Some(lesson) => lesson,
+        None => lockstep_lessons::lesson(&request.lesson)
+            .ok_or_else(|| format!("there is no lesson called `{}`", request.lesson))?,
+    };
     if let Some(fix) = request.fix.as_deref() {
         lesson.fix_named(fix)?;
     }
     let scenario = lesson.scenario_at(request.fix.as_deref(), &request.knobs)?;
     World::new(&scenario).map_err(|e| e.to_string())
+}
+
+/// The longest authored lesson a request may carry, as JSON: twice the longest lesson file
+/// (JSON repeats every key a TOML table header states once).
+pub const AUTHORED_BYTES_MAX: usize = 2 * lockstep::limits::LESSON_BYTES_MAX;
+
+/// The request's authored lesson, read and validated as the page did; `None` for a built-in one.
+pub fn authored_lesson(request: &Request) -> Result<Option<Lesson>, String> {
+    let Some(json) = &request.authored else {
+        return Ok(None);
+    };
+    if json.len() > AUTHORED_BYTES_MAX {
+        return Err(format!(
+            "the lesson is {} bytes as JSON, more than {AUTHORED_BYTES_MAX}",
+            json.len()
+        ));
+    }
+    let lesson: Lesson =
+        serde_json::from_str(json).map_err(|e| format!("the lesson could not be read: {e}"))?;
+    validate(&lesson)?;
+    Ok(Some(lesson))
+}
+
+/// Checks the request's whole lesson as `lockstep check` does, each search within
+/// [`CHECK_SECONDS_PER_SEARCH`] by `now`, telling `progress` how far the search under way has
+/// come every [`PROGRESS_EVERY_MS`].
+pub fn check_whole_lesson(
+    request: &Request,
+    now: impl FnMut() -> f64,
+    progress: impl FnMut(Reply),
+) -> Result<Reply, String> {
+    let authored = authored_lesson(request)?;
+    let lesson = match &authored {
+        Some(lesson) => lesson,
+        None => lockstep_lessons::lesson(&request.lesson)
+            .ok_or_else(|| format!("there is no lesson called `{}`", request.lesson))?,
+    };
+    let limits = Limits {
+        states_max: request.states_max,
+        depth_max: CHECK_DEPTH_MAX,
+        slice_steps: SLICE_STEPS_DEFAULT,
+    };
+    let mut clock = Clock {
+        id: request.id,
+        now,
+        progress,
+        what: String::new(),
+        started: 0.0,
+        reported: 0.0,
+    };
+    let checks = check_lesson_within(lesson, limits, &mut clock)?;
+    let challenges = check_all_within(lesson, limits, &mut clock);
+    let lines: Vec<CheckLine> = checks
+        .iter()
+        .map(|c| CheckLine {
+            ok: c.ok,
+            text: c.says(),
+        })
+        .chain(challenges.iter().map(|c| CheckLine {
+            ok: c.ok,
+            text: c.line(),
+        }))
+        .collect();
+    Ok(Reply::LessonChecked {
+        id: request.id,
+        ok: lines.iter().all(|l| l.ok),
+        lines,
+    })
+}
+
+/// A whole-lesson check's budget: [`CHECK_SECONDS_PER_SEARCH`] of the worker's clock for each
+/// search, as `lockstep check` allows, and a progress message every [`PROGRESS_EVERY_MS`].
+struct Clock<N, P> {
+    id: u64,
+    now: N,
+    progress: P,
+    what: String,
+    started: f64,
+    reported: f64,
+}
+
+impl<N: FnMut() -> f64, P: FnMut(Reply)> Budget for Clock<N, P> {
+    fn begin(&mut self, what: &str) {
+        self.what = what.to_string();
+        self.started = (self.now)();
+        self.reported = self.started;
+    }
+
+    fn spent(&mut self, progress: &Progress) -> Option<String> {
+        let t = (self.now)();
+        if t - self.started >= CHECK_SECONDS_PER_SEARCH as f64 * 1000.0 {
+            return Some(format!("the time budget of {CHECK_SECONDS_PER_SEARCH} s"));
+        }
+        if t - self.reported >= PROGRESS_EVERY_MS {
+            self.reported = t;
+            (self.progress)(Reply::Progress {
+                what: Some(self.what.clone()),
+                id: self.id,
+                states: progress.states_unique,
+                transitions: progress.transitions,
+                failures: progress.failures,
+            });
+        }
+        None
+    }
 }
 
 /// Checks every schedule of the request's world. `now` is a clock in milliseconds (the
@@ -157,6 +297,7 @@ pub fn check(
         if t - last >= PROGRESS_EVERY_MS {
             last = t;
             progress(Reply::Progress {
+                what: None,
                 id: request.id,
                 states: slice.states_unique,
                 transitions: slice.transitions,
@@ -200,10 +341,12 @@ pub fn answer(text: &str, now: impl FnMut() -> f64, mut post: impl FnMut(Reply))
         }
     };
     let id = request.id;
-    let reply = match check(&request, now, &mut post) {
-        Ok(result) => Reply::Done { id, result },
-        Err(message) => Reply::Refused { id, message },
+    let reply = if request.whole_lesson {
+        check_whole_lesson(&request, now, &mut post)
+    } else {
+        check(&request, now, &mut post).map(|result| Reply::Done { id, result })
     };
+    let reply = reply.unwrap_or_else(|message| Reply::Refused { id, message });
     post(reply);
 }
 

@@ -6,6 +6,8 @@ fn request(lesson: &str, fix: Option<&str>) -> Request {
         lesson: lesson.to_string(),
         fix: fix.map(str::to_string),
         knobs: KnobValues::new(),
+        authored: None,
+        whole_lesson: false,
         first_failure: false,
         states_max: lockstep::explore::STATES_MAX_DEFAULT,
     }
@@ -143,4 +145,72 @@ fn replies_round_trip_as_json() {
         let json = serde_json::to_string(&reply).unwrap();
         assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), reply);
     }
+}
+
+/// The JSON the studio sends for a lesson file: its TOML, read as JSON values.
+fn authored_json(toml_text: &str) -> String {
+    let value: serde_json::Value = toml::from_str(toml_text).unwrap();
+    serde_json::to_string(&value).unwrap()
+}
+
+#[test]
+fn an_authored_lesson_is_checked_like_the_built_in_one_it_copies() {
+    let text = lockstep_lessons::source("lock-order").unwrap();
+    for fix in [None, Some("order-by")] {
+        let built_in = check(&request("lock-order", fix), ticking(), |_| {}).unwrap();
+        let mut asked = request("lock-order", fix);
+        asked.authored = Some(authored_json(text));
+        let authored = check(&asked, ticking(), |_| {}).unwrap();
+        assert_eq!(authored.states, built_in.states, "{fix:?}");
+        assert_eq!(authored.verdict(), built_in.verdict(), "{fix:?}");
+    }
+}
+
+#[test]
+fn a_whole_lesson_check_says_what_lockstep_check_says() {
+    let lesson = lockstep_lessons::lesson("read-skew").unwrap();
+    let limits = Limits {
+        depth_max: CHECK_DEPTH_MAX,
+        ..Limits::default()
+    };
+    let expected = lockstep::explore::world::check_lesson(lesson, limits).unwrap();
+    let mut asked = request("read-skew", None);
+    asked.whole_lesson = true;
+    asked.authored = Some(authored_json(
+        lockstep_lessons::source("read-skew").unwrap(),
+    ));
+    let mut progress = 0;
+    let reply = check_whole_lesson(&asked, ticking(), |r| {
+        assert!(matches!(r, Reply::Progress { what: Some(_), .. }), "{r:?}");
+        progress += 1;
+    })
+    .unwrap();
+    let Reply::LessonChecked { id, ok, lines } = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(id, 7);
+    assert!(ok, "{lines:?}");
+    assert!(progress > 0);
+    for (line, check) in lines.iter().zip(&expected) {
+        assert_eq!(line.text, check.says());
+        assert!(line.ok);
+    }
+    assert_eq!(lines.len(), expected.len() + lesson.challenges.len());
+}
+
+#[test]
+fn an_authored_lesson_that_does_not_validate_is_refused_with_the_reason() {
+    let mut asked = request("mine", None);
+    asked.authored = Some(r#"{"slug": "mine"}"#.into());
+    let mut replies = Vec::new();
+    answer(&serde_json::to_string(&asked).unwrap(), ticking(), |r| {
+        replies.push(r)
+    });
+    let Some(Reply::Refused { id: 7, message }) = replies.last() else {
+        panic!("{replies:?}")
+    };
+    assert!(message.contains("missing field"), "{message}");
+    asked.authored = Some("x".repeat(AUTHORED_BYTES_MAX + 1));
+    let err = start_world(&asked).unwrap_err();
+    assert!(err.contains("more than"), "{err}");
 }

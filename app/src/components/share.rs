@@ -1,6 +1,7 @@
 //! Share: the link to exactly this moment of the lesson, and an iframe snippet that embeds it;
 //! both shown as text (the clipboard may be unavailable) with a copy button each.
 
+use crate::origin::{Authored, Origin};
 use crate::url::{self, UrlState};
 use leptos::prelude::*;
 use lockstep_lessons::Lesson;
@@ -108,6 +109,11 @@ pub fn Share(lesson: &'static Lesson) -> impl IntoView {
     };
     let link = Signal::derive(move || texts.get().0);
     let snippet = Signal::derive(move || texts.get().1);
+    // A studio lesson travels in its link; one too long for a link cannot be shared that way.
+    let unshareable = match use_context::<Origin>() {
+        Some(Origin::Authored(Authored { link: Err(why), .. })) => Some(why),
+        _ => None,
+    };
     view! {
         <div class="share">
             <button
@@ -121,8 +127,17 @@ pub fn Share(lesson: &'static Lesson) -> impl IntoView {
             </button>
             <Show when=move || open.get()>
                 <div class="share-panel" id="share-panel" data-testid="share-panel">
-                    <ShareField label="Link to this step" testid="share-link" text=link/>
-                    <ShareField label="Embed (iframe)" testid="share-embed" text=snippet/>
+                    {match unshareable.clone() {
+                        Some(why) => view! {
+                            <p class="notice error" data-testid="share-too-long">
+                                {format!("This lesson cannot travel in a link: {why}. Download its lesson.toml and share the file instead.")}
+                            </p>
+                        }.into_any(),
+                        None => view! {
+                            <ShareField label="Link to this step" testid="share-link" text=link/>
+                            <ShareField label="Embed (iframe)" testid="share-embed" text=snippet/>
+                        }.into_any(),
+                    }}
                     <button class="link-button" on:click=move |_| open.set(false)>"Close"</button>
                 </div>
             </Show>

@@ -25,15 +25,20 @@ pub struct SvgFile {
 
 /// Offers `file` as a download: a Blob, an object URL and a link with a `download` name.
 pub fn download(file: &SvgFile) -> Result<(), String> {
+    offer_file(&file.name, &file.content, "image/svg+xml")
+}
+
+/// Offers a text as a file called `name` of type `mime`.
+pub fn offer_file(name: &str, content: &str, mime: &str) -> Result<(), String> {
     use wasm_bindgen::JsCast;
     let fail = |what: &str| format!("could not {what}");
     let window = web_sys::window().ok_or_else(|| fail("reach the window"))?;
     let document = window
         .document()
         .ok_or_else(|| fail("reach the document"))?;
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&file.content));
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(content));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("image/svg+xml");
+    options.set_type(mime);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
         .map_err(|_| fail("make the file"))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)
@@ -44,7 +49,7 @@ pub fn download(file: &SvgFile) -> Result<(), String> {
         .dyn_into()
         .map_err(|_| fail("make a link"))?;
     link.set_href(&url);
-    link.set_download(&file.name);
+    link.set_download(name);
     link.click();
     // The browser reads the Blob when the download starts; let it go after that.
     gloo_timers::callback::Timeout::new(10_000, move || {

@@ -81,6 +81,10 @@ pub fn CourseList() -> impl IntoView {
                 " — run your own PostgreSQL isolation spec (or a lost update, write skew or deadlock "
                 "example), step by step."
             </p>
+            <p class="sandbox-link">
+                <a href="studio.html" data-testid="open-studio">"Studio"</a>
+                " — write your own incident as a lesson, check it, and share or embed it by a link."
+            </p>
         </section>
     }
 }

@@ -29,6 +29,7 @@ use crate::components::tables::Tables;
 use crate::components::timeline::Timeline;
 use crate::components::wait_for_graph::WaitForGraphPanel;
 use crate::export::{self, ExportButtons, SvgFile};
+use crate::origin::{Authored, Origin};
 use crate::player::{listen_to_keys, play_on_a_timer, Player, SessionSignal};
 use crate::session::Session;
 use crate::{embedding, progress, url};
@@ -38,9 +39,16 @@ use lockstep::lesson::{Challenge, KeyPanel};
 use lockstep::world::Schedule;
 use lockstep_lessons::Lesson;
 
-/// The lesson page.
+/// The lesson page. `authored` is given for a lesson written in the studio.
 #[component]
-pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoView {
+pub fn LessonView(
+    lesson: &'static Lesson,
+    start: url::UrlState,
+    #[prop(optional)] authored: Option<Authored>,
+) -> impl IntoView {
+    let origin = authored.map_or(Origin::Course, Origin::Authored);
+    // Before the checker: it sends an authored lesson's file to the worker.
+    provide_context(origin.clone());
     let opened = start
         .challenge
         .as_deref()
@@ -85,8 +93,18 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     play_on_a_timer(session, player);
     challenge::judge(challenges, session, checker);
 
-    follow_session_in_address(lesson, session, player, challenges, embed, panel_in_address);
-    record_progress(lesson, session);
+    let named = address_of(lesson, &origin);
+    follow_session_in_address(
+        named.clone(),
+        session,
+        player,
+        challenges,
+        embed,
+        panel_in_address,
+    );
+    if !origin.is_authored() {
+        record_progress(lesson, session);
+    }
 
     listen_to_keys(session, player, checker);
     if embed {
@@ -102,7 +120,7 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     let tabs = panel_tabs(lesson, key);
     view! {
         <article class="lesson" class:embed=embed data-testid="lesson">
-            {lesson_header(lesson, embed, session, player, challenges)}
+            {lesson_header(lesson, &origin, embed, session, player, challenges)}
             <div class="stage">
                 <section class="center" data-testid="stage">
                     <StatusBanner/>
@@ -136,9 +154,18 @@ pub fn LessonView(lesson: &'static Lesson, start: url::UrlState) -> impl IntoVie
     .into_any()
 }
 
+/// How the address names the lesson: `(lesson, lesson_src)`, the course's slug or the studio's
+/// packed file (none when the file is too long for a link).
+fn address_of(lesson: &Lesson, origin: &Origin) -> (Option<String>, Option<String>) {
+    match origin {
+        Origin::Course => (Some(lesson.slug.clone()), None),
+        Origin::Authored(authored) => (None, authored.link.clone().ok()),
+    }
+}
+
 /// The address follows the session, so a reload or a shared link opens the same moment.
 fn follow_session_in_address(
-    lesson: &'static Lesson,
+    (named, packed): (Option<String>, Option<String>),
     session: SessionSignal,
     player: Player,
     challenges: ChallengeState,
@@ -153,7 +180,8 @@ fn follow_session_in_address(
         let workshop = player.workshop.get();
         let challenge = challenges.open.get().map(|c| c.id.clone());
         url::replace(&url::UrlState {
-            lesson: Some(lesson.slug.clone()),
+            lesson: named.clone(),
+            lesson_src: packed.clone(),
             fix,
             step: steps,
             schedule,
@@ -300,19 +328,27 @@ fn panel_tabs(lesson: &'static Lesson, key: KeyPanel) -> Vec<PanelTab> {
 /// links to the full one instead.
 fn lesson_header(
     lesson: &'static Lesson,
+    origin: &Origin,
     embed: bool,
     session: SessionSignal,
     player: Player,
     challenges: ChallengeState,
 ) -> impl IntoView {
     let title = lesson.title.clone();
+    let authored = origin.is_authored();
+    let (named, packed) = address_of(lesson, origin);
     view! {
         <header class="lesson-header">
             <h1 data-testid="lesson-title">{title}</h1>
+            {authored.then(|| view! {
+                <p class="authored-badge" data-testid="authored-badge">
+                    "Written in the Lockstep studio by its author, not part of the course"
+                </p>
+            })}
             {(!embed).then(|| {
                 view! {
                     <div class="lesson-actions">
-                        <CourseNav lesson=lesson/>
+                        {(!authored).then(|| view! { <CourseNav lesson=lesson/> })}
                         <Share lesson=lesson/>
                         <button
                             data-testid="workshop"
@@ -330,7 +366,8 @@ fn lesson_header(
                 let href = move || {
                     session.with(|s| {
                         url::query(&url::UrlState {
-                            lesson: Some(lesson.slug.clone()),
+                            lesson: named.clone(),
+                            lesson_src: packed.clone(),
                             fix: s.fix.clone(),
                             step: s.steps.len(),
                             schedule: s.chosen.then(|| s.schedule().to_string()),

@@ -231,13 +231,17 @@ pub struct ChallengeCheck {
 }
 
 impl fmt::Display for ChallengeCheck {
+    /// `ok  ` or `FAIL`, then [`ChallengeCheck::line`]: what `lockstep check` prints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mark = if self.ok { "ok  " } else { "FAIL" };
-        write!(
-            f,
-            "{mark} challenge {} ({}): {}",
-            self.id, self.kind, self.says
-        )
+        write!(f, "{mark} {}", self.line())
+    }
+}
+
+impl ChallengeCheck {
+    /// The challenge and what was found: "challenge survive (survive): ...".
+    pub fn line(&self) -> String {
+        format!("challenge {} ({}): {}", self.id, self.kind, self.says)
     }
 }
 

@@ -169,7 +169,17 @@ pub struct ScenarioCheck {
 }
 
 impl fmt::Display for ScenarioCheck {
+    /// `ok  ` or `FAIL`, then what the check found: the line `lockstep check` prints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = if self.ok { "ok  " } else { "FAIL" };
+        write!(f, "{mark} {}", self.says())
+    }
+}
+
+impl ScenarioCheck {
+    /// What the check found, in a sentence that starts with the scenario ("fix order-by at
+    /// requests = 5: proven: ...").
+    pub fn says(&self) -> String {
         let mut what = self
             .fix
             .as_deref()
@@ -178,11 +188,9 @@ impl fmt::Display for ScenarioCheck {
             let at: Vec<String> = self.at.iter().map(|(k, v)| format!("{k} = {v}")).collect();
             what = format!("{what} at {}", at.join(", "));
         }
-        let mark = if self.ok { "ok  " } else { "FAIL" };
         if let Some((kind, schedule)) = self.failures.first() {
-            write!(
-                f,
-                "{mark} {what}: fails: {kind}; shortest schedule `{schedule}`; {} of {} end states fail{} ({} states{})",
+            format!(
+                "{what}: fails: {kind}; shortest schedule `{schedule}`; {} of {} end states fail{} ({} states{})",
                 self.terminal_failing,
                 self.terminal_failing + self.terminal_succeeding,
                 // A partial fix that still fails, but never hangs, is worth saying so.
@@ -191,21 +199,23 @@ impl fmt::Display for ScenarioCheck {
                 if self.complete { ", complete" } else { ", incomplete" }
             )
         } else if self.complete && self.never_ends {
-            write!(
-                f,
-                "{mark} {what}: not proven: no schedule fails, but some never end, a task can run forever ({} states, complete)",
+            format!(
+                "{what}: not proven: no schedule fails, but some never end, a task can run forever ({} states, complete)",
+                self.states
+            )
+        } else if self.complete && self.expect_failure {
+            format!(
+                "{what}: no schedule fails ({} states, complete), but a failure is promised",
                 self.states
             )
         } else if self.complete {
-            write!(
-                f,
-                "{mark} {what}: proven: no schedule fails ({} states, complete)",
+            format!(
+                "{what}: proven: no schedule fails ({} states, complete)",
                 self.states
             )
         } else {
-            write!(
-                f,
-                "{mark} {what}: not finished: {} states explored, {} reached; the scenario may not terminate",
+            format!(
+                "{what}: not finished: {} states explored, {} reached; the scenario may not terminate",
                 self.states,
                 self.budget_reached.as_deref().unwrap_or("a budget")
             )

@@ -516,6 +516,8 @@ pub struct LessonError {
     pub file: String,
     /// What is wrong, with line and column where the parser knows them.
     pub message: String,
+    /// That line and column (1-based, columns in characters), for an editor to go to.
+    pub at: Option<(usize, usize)>,
 }
 
 impl fmt::Display for LessonError {
@@ -531,6 +533,7 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
     let error = |message: String| LessonError {
         file: file.to_string(),
         message,
+        at: None,
     };
     if text.len() > crate::limits::LESSON_BYTES_MAX {
         return Err(error(format!(
@@ -539,7 +542,10 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
             crate::limits::LESSON_BYTES_MAX
         )));
     }
-    let lesson: Lesson = toml::from_str(text).map_err(|e| error(toml_error(text, &e)))?;
+    let lesson: Lesson = toml::from_str(text).map_err(|e| LessonError {
+        at: toml_position(text, &e),
+        ..error(toml_error(text, &e))
+    })?;
     validate(&lesson).map_err(error)?;
     Ok(lesson)
 }
@@ -547,21 +553,24 @@ pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
 /// Formats a TOML error with its line and column, which the `toml` crate gives as a byte span.
 pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim().to_string();
-    match e.span() {
-        Some(span) => {
-            let mut start = span.start.min(text.len());
-            while !text.is_char_boundary(start) {
-                start -= 1;
-            }
-            let before = &text[..start];
-            let line = before.matches('\n').count() + 1;
-            // Columns count characters, as editors do, not bytes.
-            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-            let column = before[line_start..].chars().count() + 1;
-            format!("line {line}, column {column}: {message}")
-        }
+    match toml_position(text, e) {
+        Some((line, column)) => format!("line {line}, column {column}: {message}"),
         None => message,
     }
+}
+
+/// Where a TOML error is, as a 1-based line and column; columns count characters, as editors do,
+/// not bytes.
+pub fn toml_position(text: &str, e: &toml::de::Error) -> Option<(usize, usize)> {
+    let mut start = e.span()?.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    Some((line, column))
 }
 
 #[cfg(test)]
@@ -589,6 +598,7 @@ mod tests {
         let text = "slug = \"x\"\nstory = \"\"\"¡é";
         let err = parse("f.toml", text).unwrap_err();
         assert!(err.message.starts_with("line 2, column 14:"), "{err}");
+        assert_eq!(err.at, Some((2, 14)));
     }
 
     #[test]

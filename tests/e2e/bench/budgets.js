@@ -1,6 +1,6 @@
 // The page's budgets, measured and printed (never asserted: figures vary with the machine).
 //
-//   size     what a reader fetches: for each lesson page and the sandbox page, the gzipped
+//   size     what a reader fetches: for each lesson page, the sandbox and the studio, the gzipped
 //            bytes of every response before the page is interactive (target: a lesson page
 //            under 300 KB); the explorer's worker, fetched on the first check; all of dist/
 //   start    navigation to the first interactive lesson: the Play button enabled (median of runs)
@@ -213,6 +213,8 @@ try {
     console.log(`  the course list                ${kb(course.bytes).padStart(9)} in ${course.files} files`);
     const sandbox = await firstLoad(browser, site.url, 'sandbox.html', sandboxReady);
     console.log(`  the sandbox (sandbox.html)     ${kb(sandbox.bytes).padStart(9)} in ${sandbox.files} files`);
+    const studio = await firstLoad(browser, site.url, 'studio.html', lessonReady);
+    console.log(`  the studio (studio.html)       ${kb(studio.bytes).padStart(9)} in ${studio.files} files`);
     const worker = fs
       .readdirSync(distDir)
       .filter((f) => f.startsWith('lockstep-worker'))

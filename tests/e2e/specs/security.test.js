@@ -9,7 +9,7 @@ import { siteAndBrowser, openPage, distDir } from '../support/browser.js';
 const { site, browser } = await siteAndBrowser();
 
 test('every built page carries a policy that allows no inline or remote code', () => {
-  for (const file of ['index.html', 'sandbox.html']) {
+  for (const file of ['index.html', 'sandbox.html', 'studio.html']) {
     const html = fs.readFileSync(path.join(distDir, file), 'utf8');
     const policy = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1];
     assert.ok(policy, `dist/${file} has a CSP meta tag`);

@@ -1,12 +1,12 @@
 //! The sandbox's state in the address of `sandbox.html` (which opens on the first example):
 //!
-//! - `?example=SLUG` names a shipped example, `&spec=1…` carries any other spec ([`super::link`]);
+//! - `?example=SLUG` names a shipped example, `&spec=1…` carries any other spec ([`crate::link`]);
 //! - `&permutation=N` (1-based) picks a permutation and `&step=N` how many moves of it to
 //!   take; or `&by-hand=a,b,c` lists steps picked by hand (`.` ends the permutation).
 
 use super::examples;
-use super::link;
 use super::model::{MoveKind, Plan, Sandbox};
+use crate::link;
 use web_sys::UrlSearchParams;
 
 /// What the address asks the sandbox for.
@@ -36,7 +36,7 @@ pub fn read() -> Request {
     };
     let mut request = Request::default();
     if let Some(value) = p.get("spec").filter(|v| !v.is_empty()) {
-        match link::decode(&value) {
+        match link::SPEC.decode(&value) {
             Ok(text) => request.text = Some(text),
             Err(e) => request.link_error = Some(e),
         }
@@ -74,7 +74,7 @@ pub fn query(sandbox: &Sandbox) -> (String, Option<String>) {
     let mut problem = None;
     match examples::example_with_text(&sandbox.text) {
         Some(ex) => params.append("example", ex.slug),
-        None => match link::encode(&sandbox.text) {
+        None => match link::SPEC.encode(&sandbox.text) {
             Ok(value) => params.append("spec", &value),
             Err(e) => problem = Some(e),
         },

@@ -4,7 +4,7 @@
 //! - [`model`]: the engine state, with [`history`] (periodic snapshots and replay, so Back is
 //!   exact in bounded memory);
 //! - [`examples`]: the shipped specs;
-//! - [`link`] and [`address`]: a spec and its run in the address;
+//! - [`address`]: a spec ([`crate::link`]) and its run in the address;
 //! - [`signal`]: the signal the panels share;
 //! - [`view`]: the page, and one file per panel.
 
@@ -14,7 +14,6 @@ pub mod editor;
 pub mod examples;
 pub mod history;
 pub mod lanes;
-pub mod link;
 pub mod model;
 pub mod output;
 pub mod permutation_picker;
