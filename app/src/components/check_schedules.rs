@@ -3,7 +3,7 @@
 //! ends with the shortest failing schedule (one click replays it) or the proof that no schedule
 //! fails.
 
-use crate::checker::{thousands, CheckLine, CheckPhase, CheckResult, Checker, FoundFailure};
+use crate::checker::{thousands, CheckPhase, CheckResult, Checker, FoundFailure};
 use crate::player::{start_check, Player, SessionSignal};
 use leptos::prelude::*;
 use lockstep::lesson::KnobValues;
@@ -113,39 +113,9 @@ fn phase_view(phase: CheckPhase, session: SessionSignal, player: Player) -> AnyV
         }
         .into_any(),
         CheckPhase::Done(result) => done_view(result, session, player),
-        CheckPhase::LessonDone { ok, lines } => lesson_check_view(ok, lines),
+        // This panel asks about one scenario; only the studio asks about a whole lesson.
+        CheckPhase::LessonDone { .. } => ().into_any(),
     }
-}
-
-/// A whole-lesson check (the studio's): one line a search, as `lockstep check` prints it,
-/// marked as the lesson promises or not.
-pub fn lesson_check_view(ok: bool, lines: Vec<CheckLine>) -> AnyView {
-    let verdict = if ok { "as-promised" } else { "not-as-promised" };
-    let heading = if ok {
-        "✓ The lesson is as it promises: the bug is found, every fix is as it says."
-    } else {
-        "✗ The lesson is not as it promises: see the lines marked ✗."
-    };
-    let items = lines
-        .into_iter()
-        .map(|line| {
-            let mark = if line.ok { "✓" } else { "✗" };
-            view! {
-                <li class:bad=!line.ok data-ok=line.ok.to_string()>
-                    <span class="mark" aria-hidden="true">{mark}</span>
-                    " "
-                    <span>{line.text}</span>
-                </li>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="check-result lesson-check" data-testid="lesson-check-result" data-verdict=verdict>
-            <p><strong>{heading}</strong></p>
-            <ul class="lesson-check-lines">{items}</ul>
-        </div>
-    }
-    .into_any()
 }
 
 /// What the check explores: the applied fix, or the bug.

@@ -9,8 +9,7 @@
 //! copy of a course lesson; with neither, the blank file.
 
 use super::file::{self, FileError};
-use crate::checker::{thousands, CheckPhase, Checker};
-use crate::components::check_schedules::lesson_check_view;
+use crate::checker::{thousands, CheckLine, CheckPhase, Checker};
 use crate::origin::{Authored, Origin};
 use crate::pages::lesson::LessonView;
 use crate::{export, link, url};
@@ -227,6 +226,37 @@ fn lesson_check(studio: Studio) -> impl IntoView {
             {result}
         </div>
     })
+}
+
+/// A finished whole-lesson check: one line a search, as `lockstep check` prints it,
+/// marked as the lesson promises or not.
+fn lesson_check_view(ok: bool, lines: Vec<CheckLine>) -> AnyView {
+    let verdict = if ok { "as-promised" } else { "not-as-promised" };
+    let heading = if ok {
+        "✓ The lesson is as it promises: the bug is found, every fix is as it says."
+    } else {
+        "✗ The lesson is not as it promises: see the lines marked ✗."
+    };
+    let items = lines
+        .into_iter()
+        .map(|line| {
+            let mark = if line.ok { "✓" } else { "✗" };
+            view! {
+                <li class:bad=!line.ok data-ok=line.ok.to_string()>
+                    <span class="mark" aria-hidden="true">{mark}</span>
+                    " "
+                    <span>{line.text}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="check-result lesson-check" data-testid="lesson-check-result" data-verdict=verdict>
+            <p><strong>{heading}</strong></p>
+            <ul class="lesson-check-lines">{items}</ul>
+        </div>
+    }
+    .into_any()
 }
 
 /// The character offset of a 1-based line and column in `text`, for the editor's cursor.
