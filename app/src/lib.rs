@@ -11,6 +11,7 @@ pub mod app;
 pub mod challenge;
 pub mod checker;
 pub mod components;
+pub mod cursor;
 pub mod diff;
 pub mod embedding;
 pub mod export;

@@ -4,8 +4,8 @@
 // the catalogue is covered without touching this file.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { siteAndBrowser, openPage } from '../support/browser.js';
-import { LessonPage } from '../support/lesson-page.js';
+import { siteAndBrowser } from '../support/browser.js';
+import { LessonPage, courseSlugs } from '../support/lesson-page.js';
 
 const PROTOCOL_NAMES = ['Parse', 'Bind', 'BindComplete', 'DataRow', 'ReadyForQuery', 'RowDescription', 'CommandComplete'];
 const BUG_OUTCOMES = ['deadlock', 'stalled', 'failed', 'anomaly'];
@@ -14,18 +14,13 @@ const MAX_STEPS = 200;
 
 const { site, browser } = await siteAndBrowser();
 const lessons = await (async () => {
-  const { page, context } = await openPage(browser, site.url);
-  await page.goto(site.url);
-  await page.getByTestId('lesson-picker').waitFor({ timeout: 15000 });
-  const slugs = await page.locator('[data-testid^="lesson-"]').evaluateAll((cards) =>
-    cards.map((c) => c.dataset.testid.replace(/^lesson-/, '')).filter((s) => s !== 'picker'));
+  const slugs = await courseSlugs(browser, site.url);
   const out = [];
   for (const slug of slugs) {
     const lesson = await LessonPage.open(browser, site.url, slug);
     out.push({ slug, fixes: await lesson.fixes() });
     await lesson.close();
   }
-  await context.close();
   return out;
 })();
 

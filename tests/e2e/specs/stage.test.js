@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { siteAndBrowser, openPage } from '../support/browser.js';
-import { address, LessonPage, FINAL_OUTCOMES } from '../support/lesson-page.js';
+import { address, LessonPage, FINAL_OUTCOMES, courseSlugs } from '../support/lesson-page.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shots = path.join(here, '..', 'screenshots');
@@ -27,18 +27,13 @@ const { site, browser } = await siteAndBrowser();
 
 // The catalogue and each lesson's fixes, read from the running app.
 const lessons = await (async () => {
-  const { page, context } = await openPage(browser, site.url);
-  await page.goto(site.url);
-  await page.getByTestId('lesson-picker').waitFor({ timeout: 15000 });
-  const slugs = await page.locator('[data-testid^="lesson-"]').evaluateAll((cards) =>
-    cards.map((c) => c.dataset.testid.replace(/^lesson-/, '')).filter((s) => s !== 'picker'));
+  const slugs = await courseSlugs(browser, site.url);
   const out = [];
   for (const slug of slugs) {
     const lesson = await LessonPage.open(browser, site.url, slug);
     out.push({ slug, fixes: (await lesson.fixes()).map((f) => f.slug) });
     await lesson.close();
   }
-  await context.close();
   return out;
 })();
 

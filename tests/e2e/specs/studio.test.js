@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { siteAndBrowser, openPage } from '../support/browser.js';
-import { LessonPage, address } from '../support/lesson-page.js';
+import { LessonPage, address, courseSlugs } from '../support/lesson-page.js';
 
 const { site, browser } = await siteAndBrowser();
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -17,15 +17,7 @@ const studioUrl = (query = '') => `${site.url}studio.html${query}`;
 
 // The course's lessons, as the course list shows them: a lesson added to the catalogue is
 // covered without touching this file.
-const slugs = await (async () => {
-  const { page, context } = await openPage(browser, site.url);
-  await page.goto(site.url);
-  await page.getByTestId('lesson-picker').waitFor({ timeout: 15000 });
-  const found = await page.locator('[data-testid^="lesson-"]').evaluateAll((cards) =>
-    cards.map((c) => c.dataset.testid.replace(/^lesson-/, '')).filter((s) => s !== 'picker'));
-  await context.close();
-  return found;
-})();
+const slugs = await courseSlugs(browser, site.url);
 
 
 async function openStudio(query = '', size = { width: 1280, height: 800 }) {

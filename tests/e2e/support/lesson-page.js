@@ -11,6 +11,17 @@ export async function address(page) {
   );
 }
 
+/** The course's lessons as the course list shows them, in course order. */
+export async function courseSlugs(browser, baseUrl) {
+  const { page, context } = await openPage(browser, baseUrl);
+  await page.goto(baseUrl);
+  await page.getByTestId('lesson-picker').waitFor({ timeout: 15000 });
+  const slugs = await page.locator('[data-testid^="lesson-"]').evaluateAll((cards) =>
+    cards.map((c) => c.dataset.testid.replace(/^lesson-/, '')).filter((s) => s !== 'picker'));
+  await context.close();
+  return slugs;
+}
+
 export class LessonPage {
   constructor(page, problems, context) {
     this.page = page;

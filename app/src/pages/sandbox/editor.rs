@@ -4,20 +4,9 @@
 use super::address;
 use super::examples::{self, Origin, EXAMPLES};
 use super::signal::{load, Problem, SandboxSignal};
+use crate::cursor;
 use leptos::html::Textarea;
 use leptos::prelude::*;
-
-/// The character offset of a 1-based line and column in `text`.
-fn offset(text: &str, line: u32, column: u32) -> u32 {
-    let mut at = 0u32;
-    for (i, l) in text.split('\n').enumerate() {
-        if i + 1 == line as usize {
-            return at + column.saturating_sub(1).min(l.chars().count() as u32);
-        }
-        at += l.chars().count() as u32 + 1;
-    }
-    at
-}
 
 /// The editor panel.
 #[component]
@@ -38,9 +27,7 @@ pub fn SpecEditor(
             problem.with_untracked(|p| p.as_ref().and_then(|p| p.at)),
             area.get_untracked(),
         ) {
-            let at = offset(&t, line, column);
-            let _ = el.focus();
-            let _ = el.set_selection_range(at, at);
+            cursor::put(&el, &t, line as usize, column as usize);
         }
     };
     let chosen = move || {

@@ -12,7 +12,7 @@ use super::file::{self, FileError};
 use crate::checker::{thousands, CheckLine, CheckPhase, Checker};
 use crate::origin::{Authored, Origin};
 use crate::pages::lesson::LessonView;
-use crate::{export, link, url};
+use crate::{cursor, export, link, url};
 use gloo_timers::callback::Timeout;
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -259,18 +259,6 @@ fn lesson_check_view(ok: bool, lines: Vec<CheckLine>) -> AnyView {
     .into_any()
 }
 
-/// The character offset of a 1-based line and column in `text`, for the editor's cursor.
-fn offset(text: &str, line: usize, column: usize) -> u32 {
-    let mut at = 0usize;
-    for (i, l) in text.split('\n').enumerate() {
-        if i + 1 == line {
-            return (at + column.saturating_sub(1).min(l.chars().count())) as u32;
-        }
-        at += l.chars().count() + 1;
-    }
-    at as u32
-}
-
 /// The file: a starting point, the text, what is wrong with it, and a download.
 #[component]
 fn FileEditor(studio: Studio) -> impl IntoView {
@@ -285,9 +273,9 @@ fn FileEditor(studio: Studio) -> impl IntoView {
             return;
         };
         if let Some(el) = area.get_untracked() {
-            let at = studio.text.with_untracked(|t| offset(t, line, column));
-            let _ = el.focus();
-            let _ = el.set_selection_range(at, at);
+            studio
+                .text
+                .with_untracked(|t| cursor::put(&el, t, line, column));
         }
     };
     let options = starting_points()
