@@ -4,7 +4,7 @@
 
 use super::{challenge, KnobValues, Lesson, Source, KNOB_VALUE_MAX};
 use crate::sql::StatementKind;
-use crate::world::{Action, Invariant, Op, Scenario};
+use crate::world::{Action, Invariant, Op, Scenario, Setups, World};
 
 /// The languages a lesson's listings may be written in: those whose parsers the listings check
 /// runs (`gofmt`, Python's `ast`, Elixir's `Code.string_to_quoted`).
@@ -47,8 +47,11 @@ fn check_invariant_reads_only(invariant: &Invariant) -> Result<(), String> {
 /// Checks what the file format alone cannot: the scenario builds, the bug schedule parses, every
 /// task runs a listing, every fix applies.
 pub fn validate(lesson: &Lesson) -> Result<(), String> {
-    let check_scenario = |scenario: &Scenario, what: &str| -> Result<(), String> {
-        crate::world::World::new(scenario)
+    // Every world below shares the lesson's setup: it runs once (`Setups`), however many fixes
+    // and knob settings there are.
+    let mut setups = Setups::new();
+    let mut check_scenario = |scenario: &Scenario, what: &str| -> Result<(), String> {
+        World::new_with(scenario, &mut setups)
             .map(drop)
             .map_err(|e| format!("{what}: {e}"))
     };
@@ -86,7 +89,7 @@ pub fn validate(lesson: &Lesson) -> Result<(), String> {
             ));
         }
     }
-    validate_knobs(lesson)?;
+    validate_knobs(lesson, &mut check_scenario)?;
     if let Some(problem) = lesson.sources.iter().find_map(Source::problem) {
         return Err(format!("sources: {problem}"));
     }
@@ -147,7 +150,10 @@ pub fn validate(lesson: &Lesson) -> Result<(), String> {
     challenge::validate(lesson)
 }
 
-fn validate_knobs(lesson: &Lesson) -> Result<(), String> {
+fn validate_knobs(
+    lesson: &Lesson,
+    check_scenario: &mut impl FnMut(&Scenario, &str) -> Result<(), String>,
+) -> Result<(), String> {
     let mut names = std::collections::BTreeSet::new();
     for knob in &lesson.knobs {
         let what = format!("knob {}", knob.name);
@@ -185,17 +191,19 @@ fn validate_knobs(lesson: &Lesson) -> Result<(), String> {
             ));
         }
     }
-    check_each_value_world(lesson)
+    check_each_value_world(lesson, check_scenario)
 }
 
 /// The extreme knob settings build valid worlds (e.g. task names stay unique at every count).
-fn check_each_value_world(lesson: &Lesson) -> Result<(), String> {
+fn check_each_value_world(
+    lesson: &Lesson,
+    check_scenario: &mut impl FnMut(&Scenario, &str) -> Result<(), String>,
+) -> Result<(), String> {
     for knob in &lesson.knobs {
         for value in [knob.min, knob.max] {
             let values = KnobValues::from([(knob.name.clone(), value)]);
             let scenario = lesson.scenario_at(None, &values)?;
-            crate::world::World::new(&scenario)
-                .map_err(|e| format!("knob {} = {value}: {e}", knob.name))?;
+            check_scenario(&scenario, &format!("knob {} = {value}", knob.name))?;
         }
     }
     Ok(())

@@ -24,6 +24,7 @@ pub mod rng;
 pub mod scenario;
 pub mod schedule;
 pub mod scheduler;
+mod setups;
 #[cfg(any(test, debug_assertions))]
 mod structure;
 mod symmetry;
@@ -46,6 +47,7 @@ pub use scenario::{
     Driver, Invariant, PoolSpec, Scenario, ScenarioError, ServerSettings, TaskSpec,
 };
 pub use schedule::{Choice, Move, Schedule, ScheduleParseError, TaskId};
+pub use setups::Setups;
 pub use view::{BlockReason, TaskState, TaskView};
 
 use crate::server::{Pid, Server};
@@ -301,11 +303,14 @@ pub use crate::limits::SCHEDULE_LENGTH_MAX;
 impl World {
     /// A world at the start of `scenario`: setup SQL run, pools empty, tasks not yet arrived.
     pub fn new(scenario: &Scenario) -> Result<World, ScenarioError> {
+        World::new_with(scenario, &mut Setups::new())
+    }
+
+    /// [`World::new`], starting from a copy of a server `setups` has already set up the same
+    /// way, if it has one: for building many worlds of one lesson.
+    pub fn new_with(scenario: &Scenario, setups: &mut Setups) -> Result<World, ScenarioError> {
         scenario.validate()?;
-        let mut server = Server::new(backend::server_settings(&scenario.server));
-        server
-            .setup(&scenario.setup)
-            .map_err(|e| ScenarioError::Setup(format!("{}:  {}", e.severity, e.message)))?;
+        let server = setups.server_for(scenario)?;
         let pools = scenario
             .pools
             .iter()
