@@ -3,9 +3,10 @@
 use super::svg::*;
 use crate::pages::sandbox::model::{MoveKind, Sandbox};
 use lockstep::server;
+use lockstep::spec::Report;
 
 /// The sandbox's run so far as a sequence diagram: one lane per session, rows from what the
-/// isolation tester printed.
+/// isolation tester reported (steps launched, waiting, completed, failed or cancelled).
 pub fn sandbox_timeline(sandbox: &Sandbox) -> SequenceDiagram {
     let lanes: Vec<String> = sandbox
         .spec
@@ -15,53 +16,51 @@ pub fn sandbox_timeline(sandbox: &Sandbox) -> SequenceDiagram {
         .collect();
     let mut rows = Vec::new();
     for m in &sandbox.moves {
-        let mut last_lane: Option<usize> = None;
-        for line in m.output.lines() {
-            if let Some(rest) = line.strip_prefix("step ") {
-                let Some((name, what)) = rest.split_once(": ") else {
-                    continue;
-                };
-                let lane = sandbox.session_of(name);
-                last_lane = lane;
-                let (kind, text, blockers) = if what == "<... completed>" {
-                    (
-                        RowKind::Completed,
-                        format!("{name}: <... completed>"),
-                        Vec::new(),
-                    )
-                } else if let Some(sql) = what.strip_suffix(" <waiting ...>") {
-                    let blockers = lane
-                        .and_then(|l| m.waits.iter().find(|(s, _)| *s == l))
-                        .map(|(_, b)| b.clone())
+        for piece in &m.printed {
+            let row = |lane: Option<usize>, kind: RowKind, text: String| Row {
+                lane,
+                kind,
+                text,
+                blockers: Vec::new(),
+            };
+            match &piece.what {
+                Report::Launched { step, waiting } => {
+                    let lane = sandbox.session_of(step);
+                    let sql = sandbox
+                        .spec
+                        .step(step)
+                        .map(|(_, s)| s.sql.as_str())
                         .unwrap_or_default();
-                    (
-                        RowKind::Waiting,
-                        format!("{name}: {sql} <waiting ...>"),
-                        blockers,
-                    )
-                } else {
-                    (RowKind::Statement, format!("{name}: {what}"), Vec::new())
-                };
-                rows.push(Row {
-                    lane,
-                    kind,
-                    text,
-                    blockers,
-                });
-            } else if line.starts_with("ERROR:") {
-                rows.push(Row {
-                    lane: last_lane,
-                    kind: RowKind::Error,
-                    text: line.to_string(),
-                    blockers: Vec::new(),
-                });
-            } else if line.starts_with("isolationtester:") {
-                rows.push(Row {
-                    lane: None,
-                    kind: RowKind::Note,
-                    text: line.to_string(),
-                    blockers: Vec::new(),
-                });
+                    if *waiting {
+                        let blockers = lane
+                            .and_then(|l| m.waits.iter().find(|(s, _)| *s == l))
+                            .map(|(_, b)| b.clone())
+                            .unwrap_or_default();
+                        rows.push(Row {
+                            blockers,
+                            ..row(
+                                lane,
+                                RowKind::Waiting,
+                                format!("{step}: {sql} <waiting ...>"),
+                            )
+                        });
+                    } else {
+                        rows.push(row(lane, RowKind::Statement, format!("{step}: {sql}")));
+                    }
+                }
+                Report::Completed { step } => rows.push(row(
+                    sandbox.session_of(step),
+                    RowKind::Completed,
+                    format!("{step}: <... completed>"),
+                )),
+                // The tester's own line, as printed, without its newline.
+                Report::Error { step, .. } => rows.push(row(
+                    sandbox.session_of(step),
+                    RowKind::Error,
+                    line(&piece.text),
+                )),
+                Report::Cancelled { .. } => rows.push(row(None, RowKind::Note, line(&piece.text))),
+                Report::Rows { .. } | Report::Notice { .. } => {}
             }
         }
         if m.kind == MoveKind::Finish {
@@ -84,6 +83,11 @@ pub fn sandbox_timeline(sandbox: &Sandbox) -> SequenceDiagram {
         lanes,
         rows,
     }
+}
+
+/// A one-line piece of the tester's output without its newline.
+fn line(text: &str) -> String {
+    text.strip_suffix('\n').unwrap_or(text).to_string()
 }
 
 /// The sandbox's wait-for graph now: sessions, and an edge for each lock wait.

@@ -47,6 +47,46 @@ fn the_timeline_is_well_formed_svg_with_one_lane_per_session() {
 }
 
 #[test]
+fn a_cancelled_step_is_a_note_and_its_error_is_in_its_lane() {
+    let text = "setup { CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); }
+        session s1
+        setup { BEGIN; }
+        step s1a { SELECT * FROM t FOR UPDATE; }
+        session s2
+        step s2a { SELECT * FROM t FOR UPDATE; }
+        step s2b { SELECT 'step x: ERROR: no' AS looks_like_a_step; }
+        permutation s1a s2a s2b";
+    let mut sandbox = Sandbox::new(text, None).unwrap();
+    while sandbox.step() {}
+    let diagram = sandbox_timeline(&sandbox);
+    let rows: Vec<(Option<usize>, RowKind, &str)> = diagram
+        .rows
+        .iter()
+        .map(|r| (r.lane, r.kind, r.text.as_str()))
+        .collect();
+    let cancelled = rows
+        .iter()
+        .position(|r| r.1 == RowKind::Note && r.2.contains("canceling step s2a"))
+        .expect("a note for the cancel");
+    assert_eq!(
+        rows[cancelled + 1],
+        (Some(1), RowKind::Completed, "s2a: <... completed>")
+    );
+    assert_eq!(
+        rows[cancelled + 2],
+        (
+            Some(1),
+            RowKind::Error,
+            "ERROR:  canceling statement due to user request"
+        )
+    );
+    // A result row that reads like a tester's line is not a row of its own.
+    assert_eq!(rows[cancelled + 3].1, RowKind::Statement);
+    assert_eq!(rows[cancelled + 4].1, RowKind::Note);
+    assert_eq!(rows.len(), cancelled + 5);
+}
+
+#[test]
 fn a_lesson_timeline_has_one_lane_per_task() {
     let lesson = lockstep_lessons::lesson("lock-order").unwrap();
     let mut session = Session::new(lesson, None).unwrap();

@@ -3,14 +3,17 @@
 //!
 //! - [`parse`]: the spec syntax tree and parser;
 //! - [`table`]: the output pieces (PQprint-style result tables, step lines);
+//! - [`printed`]: what the tester printed, piece by piece, as data;
 //! - [`mod@run`]: the tester itself, on the virtual clock, and one permutation step by step;
 //! - [`whole`]: every permutation of a spec, at once or one piece at a time.
 
 pub mod parse;
+pub mod printed;
 pub mod run;
 pub mod table;
 pub mod whole;
 
+pub use printed::{Printed, Report};
 pub use run::{PermutationRun, SessionProgress};
 pub use whole::{run, run_into, run_text, run_with, WholeRun};
 

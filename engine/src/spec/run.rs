@@ -20,6 +20,7 @@
 //! sandbox's step-by-step run) starts one permutation on a fresh server.
 
 use super::parse::{Marker, Permutation, PermutationEntry, Spec};
+use super::printed::{Printed, Report};
 use super::table;
 pub use super::RunOptions;
 use crate::server::{Event, Pid, QueryOutcome, Server, SessionState, Settings, StatementResult};
@@ -66,7 +67,8 @@ pub(super) struct Tester {
     launched: Vec<PermutationEntry>,
     /// Indexes into `launched` of the steps reported as waiting and not yet completed.
     waiting: Vec<usize>,
-    pub(super) out: String,
+    /// What the tester printed since it was last taken, piece by piece.
+    printed: Vec<Printed>,
     /// What the server did, in order, since the tester started.
     pub(super) events: Vec<Event>,
 }
@@ -93,7 +95,7 @@ impl Tester {
             done: vec![None; count],
             launched: Vec::new(),
             waiting: Vec::new(),
-            out: String::new(),
+            printed: Vec::new(),
             events,
         })
     }
@@ -174,13 +176,27 @@ impl Tester {
         Err(format!("query did not finish: {sql}"))
     }
 
-    /// Prints PQexec's result: only the last statement's, and only if it returned rows.
+    /// Prints one piece of output and records what it reports.
+    fn print(&mut self, what: Report, text: String) {
+        self.printed.push(Printed { what, text });
+    }
+
+    /// Takes what the tester printed since the last call, piece by piece.
+    pub(super) fn take_printed(&mut self) -> Vec<Printed> {
+        std::mem::take(&mut self.printed)
+    }
+
+    /// Prints PQexec's result for a setup or teardown block: only the last statement's, and
+    /// only if it returned rows.
     fn print_last_result(&mut self, outcome: &QueryOutcome) {
         if outcome.error.is_some() {
             return;
         }
         if let Some(StatementResult::Rows { columns, rows }) = outcome.results.last() {
-            self.out.push_str(&table::format_table(columns, rows));
+            let text = table::format_table(columns, rows);
+            if !text.is_empty() {
+                self.print(Report::Rows { step: None }, text);
+            }
         }
     }
 
@@ -289,12 +305,16 @@ impl Tester {
         let Some(&pid) = self.conns.get(session) else {
             return;
         };
-        for n in self.srv.take_notices(pid) {
-            self.out.push_str(&table::notice_line(
-                &self.spec.sessions[session].name,
-                &n.severity,
-                &n.message,
-            ));
+        let name = self.spec.sessions[session].name.clone();
+        for notice in self.srv.take_notices(pid) {
+            let text = table::notice_line(&name, &notice.severity, &notice.message);
+            self.print(
+                Report::Notice {
+                    session: name.clone(),
+                    notice,
+                },
+                text,
+            );
         }
     }
 
@@ -341,8 +361,7 @@ impl Tester {
         };
         if !flags.retry && entry.markers.contains(&Marker::Star) {
             // Reported as waiting without reading the connection: notices stay unread.
-            self.out
-                .push_str(&table::step_waiting_line(&step.name, &step.sql));
+            self.print_launched(&step.name, &step.sql, true);
             return true;
         }
         self.print_notices(si);
@@ -358,8 +377,7 @@ impl Tester {
                 );
                 if blocked {
                     if !flags.retry {
-                        self.out
-                            .push_str(&table::step_waiting_line(&step.name, &step.sql));
+                        self.print_launched(&step.name, &step.sql, true);
                     }
                     return true;
                 }
@@ -377,11 +395,13 @@ impl Tester {
                         _ if !canceled => {
                             // Nothing wakes it in time: isolationtester cancels the step.
                             self.now = deadline;
-                            self.out.push_str(&format!(
-                                "isolationtester: canceling step {} after {} seconds\n",
-                                step.name,
-                                self.options.step_wait_max.0 / 1_000_000
-                            ));
+                            let seconds = self.options.step_wait_max.0 / 1_000_000;
+                            self.print(
+                                Report::Cancelled {
+                                    step: step.name.clone(),
+                                },
+                                table::cancel_line(&step.name, seconds),
+                            );
                             self.srv.cancel(self.conns[si], self.now, &mut self.events);
                             self.settle();
                             canceled = true;
@@ -394,29 +414,49 @@ impl Tester {
         self.print_notices(si);
         if self.has_blocker(e) {
             if !flags.retry {
-                self.out
-                    .push_str(&table::step_waiting_line(&step.name, &step.sql));
+                self.print_launched(&step.name, &step.sql, true);
             }
             return true;
         }
         if flags.retry {
-            self.out.push_str(&table::step_completed_line(&step.name));
+            self.print(
+                Report::Completed {
+                    step: step.name.clone(),
+                },
+                table::step_completed_line(&step.name),
+            );
         } else {
-            self.out.push_str(&table::step_line(&step.name, &step.sql));
+            self.print_launched(&step.name, &step.sql, false);
         }
         if let Some(outcome) = self.done[si].take() {
             for r in &outcome.results {
                 if let StatementResult::Rows { columns, rows } = r {
-                    self.out.push_str(&table::format_table(columns, rows));
+                    let text = table::format_table(columns, rows);
+                    if !text.is_empty() {
+                        let step = Some(step.name.clone());
+                        self.print(Report::Rows { step }, text);
+                    }
                 }
             }
-            if let Some(err) = &outcome.error {
-                self.out
-                    .push_str(&format!("{}:  {}\n", err.severity, err.message));
+            if let Some(error) = outcome.error {
+                let text = format!("{}:  {}\n", error.severity, error.message);
+                let step = step.name.clone();
+                self.print(Report::Error { step, error }, text);
             }
         }
         self.active[si] = None;
         false
+    }
+
+    /// Prints a launched step's line: `step NAME: SQL`, with ` <waiting ...>` when it waits.
+    fn print_launched(&mut self, name: &str, sql: &str, waiting: bool) {
+        let text = if waiting {
+            table::step_waiting_line(name, sql)
+        } else {
+            table::step_line(name, sql)
+        };
+        let step = name.to_string();
+        self.print(Report::Launched { step, waiting }, text);
     }
 }
 
@@ -442,6 +482,8 @@ pub struct PermutationRun {
     tester: Tester,
     /// The output after the `starting permutation:` line.
     body: String,
+    /// The same output piece by piece, with what each piece reports.
+    printed: Vec<Printed>,
     finished: bool,
 }
 
@@ -451,12 +493,22 @@ impl PermutationRun {
     pub fn start(spec: Arc<Spec>, options: RunOptions) -> Result<PermutationRun, String> {
         let mut tester = Tester::new(spec, options)?;
         tester.begin()?;
-        let body = std::mem::take(&mut tester.out);
-        Ok(PermutationRun {
+        let mut run = PermutationRun {
             tester,
-            body,
+            body: String::new(),
+            printed: Vec::new(),
             finished: false,
-        })
+        };
+        run.keep_printed();
+        Ok(run)
+    }
+
+    /// Moves what the tester printed since the last call into the body and its record.
+    fn keep_printed(&mut self) {
+        for piece in self.tester.take_printed() {
+            self.body.push_str(&piece.text);
+            self.printed.push(piece);
+        }
     }
 
     /// The spec being run.
@@ -473,7 +525,7 @@ impl PermutationRun {
             return Err("the permutation has ended".into());
         }
         let result = self.tester.launch(entry);
-        self.body.push_str(&std::mem::take(&mut self.tester.out));
+        self.keep_printed();
         result
     }
 
@@ -486,7 +538,7 @@ impl PermutationRun {
         }
         self.finished = true;
         let result = self.tester.finish();
-        self.body.push_str(&std::mem::take(&mut self.tester.out));
+        self.keep_printed();
         result
     }
 
@@ -517,6 +569,12 @@ impl PermutationRun {
     /// What isolationtester printed after the `starting permutation:` line so far.
     pub fn body(&self) -> &str {
         &self.body
+    }
+
+    /// The same as [`PermutationRun::body`], piece by piece, with what each piece reports:
+    /// the pieces' texts, in order, are the body.
+    pub fn printed(&self) -> &[Printed] {
+        &self.printed
     }
 
     /// The simulated server.
@@ -666,6 +724,8 @@ mod tests {
             }
             stepped.finish().unwrap();
             assert_eq!(stepped.output(), &whole[..first_end], "{name}");
+            let pieces: String = stepped.printed().iter().map(|p| p.text.as_str()).collect();
+            assert_eq!(pieces, stepped.body(), "{name}");
         }
     }
 
@@ -700,10 +760,32 @@ mod tests {
                 SessionProgress::Waiting { step: "s2u".into() }
             ]
         );
+        assert_eq!(
+            stepped.printed().last().map(|p| &p.what),
+            Some(&Report::Launched {
+                step: "s2u".into(),
+                waiting: true
+            })
+        );
+        let printed_before = stepped.printed().len();
         stepped.launch(entry("s1c")).unwrap();
         assert!(stepped
             .output()
             .ends_with("step s1c: COMMIT;\nstep s2u: <... completed>\n"));
+        let reports: Vec<&Report> = stepped.printed()[printed_before..]
+            .iter()
+            .map(|p| &p.what)
+            .collect();
+        assert_eq!(
+            reports,
+            vec![
+                &Report::Launched {
+                    step: "s1c".into(),
+                    waiting: false
+                },
+                &Report::Completed { step: "s2u".into() }
+            ]
+        );
         assert!(stepped
             .output()
             .contains("starting permutation: s1u s2u s1c\n"));
@@ -732,6 +814,60 @@ mod tests {
                  ERROR:  canceling statement due to user request\n"
             ),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_step_is_recorded_as_cancelled_then_failed() {
+        let text = "setup { CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); }
+            session s1
+            setup { BEGIN; }
+            step s1a { SELECT * FROM t FOR UPDATE; }
+            session s2
+            step s2a { SELECT * FROM t FOR UPDATE; }
+            step s2b { SELECT 1 AS one; }";
+        let spec = Arc::new(Spec::parse(text).unwrap());
+        let mut stepped = PermutationRun::start(spec, RunOptions::default()).unwrap();
+        for step in ["s1a", "s2a", "s2b"] {
+            stepped
+                .launch(PermutationEntry {
+                    step: step.to_string(),
+                    markers: Vec::new(),
+                })
+                .unwrap();
+        }
+        let reports: Vec<&Report> = stepped.printed().iter().map(|p| &p.what).collect();
+        let cancelled = reports
+            .iter()
+            .position(|r| **r == Report::Cancelled { step: "s2a".into() })
+            .expect("s2a is cancelled");
+        assert_eq!(
+            stepped.printed()[cancelled].text,
+            "isolationtester: canceling step s2a after 300 seconds\n"
+        );
+        assert_eq!(
+            reports[cancelled + 1],
+            &Report::Completed { step: "s2a".into() }
+        );
+        match reports[cancelled + 2] {
+            Report::Error { step, error } => {
+                assert_eq!(step, "s2a");
+                assert_eq!(error.message, "canceling statement due to user request");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            reports[cancelled + 3],
+            &Report::Launched {
+                step: "s2b".into(),
+                waiting: false
+            }
+        );
+        assert_eq!(
+            reports[cancelled + 4],
+            &Report::Rows {
+                step: Some("s2b".into())
+            }
         );
     }
 

@@ -129,6 +129,12 @@ pub fn error_line(message: &str) -> String {
     format!("ERROR:  {message}\n")
 }
 
+/// `isolationtester: canceling step NAME after N seconds`, printed when the tester cancels a
+/// step that waited longer than its timeout.
+pub fn cancel_line(name: &str, seconds: u64) -> String {
+    format!("isolationtester: canceling step {name} after {seconds} seconds\n")
+}
+
 /// A NOTICE or WARNING as the tester prints it: `s1: NOTICE:  message`.
 pub fn notice_line(session: &str, severity: &str, message: &str) -> String {
     format!("{session}: {severity}:  {message}\n")

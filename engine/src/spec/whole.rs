@@ -117,7 +117,9 @@ impl WholeRun {
                 result
             }
         };
-        self.output.push_str(&std::mem::take(&mut self.tester.out));
+        for piece in self.tester.take_printed() {
+            self.output.push_str(&piece.text);
+        }
         result.map(|()| self.current < self.permutations.len())
     }
 

@@ -24,7 +24,7 @@ pub fn SessionLanes(sandbox: SandboxSignal) -> impl IntoView {
                 .map(|(i, lane)| {
                     let class = if lane.why.is_some() {
                         "waiting"
-                    } else if lane.state.starts_with("idle in transaction (aborted)") || lane.state.starts_with("terminated") {
+                    } else if lane.failed {
                         "failed"
                     } else {
                         "runnable"

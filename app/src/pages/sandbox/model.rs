@@ -7,7 +7,7 @@ use super::history::History;
 pub use super::history::MoveKind;
 use lockstep::server::{self, Pid, SessionState, StatementResult};
 use lockstep::spec::parse::{Permutation, PermutationEntry, Spec, SpecError};
-use lockstep::spec::{table, PermutationRun, RunOptions, SessionProgress};
+use lockstep::spec::{table, PermutationRun, Printed, Report, RunOptions, SessionProgress};
 use lockstep::time::Instant;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +32,9 @@ pub struct Move {
     pub kind: MoveKind,
     /// The lines isolationtester printed for it.
     pub output: String,
+    /// The same lines piece by piece, with what each piece reports (a step launched, waiting,
+    /// completed, failed or cancelled): what the page reads to know what happened.
+    pub printed: Vec<Printed>,
     /// The server's events during it.
     pub events: Vec<server::Event>,
     /// The tester's own error, if the move could not be completed.
@@ -112,6 +115,9 @@ pub struct Lane {
     pub waiting_step: Option<String>,
     /// The backend's state in words (`idle in transaction`, `waiting`).
     pub state: String,
+    /// Whether the session can do nothing but roll back or reconnect: its transaction was
+    /// aborted by an error, or the server terminated its backend.
+    pub failed: bool,
     /// Why it waits, in one sentence, while it waits for a lock.
     pub why: Option<String>,
     /// The sessions holding what it waits for.
@@ -243,8 +249,10 @@ impl Sandbox {
             return false;
         }
         let body_before = self.run().body().len();
+        let printed_before = self.run().printed().len();
         let (result, events) = self.history.take(kind.clone());
         let output = self.run().body()[body_before..].to_string();
+        let printed = self.run().printed()[printed_before..].to_vec();
         let waits = self
             .lanes()
             .into_iter()
@@ -255,6 +263,7 @@ impl Sandbox {
         self.moves.push(Move {
             kind,
             output,
+            printed,
             events,
             error: result.err(),
             waits,
@@ -398,6 +407,10 @@ impl Sandbox {
                     SessionState::Waiting(_) => "waiting".to_string(),
                     SessionState::Terminated(e) => format!("terminated: {}", e.message),
                 };
+                let failed = matches!(
+                    state,
+                    SessionState::IdleInTransactionAborted | SessionState::Terminated(_)
+                );
                 Lane {
                     name: session.name.clone(),
                     pid,
@@ -408,6 +421,7 @@ impl Sandbox {
                         SessionProgress::Idle => None,
                     },
                     state: state_text,
+                    failed,
                     why,
                     blockers,
                 }
@@ -507,15 +521,17 @@ impl Sandbox {
         if let Some(why) = self.moves.iter().find_map(|m| m.error.clone()) {
             return Outcome::Stalled { why };
         }
-        let cancelled = self.moves.iter().find_map(|m| {
-            m.output
-                .lines()
-                .find(|l| l.starts_with("isolationtester: canceling step"))
-                .map(str::to_string)
-        });
-        if let Some(line) = cancelled {
+        let cancelled = self
+            .moves
+            .iter()
+            .flat_map(|m| m.printed.iter())
+            .find(|p| matches!(p.what, Report::Cancelled { .. }));
+        if let Some(piece) = cancelled {
             return Outcome::Stalled {
-                why: format!("{line}: it waited for a lock that was never released"),
+                why: format!(
+                    "{}: it waited for a lock that was never released",
+                    piece.text.trim_end()
+                ),
             };
         }
         if !victims.is_empty() {
@@ -591,8 +607,8 @@ impl Sandbox {
                     .session_of(&entry.step)
                     .map(|s| self.spec.sessions[s].name.clone())
                     .unwrap_or_default();
-                let waiting = m.output.lines().any(|l| {
-                    l.starts_with(&format!("step {}: ", entry.step)) && l.ends_with("<waiting ...>")
+                let waiting = m.printed.iter().any(|p| {
+                    matches!(&p.what, Report::Launched { step, waiting: true } if *step == entry.step)
                 });
                 if waiting {
                     format!("{session} launched {} and it is <waiting ...>", entry.step)
@@ -674,6 +690,89 @@ mod tests {
         assert!(why.contains("held by alice"), "{why}");
         assert_eq!(lanes[1].blockers, vec![0]);
         assert!(sandbox.narration().contains("<waiting ...>"));
+    }
+
+    /// Two sessions update the same row; the second waits until the first commits.
+    const ROW_CONFLICT: &str =
+        "setup { CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0); }
+        session s1
+        setup { BEGIN; }
+        step s1u { UPDATE t SET v = 1 WHERE id = 1; }
+        step s1c { COMMIT; }
+        session s2
+        setup { BEGIN; }
+        step s2u { UPDATE t SET v = 2 WHERE id = 1; }
+        step s2c { COMMIT; }
+        permutation s1u s2u s1c s2c";
+
+    #[test]
+    fn a_launched_step_the_tester_reports_waiting_is_described_as_waiting() {
+        let mut sandbox = Sandbox::new(ROW_CONFLICT, None).unwrap();
+        sandbox.step();
+        sandbox.step();
+        let [ran, waits] = &sandbox.moves[..] else {
+            panic!("two moves");
+        };
+        assert_eq!(sandbox.describe(ran), "s1 ran s1u");
+        assert_eq!(
+            sandbox.describe(waits),
+            "s2 launched s2u and it is <waiting ...>"
+        );
+        assert!(waits.printed.iter().any(|p| p.what
+            == Report::Launched {
+                step: "s2u".into(),
+                waiting: true
+            }));
+        // Its completion, reported in the next move, does not make that move a wait.
+        sandbox.step();
+        assert_eq!(sandbox.describe(&sandbox.moves[2]), "s1 ran s1c");
+    }
+
+    #[test]
+    fn a_step_the_tester_cancels_makes_the_run_stalled() {
+        let text = "setup { CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); }
+            session s1
+            setup { BEGIN; }
+            step s1a { SELECT * FROM t FOR UPDATE; }
+            session s2
+            step s2a { SELECT * FROM t FOR UPDATE; }
+            step s2b { SELECT 1 AS one; }
+            permutation s1a s2a s2b";
+        let mut sandbox = Sandbox::new(text, None).unwrap();
+        while sandbox.step() {}
+        assert!(sandbox
+            .moves
+            .iter()
+            .flat_map(|m| &m.printed)
+            .any(|p| p.what == Report::Cancelled { step: "s2a".into() }));
+        assert_eq!(
+            sandbox.outcome(),
+            Outcome::Stalled {
+                why: "isolationtester: canceling step s2a after 300 seconds: it waited for a \
+                      lock that was never released"
+                    .into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_session_whose_transaction_was_aborted_is_failed_until_it_ends_it() {
+        let text = "session s1
+            setup { BEGIN; }
+            step bad { SELECT 1 / 0; }
+            step end { COMMIT; }
+            session s2
+            step ok { SELECT 1 AS one; }
+            permutation bad ok end";
+        let mut sandbox = Sandbox::new(text, None).unwrap();
+        assert!(!sandbox.lanes()[0].failed);
+        sandbox.step();
+        let lanes = sandbox.lanes();
+        assert!(lanes[0].failed, "{}", lanes[0].state);
+        assert!(!lanes[1].failed);
+        sandbox.step();
+        sandbox.step();
+        assert!(!sandbox.lanes()[0].failed, "{}", sandbox.lanes()[0].state);
     }
 
     #[test]
