@@ -107,6 +107,11 @@ pub const ROWS_SKIPPED_PER_STEP_MAX: usize = 100_000;
 /// Units of work one backend may do in one `Server::run` call.
 pub const BACKEND_UNITS_PER_RUN_MAX: usize = 1_000_000;
 
+/// Rounds of the spec runner's settling after a step: each round runs every runnable backend
+/// until it blocks or ends, and wakes the ones it releases. A round that runs nobody ends the
+/// settling; two backends that kept waking each other would be an engine bug, not a hang.
+pub const SPEC_SETTLE_ROUNDS_MAX: usize = 10_000;
+
 /// Timers fired by one `Server::fire_timers` call.
 pub const TIMERS_PER_FIRING_MAX: usize = 10_000;
 

@@ -101,9 +101,10 @@ impl Tester {
     }
 
     /// Runs every runnable backend until none is: woken backends continue at once, as real
-    /// ones would.
+    /// ones would (at most [`SPEC_SETTLE_ROUNDS_MAX`](crate::limits::SPEC_SETTLE_ROUNDS_MAX)
+    /// rounds).
     fn settle(&mut self) {
-        loop {
+        for _ in 0..crate::limits::SPEC_SETTLE_ROUNDS_MAX {
             let runnable: Vec<Pid> = self
                 .srv
                 .sessions()

@@ -10,6 +10,61 @@ use lockstep::server::Event;
 /// per row. Purely presentational.
 pub const EVENTS_SHOWN_PER_MOVE_MAX: usize = 100;
 
+/// The most of an output shown in one block, in bytes: a run's output grows with every step and
+/// a spec's steps may print tables of thousands of rows, which a page would lay out whole. The
+/// rest is one download away.
+pub const OUTPUT_SHOWN_BYTES_MAX: usize = 64 * 1024;
+
+/// The part of `text` a block shows, cut at a line break within [`OUTPUT_SHOWN_BYTES_MAX`]: its
+/// end when `tail` (the run so far: the latest step matters), else its start; and the bytes
+/// left out.
+pub fn shown_part(text: &str, tail: bool) -> (&str, usize) {
+    if text.len() <= OUTPUT_SHOWN_BYTES_MAX {
+        return (text, 0);
+    }
+    let part = if tail {
+        let mut from = text.len() - OUTPUT_SHOWN_BYTES_MAX;
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let rest = &text[from..];
+        rest.find('\n').map_or(rest, |i| &rest[i + 1..])
+    } else {
+        let mut to = OUTPUT_SHOWN_BYTES_MAX;
+        while !text.is_char_boundary(to) {
+            to -= 1;
+        }
+        let head = &text[..to];
+        head.rfind('\n').map_or(head, |i| &head[..=i])
+    };
+    (part, text.len() - part.len())
+}
+
+/// An output block, cut to [`OUTPUT_SHOWN_BYTES_MAX`] with a line saying so and a download of
+/// the whole text.
+fn output_block(text: String, tail: bool, testid: &'static str, file: &'static str) -> AnyView {
+    let (part, left_out) = shown_part(&text, tail);
+    let part = part.to_string();
+    let note = (left_out > 0).then(|| {
+        let where_ = if tail { "earlier" } else { "later" };
+        let download = move |_| {
+            let _ = crate::export::offer_file(file, &text, "text/plain");
+        };
+        view! {
+            <p class="notice output-cut" data-testid=format!("{testid}-cut")>
+                {format!("{left_out} {where_} bytes are not shown. ")}
+                <button class="link-button" on:click=download>{format!("Download all of it ({file})")}</button>
+            </p>
+        }
+    });
+    let pre = view! { <pre class="tester-output" data-testid=testid>{part}</pre> };
+    if tail {
+        view! { {note} {pre} }.into_any()
+    } else {
+        view! { {pre} {note} }.into_any()
+    }
+}
+
 /// The isolation tester's output so far, and on demand the whole spec's output (every
 /// permutation, as `expected/NAME.out` records it).
 #[component]
@@ -49,7 +104,7 @@ pub fn TesterOutput(sandbox: SandboxSignal) -> impl IntoView {
             .into_any(),
             WholePhase::Done { result: Ok(out), .. } => view! {
                 <h3>"Every permutation"</h3>
-                <pre class="tester-output" data-testid="whole-output">{out}</pre>
+                {output_block(out, false, "whole-output", "expected.out")}
             }
             .into_any(),
             WholePhase::Done { result: Err(e), .. } => {
@@ -60,7 +115,7 @@ pub fn TesterOutput(sandbox: SandboxSignal) -> impl IntoView {
     view! {
         <section class="panel tester-panel">
             <h2>"isolationtester output"</h2>
-            <pre class="tester-output" data-testid="tester-output">{text}</pre>
+            {move || output_block(text(), true, "tester-output", "output.txt")}
             <button
                 class="whole-button"
                 data-testid="run-whole"
@@ -163,5 +218,37 @@ pub fn PostgresOutput(sandbox: SandboxSignal) -> impl IntoView {
                 </li>
             </ol>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_output_is_shown_whole() {
+        assert_eq!(shown_part("a\nb\n", true), ("a\nb\n", 0));
+    }
+
+    #[test]
+    fn a_long_output_shows_whole_lines_from_its_end_or_its_start() {
+        let line = "step s1: SELECT é FROM t;\n";
+        let text = line.repeat(OUTPUT_SHOWN_BYTES_MAX / line.len() * 3);
+        let (tail, left) = shown_part(&text, true);
+        assert!(tail.len() <= OUTPUT_SHOWN_BYTES_MAX && text.ends_with(tail));
+        assert!(tail.starts_with("step s1"), "whole lines");
+        assert_eq!(left + tail.len(), text.len());
+        let (head, left) = shown_part(&text, false);
+        assert!(head.len() <= OUTPUT_SHOWN_BYTES_MAX && text.starts_with(head));
+        assert!(head.ends_with('\n'), "whole lines");
+        assert_eq!(left + head.len(), text.len());
+    }
+
+    #[test]
+    fn one_huge_line_is_cut_at_a_character_boundary() {
+        let text = "é".repeat(OUTPUT_SHOWN_BYTES_MAX);
+        let (tail, _) = shown_part(&text, true);
+        let (head, _) = shown_part(&text, false);
+        assert!(!tail.is_empty() && !head.is_empty());
     }
 }
