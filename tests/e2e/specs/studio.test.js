@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import { siteAndBrowser, openPage } from '../support/browser.js';
 import { LessonPage, address, courseSlugs } from '../support/lesson-page.js';
 
@@ -156,7 +157,7 @@ test('a file that does not read says where, and the stage keeps the last version
   await context.close();
 });
 
-test('a starting point from the course, Undo, and a damaged link that says so', async () => {
+test('a starting point from the course, Undo, and links that are damaged or do not read say so', async () => {
   const { page, problems, context } = await openStudio();
   await page.getByTestId('studio-start').selectOption('lock-order');
   await page.waitForFunction(
@@ -172,6 +173,18 @@ test('a starting point from the course, Undo, and a damaged link that says so', 
   assert.match(await damaged.page.getByTestId('studio-link-problem').innerText(), /could not be read: the link's lesson is damaged/);
   assert.equal(await damaged.page.getByTestId('lesson-title').innerText(), 'Two transfers');
   await damaged.context.close();
+
+  // A link whose file does not read opens the file at its problem, in the page and embedded.
+  const broken = `1${zlib.deflateRawSync(Buffer.from('slug = "x"\ntitle = 3\n'), { level: 9 }).toString('base64url')}`;
+  const unreadable = await openPage(browser, site.url);
+  await unreadable.page.goto(studioUrl(`?lesson_src=${broken}`));
+  await unreadable.page.getByTestId('studio-problem').waitFor({ timeout: 30000 });
+  assert.match(await unreadable.page.getByTestId('studio-problem').innerText(), /^line 2, column 9: /);
+  assert.ok(await unreadable.page.getByTestId('studio-editor').isVisible(), 'the file is open');
+  await unreadable.page.goto(studioUrl(`?lesson_src=${broken}&embed=1`));
+  await unreadable.page.getByTestId('studio-problem').waitFor({ timeout: 30000 });
+  assert.match(await unreadable.page.getByTestId('studio-problem').innerText(), /does not read: line 2, column 9/);
+  await unreadable.context.close();
 
   // The course list links to the studio.
   const list = await openPage(browser, site.url);

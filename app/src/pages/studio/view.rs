@@ -125,11 +125,23 @@ pub fn StudioView() -> impl IntoView {
     };
     studio.read_now();
     if start.embed && start.lesson_src.is_some() {
-        // An embedded studio lesson is the lesson alone, as a course lesson's embed is.
-        return view! { {move || stage(studio)} }.into_any();
+        // An embedded studio lesson is the lesson alone, as a course lesson's embed is; a
+        // link whose file does not read says why.
+        let problem = move || {
+            studio.problem.get().map(|p| {
+                view! {
+                    <p class="notice error" data-testid="studio-problem" role="alert">
+                        {format!("This lesson's file does not read: {}", p.message)}
+                    </p>
+                }
+            })
+        };
+        return view! { {problem} {move || stage(studio)} }.into_any();
     }
-    // Someone who opens a shared lesson came to see it: the file waits behind a button.
-    let editing = RwSignal::new(start.lesson_src.is_none());
+    // Someone who opens a shared lesson came to see it: the file waits behind a button, unless
+    // it does not read, and then the file and its problem are what there is to see.
+    let readable = studio.shown.with_untracked(Option::is_some);
+    let editing = RwSignal::new(start.lesson_src.is_none() || !readable);
     view! {
         <section class="studio" data-testid="studio">
             <header class="studio-header">
