@@ -14,7 +14,7 @@ pub mod table;
 pub mod whole;
 
 pub use printed::{Printed, Report};
-pub use run::{PermutationRun, SessionProgress};
+pub use run::{PermutationRun, SessionProgress, Starting};
 pub use whole::{run, run_into, run_text, run_with, WholeRun};
 
 use crate::limits::{SPEC_BYTES_MAX, STEP_WAIT_SECONDS_MAX};

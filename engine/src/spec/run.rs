@@ -204,11 +204,26 @@ impl Tester {
     /// The start of a permutation: the global setup blocks on the control connection, then
     /// each session's setup on its own.
     pub(super) fn begin(&mut self) -> Result<(), String> {
-        let spec = Arc::clone(&self.spec);
         self.launched.clear();
         self.waiting.clear();
-        let control = self.control;
-        for sql in &spec.setup {
+        for block in 0..self.setup_blocks() {
+            self.setup_block(block)?;
+        }
+        Ok(())
+    }
+
+    /// How many setup blocks a permutation's start runs: the global ones, then those of the
+    /// sessions that have one.
+    pub(super) fn setup_blocks(&self) -> usize {
+        let sessions = self.spec.sessions.iter().filter(|s| s.setup.is_some());
+        self.spec.setup.len() + sessions.count()
+    }
+
+    /// Runs setup block `block` of [`Tester::setup_blocks`], in their order.
+    pub(super) fn setup_block(&mut self, block: usize) -> Result<(), String> {
+        let spec = Arc::clone(&self.spec);
+        if let Some(sql) = spec.setup.get(block) {
+            let control = self.control;
             let outcome = self.exec_blocking(control, sql)?;
             // The control connection's notices are not printed.
             self.srv.take_notices(control);
@@ -216,17 +231,21 @@ impl Tester {
                 return Err(format!("setup failed: {e}"));
             }
             self.print_last_result(&outcome);
+            return Ok(());
         }
-        for (i, session) in spec.sessions.iter().enumerate() {
-            if let Some(sql) = &session.setup {
-                let outcome = self.exec_blocking(self.conns[i], sql)?;
-                self.print_notices(i);
-                if let Some(e) = &outcome.error {
-                    return Err(format!("setup of session {} failed: {e}", session.name));
-                }
-                self.print_last_result(&outcome);
-            }
+        let with_setup = spec.sessions.iter().enumerate();
+        let Some((i, session, sql)) = with_setup
+            .filter_map(|(i, s)| s.setup.as_ref().map(|sql| (i, s, sql)))
+            .nth(block - spec.setup.len())
+        else {
+            return Err(format!("there is no setup block {block}"));
+        };
+        let outcome = self.exec_blocking(self.conns[i], sql)?;
+        self.print_notices(i);
+        if let Some(e) = &outcome.error {
+            return Err(format!("setup of session {} failed: {e}", session.name));
         }
+        self.print_last_result(&outcome);
         Ok(())
     }
 
@@ -488,20 +507,68 @@ pub struct PermutationRun {
     finished: bool,
 }
 
-impl PermutationRun {
-    /// Connects one backend per session and runs the spec's setup blocks. The spec must be
-    /// valid ([`Spec::parse`] validates); a failing setup is an error.
-    pub fn start(spec: Arc<Spec>, options: RunOptions) -> Result<PermutationRun, String> {
-        let mut tester = Tester::new(spec, options)?;
-        tester.begin()?;
+/// A permutation being started: its setup blocks run one [`Starting::run_next`] at a time.
+pub struct Starting {
+    tester: Tester,
+    /// The next block to run.
+    next: usize,
+    /// Blocks in all.
+    blocks: usize,
+}
+
+impl Starting {
+    /// Setup blocks in all: the global ones, then the sessions'.
+    pub fn blocks(&self) -> usize {
+        self.blocks
+    }
+
+    /// Setup blocks run so far.
+    pub fn done(&self) -> usize {
+        self.next
+    }
+
+    /// Runs the next setup block; `Ok(true)` once every block has run. A failing block is an
+    /// error, as it is for [`PermutationRun::start`].
+    pub fn run_next(&mut self) -> Result<bool, String> {
+        if self.next < self.blocks {
+            self.tester.setup_block(self.next)?;
+            self.next += 1;
+        }
+        Ok(self.next >= self.blocks)
+    }
+
+    /// The permutation, started: call once [`Starting::run_next`] has said every block ran.
+    pub fn into_run(self) -> PermutationRun {
         let mut run = PermutationRun {
-            tester,
+            tester: self.tester,
             body: String::new(),
             printed: Vec::new(),
             finished: false,
         };
         run.keep_printed();
-        Ok(run)
+        run
+    }
+}
+
+impl PermutationRun {
+    /// Connects one backend per session and runs the spec's setup blocks. The spec must be
+    /// valid ([`Spec::parse`] validates); a failing setup is an error.
+    pub fn start(spec: Arc<Spec>, options: RunOptions) -> Result<PermutationRun, String> {
+        let mut starting = PermutationRun::starting(spec, options)?;
+        while !starting.run_next()? {}
+        Ok(starting.into_run())
+    }
+
+    /// [`PermutationRun::start`], one setup block at a time: for a caller that must not hold
+    /// its thread for a whole setup (the sandbox page runs blocks within a frame's budget).
+    pub fn starting(spec: Arc<Spec>, options: RunOptions) -> Result<Starting, String> {
+        let tester = Tester::new(spec, options)?;
+        let blocks = tester.setup_blocks();
+        Ok(Starting {
+            tester,
+            next: 0,
+            blocks,
+        })
     }
 
     /// Moves what the tester printed since the last call into the body and its record.
@@ -626,257 +693,5 @@ impl PermutationRun {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::{run, run_text, run_with};
-
-    /// Specs written for Lockstep whose expected output came from PostgreSQL 15.18.
-    const CHECKED_AGAINST_POSTGRES: [(&str, &str, &str); 12] = [
-        (
-            "ser",
-            include_str!("testdata/ser.spec"),
-            include_str!("testdata/ser.out"),
-        ),
-        (
-            "dl4",
-            include_str!("testdata/dl4.spec"),
-            include_str!("testdata/dl4.out"),
-        ),
-        (
-            "rr2",
-            include_str!("testdata/rr2.spec"),
-            include_str!("testdata/rr2.out"),
-        ),
-        (
-            "misc",
-            include_str!("testdata/misc.spec"),
-            include_str!("testdata/misc.out"),
-        ),
-        (
-            "roa",
-            include_str!("testdata/roa.spec"),
-            include_str!("testdata/roa.out"),
-        ),
-        (
-            "errs",
-            include_str!("testdata/errs.spec"),
-            include_str!("testdata/errs.out"),
-        ),
-        (
-            "epq",
-            include_str!("testdata/epq.spec"),
-            include_str!("testdata/epq.out"),
-        ),
-        (
-            "sp",
-            include_str!("testdata/sp.spec"),
-            include_str!("testdata/sp.out"),
-        ),
-        (
-            "rr",
-            include_str!("testdata/rr.spec"),
-            include_str!("testdata/rr.out"),
-        ),
-        (
-            "lim",
-            include_str!("testdata/lim.spec"),
-            include_str!("testdata/lim.out"),
-        ),
-        (
-            "order",
-            include_str!("testdata/order.spec"),
-            include_str!("testdata/order.out"),
-        ),
-        (
-            "dl3",
-            include_str!("testdata/dl3.spec"),
-            include_str!("testdata/dl3.out"),
-        ),
-    ];
-
-    #[test]
-    fn specs_print_what_postgresql_printed() {
-        let options = RunOptions {
-            step_wait_max: Duration::from_secs(60),
-        };
-        for (name, text, expected) in CHECKED_AGAINST_POSTGRES {
-            let spec = Spec::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let actual = run_with(&spec, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(actual, expected, "{name}");
-        }
-    }
-
-    #[test]
-    fn a_permutation_run_entry_by_entry_prints_what_the_whole_run_prints_for_it() {
-        for (name, text, _) in CHECKED_AGAINST_POSTGRES {
-            let spec = Spec::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let whole = run(&spec).unwrap_or_else(|e| panic!("{name}: {e}"));
-            // The first permutation runs on a fresh server in both.
-            let header = "\nstarting permutation:";
-            let first_start = whole.find(header).expect("a permutation header") + 1;
-            let first_end = whole[first_start..]
-                .find(header)
-                .map_or(whole.len(), |i| first_start + i);
-            let first = spec.permutations_to_run().unwrap().remove(0);
-            let mut stepped = PermutationRun::start(Arc::new(spec), RunOptions::default())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            for entry in first.entries {
-                stepped.launch(entry).unwrap();
-            }
-            stepped.finish().unwrap();
-            assert_eq!(stepped.output(), &whole[..first_end], "{name}");
-            let pieces: String = stepped.printed().iter().map(|p| p.text.as_str()).collect();
-            assert_eq!(pieces, stepped.body(), "{name}");
-        }
-    }
-
-    #[test]
-    fn a_blocked_step_is_reported_waiting_and_its_session_shows_it() {
-        let text =
-            "setup { CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0); }
-            session s1
-            setup { BEGIN; }
-            step s1u { UPDATE t SET v = 1 WHERE id = 1; }
-            step s1c { COMMIT; }
-            session s2
-            setup { BEGIN; }
-            step s2u { UPDATE t SET v = 2 WHERE id = 1; }
-            step s2c { COMMIT; }";
-        let spec = Arc::new(Spec::parse(text).unwrap());
-        let mut stepped = PermutationRun::start(spec, RunOptions::default()).unwrap();
-        let entry = |s: &str| PermutationEntry {
-            step: s.to_string(),
-            markers: Vec::new(),
-        };
-        stepped.launch(entry("s1u")).unwrap();
-        let before = stepped.clone();
-        stepped.launch(entry("s2u")).unwrap();
-        assert!(stepped
-            .output()
-            .ends_with("step s2u: UPDATE t SET v = 2 WHERE id = 1; <waiting ...>\n"));
-        assert_eq!(
-            stepped.progress(),
-            vec![
-                SessionProgress::Idle,
-                SessionProgress::Waiting { step: "s2u".into() }
-            ]
-        );
-        assert_eq!(
-            stepped.printed().last().map(|p| &p.what),
-            Some(&Report::Launched {
-                step: "s2u".into(),
-                waiting: true
-            })
-        );
-        let printed_before = stepped.printed().len();
-        stepped.launch(entry("s1c")).unwrap();
-        assert!(stepped
-            .output()
-            .ends_with("step s1c: COMMIT;\nstep s2u: <... completed>\n"));
-        let reports: Vec<&Report> = stepped.printed()[printed_before..]
-            .iter()
-            .map(|p| &p.what)
-            .collect();
-        assert_eq!(
-            reports,
-            vec![
-                &Report::Launched {
-                    step: "s1c".into(),
-                    waiting: false
-                },
-                &Report::Completed { step: "s2u".into() }
-            ]
-        );
-        assert!(stepped
-            .output()
-            .contains("starting permutation: s1u s2u s1c\n"));
-        // A clone is a snapshot: the earlier state is untouched.
-        assert_eq!(before.launched().len(), 1);
-        assert!(!before.output().contains("s2u"));
-    }
-
-    #[test]
-    fn a_step_that_can_never_finish_is_cancelled_like_isolationtester_does() {
-        let text = "setup { CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); }
-            teardown { DROP TABLE t; }
-            session s1
-            setup { BEGIN; }
-            step s1a { SELECT * FROM t FOR UPDATE; }
-            step s1c { COMMIT; }
-            session s2
-            step s2a { SELECT * FROM t FOR UPDATE; }
-            step s2b { SELECT 1 AS one; }
-            permutation s1a s2a s2b s1c";
-        let out = run_text(text).unwrap();
-        assert!(
-            out.contains(
-                "isolationtester: canceling step s2a after 300 seconds\n\
-                 step s2a: <... completed>\n\
-                 ERROR:  canceling statement due to user request\n"
-            ),
-            "{out}"
-        );
-    }
-
-    #[test]
-    fn a_cancelled_step_is_recorded_as_cancelled_then_failed() {
-        let text = "setup { CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); }
-            session s1
-            setup { BEGIN; }
-            step s1a { SELECT * FROM t FOR UPDATE; }
-            session s2
-            step s2a { SELECT * FROM t FOR UPDATE; }
-            step s2b { SELECT 1 AS one; }";
-        let spec = Arc::new(Spec::parse(text).unwrap());
-        let mut stepped = PermutationRun::start(spec, RunOptions::default()).unwrap();
-        for step in ["s1a", "s2a", "s2b"] {
-            stepped
-                .launch(PermutationEntry {
-                    step: step.to_string(),
-                    markers: Vec::new(),
-                })
-                .unwrap();
-        }
-        let reports: Vec<&Report> = stepped.printed().iter().map(|p| &p.what).collect();
-        let cancelled = reports
-            .iter()
-            .position(|r| **r == Report::Cancelled { step: "s2a".into() })
-            .expect("s2a is cancelled");
-        assert_eq!(
-            stepped.printed()[cancelled].text,
-            "isolationtester: canceling step s2a after 300 seconds\n"
-        );
-        assert_eq!(
-            reports[cancelled + 1],
-            &Report::Completed { step: "s2a".into() }
-        );
-        match reports[cancelled + 2] {
-            Report::Error { step, error } => {
-                assert_eq!(step, "s2a");
-                assert_eq!(error.message, "canceling statement due to user request");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            reports[cancelled + 3],
-            &Report::Launched {
-                step: "s2b".into(),
-                waiting: false
-            }
-        );
-        assert_eq!(
-            reports[cancelled + 4],
-            &Report::Rows {
-                step: Some("s2b".into())
-            }
-        );
-    }
-
-    #[test]
-    fn bad_specs_are_errors_with_positions() {
-        let err = run_text("session s1\nstep a { SELECT 1; }\npermutation b").unwrap_err();
-        assert!(err.contains('b'), "{err}");
-        let err = run_text("setup { SELEC 1; }\nsession s1\nstep a { SELECT 1; }").unwrap_err();
-        assert!(err.contains("syntax error"), "{err}");
-    }
-}
+#[path = "run_tests.rs"]
+mod tests;

@@ -3,8 +3,9 @@
 // picker), and "Run every permutation" over hundreds of heavy permutations. For each, once the
 // page has drawn it keeps answering (a heartbeat never waits a second) while the link's run
 // replays and runs, no RuntimeError appears, and the bounded UI says how much it shows. The
-// first load (the spec's setup, listing its permutations) is measured apart, with a looser
-// bound: it still runs in one go.
+// first load is measured apart: the spec's setup runs a block at a time between frames, with
+// its progress shown, but the first drawing of the loaded run (here 19 tables of 200 row
+// versions each) is still one piece of work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
@@ -15,11 +16,13 @@ const { site, browser } = await siteAndBrowser();
 /** The longest the main thread may be held, in ms, before a heartbeat runs. */
 const HELD_MAX_MS = 1000;
 
+
 /**
- * The longest the page's first load may hold it: the spec's setup (here 190,000 row writes) and
- * the listing of its permutations still run in one go before the page first draws.
+ * The longest the first load may hold the main thread: one frame's setup blocks, then the first
+ * drawing of the loaded run in one go (about 1.2 s here for 3,800 table rows; the setup of
+ * 190,000 row writes held it 2.2 s when it ran in one go).
  */
-const LOAD_HELD_MAX_MS = 10000;
+const LOAD_HELD_MAX_MS = 2000;
 
 /** A spec as a `spec=` value: `1`, then its raw DEFLATE in base64url (link.rs). */
 function encode(text) {
@@ -92,14 +95,18 @@ async function openWatched(query) {
   });
   await page.goto(`${site.url}sandbox.html${query}`);
   await page.getByTestId('sandbox').waitFor({ timeout: 60000 });
-  // The load is measured apart; from here on the page must answer within HELD_MAX_MS.
-  const loadHeld = await page.evaluate(() => {
-    const held = window.__heldMax;
-    window.__heldMax = 0;
-    return held;
+  // The setup goes on in frames, saying how far it has come, until the spec is loaded.
+  await page.waitForFunction(() => !document.querySelector('[data-testid="setup-progress"]'), null, {
+    timeout: 120000,
+    polling: 100,
   });
-  console.log(`${query.slice(0, 40)}…: the load held the main thread ${Math.round(loadHeld)} ms`);
+  const loadHeld = await page.evaluate(() => window.__heldMax);
+  console.log(`${query.slice(0, 40)}…: the load held the main thread ${Math.round(loadHeld)} ms at most`);
   assert.ok(loadHeld < LOAD_HELD_MAX_MS, `the load held the main thread ${Math.round(loadHeld)} ms`);
+  // From here on the page must answer within HELD_MAX_MS.
+  await page.evaluate(() => {
+    window.__heldMax = 0;
+  });
   return { page, problems, context };
 }
 

@@ -3,7 +3,7 @@
 
 use super::address;
 use super::examples::{self, Origin, EXAMPLES};
-use super::signal::{load, Problem, SandboxSignal};
+use super::signal::{load, Loader, Problem, SandboxSignal};
 use crate::cursor;
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -15,13 +15,14 @@ pub fn SpecEditor(
     sandbox: SandboxSignal,
     problem: RwSignal<Option<Problem>>,
     link_problem: RwSignal<Option<String>>,
+    loader: Loader,
 ) -> impl IntoView {
     let area = NodeRef::<Textarea>::new();
     let share = RwSignal::new(None::<String>);
     let run = move || {
         share.set(None);
         let t = text.get_untracked();
-        load(&t, sandbox, problem);
+        load(&t, sandbox, problem, loader, || {});
         // Put the cursor where the problem is.
         if let (Some((line, column)), Some(el)) = (
             problem.with_untracked(|p| p.as_ref().and_then(|p| p.at)),

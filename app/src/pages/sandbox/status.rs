@@ -1,13 +1,24 @@
 //! The sandbox's `role="status"` line: where the run stands, in the words `deadlock`,
 //! `stalled`, `failed`, `anomaly`, `completed`, or what the last move did.
 
-use super::signal::{Problem, SandboxSignal};
+use super::signal::{Loader, Problem, SandboxSignal};
 use leptos::prelude::*;
 
 /// The status banner of the sandbox.
 #[component]
-pub fn SandboxStatus(sandbox: SandboxSignal, problem: RwSignal<Option<Problem>>) -> impl IntoView {
+pub fn SandboxStatus(
+    sandbox: SandboxSignal,
+    problem: RwSignal<Option<Problem>>,
+    loader: Loader,
+) -> impl IntoView {
     let state = move || {
+        if loader.progress.with(Option::is_some) {
+            return (
+                "loading",
+                "the spec's setup is running".to_string(),
+                String::new(),
+            );
+        }
         sandbox.with(|s| match s {
             Some(s) => {
                 let outcome = s.outcome();

@@ -8,7 +8,7 @@ use super::examples::EXAMPLES;
 use super::lanes::SessionLanes;
 use super::output::{PostgresOutput, TesterOutput};
 use super::replay::{self, ReplayProgress};
-use super::signal::{load, Problem, SandboxSignal};
+use super::signal::{load, Loader, Problem, SandboxSignal};
 use super::status::SandboxStatus;
 use super::wait_graph::SandboxWaitGraph;
 use crate::components::heap_tables::{HeapTables, ROWS_SHOWN_MAX};
@@ -26,11 +26,17 @@ pub fn SandboxView() -> impl IntoView {
     let text = RwSignal::new(first.clone());
     let problem = RwSignal::new(None::<Problem>);
     let sandbox: SandboxSignal = RwSignal::new(None);
-    load(&first, sandbox, problem);
-    // The link's run: at once when short, else in frames with progress (replay.rs).
+    let loader = Loader::new();
+    // The link's run, once the spec's setup has run: at once when short, else in frames with
+    // progress (replay.rs).
     let replaying = RwSignal::new(None::<ReplayProgress>);
     let cancel_replay = StoredValue::new(0_u64);
-    replay::start(sandbox, &request, replaying, cancel_replay);
+    {
+        let request = request.clone();
+        load(&first, sandbox, problem, loader, move || {
+            replay::start(sandbox, &request, replaying, cancel_replay);
+        });
+    }
     if let Some(e) = &request.link_error {
         problem.set(Some(Problem {
             message: format!(
@@ -79,6 +85,15 @@ pub fn SandboxView() -> impl IntoView {
     });
     let loaded = move || sandbox.with(|s| s.is_some());
     let idle = move || loaded() && replaying.with(Option::is_none);
+    let setup_notice = move || {
+        loader.progress.get().map(|(done, blocks)| {
+            view! {
+                <p class="notice" data-testid="setup-progress" role="status">
+                    {format!("running the spec's setup: {done} of {blocks} blocks")}
+                </p>
+            }
+        })
+    };
     let replay_notice = move || {
         replaying.get().map(|p| {
             view! {
@@ -105,11 +120,12 @@ pub fn SandboxView() -> impl IntoView {
             </header>
             <div class="lesson-grid">
                 <aside class="left">
-                    <SpecEditor text=text sandbox=sandbox problem=problem link_problem=link_problem/>
+                    <SpecEditor text=text sandbox=sandbox problem=problem link_problem=link_problem loader=loader/>
                 </aside>
                 <section class="center">
                     <div class="sticky">
-                        <SandboxStatus sandbox=sandbox problem=problem/>
+                        <SandboxStatus sandbox=sandbox problem=problem loader=loader/>
+                        {setup_notice}
                         {replay_notice}
                         <Show when=idle>
                             <SandboxControls sandbox=sandbox/>
