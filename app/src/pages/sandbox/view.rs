@@ -85,29 +85,6 @@ pub fn SandboxView() -> impl IntoView {
     });
     let loaded = move || sandbox.with(|s| s.is_some());
     let idle = move || loaded() && replaying.with(Option::is_none);
-    let setup_notice = move || {
-        loader.progress.get().map(|(done, blocks)| {
-            view! {
-                <p class="notice" data-testid="setup-progress" role="status">
-                    {format!("running the spec's setup: {done} of {blocks} blocks")}
-                </p>
-            }
-        })
-    };
-    let replay_notice = move || {
-        replaying.get().map(|p| {
-            view! {
-                <p class="notice" data-testid="replay-progress" role="status">
-                    {format!("replaying the link: {} of {} moves", p.done, p.total)}
-                    " "
-                    <button data-testid="replay-cancel" on:click=move |_| cancel_replay.update_value(|g| *g += 1)>
-                        "Stop here"
-                    </button>
-                </p>
-            }
-        })
-    };
-
     view! {
         <article class="lesson sandbox" data-testid="sandbox">
             <header class="lesson-header">
@@ -125,8 +102,8 @@ pub fn SandboxView() -> impl IntoView {
                 <section class="center">
                     <div class="sticky">
                         <SandboxStatus sandbox=sandbox problem=problem loader=loader/>
-                        {setup_notice}
-                        {replay_notice}
+                        {move || setup_notice(loader)}
+                        {move || replay_notice(replaying, cancel_replay)}
                         <Show when=idle>
                             <SandboxControls sandbox=sandbox/>
                         </Show>
@@ -147,4 +124,33 @@ pub fn SandboxView() -> impl IntoView {
             </div>
         </article>
     }
+}
+
+/// How far a heavy spec's setup has come, while it runs in frames.
+fn setup_notice(loader: Loader) -> Option<impl IntoView> {
+    loader.progress.get().map(|(done, blocks)| {
+        view! {
+            <p class="notice" data-testid="setup-progress" role="status">
+                {format!("running the spec's setup: {done} of {blocks} blocks")}
+            </p>
+        }
+    })
+}
+
+/// How far a long link's replay has come, with a way to stop it where it is.
+fn replay_notice(
+    replaying: RwSignal<Option<ReplayProgress>>,
+    cancel_replay: StoredValue<u64>,
+) -> Option<impl IntoView> {
+    replaying.get().map(|p| {
+        view! {
+            <p class="notice" data-testid="replay-progress" role="status">
+                {format!("replaying the link: {} of {} moves", p.done, p.total)}
+                " "
+                <button data-testid="replay-cancel" on:click=move |_| cancel_replay.update_value(|g| *g += 1)>
+                    "Stop here"
+                </button>
+            </p>
+        }
+    })
 }

@@ -317,58 +317,7 @@ fn FileEditor(studio: Studio) -> impl IntoView {
             });
         let _ = export::offer_file(&name, &studio.text.get_untracked(), "application/toml");
     };
-    let status = move || {
-        if let Some(problem) = studio.problem.get() {
-            let excerpt = problem.at.and_then(|(line, column)| {
-                let text = studio
-                    .text
-                    .with(|t| t.lines().nth(line - 1).map(str::to_string))?;
-                let caret = format!("{}^", " ".repeat(column.saturating_sub(1)));
-                Some(view! { <pre class="spec-excerpt">{text}"\n"{caret}</pre> })
-            });
-            let jump = problem.at.map(|_| view! {
-                <button class="link-button" data-testid="studio-go-to-problem" on:click=go_to_problem>"Go there"</button>
-            });
-            let kept = studio
-                .shown
-                .with(Option::is_some)
-                .then_some(" The stage shows the last version that read.");
-            return view! {
-                <div class="notice error" data-testid="studio-problem" role="alert">
-                    <strong>{problem.message}</strong>
-                    {kept}
-                    " "
-                    {jump}
-                    {excerpt}
-                </div>
-            }
-            .into_any();
-        }
-        let Some(shown) = studio.shown.get() else {
-            return ().into_any();
-        };
-        let lesson = shown.lesson;
-        let fixes = lesson.fixes.len();
-        let said = format!(
-            "✓ Reads as a lesson: “{}”, {} task{}, {} fix{}.",
-            lesson.title,
-            lesson.scenario.tasks.len(),
-            if lesson.scenario.tasks.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            fixes,
-            if fixes == 1 { "" } else { "es" },
-        );
-        let too_long = shown.authored.link.err().map(|why| {
-            format!(" It cannot travel in a link ({why}): download the file to keep it.")
-        });
-        view! {
-            <p class="studio-status" data-testid="studio-status" role="status">{said}{too_long}</p>
-        }
-        .into_any()
-    };
+    let status = move || file_status(studio, go_to_problem);
     view! {
         <div class="studio-editor-panel">
             <div class="studio-bar">
@@ -398,4 +347,63 @@ fn FileEditor(studio: Studio) -> impl IntoView {
             {status}
         </div>
     }
+}
+
+/// What the editor says of the file: its problem (with its place and a way there), or what it
+/// reads as.
+fn file_status(
+    studio: Studio,
+    go_to_problem: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
+) -> AnyView {
+    if let Some(problem) = studio.problem.get() {
+        let excerpt = problem.at.and_then(|(line, column)| {
+            let text = studio
+                .text
+                .with(|t| t.lines().nth(line - 1).map(str::to_string))?;
+            let caret = format!("{}^", " ".repeat(column.saturating_sub(1)));
+            Some(view! { <pre class="spec-excerpt">{text}"\n"{caret}</pre> })
+        });
+        let jump = problem.at.map(|_| view! {
+            <button class="link-button" data-testid="studio-go-to-problem" on:click=go_to_problem>"Go there"</button>
+        });
+        let kept = studio
+            .shown
+            .with(Option::is_some)
+            .then_some(" The stage shows the last version that read.");
+        return view! {
+            <div class="notice error" data-testid="studio-problem" role="alert">
+                <strong>{problem.message}</strong>
+                {kept}
+                " "
+                {jump}
+                {excerpt}
+            </div>
+        }
+        .into_any();
+    }
+    let Some(shown) = studio.shown.get() else {
+        return ().into_any();
+    };
+    let lesson = shown.lesson;
+    let fixes = lesson.fixes.len();
+    let said = format!(
+        "✓ Reads as a lesson: “{}”, {} task{}, {} fix{}.",
+        lesson.title,
+        lesson.scenario.tasks.len(),
+        if lesson.scenario.tasks.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        fixes,
+        if fixes == 1 { "" } else { "es" },
+    );
+    let too_long =
+        shown.authored.link.err().map(|why| {
+            format!(" It cannot travel in a link ({why}): download the file to keep it.")
+        });
+    view! {
+        <p class="studio-status" data-testid="studio-status" role="status">{said}{too_long}</p>
+    }
+    .into_any()
 }
