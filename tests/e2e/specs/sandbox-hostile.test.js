@@ -4,7 +4,7 @@
 // page has drawn it keeps answering (a heartbeat never waits a second) while the link's run
 // replays and runs, no RuntimeError appears, and the bounded UI says how much it shows. The
 // first load is measured apart: the spec's setup runs a block at a time between frames, with
-// its progress shown, but the first drawing of the loaded run (here 19 tables of 200 row
+// its progress shown, but the first drawing of the loaded run (here 19 tables of 100 row
 // versions each) is still one piece of work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,8 +19,9 @@ const HELD_MAX_MS = 1000;
 
 /**
  * The longest the first load may hold the main thread: one frame's setup blocks, then the first
- * drawing of the loaded run in one go (about 1.2 s here for 3,800 table rows; the setup of
- * 190,000 row writes held it 2.2 s when it ran in one go).
+ * drawing of the loaded run in one go. Measured on a 2-core machine: 0.6-0.9 s with 1,900 table
+ * rows drawn (1.0-1.2 s with 3,800; 2.2 s when the setup of 190,000 row writes ran in one go).
+ * The bound leaves room for a busy machine; the figure is printed for every link.
  */
 const LOAD_HELD_MAX_MS = 2000;
 
@@ -160,10 +161,10 @@ test('tables of 10,000 row versions show their first rows and say how many there
   assert.equal(await notes.count(), 19);
   assert.equal(
     await page.getByTestId('rows-shown-t1').innerText(),
-    'showing the first 200 of 10000 row versions',
+    'showing the first 100 of 10000 row versions',
   );
-  assert.equal(await page.locator('[data-testid="table-t1"] tbody tr').count(), 200);
-  assert.ok((await page.locator('tr.tuple').count()) <= 19 * 200);
+  assert.equal(await page.locator('[data-testid="table-t1"] tbody tr').count(), 100);
+  assert.ok((await page.locator('tr.tuple').count()) <= 19 * 100);
   assertNoRuntimeError(problems);
   await context.close();
 });

@@ -124,7 +124,7 @@ fn the_tables_panel_reads_only_the_versions_it_shows() {
     );
     assert_eq!(
         rows_shown_note(ROWS_SHOWN_MAX, 500).as_deref(),
-        Some("showing the first 200 of 500 row versions")
+        Some("showing the first 100 of 500 row versions")
     );
     // A lesson's small table shows every version, with no note.
     assert_eq!(rows_shown_note(7, 7), None);
