@@ -15,7 +15,7 @@ pub fn ActivityPanel() -> impl IntoView {
         session.with(|s| {
             let world = s.world();
             let names = s.pid_names();
-            let server = &world.server;
+            let server = world.server();
             server
                 .sessions()
                 .map(|pid| {

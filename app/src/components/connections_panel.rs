@@ -2,7 +2,7 @@
 //! ReadyForQuery the driver read, and the protocol messages in flight each way (lib/pq and pgx
 //! speak the extended query protocol: Parse, Bind, Execute, Sync; replies up to ReadyForQuery).
 
-use crate::player::{depend_on, SessionSignal};
+use crate::player::SessionSignal;
 use leptos::prelude::*;
 use lockstep::world::{BackendState, TxStatus};
 
@@ -10,21 +10,15 @@ use lockstep::world::{BackendState, TxStatus};
 #[component]
 pub fn ConnectionsPanel() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
-    // Re-render only on a step that changed a connection (task names never change).
-    let connections = Memo::new(move |_| session.with(|s| s.world().connections.clone()));
+    // Re-render only on a step that changed what a connection shows (task names never change).
+    let connections = Memo::new(move |_| session.with(|s| s.world().connection_views()));
     let cards = move || {
-        depend_on(connections);
+        let views = connections.get();
         session.with_untracked(|s| {
-            let world = s.world();
-            world
-                .connections
-                .values()
+            views
+                .into_iter()
                 .map(|c| {
-                    let pool = world
-                        .pools
-                        .get(c.pool.0 as usize)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default();
+                    let pool = &c.pool_name;
                     let holder = c
                         .holder
                         .map(|t| format!("held by {}", s.task_name(t)))
@@ -55,12 +49,12 @@ pub fn ConnectionsPanel() -> impl IntoView {
                     let to_backend: Vec<AnyView> = c
                         .to_backend
                         .iter()
-                        .map(|m| view! { <li class="msg fe">{m.to_string()}</li> }.into_any())
+                        .map(|m| view! { <li class="msg fe">{m.clone()}</li> }.into_any())
                         .collect();
                     let mut to_frontend: Vec<AnyView> = c
                         .to_frontend
                         .iter()
-                        .map(|m| view! { <li class="msg be">{m.to_string()}</li> }.into_any())
+                        .map(|m| view! { <li class="msg be">{m.clone()}</li> }.into_any())
                         .collect();
                     if let Some(saved) = &c.saved {
                         to_frontend.insert(

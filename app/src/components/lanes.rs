@@ -50,7 +50,7 @@ pub fn Lanes() -> impl IntoView {
             .map(|lane| lane_button(lane, noun, session, player))
             .collect::<Vec<_>>()
     };
-    let clock = move || session.with(|s| format!("clock {}", s.world().now));
+    let clock = move || session.with(|s| format!("clock {}", s.world().now()));
     view! {
         <section class="panel lanes-panel">
             <h2>"Tasks" <span class="clock" data-testid="clock">{clock}</span></h2>
@@ -98,7 +98,7 @@ fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
             let held: Vec<_> = t
                 .connections
                 .iter()
-                .filter_map(|c| world.connections.get(c))
+                .filter_map(|c| world.connection_view(*c))
                 .collect();
             let conns = held
                 .iter()

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 pub fn LocksPanel() -> impl IntoView {
     let session = expect_context::<SessionSignal>();
     // Memos: the table re-renders only on a step that changed a lock.
-    let locks = Memo::new(move |_| session.with(|s| s.world().server.locks()));
+    let locks = Memo::new(move |_| session.with(|s| s.world().server().locks()));
     let names = Memo::new(move |_| session.with(|s| s.pid_names()));
     view! { <PgLocks locks=locks.into() names=names.into()/> }
 }

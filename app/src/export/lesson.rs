@@ -12,11 +12,10 @@ pub fn label(s: &Session, node: WaitNode) -> String {
     match node {
         WaitNode::Task(t) => s.task_name(t),
         WaitNode::Pool(p) => world
-            .pools
-            .get(p.0 as usize)
-            .map(|pool| format!("pool {}", pool.name))
+            .pool_name(p)
+            .map(|name| format!("pool {name}"))
             .unwrap_or_else(|| p.to_string()),
-        WaitNode::Connection(c) => match world.connections.get(&c).and_then(|c| c.holder) {
+        WaitNode::Connection(c) => match world.connection_view(c).and_then(|c| c.holder) {
             Some(holder) => format!("{c} · {}", s.task_name(holder)),
             None => c.to_string(),
         },
@@ -26,7 +25,7 @@ pub fn label(s: &Session, node: WaitNode) -> String {
 /// The lesson's run so far as a sequence diagram: one lane per task.
 pub fn lesson_timeline(s: &Session) -> SequenceDiagram {
     let world = s.world();
-    let lanes: Vec<String> = world.tasks.iter().map(|t| t.name.clone()).collect();
+    let lanes: Vec<String> = world.task_views().into_iter().map(|t| t.name).collect();
     let names = s.pid_names();
     let lane_of_pid = |pid: &server::Pid| {
         names

@@ -92,14 +92,14 @@ fn a_lesson_timeline_has_one_lane_per_task() {
     let mut session = Session::new(lesson, None).unwrap();
     while session.step() {}
     let diagram = lesson_timeline(&session);
-    assert_eq!(diagram.lanes.len(), session.world().tasks.len());
+    assert_eq!(diagram.lanes.len(), session.world().task_views().len());
     let svg = timeline_svg(&diagram);
     let doc = parse(&svg);
     let lanes = doc
         .descendants()
         .filter(|n| n.attribute("class") == Some("lane"))
         .count();
-    assert_eq!(lanes, session.world().tasks.len());
+    assert_eq!(lanes, session.world().task_views().len());
     assert!(diagram.rows.iter().any(|r| r.kind == RowKind::Error));
 }
 

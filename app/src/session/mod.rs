@@ -560,11 +560,10 @@ impl Session {
     pub fn pid_names(&self) -> BTreeMap<Pid, String> {
         let world = self.world();
         let mut names = BTreeMap::new();
-        for conn in world.connections.values() {
+        // Every task a connection or an event names is one of the world's tasks.
+        for conn in world.connection_views() {
             if let Some(task) = conn.holder.or(conn.locked_by) {
-                if let Some(t) = world.tasks.get(task.0 as usize) {
-                    names.insert(conn.pid, t.name.clone());
-                }
+                names.insert(conn.pid, world.task_name(task));
             }
         }
         // A connection given back to its pool no longer names its task; the events still do.
@@ -574,9 +573,7 @@ impl Session {
                     task: Some(t), pid, ..
                 } = e
                 {
-                    if let Some(task) = world.tasks.get(t.0 as usize) {
-                        names.entry(*pid).or_insert_with(|| task.name.clone());
-                    }
+                    names.entry(*pid).or_insert_with(|| world.task_name(*t));
                 }
             }
         }

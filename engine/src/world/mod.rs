@@ -48,7 +48,7 @@ pub use scenario::{
 };
 pub use schedule::{Choice, Move, Schedule, ScheduleParseError, TaskId};
 pub use setups::Setups;
-pub use view::{BlockReason, TaskState, TaskView};
+pub use view::{BlockReason, ConnectionView, PoolView, SlotView, TaskState, TaskView};
 
 use crate::server::{Pid, Server};
 use crate::time::{Duration, Instant};
@@ -187,24 +187,24 @@ pub struct World {
     scenario: Shared<Scenario>,
     labels: Shared<Vec<BTreeMap<String, usize>>>,
     /// The PostgreSQL server.
-    pub server: Server,
+    pub(crate) server: Server,
     /// The virtual clock.
-    pub now: Instant,
+    pub(crate) now: Instant,
     rng: SplitMix64,
     /// The pools, in scenario order.
-    pub pools: Vec<Pool>,
+    pub(crate) pools: Vec<Pool>,
     /// Open connections.
-    pub connections: BTreeMap<ConnId, Connection>,
+    pub(crate) connections: BTreeMap<ConnId, Connection>,
     /// Every task, in id order.
-    pub tasks: Vec<Task>,
+    pub(crate) tasks: Vec<Task>,
     /// Transaction handles.
-    pub transactions: BTreeMap<TxId, Transaction>,
+    pub(crate) transactions: BTreeMap<TxId, Transaction>,
     /// Rows cursors.
-    pub rows: BTreeMap<RowsId, Rows>,
+    pub(crate) rows: BTreeMap<RowsId, Rows>,
     /// Contexts, by id.
-    pub contexts: Vec<Context>,
+    pub(crate) contexts: Vec<Context>,
     /// Values recorded for the invariants.
-    pub records: Vec<Record>,
+    pub(crate) records: Vec<Record>,
     next_conn: u32,
 }
 

@@ -39,11 +39,10 @@ fn leaked_transaction_default_schedule_leaves_the_lock_idle_in_transaction_until
         Event::Server(server::Event::Log { line, .. })
             if line == "FATAL:  sorry, too many clients already"
     )));
-    let c5 = &world.tasks[world.task_named("C5").unwrap().0 as usize];
+    let c5 = world.task_error(world.task_named("C5").unwrap());
     assert!(
-        matches!(&c5.life, Life::Finished { error: Some(e) } if e.text == "pq: sorry, too many clients already"),
-        "{:?}",
-        c5.life
+        matches!(&c5, Some(e) if e.text == "pq: sorry, too many clients already"),
+        "{c5:?}"
     );
 }
 
@@ -80,9 +79,9 @@ fn leaked_transaction_every_fix_releases_the_lock_and_every_request_finishes() {
         // Whoever is last may still hold the lock only under the idle timeout (until it
         // fires); every code fix leaves no session in a transaction.
         if slug != "idle-in-transaction-timeout" {
-            for pid in world.server.sessions() {
+            for pid in world.server().sessions() {
                 assert!(
-                    matches!(world.server.state(pid), server::SessionState::Idle),
+                    matches!(world.server().state(pid), server::SessionState::Idle),
                     "{slug}: {pid}"
                 );
             }
@@ -107,11 +106,10 @@ fn leaked_transaction_idle_timeout_terminates_each_leaked_session() {
 #[test]
 fn leaked_transaction_return_error_answers_the_retry_with_an_error_that_is_not_a_failure() {
     let (world, _) = play_bug("leaked-transaction", Some("return-error"));
-    let c2 = &world.tasks[world.task_named("C2").unwrap().0 as usize];
+    let c2 = world.task_error(world.task_named("C2").unwrap());
     assert!(
-        matches!(&c2.life, Life::Finished { error: Some(e) } if e.text == "subscription already cancelled"),
-        "{:?}",
-        c2.life
+        matches!(&c2, Some(e) if e.text == "subscription already cancelled"),
+        "{c2:?}"
     );
     assert!(violations(&world).is_empty());
 }

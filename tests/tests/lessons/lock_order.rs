@@ -35,8 +35,8 @@ fn lock_order_default_schedule_deadlocks_and_postgres_aborts_worker_a() {
     // The retry fix branches on this, not on the words.
     assert_eq!(failed_sqlstate(&world, "A").as_deref(), Some("40P01"));
     // Leaving atomic() with the exception rolled A back: no session is left in a transaction.
-    for pid in world.server.sessions() {
-        let state = world.server.state(pid);
+    for pid in world.server().sessions() {
+        let state = world.server().state(pid);
         assert!(
             matches!(state, server::SessionState::Idle),
             "{pid}: {state:?}"
@@ -177,7 +177,8 @@ fn lock_order_retry_can_collide_again_when_the_victim_outruns_the_woken_worker()
     assert_eq!(errors.len(), 3, "{errors:?}");
     assert!(!finished_ok(&world, "A") && finished_ok(&world, "B"));
     assert!(
-        world.now >= lockstep::time::Instant::START + lockstep::time::Duration::from_millis(3_000)
+        world.now()
+            >= lockstep::time::Instant::START + lockstep::time::Duration::from_millis(3_000)
     );
     assert!(
         violations(&world).iter().any(|v| v.contains("3 were")),

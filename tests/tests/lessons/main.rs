@@ -4,7 +4,7 @@
 
 use lockstep::explore::world::{check_lesson, ScenarioCheck};
 use lockstep::server;
-use lockstep::world::{task::Life, Choice, Event, Move, Schedule, Status, World};
+use lockstep::world::{Choice, Event, Move, Schedule, Status, TaskState, World};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -52,26 +52,21 @@ fn server_errors(events: &[Event]) -> Vec<&server::PgError> {
 
 /// The error a task finished with, in full (the driver's words).
 fn failure(world: &World, task: &str) -> Option<String> {
-    match &world.tasks[world.task_named(task).unwrap().0 as usize].life {
-        Life::Finished { error: Some(e) } => Some(e.text.clone()),
-        _ => None,
-    }
+    world
+        .task_error(world.task_named(task).unwrap())
+        .map(|e| e.text)
 }
 
 /// The SQLSTATE of the server error a task finished with.
 fn failed_sqlstate(world: &World, task: &str) -> Option<String> {
-    match &world.tasks[world.task_named(task).unwrap().0 as usize].life {
-        Life::Finished { error: Some(e) } => e.sqlstate.clone(),
-        _ => None,
-    }
+    world
+        .task_error(world.task_named(task).unwrap())
+        .and_then(|e| e.sqlstate)
 }
 
 fn finished_ok(world: &World, task: &str) -> bool {
     let id = world.task_named(task).unwrap();
-    matches!(
-        world.tasks[id.0 as usize].life,
-        Life::Finished { error: None }
-    )
+    matches!(world.task_views()[id.0 as usize].state, TaskState::Finished)
 }
 
 /// The checker's verdicts on a lesson, computed once per lesson for all the tests that ask.

@@ -36,9 +36,9 @@ fn pool_exhaustion_default_schedule_hangs_with_every_request_in_acquire_and_post
             view.name
         );
     }
-    for pid in world.server.sessions() {
+    for pid in world.server().sessions() {
         assert!(matches!(
-            world.server.state(pid),
+            world.server().state(pid),
             server::SessionState::Idle
         ));
     }
@@ -132,5 +132,6 @@ fn pool_exhaustion_acquire_timeout_turns_the_hang_into_deadline_errors() {
             "{broken:?}"
         );
     }
-    assert_eq!(world.pools[0].idle.len(), world.pools[0].open.len());
+    let pool = &world.pool_views()[0];
+    assert_eq!(pool.idle.len(), pool.open.len());
 }

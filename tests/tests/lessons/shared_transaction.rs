@@ -13,7 +13,7 @@ fn shared_transaction_default_schedule_desynchronises_the_socket_and_the_order_i
     let sent_by: std::collections::BTreeSet<String> = events
         .iter()
         .filter_map(|e| match e {
-            Event::MessageSent { task, .. } => Some(world.tasks[task.0 as usize].name.clone()),
+            Event::MessageSent { task, .. } => Some(world.task_name(*task)),
             _ => None,
         })
         .collect();

@@ -8,6 +8,7 @@ mod lock_order;
 mod pool_exhaustion;
 mod read_skew;
 mod shared_transaction;
+mod views;
 
 fn scenario(value: serde_json::Value) -> Scenario {
     serde_json::from_value(value).expect("scenario")

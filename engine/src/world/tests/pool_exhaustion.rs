@@ -5,7 +5,7 @@
 use super::*;
 
 /// Runs `task` alone until its inner query waits for the pool.
-fn run_to_second_acquire(world: &mut World, task: &str) -> Vec<Event> {
+pub(super) fn run_to_second_acquire(world: &mut World, task: &str) -> Vec<Event> {
     let id = world.task_named(task).unwrap();
     let mut events = Vec::new();
     for _ in 0..50 {
