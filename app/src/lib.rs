@@ -1,6 +1,6 @@
-//! Lockstep's browser playground: the lesson pages and the sandbox page, each its own bundle
-//! (`src/bin/`), and the explorer in a Web Worker (the `worker/` crate) that
-//! [`checker`] starts on the first "Check every schedule".
+//! Lockstep's browser playground: the lesson pages, the sandbox page and the studio page, each
+//! its own bundle (`src/bin/`), and the explorer in a Web Worker (the `worker/` crate) that
+//! [`checker`] starts on the first check.
 //!
 //! Engine state lives in one place, a [`session::Session`] held in a signal provided by
 //! context ([`player`]); [`pages`] build it and lay out the panels of `components/`, which read
