@@ -18,15 +18,6 @@ pub fn rows_shown_note(shown: usize, versions: usize) -> Option<String> {
     (versions > shown).then(|| format!("showing the first {shown} of {versions} row versions"))
 }
 
-fn strength_label(s: RowLockStrength) -> &'static str {
-    match s {
-        RowLockStrength::KeyShare => "FOR KEY SHARE",
-        RowLockStrength::Share => "FOR SHARE",
-        RowLockStrength::NoKeyUpdate => "FOR NO KEY UPDATE",
-        RowLockStrength::Update => "FOR UPDATE",
-    }
-}
-
 /// One tuple version as a table row: ctid, xmin, xmax, the values and the lock badges; marked
 /// `changed` when it differs from the same ctid in `old` (the table before the move).
 fn tuple_row(t: &TupleView, old: Option<&TableView>, names: &BTreeMap<Pid, String>) -> AnyView {
@@ -70,7 +61,11 @@ fn tuple_row(t: &TupleView, old: Option<&TableView>, names: &BTreeMap<Pid, Strin
             } else {
                 (
                     "badge lock",
-                    format!("{} · {holder} · xid {}", strength_label(x.strength), x.xid),
+                    format!(
+                        "{} · {holder} · xid {}",
+                        RowLockStrength::sql(x.strength),
+                        x.xid
+                    ),
                 )
             };
             view! { <span class=class title="held row lock">{text}</span> }.into_any()

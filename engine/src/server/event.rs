@@ -187,15 +187,6 @@ pub enum Event {
     },
 }
 
-fn strength_name(s: RowLockStrength) -> &'static str {
-    match s {
-        RowLockStrength::KeyShare => "FOR KEY SHARE",
-        RowLockStrength::Share => "FOR SHARE",
-        RowLockStrength::NoKeyUpdate => "FOR NO KEY UPDATE",
-        RowLockStrength::Update => "FOR UPDATE",
-    }
-}
-
 impl Event {
     /// One plain-English line for learners.
     pub fn narration(&self) -> String {
@@ -263,7 +254,7 @@ impl Event {
                 "Backend {pid} locks row ({},{}) of {table} {}.",
                 ctid.0,
                 ctid.1,
-                strength_name(*strength)
+                RowLockStrength::sql(*strength)
             ),
             Event::TupleWritten {
                 pid,

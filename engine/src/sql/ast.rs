@@ -269,6 +269,18 @@ pub enum RowLockStrength {
     Update,
 }
 
+impl RowLockStrength {
+    /// The clause as SQL writes it (`FOR NO KEY UPDATE`), as PostgreSQL names the mode.
+    pub fn sql(self) -> &'static str {
+        match self {
+            RowLockStrength::KeyShare => "FOR KEY SHARE",
+            RowLockStrength::Share => "FOR SHARE",
+            RowLockStrength::NoKeyUpdate => "FOR NO KEY UPDATE",
+            RowLockStrength::Update => "FOR UPDATE",
+        }
+    }
+}
+
 /// How a row lock behaves when the row is locked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WaitPolicy {
