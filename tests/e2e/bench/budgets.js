@@ -7,7 +7,10 @@
 //   check    the longest main-thread task while "Check every schedule" runs (target: under
 //            50 ms, the explorer being in a worker)
 //   step     one Step in the browser, engine plus render: click, every reactive update and a
-//            forced layout (p50/p95/max over every step of every lesson; target: p95 under 8 ms)
+//            forced layout (p50/p95/max over every step of every lesson; target: p95 under 8 ms);
+//            then the main thread's work per Step in a Chromium trace, the frame it draws
+//            included (style, layout, paint, the address and anything else the step set off),
+//            with the Steps spaced out so each is measured alone
 //   play     for every lesson and fix: the Steps Play takes to the outcome and the seconds from
 //            pressing Play to the outcome at the default speed, pausing at key moments turned
 //            off (target: under 15 s each)
@@ -103,6 +106,63 @@ async function startTime(browser, url, slug) {
   }
   times.sort((a, b) => a - b);
   return times;
+}
+
+/**
+ * Steps the lesson's default schedule to its end with a pause after each Step, tracing the
+ * renderer: for each Step, the milliseconds its main thread was busy from the click until the
+ * next click (every top-level task: the click, effects, timers, animation frames, style,
+ * layout, paint). A busy machine stretches a task, but unlike `stepTimes` no figure includes
+ * time spent waiting for the next frame.
+ */
+async function stepWork(browser, url, slug) {
+  const { page, context, problems } = await openPage(browser, url);
+  await page.goto(`${url}?lesson=${slug}`);
+  await page.getByTestId('step').waitFor({ timeout: 30000 });
+  const cdp = await context.newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const complete = new Promise((resolve) => cdp.on('Tracing.tracingComplete', resolve));
+  await cdp.send('Tracing.start', {
+    categories: 'devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing',
+    transferMode: 'ReportEvents',
+  });
+  await page.evaluate(async (max) => {
+    const finals = ['deadlock', 'stalled', 'failed', 'anomaly', 'completed'];
+    const status = () => document.querySelector('[data-testid="status"]')?.dataset.outcome;
+    const button = document.querySelector('[data-testid="step"]');
+    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const idle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let n = 0; !finals.includes(status()) && n < max && !button.disabled; n++) {
+      performance.mark('lockstep-step');
+      button.click();
+      await frame();
+      await frame();
+      await idle(40);
+    }
+    performance.mark('lockstep-step');
+  }, MAX_STEPS_PER_LESSON);
+  await cdp.send('Tracing.end');
+  await complete;
+  await context.close();
+  if (problems.length) throw new Error(`${slug}: ${problems.join('; ')}`);
+  const marks = events.filter((e) => e.name === 'lockstep-step').sort((a, b) => a.ts - b.ts);
+  if (marks.length < 2) return [];
+  const { pid, tid } = marks[0];
+  const tasks = events
+    .filter((e) => e.ph === 'X' && e.pid === pid && e.tid === tid && e.dur)
+    .sort((a, b) => a.ts - b.ts);
+  const work = new Array(marks.length - 1).fill(0);
+  let end = -Infinity;
+  let step = 0;
+  for (const task of tasks) {
+    if (task.ts < end) continue; // inside a task already counted
+    end = task.ts + task.dur;
+    while (step < work.length && task.ts >= marks[step + 1].ts) step++;
+    if (step >= work.length) break;
+    if (task.ts >= marks[0].ts) work[step] += task.dur / 1000;
+  }
+  return work;
 }
 
 /** Steps the lesson's default schedule to its end, timing each step inside the page. */
@@ -257,6 +317,14 @@ try {
     console.log(
       `step: all lessons ${all.length} steps, p50 ${percentile(all, 50).toFixed(2)} ms, ` +
         `p95 ${p95.toFixed(2)} ms (target ${STEP_P95_TARGET_MS} ms: ${p95 <= STEP_P95_TARGET_MS ? 'within' : 'OVER'})`,
+    );
+    const work = [];
+    for (const slug of lessons) work.push(...(await stepWork(browser, site.url, slug)));
+    work.sort((a, b) => a - b);
+    console.log(
+      `step: main-thread work per Step, the frame it draws included, ${work.length} steps spaced apart: ` +
+        `p50 ${percentile(work, 50).toFixed(2)} ms, p95 ${percentile(work, 95).toFixed(2)} ms, ` +
+        `max ${work[work.length - 1].toFixed(2)} ms`,
     );
   }
 } finally {
