@@ -11,6 +11,7 @@ use lockstep::explore::STATES_MAX_DEFAULT;
 use lockstep::lesson::KnobValues;
 pub use lockstep_worker::{CheckLine, CheckResult, FoundFailure};
 use lockstep_worker::{Reply, Request};
+use serde::Serialize;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
@@ -162,7 +163,7 @@ impl Checker {
             first_failure: self.first_failure,
             states_max: self.states_max,
         };
-        let text = serde_json::to_string(&request).expect("requests serialize");
+        let text = request_text(&request);
         self.phase.set(CheckPhase::Running {
             states: 0,
             transitions: 0,
@@ -220,7 +221,7 @@ impl Checker {
                 .data()
                 .as_string()
                 .unwrap_or_default();
-            match serde_json::from_str::<Reply>(&text) {
+            match reply_of(&text) {
                 Ok(reply) => self.hear(reply),
                 Err(e) => self.break_with(format!("the checker said something unreadable: {e}")),
             }
@@ -310,4 +311,22 @@ pub fn thousands(n: impl ToString) -> String {
         out.push(c);
     }
     out
+}
+
+/// A request as the text the worker reads (JSON), written by the browser's `JSON.stringify`:
+/// the page carries no JSON writer or reader of its own.
+fn request_text(request: &Request) -> String {
+    let value = request
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .expect("requests serialize");
+    js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .expect("a request is plain data")
+}
+
+/// A reply from the worker's text, read by the browser's `JSON.parse`.
+fn reply_of(text: &str) -> Result<Reply, String> {
+    let value = js_sys::JSON::parse(text).map_err(|e| format!("{e:?}"))?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }

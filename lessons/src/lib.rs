@@ -40,12 +40,27 @@ pub fn load() -> Result<Vec<Lesson>, LessonError> {
                 message,
                 at: None,
             };
-            let lesson: Lesson = serde_json::from_str(json).map_err(|e| error(e.to_string()))?;
+            let lesson = from_json(json).map_err(error)?;
             validate(&lesson).map_err(error)?;
             lockstep::lesson::check_folder(&lesson, slug).map_err(error)?;
             Ok(lesson)
         })
         .collect()
+}
+
+/// A lesson from its embedded JSON. With `browser-json`, in the browser, the browser's own
+/// `JSON.parse` reads the text and `serde-wasm-bindgen` fills in the lesson, so the page
+/// carries no JSON reader of its own (serde_json's was about a twentieth of the lesson page's
+/// code).
+#[cfg(all(target_arch = "wasm32", feature = "browser-json"))]
+fn from_json(json: &str) -> Result<Lesson, String> {
+    let value = js_sys::JSON::parse(json).map_err(|e| format!("{e:?}"))?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}
+
+#[cfg(not(all(target_arch = "wasm32", feature = "browser-json")))]
+fn from_json(json: &str) -> Result<Lesson, String> {
+    serde_json::from_str(json).map_err(|e| e.to_string())
 }
 
 /// Every lesson in course order (parsed once).
