@@ -4,11 +4,13 @@ import { openPage } from './browser.js';
 /** Outcomes that mean a run has ended (`data-outcome` in app/src/components/status_banner.rs). */
 export const FINAL_OUTCOMES = ['deadlock', 'stalled', 'failed', 'anomaly', 'completed'];
 
-/** The page's address once it has caught up: a lesson page writes it at most once a frame. */
+/**
+ * The page's address once it has caught up: a page writes it at most once every 250 ms
+ * (`ADDRESS_WRITE_MS` in app/src/url.rs), always with its latest state. A timer set now fires
+ * after the page's own, which was set before.
+ */
 export async function address(page) {
-  return page.evaluate(
-    () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(location.href)))),
-  );
+  return page.evaluate(() => new Promise((r) => setTimeout(() => r(location.href), 400)));
 }
 
 /** The course's lessons as the course list shows them, in course order. */

@@ -106,9 +106,7 @@ pub fn query(sandbox: &Sandbox) -> (String, Option<String>) {
 
 /// Replaces the address without reloading or adding a history entry.
 pub fn replace(query: &str) {
-    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(query));
-    }
+    crate::url::replace_with(query.to_string());
 }
 
 /// The full address of a query, for the share box.
