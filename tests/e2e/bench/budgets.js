@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { serveDist, launchBrowser, openPage, distDir } from '../support/browser.js';
+import { FINAL_OUTCOMES } from '../support/lesson-page.js';
 
 const SIZE_TARGET = 300 * 1024;
 const STEP_P95_TARGET_MS = 8;
@@ -127,8 +128,7 @@ async function stepWork(browser, url, slug) {
     categories: 'devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing',
     transferMode: 'ReportEvents',
   });
-  await page.evaluate(async (max) => {
-    const finals = ['deadlock', 'stalled', 'failed', 'anomaly', 'completed'];
+  await page.evaluate(async ({ max, finals }) => {
     const status = () => document.querySelector('[data-testid="status"]')?.dataset.outcome;
     const button = document.querySelector('[data-testid="step"]');
     const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
@@ -141,7 +141,7 @@ async function stepWork(browser, url, slug) {
       await idle(40);
     }
     performance.mark('lockstep-step');
-  }, MAX_STEPS_PER_LESSON);
+  }, { max: MAX_STEPS_PER_LESSON, finals: FINAL_OUTCOMES });
   await cdp.send('Tracing.end');
   await complete;
   await context.close();
@@ -170,8 +170,7 @@ async function stepTimes(browser, url, slug) {
   const { page, context, problems } = await openPage(browser, url);
   await page.goto(`${url}?lesson=${slug}`);
   await page.getByTestId('step').waitFor({ timeout: 30000 });
-  const times = await page.evaluate(async (max) => {
-    const finals = ['deadlock', 'stalled', 'failed', 'anomaly', 'completed'];
+  const times = await page.evaluate(async ({ max, finals }) => {
     const status = () => document.querySelector('[data-testid="status"]')?.dataset.outcome;
     const button = document.querySelector('[data-testid="step"]');
     // A macrotask without setTimeout's clamping (about 4 ms in Chromium).
@@ -192,7 +191,7 @@ async function stepTimes(browser, url, slug) {
       out.push(performance.now() - t0);
     }
     return out;
-  }, MAX_STEPS_PER_LESSON);
+  }, { max: MAX_STEPS_PER_LESSON, finals: FINAL_OUTCOMES });
   await context.close();
   if (problems.length) throw new Error(`${slug}: ${problems.join('; ')}`);
   return times;
@@ -232,7 +231,7 @@ async function playTime(browser, url, slug, fix) {
       steps: Number(document.querySelector('[data-testid="scrubber"]').value),
       outcome: status(),
     };
-  }, ['deadlock', 'stalled', 'failed', 'anomaly', 'completed']);
+  }, FINAL_OUTCOMES);
   await context.close();
   if (problems.length) throw new Error(`${slug}: ${problems.join('; ')}`);
   return result;
