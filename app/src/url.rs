@@ -7,8 +7,10 @@
 //! travels whole instead of by slug: `studio.html?lesson_src=TEXT` (its file, packed by
 //! [`crate::link::LESSON`]).
 
+use leptos::prelude::{set_timeout_with_handle, TimeoutHandle};
 use lockstep::lesson::KnobValues;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
 use web_sys::UrlSearchParams;
 
 /// What the address asks for.
@@ -150,35 +152,55 @@ pub fn query(state: &UrlState) -> String {
     }
 }
 
+/// An address still to write: made only when it is written, so a burst of Steps builds one.
+type Address = Box<dyn FnOnce() -> String>;
+
 thread_local! {
     /// The address still to write, if one is due.
-    static PENDING: RefCell<Option<String>> = const { RefCell::new(None) };
+    static PENDING: RefCell<Option<Address>> = const { RefCell::new(None) };
+    /// When the oldest change not yet written was made (ms, `performance.now()`).
+    static DUE_SINCE: Cell<f64> = const { Cell::new(0.0) };
+    /// The timer that writes the due address.
+    static TIMER: Cell<Option<TimeoutHandle>> = const { Cell::new(None) };
     /// Whether the page writes a due address as it goes away.
-    static WRITES_ON_PAGEHIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static WRITES_ON_PAGEHIDE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// How long a new address waits before it is written, at most.
-const ADDRESS_WRITE_MS: u64 = 250;
+/// How long the address waits for the page to go quiet before it is written.
+const QUIET_MS: f64 = 250.0;
+/// How long a change waits at most while the page keeps changing (Play at full speed).
+const LONGEST_WAIT_MS: f64 = 1000.0;
 
-/// Replaces the address without reloading or adding a history entry, at most once every
-/// [`ADDRESS_WRITE_MS`], always with the latest state, and at once if the page goes away
-/// (reload, a link followed). In Chromium one `replaceState` takes 1 to 3 ms of the main
-/// thread on a 2-core machine, more than the engine's share of a Step: Play and quick
-/// Steps pay it a few times a second instead of once a Step, and a Step's frame is drawn
-/// before it is paid.
+/// Replaces the address without reloading or adding a history entry: once the page has been
+/// quiet for [`QUIET_MS`] (or [`LONGEST_WAIT_MS`] after a change, at the latest), always with
+/// the latest state, and at once if the page goes away (reload, a link followed) or
+/// [`read`] asks. In Chromium one `replaceState` takes 1 to 3 ms of the main thread on a
+/// 2-core machine, more than the engine's share of a Step: a learner's Step is drawn first and
+/// the address is written in the pause after it, and Play or quick Steps pay it about once a
+/// second instead of once a Step.
 pub fn replace(state: &UrlState) {
-    replace_with(query(state));
+    let state = state.clone();
+    replace_later(Box::new(move || query(&state)));
 }
 
 /// [`replace`] for any address (the sandbox's has its own parameters).
 pub fn replace_with(url: String) {
-    let due = PENDING.with(|pending| pending.borrow_mut().replace(url).is_none());
-    if due {
-        leptos::prelude::set_timeout(
-            write_pending,
-            std::time::Duration::from_millis(ADDRESS_WRITE_MS),
-        );
+    replace_later(Box::new(move || url));
+}
+
+fn replace_later(address: Address) {
+    let now = now_ms();
+    if PENDING.with(|pending| pending.borrow_mut().replace(address).is_none()) {
+        DUE_SINCE.set(now);
     }
+    let wait = QUIET_MS
+        .min(DUE_SINCE.get() + LONGEST_WAIT_MS - now)
+        .max(0.0);
+    if let Some(timer) = TIMER.take() {
+        timer.clear();
+    }
+    let timer = set_timeout_with_handle(write_pending, Duration::from_millis(wait as u64));
+    TIMER.set(timer.ok());
     if !WRITES_ON_PAGEHIDE.replace(true) {
         std::mem::forget(leptos::prelude::window_event_listener_untyped(
             "pagehide",
@@ -187,13 +209,22 @@ pub fn replace_with(url: String) {
     }
 }
 
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
 /// Writes the due address, if any.
 fn write_pending() {
-    let Some(url) = PENDING.with(|pending| pending.borrow_mut().take()) else {
+    if let Some(timer) = TIMER.take() {
+        timer.clear();
+    }
+    let Some(address) = PENDING.with(|pending| pending.borrow_mut().take()) else {
         return;
     };
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address()));
     }
 }
 

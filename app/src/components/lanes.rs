@@ -6,6 +6,7 @@ use crate::export::label;
 use crate::player::{Player, SessionSignal};
 use crate::session::Session;
 use leptos::prelude::*;
+use lockstep::server::{PgError, SessionState};
 use lockstep::world::{Choice, TaskId, TaskState, WaitNode, World};
 
 /// What one lane shows.
@@ -76,7 +77,14 @@ fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
             let id = t.id;
             let runnable = choices.contains(&Choice::Task(id));
             let is_next = next == Some(Choice::Task(id));
-            let (class, state, why, exact) = task_words(world, &t.state, tick);
+            // Its transaction is aborted (a deadlock, a timeout, an error): the backend behind
+            // one of its connections ignores everything until ROLLBACK.
+            let aborted = t.connections.iter().any(|c| {
+                world.connection_view(*c).is_some_and(|c| {
+                    world.server().state(c.pid) == SessionState::IdleInTransactionAborted
+                })
+            });
+            let (class, state, why, exact) = task_words(world, &t.state, tick, aborted);
             let line = t.line.map(|l| format!("line {l}")).unwrap_or_default();
             let code = t
                 .line
@@ -147,13 +155,23 @@ fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
 }
 
 /// A task's state in words: its class, its state, why it is in that state, and the wait in
-/// PostgreSQL's and the driver's own words; `tick` when only the clock can move.
+/// PostgreSQL's and the driver's own words; `tick` when only the clock can move, `aborted` when
+/// PostgreSQL has aborted a transaction it has open.
 fn task_words(
     world: &World,
     state: &TaskState,
     tick: bool,
+    aborted: bool,
 ) -> (&'static str, String, String, String) {
     match state {
+        TaskState::Runnable if aborted => (
+            "runnable",
+            "ready".to_string(),
+            "its transaction is aborted: PostgreSQL ignores every statement until ROLLBACK. \
+             Click to run it next"
+                .to_string(),
+            PgError::in_failed_transaction().to_string(),
+        ),
         TaskState::Runnable => (
             "runnable",
             "ready".to_string(),
@@ -246,5 +264,39 @@ fn lane_button(
             })}
             <span class="lane-meta" title=conns_title>{conns}</span>
         </button>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockstep::world::Verdict;
+
+    /// The moment the deadlock detector fires, the worker whose transaction it aborted is
+    /// ready to run, and its lane says that PostgreSQL now ignores its statements; the other
+    /// worker's lane does not.
+    #[test]
+    fn the_aborted_workers_lane_says_its_transaction_is_aborted() {
+        let lesson = lockstep_lessons::lesson("lock-order").expect("the lesson exists");
+        let mut session = Session::new(lesson, None).unwrap();
+        while !matches!(session.outcome().verdict, Verdict::DeadlockDetected { .. }) {
+            assert!(session.step(), "the run ended before the deadlock");
+        }
+        let lanes = lanes_of(&session, None);
+        let aborted: Vec<_> = lanes
+            .iter()
+            .filter(|l| l.why.contains("transaction is aborted"))
+            .collect();
+        assert_eq!(
+            aborted.len(),
+            1,
+            "{:?}",
+            lanes.iter().map(|l| &l.why).collect::<Vec<_>>()
+        );
+        assert!(aborted[0].runnable);
+        assert_eq!(
+            aborted[0].exact,
+            "ERROR:  current transaction is aborted, commands ignored until end of transaction block"
+        );
     }
 }

@@ -133,7 +133,7 @@ for (const { slug, fixes } of lessons) {
     test('after every Step, Back and scrubber move, the lanes and the wait-for graph show the engine\'s state for that step', async () => {
       const { page, problems, context } = await openAt(SIZES[0], slug);
       // Forward to the outcome, one Step at a time, recording what the page shows.
-      // The page writes each step's state into its address (within a quarter of a second).
+      // The page writes each step's state into its address (a quarter of a second after it).
       const search = async () => new URL(await address(page)).search;
       const forward = [await shown(page)];
       const addresses = [await search()];

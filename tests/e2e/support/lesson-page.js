@@ -5,9 +5,9 @@ import { openPage } from './browser.js';
 export const FINAL_OUTCOMES = ['deadlock', 'stalled', 'failed', 'anomaly', 'completed'];
 
 /**
- * The page's address once it has caught up: a page writes it at most once every 250 ms
- * (`ADDRESS_WRITE_MS` in app/src/url.rs), always with its latest state. A timer set now fires
- * after the page's own, which was set before.
+ * The page's address once it has caught up: a page writes it once it has been quiet for 250 ms
+ * (`QUIET_MS` in app/src/url.rs), always with its latest state. Called when the page is quiet,
+ * a timer set now fires after the page's own, which was set at its last change.
  */
 export async function address(page) {
   return page.evaluate(() => new Promise((r) => setTimeout(() => r(location.href), 400)));
