@@ -167,9 +167,7 @@ fn task_words(
         TaskState::Runnable if aborted => (
             "runnable",
             "ready".to_string(),
-            "its transaction is aborted: PostgreSQL ignores every statement until ROLLBACK. \
-             Click to run it next"
-                .to_string(),
+            "transaction aborted: statements fail until ROLLBACK".to_string(),
             PgError::in_failed_transaction().to_string(),
         ),
         TaskState::Runnable => (
@@ -285,7 +283,7 @@ mod tests {
         let lanes = lanes_of(&session, None);
         let aborted: Vec<_> = lanes
             .iter()
-            .filter(|l| l.why.contains("transaction is aborted"))
+            .filter(|l| l.why.starts_with("transaction aborted"))
             .collect();
         assert_eq!(
             aborted.len(),

@@ -128,61 +128,7 @@ fn a_lane_click_run_scrubbed_back_keeps_its_schedule_in_the_address() {
 /// A small lesson with knobs: each request holds one pooled connection (unread rows) while
 /// it queries through a second.
 pub(crate) fn nested_pool_lesson() -> &'static Lesson {
-    let text = r#"
-slug = "nested"
-title = "Nested"
-summary = "Nested acquires."
-language = "go"
-story = "A test lesson."
-bug_schedule = ""
-
-[[listings]]
-file = "h.go"
-tasks = ["R"]
-code = """
-rows, _ := pool.Query(ctx, "SELECT id FROM t")
-defer rows.Close()
-for rows.Next() {
-	rows.Scan(&id)
-	more, _ := pool.Query(ctx, "SELECT id FROM t WHERE id = $1", id)
-	more.Close()
-}
-"""
-
-[scenario]
-setup = "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);"
-pools = [{ name = "db", driver = "pgxpool" }]
-invariants = [{ check = "all-tasks-finished" }, { check = "no-task-failed" }]
-
-[[scenario.tasks]]
-name = "R"
-program = [
-  { line = 1, op = "query", on = "db", sql = "SELECT id FROM t", rows = "a" },
-  { line = 2, op = "defer", body = [ { line = 2, op = "close", rows = "a" } ] },
-  { line = 3, op = "next", rows = "a", done = "end", label = "loop" },
-  { line = 4, op = "scan", rows = "a", into = ["id"] },
-  { line = 5, op = "query", on = "db", sql = "SELECT id FROM t WHERE id = $1", args = ["$id"], rows = "b" },
-  { line = 6, op = "close", rows = "b" },
-  { line = 3, op = "goto", to = "loop" },
-  { line = 7, op = "return", label = "end" },
-]
-
-[[knobs]]
-name = "requests"
-label = "Concurrent requests"
-task = "R"
-default = 2
-min = 1
-max = 4
-
-[[knobs]]
-name = "max_conns"
-label = "MaxConns"
-pool = "db"
-default = 2
-min = 1
-max = 4
-"#;
+    let text = include_str!("../../../engine/src/analysis/nested_pool_lesson.toml");
     Box::leak(Box::new(
         lockstep_lessons::parse("nested.toml", text).expect("the test lesson parses"),
     ))

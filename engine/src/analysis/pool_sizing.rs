@@ -143,61 +143,7 @@ mod tests {
 
     /// A request that queries inside its rows loop: it holds the loop's connection while it
     /// asks for a second one.
-    const NESTED: &str = r#"
-slug = "nested"
-title = "Nested"
-summary = "Nested acquires."
-language = "go"
-story = "A test lesson."
-bug_schedule = ""
-
-[[listings]]
-file = "h.go"
-tasks = ["R"]
-code = """
-rows, _ := pool.Query(ctx, "SELECT id FROM t")
-defer rows.Close()
-for rows.Next() {
-	rows.Scan(&id)
-	more, _ := pool.Query(ctx, "SELECT id FROM t WHERE id = $1", id)
-	more.Close()
-}
-"""
-
-[scenario]
-setup = "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);"
-pools = [{ name = "db", driver = "pgxpool" }]
-invariants = [{ check = "all-tasks-finished" }, { check = "no-task-failed" }]
-
-[[scenario.tasks]]
-name = "R"
-program = [
-  { line = 1, op = "query", on = "db", sql = "SELECT id FROM t", rows = "a" },
-  { line = 2, op = "defer", body = [ { line = 2, op = "close", rows = "a" } ] },
-  { line = 3, op = "next", rows = "a", done = "end", label = "loop" },
-  { line = 4, op = "scan", rows = "a", into = ["id"] },
-  { line = 5, op = "query", on = "db", sql = "SELECT id FROM t WHERE id = $1", args = ["$id"], rows = "b" },
-  { line = 6, op = "close", rows = "b" },
-  { line = 3, op = "goto", to = "loop" },
-  { line = 7, op = "return", label = "end" },
-]
-
-[[knobs]]
-name = "requests"
-label = "Concurrent requests"
-task = "R"
-default = 2
-min = 1
-max = 4
-
-[[knobs]]
-name = "max_conns"
-label = "MaxConns"
-pool = "db"
-default = 2
-min = 1
-max = 4
-"#;
+    const NESTED: &str = include_str!("nested_pool_lesson.toml");
 
     fn nested() -> Lesson {
         crate::lesson::parse("nested.toml", NESTED).expect("the test lesson parses")
