@@ -21,6 +21,7 @@ pub mod analysis;
 pub mod explore;
 pub mod lesson;
 pub mod limits;
+pub mod order;
 #[cfg(test)]
 mod parse_proptests;
 pub mod server;

@@ -103,7 +103,7 @@ fn violations(world: &World) -> Vec<String> {
                 .filter(|r| r.conn == Some(*id) && !r.closed)
                 .map(|r| r.owner),
         );
-        claimants.sort();
+        crate::order::sort(&mut claimants);
         claimants.dedup();
         if claimants.len() > 1 {
             out.push(format!("connection {id:?} is held by {claimants:?}"));

@@ -40,7 +40,7 @@ pub fn Prediction() -> impl IntoView {
             // a learner who expects no trouble would say).
             let mut options: Vec<Guess> = guesses.iter().map(|(_, g)| *g).collect();
             options.push(Guess::GoesOn);
-            options.sort();
+            lockstep::order::sort(&mut options);
             options.dedup();
             if options.len() < 2 {
                 options.push(Guess::Waits);

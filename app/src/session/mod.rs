@@ -125,16 +125,19 @@ impl Session {
     ) -> Result<Session, String> {
         let fix = fix.filter(|f| lesson.fix(f).is_some()).map(str::to_string);
         let base = lesson.knob_values(fix.as_deref());
-        let knobs: KnobValues = knobs
-            .iter()
-            .filter(|(name, value)| {
-                lesson
-                    .knob(name)
-                    .is_some_and(|k| (k.min..=k.max).contains(*value))
-                    && base.get(*name) != Some(*value)
-            })
-            .map(|(name, value)| (name.clone(), *value))
-            .collect();
+        let mut turned = KnobValues::new();
+        turned.extend(
+            knobs
+                .iter()
+                .filter(|(name, value)| {
+                    lesson
+                        .knob(name)
+                        .is_some_and(|k| (k.min..=k.max).contains(*value))
+                        && base.get(*name) != Some(*value)
+                })
+                .map(|(name, value)| (name.clone(), *value)),
+        );
+        let knobs = turned;
         let scenario = lesson.scenario_at(fix.as_deref(), &knobs)?;
         let world = World::new(&scenario).map_err(|e| e.to_string())?;
         let bug_schedule = lesson

@@ -186,7 +186,7 @@ mod tests {
         assert_eq!(settings[1], Setting { tasks: 1, pool: 2 });
         assert_eq!(settings[15], Setting { tasks: 4, pool: 4 });
         let mut unique = settings.clone();
-        unique.sort();
+        crate::order::sort(&mut unique);
         unique.dedup();
         assert_eq!(unique.len(), 16);
     }

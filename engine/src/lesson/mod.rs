@@ -418,15 +418,14 @@ impl Lesson {
     /// Every knob's value with `fix` applied: the fix's setting, else the knob's default.
     pub fn knob_values(&self, fix: Option<&str>) -> KnobValues {
         let fix = fix.and_then(|slug| self.fix(slug));
-        self.knobs
-            .iter()
-            .map(|k| {
-                let value = fix
-                    .and_then(|f| f.knobs.get(&k.name).copied())
-                    .unwrap_or(k.default);
-                (k.name.clone(), value)
-            })
-            .collect()
+        let mut values = KnobValues::new();
+        values.extend(self.knobs.iter().map(|k| {
+            let value = fix
+                .and_then(|f| f.knobs.get(&k.name).copied())
+                .unwrap_or(k.default);
+            (k.name.clone(), value)
+        }));
+        values
     }
 
     /// The lesson's scenario with the fix's patches, before knobs are set.

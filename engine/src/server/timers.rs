@@ -32,7 +32,7 @@ impl Server {
                 out.push((at, TimerKind::IdleInTransaction, s.pid));
             }
         }
-        out.sort();
+        crate::order::sort(&mut out);
         out
     }
 

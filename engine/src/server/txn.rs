@@ -234,16 +234,19 @@ impl Server {
     /// Takes a snapshot for backend `pid`.
     pub(crate) fn take_snapshot(&self, s: &Session, events: &mut Vec<Event>) -> Snapshot {
         let own = s.txn.as_ref().and_then(|t| t.xid);
-        let running: BTreeSet<Xid> = self
-            .xids
-            .iter()
-            .enumerate()
-            .filter(|(i, info)| {
-                let x = Xid(FIRST_XID + *i as u32);
-                info.top == x && info.status == XidStatus::InProgress && Some(x) != own
-            })
-            .map(|(i, _)| Xid(FIRST_XID + i as u32))
-            .collect();
+        // Inserted one by one: collecting into a set sorts first, a sort of its own in the
+        // browser bundle (see `crate::order`).
+        let mut running = BTreeSet::new();
+        running.extend(
+            self.xids
+                .iter()
+                .enumerate()
+                .filter(|(i, info)| {
+                    let x = Xid(FIRST_XID + *i as u32);
+                    info.top == x && info.status == XidStatus::InProgress && Some(x) != own
+                })
+                .map(|(i, _)| Xid(FIRST_XID + i as u32)),
+        );
         let snap = Snapshot {
             xmax: Xid(FIRST_XID + self.xids.len() as u32),
             running,

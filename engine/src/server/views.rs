@@ -129,7 +129,7 @@ impl Server {
     /// versions it has in all: a view whose cost does not grow with the heap.
     pub fn tables_first(&self, versions_max: usize) -> Vec<(TableView, usize)> {
         let mut v: Vec<&Table> = self.tables.values().collect();
-        v.sort_by_key(|t| t.oid);
+        crate::order::sort_by_key(&mut v, |t| t.oid);
         v.into_iter()
             .map(|t| {
                 (
@@ -155,7 +155,7 @@ impl Server {
                                     })
                                     .map(|(pid, w)| (w.since, pid))
                                     .collect();
-                                waiters.sort();
+                                crate::order::sort(&mut waiters);
                                 view.waiters = waiters.into_iter().map(|(_, p)| p).collect();
                                 view
                             })

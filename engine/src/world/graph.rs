@@ -86,11 +86,11 @@ impl WaitForGraph {
             .into_iter()
             .filter(|scc| scc.len() > 1 || sub.contains_edge(scc[0], scc[0]))
             .map(|mut scc| {
-                scc.sort();
+                crate::order::sort(&mut scc);
                 scc
             })
             .collect();
-        cycles.sort();
+        crate::order::sort(&mut cycles);
         cycles
     }
 
@@ -101,11 +101,11 @@ impl WaitForGraph {
             .into_iter()
             .filter(|scc| scc.len() > 1 || self.graph.contains_edge(scc[0], scc[0]))
             .map(|mut scc| {
-                scc.sort();
+                crate::order::sort(&mut scc);
                 scc
             })
             .collect();
-        cycles.sort();
+        crate::order::sort(&mut cycles);
         cycles
     }
 
@@ -175,7 +175,7 @@ impl World {
         self.full_pool_edges(&mut edges);
         self.lock_wait_edges(&mut edges);
         self.idle_connection_edges(&mut edges);
-        edges.sort_by_key(|e| (e.from, e.to));
+        crate::order::sort_by_key(&mut edges, |e| (e.from, e.to));
         edges.dedup_by(|a, b| a.from == b.from && a.to == b.to);
 
         let mut graph: DiGraphMap<WaitNode, usize, Fixed> =
@@ -297,8 +297,8 @@ impl World {
     /// Sessions waiting for locks held by other sessions (what PostgreSQL sees).
     fn lock_wait_edges(&self, edges: &mut Vec<WaitEdge>) {
         let task_name = |t: TaskId| self.task_name(t);
-        let by_pid: BTreeMap<u32, ConnId> =
-            self.connections.values().map(|c| (c.pid.0, c.id)).collect();
+        let mut by_pid: BTreeMap<u32, ConnId> = BTreeMap::new();
+        by_pid.extend(self.connections.values().map(|c| (c.pid.0, c.id)));
         for c in self.connections.values() {
             if !matches!(c.backend, BackendState::Executing { .. }) {
                 continue;
@@ -456,7 +456,9 @@ impl World {
                 break;
             }
         }
-        nodes.into_iter().filter(|n| !moving.contains(n)).collect()
+        let mut stuck = BTreeSet::new();
+        stuck.extend(nodes.into_iter().filter(|n| !moving.contains(n)));
+        stuck
     }
 
     fn task_has_deadline(&self, id: TaskId) -> bool {

@@ -137,7 +137,7 @@ fn heap_order_by_root(t: &Table, keep: impl Fn(&[Value]) -> bool) -> Vec<usize> 
     let mut out: Vec<usize> = (0..t.heap.len())
         .filter(|&i| keep(&t.heap[i].values))
         .collect();
-    out.sort_by_key(|&i| (roots[i], i));
+    crate::order::sort_by_key(&mut out, |&i| (roots[i], i));
     out
 }
 

@@ -326,7 +326,7 @@ impl Server {
                 .collect();
             keyed.push((keys, idx));
         }
-        keyed.sort_by(|a, b| {
+        crate::order::sort_by(&mut keyed, |a, b| {
             for (i, (_, desc)) in order_by.iter().enumerate() {
                 let o = a.0[i].sort_cmp(&b.0[i]);
                 let o = if *desc { o.reverse() } else { o };
