@@ -18,9 +18,11 @@ fn main() {
         .unwrap_or_else(|| fail(&catalogue_path, "expected `lessons = [\"slug\", ...]`"));
 
     // `lessons.rs`: `[(slug, JSON text)]` in course order, included by `src/lib.rs`;
-    // `sources.rs`: `[(slug, TOML text)]`, the files as written, for the studio's starting points.
+    // `sources.rs`: `[(slug, TOML text)]`, the files as written, for the studio's starting points;
+    // `index.rs`: `[Entry]`, what the course list and the course links show of each lesson.
     let mut lessons = String::from("&[\n");
     let mut sources = String::from("&[\n");
+    let mut index = String::from("&[\n");
     for slug in slugs {
         let slug = slug
             .as_str()
@@ -29,6 +31,7 @@ fn main() {
         println!("cargo::rerun-if-changed={}", path.display());
         let lesson: serde_json::Value = read(&path);
         let json = serde_json::to_string(&lesson).expect("JSON values serialize");
+        index.push_str(&entry(slug, &lesson));
         // A `str`'s Debug form is a valid Rust string literal.
         lessons.push_str(&format!("    ({slug:?}, {json:?}),\n"));
         let toml_path = path.display().to_string();
@@ -36,11 +39,41 @@ fn main() {
     }
     lessons.push_str("]\n");
     sources.push_str("]\n");
+    index.push_str("]\n");
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    for (name, text) in [("lessons.rs", lessons), ("sources.rs", sources)] {
+    for (name, text) in [
+        ("lessons.rs", lessons),
+        ("sources.rs", sources),
+        ("index.rs", index),
+    ] {
         let out = Path::new(&out_dir).join(name);
         std::fs::write(&out, text).unwrap_or_else(|e| fail(&out, &e.to_string()));
     }
+}
+
+/// One lesson's `Entry` (`src/lib.rs`) as Rust: the strings the course list shows. A field
+/// missing here is reported when the lesson itself is read, by this crate's tests.
+fn entry(slug: &str, lesson: &serde_json::Value) -> String {
+    let text = |key: &str| lesson.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    let list = |key: &str, field: &str| {
+        lesson
+            .get(key)
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.get(field)?.as_str())
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "    Entry {{ slug: {slug:?}, title: {:?}, summary: {:?}, language: {:?}, fixes: &[{}], challenges: &[{}] }},\n",
+        text("title"),
+        text("summary"),
+        text("language"),
+        list("fixes", "slug"),
+        list("challenges", "id"),
+    )
 }
 
 /// Reads and parses one TOML file, or fails the build saying where the file is wrong (the

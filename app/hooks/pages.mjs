@@ -1,5 +1,9 @@
-// Trunk post-build hook: writes the sandbox's and the studio's pages beside the lesson page,
-// then gives every page a Content-Security-Policy.
+// Trunk post-build hook: writes the course's lessons and the sandbox's and the studio's pages
+// beside the lesson page, then gives every page a Content-Security-Policy.
+//
+// The lessons. A lesson page fetches its own lesson, `lessons/SLUG.json`, and no other: the
+// lessons crate's `lesson-files` writes them, as embedded in the bundles that read every lesson
+// (the studio's and the explorer's worker).
 //
 // The other pages. Trunk builds one page (index.html, the lesson player) and, beside it, the
 // sandbox's and the studio's bundles (index.html's `data-type="worker"` links, so Trunk
@@ -18,12 +22,33 @@
 //
 // Runs with TRUNK_STAGING_DIR set (Trunk's `post_build` stage); `node app/hooks/pages.mjs DIR`
 // works on DIR instead, for trying it by hand.
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.argv[2] ?? process.env.TRUNK_STAGING_DIR ?? "dist";
 const read = (name) => readFileSync(join(dir, name), "utf8");
+
+// --- the lessons --------------------------------------------------------------------------
+
+const lessonFiles = spawnSync(
+  "cargo",
+  ["run", "--quiet", "-p", "lockstep-lessons", "--bin", "lesson-files", "--", join(dir, "lessons")],
+  { stdio: "inherit" },
+);
+if (lessonFiles.status !== 0) throw new Error(`lesson-files failed (${lessonFiles.status ?? lessonFiles.error})`);
+// index.html starts fetching the lesson its address names while the player loads; it names
+// only the course's lessons, so a link to no lesson fetches nothing (and logs no 404).
+const slugs = readdirSync(join(dir, "lessons"))
+  .filter((file) => file.endsWith(".json"))
+  .map((file) => file.slice(0, -".json".length))
+  .sort();
+const anySlug = "lesson=([a-z0-9-]+)(&|$)";
+const withSlugs = read("index.html");
+if (!withSlugs.includes(anySlug)) throw new Error(`index.html: no \`${anySlug}\` in its early fetch`);
+writeFileSync(join(dir, "index.html"), withSlugs.replace(anySlug, `lesson=(${slugs.join("|")})(&|$)`));
+console.log(`lessons: ${slugs.length} written to ${join(dir, "lessons")}`);
 
 // --- the other pages ----------------------------------------------------------------------
 
@@ -82,7 +107,7 @@ for (const page of ["index.html", ...pages.map((p) => p.page)]) {
   const policy = [
     "default-src 'none'",
     `script-src 'self' 'wasm-unsafe-eval' ${hashes.join(" ")}`,
-    // The .wasm is fetched from the page's own folder; nothing else is ever fetched.
+    // The .wasm and the lesson are fetched from the page's own folder; nothing else ever is.
     "connect-src 'self'",
     // Leptos sets style attributes (bar widths, SVG positions); CSS cannot run code.
     "style-src 'self' 'unsafe-inline'",

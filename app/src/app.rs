@@ -10,14 +10,36 @@ use crate::pages::sandbox::view::SandboxView;
 use crate::pages::studio::view::StudioView;
 use crate::url;
 use leptos::prelude::*;
+use lockstep_lessons::Lesson;
 
-/// The lesson page.
+/// The lesson page: the lesson the address names, fetched from `lessons/SLUG.json` beside the
+/// page (only that one: the course's other lessons are not the reader's to pay for), or the
+/// course list.
 #[component]
 pub fn App() -> impl IntoView {
     let state = url::read();
-    let lesson = state.lesson.as_deref().and_then(lockstep_lessons::lesson);
-    let body = match (lesson, &state.lesson) {
-        (Some(lesson), _) => view! { <LessonView lesson=lesson start=state.clone()/> }.into_any(),
+    let entry = state
+        .lesson
+        .as_deref()
+        .and_then(|slug| lockstep_lessons::index().iter().find(|e| e.slug == slug));
+    let body = match (entry, &state.lesson) {
+        (Some(entry), _) => {
+            let loaded = RwSignal::new(None::<Result<&'static Lesson, String>>);
+            leptos::task::spawn_local(async move {
+                loaded.set(Some(fetch_lesson(entry.slug).await));
+            });
+            let start = state.clone();
+            (move || match loaded.get() {
+                None => view! { <p class="notice loading" data-testid="loading">"Loading the lesson…"</p> }
+                    .into_any(),
+                Some(Ok(lesson)) => view! { <LessonView lesson=lesson start=start.clone()/> }.into_any(),
+                Some(Err(e)) => {
+                    let message = format!("This lesson could not be loaded: {e}");
+                    view! { <p class="notice error" data-testid="load-error">{message}</p> }.into_any()
+                }
+            })
+            .into_any()
+        }
         (None, Some(slug)) => {
             let message = format!("There is no lesson called “{slug}”.");
             view! {
@@ -28,8 +50,35 @@ pub fn App() -> impl IntoView {
         }
         (None, None) => view! { <CourseList/> }.into_any(),
     };
-    let embed = state.embed && lesson.is_some();
+    let embed = state.embed && entry.is_some();
     view! { <Shell embed=embed>{body}</Shell> }
+}
+
+/// Fetches, reads and validates the lesson `slug`; it lives as long as the page.
+async fn fetch_lesson(slug: &str) -> Result<&'static Lesson, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or("no window")?;
+    let failed = |e: wasm_bindgen::JsValue| {
+        e.dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_else(|| format!("{e:?}"))
+    };
+    let response: web_sys::Response =
+        JsFuture::from(window.fetch_with_str(&format!("lessons/{slug}.json")))
+            .await
+            .map_err(failed)?
+            .unchecked_into();
+    if !response.ok() {
+        return Err(format!("lessons/{slug}.json: HTTP {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(failed)?)
+        .await
+        .map_err(failed)?
+        .as_string()
+        .ok_or("the lesson file is not text")?;
+    let lesson = lockstep_lessons::read(slug, &text).map_err(|e| e.to_string())?;
+    Ok(Box::leak(Box::new(lesson)))
 }
 
 /// The sandbox page.

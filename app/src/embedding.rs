@@ -6,8 +6,8 @@
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-/// Posts the document's height to the parent window now and after every change of size, for
-/// as long as the page lives.
+/// Posts the document's height to the parent window once it is laid out and after every
+/// change of size, for as long as the page lives.
 pub fn report_height() {
     let Some(window) = web_sys::window() else {
         return;
@@ -36,7 +36,9 @@ pub fn report_height() {
             let _ = parent.post_message(&message, "*");
         }
     };
-    post();
+    // Not posted now: the page may still show what it showed before this (the lesson loading),
+    // and an iframe sized from that would jump. The observer reports every observed box once
+    // it is first laid out, and after every change of size.
     let on_resize = Closure::<dyn FnMut()>::new(post);
     if let Ok(observer) = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()) {
         observer.observe(&root);

@@ -18,6 +18,36 @@ const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/lessons.rs
 /// Only the studio's bundle refers to them, so the other pages do not carry them.
 const SOURCES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/sources.rs"));
 
+/// What the course list and the links between lessons show of a lesson, with no need to read
+/// the lesson itself: a lesson page fetches only its own lesson (`lessons/SLUG.json` beside
+/// the page, written by `lesson-files`), and the course list reads none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub summary: &'static str,
+    /// The language of its code listings (`go`, `python`, `elixir`).
+    pub language: &'static str,
+    /// Its fixes' slugs, in order.
+    pub fixes: &'static [&'static str],
+    /// Its challenges' ids, in order.
+    pub challenges: &'static [&'static str],
+}
+
+/// Every lesson's entry, in course order.
+pub fn index() -> &'static [Entry] {
+    const INDEX: &[Entry] = include!(concat!(env!("OUT_DIR"), "/index.rs"));
+    INDEX
+}
+
+/// The lesson with this slug as JSON, the text a lesson page fetches and [`read`]s.
+pub fn json(slug: &str) -> Option<&'static str> {
+    EMBEDDED
+        .iter()
+        .find(|(s, _)| *s == slug)
+        .map(|(_, text)| *text)
+}
+
 /// The file `lessons/SLUG/lesson.toml` as written, comments and all.
 pub fn source(slug: &str) -> Option<&'static str> {
     SOURCES
@@ -34,18 +64,21 @@ pub fn source(slug: &str) -> Option<&'static str> {
 pub fn load() -> Result<Vec<Lesson>, LessonError> {
     EMBEDDED
         .iter()
-        .map(|(slug, json)| {
-            let error = |message: String| LessonError {
-                file: format!("lessons/{slug}/lesson.toml"),
-                message,
-                at: None,
-            };
-            let lesson = from_json(json).map_err(error)?;
-            validate(&lesson).map_err(error)?;
-            lockstep::lesson::check_folder(&lesson, slug).map_err(error)?;
-            Ok(lesson)
-        })
+        .map(|(slug, json)| read(slug, json))
         .collect()
+}
+
+/// The lesson `slug` from its JSON ([`json`]), read and validated.
+pub fn read(slug: &str, json: &str) -> Result<Lesson, LessonError> {
+    let error = |message: String| LessonError {
+        file: format!("lessons/{slug}/lesson.toml"),
+        message,
+        at: None,
+    };
+    let lesson = from_json(json).map_err(error)?;
+    validate(&lesson).map_err(error)?;
+    lockstep::lesson::check_folder(&lesson, slug).map_err(error)?;
+    Ok(lesson)
 }
 
 /// A lesson from its embedded JSON. With `browser-json`, in the browser, the browser's own
@@ -96,6 +129,26 @@ mod tests {
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
         assert_eq!(lessons.len(), EMBEDDED.len());
+    }
+
+    /// The index says of each lesson what the lesson itself says, in the same order.
+    #[test]
+    fn the_index_agrees_with_every_lesson() {
+        let lessons = catalogue();
+        assert_eq!(index().len(), lessons.len());
+        for (entry, lesson) in index().iter().zip(lessons) {
+            assert_eq!(entry.slug, lesson.slug);
+            assert_eq!(entry.title, lesson.title);
+            assert_eq!(entry.summary, lesson.summary);
+            assert_eq!(entry.language, lesson.language);
+            let fixes: Vec<&str> = lesson.fixes.iter().map(|f| f.slug.as_str()).collect();
+            assert_eq!(entry.fixes, fixes);
+            let challenges: Vec<&str> = lesson.challenges.iter().map(|c| c.id.as_str()).collect();
+            assert_eq!(entry.challenges, challenges);
+            let read = read(entry.slug, json(entry.slug).unwrap()).unwrap();
+            assert_eq!(format!("{read:?}"), format!("{lesson:?}"));
+        }
+        assert_eq!(json("no-such-lesson"), None);
     }
 
     /// The TOML files themselves, read the way `lockstep check` reads them: the errors a lesson

@@ -12,33 +12,33 @@ pub fn CourseList() -> impl IntoView {
     let items = move || {
         version.get();
         let done = progress::done();
-        lockstep_lessons::catalogue()
+        lockstep_lessons::index()
             .iter()
             .enumerate()
             .map(|(i, lesson)| {
-                let is_done = done.contains(&lesson.slug);
+                let is_done = done.iter().any(|s| s == lesson.slug);
                 let href = format!("?lesson={}", lesson.slug);
                 let testid = format!("lesson-{}", lesson.slug);
-                let language = lesson.language.clone();
-                let seen = progress::seen(&lesson.slug);
-                let tried = progress::tried(&lesson.slug);
-                let solved = progress::solved(&lesson.slug);
+                let language = lesson.language;
+                let seen = progress::seen(lesson.slug);
+                let tried = progress::tried(lesson.slug);
+                let solved = progress::solved(lesson.slug);
                 let fixes = lesson.fixes.len();
-                let fixes_tried = lesson.fixes.iter().filter(|f| tried.contains(&f.slug)).count();
+                let fixes_tried = lesson.fixes.iter().filter(|f| tried.iter().any(|t| t == *f)).count();
                 let challenges = lesson.challenges.len();
                 let met = lesson
                     .challenges
                     .iter()
-                    .filter(|c| solved.contains(&c.id))
+                    .filter(|c| solved.iter().any(|s| s == *c))
                     .count();
                 view! {
                     <li class="lesson-card" class:done=is_done data-testid=testid>
                         <span class="lesson-number">{i + 1}</span>
                         <div>
-                            <a href=href class="lesson-link">{lesson.title.clone()}</a>
+                            <a href=href class="lesson-link">{lesson.title}</a>
                             <span class="language">{language}</span>
                             {is_done.then(|| view! { <span class="done-mark" title="done">"✓ done"</span> })}
-                            <p>{lesson.summary.clone()}</p>
+                            <p>{lesson.summary}</p>
                             <ul class="lesson-progress" data-testid="progress" aria-label="Your progress">
                                 <li class:got=seen data-testid="progress-seen">
                                     {if seen { "✓ bug seen" } else { "bug not seen yet" }}

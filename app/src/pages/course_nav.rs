@@ -1,18 +1,18 @@
 //! Where the lesson sits in the course, with links to its neighbours.
 
 use leptos::prelude::*;
-use lockstep_lessons::Lesson;
+use lockstep_lessons::{Entry, Lesson};
 
 /// Where the lesson sits in the course, with links to its neighbours.
 #[component]
 pub fn CourseNav(lesson: &'static Lesson) -> impl IntoView {
-    let all = lockstep_lessons::catalogue();
+    let all = lockstep_lessons::index();
     let Some(at) = all.iter().position(|l| l.slug == lesson.slug) else {
         return ().into_any();
     };
-    let link = |l: &Lesson, text: String, testid: &'static str| {
+    let link = |l: &Entry, text: String, testid: &'static str| {
         let href = format!("?lesson={}", l.slug);
-        view! { <a class="course-link" href=href data-testid=testid title=l.title.clone()>{text}</a> }
+        view! { <a class="course-link" href=href data-testid=testid title=l.title>{text}</a> }
     };
     let previous = at
         .checked_sub(1)

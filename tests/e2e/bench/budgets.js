@@ -35,11 +35,15 @@ const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 
 const gzipped = (bytes) => zlib.gzipSync(bytes, { level: 9 }).length;
 
-/** Every file of dist/, gzipped. */
+/** Every file of dist/ (its folders' too), gzipped. */
 function distSizes() {
   let total = 0;
   const lines = [];
-  for (const file of fs.readdirSync(distDir).sort()) {
+  const files = fs
+    .readdirSync(distDir, { recursive: true })
+    .filter((file) => fs.statSync(path.join(distDir, file)).isFile())
+    .sort();
+  for (const file of files) {
     const gz = gzipped(fs.readFileSync(path.join(distDir, file)));
     total += gz;
     lines.push(`  ${file.padEnd(44)} ${kb(gz).padStart(10)} gzip`);

@@ -56,7 +56,7 @@ test('playing a lesson makes no request beyond the page and its own files', asyn
   const beforePlay = requested.length;
   for (let i = 0; i < 10; i++) await page.getByTestId('step').click();
   assert.equal(requested.length, beforePlay, `requests while playing: ${requested.slice(beforePlay)}`);
-  const files = new Set(fs.readdirSync(distDir).map((f) => `/${f}`));
+  const files = new Set(fs.readdirSync(distDir, { recursive: true }).map((f) => `/${f}`));
   for (const p of requested) assert.ok(p === '/' || files.has(p), `${p} is one of the page's files`);
   assert.deepEqual(problems, []);
   await context.close();

@@ -12,3 +12,42 @@ test('the site loads and mounts the app without console errors', async () => {
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('a lesson page fetches its own lesson and no other', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  const lessons = [];
+  page.on('request', (req) => {
+    const path = new URL(req.url()).pathname;
+    if (path.includes('/lessons/')) lessons.push(path.slice(path.lastIndexOf('/lessons/') + 1));
+  });
+  await page.goto(`${site.url}?lesson=read-skew`);
+  await page.getByTestId('step').waitFor({ timeout: 15000 });
+  assert.match(await page.getByTestId('lesson').innerText(), /The fix that was not quite fixed/);
+  assert.deepEqual(lessons, ['lessons/read-skew.json']);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a link to no lesson fetches no lesson file and shows the course', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  const lessons = [];
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname.includes('/lessons/')) lessons.push(req.url());
+  });
+  await page.goto(`${site.url}?lesson=no-such-lesson`);
+  await page.getByTestId('lesson-picker').waitFor({ timeout: 15000 });
+  assert.match(await page.getByTestId('app').innerText(), /There is no lesson called “no-such-lesson”/);
+  assert.deepEqual(lessons, []);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a lesson whose file cannot be fetched says so instead of showing an empty page', async () => {
+  const { page, context } = await openPage(browser, site.url);
+  await page.route('**/lessons/lock-order.json', (route) => route.fulfill({ status: 503, body: '' }));
+  await page.goto(`${site.url}?lesson=lock-order`);
+  const error = page.getByTestId('load-error');
+  await error.waitFor({ timeout: 15000 });
+  assert.match(await error.innerText(), /could not be loaded: lessons\/lock-order\.json: HTTP 503/);
+  await context.close();
+});
