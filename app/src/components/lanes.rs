@@ -167,7 +167,7 @@ fn task_words(
         TaskState::Runnable if aborted => (
             "runnable",
             "ready".to_string(),
-            "transaction aborted: statements fail until ROLLBACK".to_string(),
+            "transaction aborted until ROLLBACK".to_string(),
             PgError::in_failed_transaction().to_string(),
         ),
         TaskState::Runnable => (
