@@ -10,8 +10,9 @@ pub use lockstep::lesson::{
 use std::sync::OnceLock;
 
 /// The lessons in course order, as `(slug, JSON)`: `build.rs` reads `catalogue.toml` and each
-/// `SLUG/lesson.toml` and embeds them as JSON, so the browser needs no network and no TOML
-/// parser.
+/// `SLUG/lesson.toml` and embeds them as JSON, so the browser needs no TOML parser. Only the
+/// bundles that read every lesson (the studio's, the worker's) and `lesson-files`, which writes
+/// the file a lesson page fetches, refer to them.
 const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
 /// The lesson files as written, `(slug, TOML)` in course order: the studio's starting points.
