@@ -77,13 +77,17 @@ fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
             let id = t.id;
             let runnable = choices.contains(&Choice::Task(id));
             let is_next = next == Some(Choice::Task(id));
+            // The connections it holds: short in the lane, their server processes in the tooltip.
+            let held: Vec<_> = t
+                .connections
+                .iter()
+                .filter_map(|c| world.connection_view(*c))
+                .collect();
             // Its transaction is aborted (a deadlock, a timeout, an error): the backend behind
             // one of its connections ignores everything until ROLLBACK.
-            let aborted = t.connections.iter().any(|c| {
-                world.connection_view(*c).is_some_and(|c| {
-                    world.server().state(c.pid) == SessionState::IdleInTransactionAborted
-                })
-            });
+            let aborted = held
+                .iter()
+                .any(|c| world.server().state(c.pid) == SessionState::IdleInTransactionAborted);
             let (class, state, why, exact) = task_words(world, &t.state, tick, aborted);
             let line = t.line.map(|l| format!("line {l}")).unwrap_or_default();
             let code = t
@@ -102,12 +106,6 @@ fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
                     .iter()
                     .any(|c| c.contains(&e.from) && c.contains(&e.to))
             });
-            // The connections it holds, short; the tooltip names their server processes.
-            let held: Vec<_> = t
-                .connections
-                .iter()
-                .filter_map(|c| world.connection_view(*c))
-                .collect();
             let conns = held
                 .iter()
                 .map(|c| c.id.to_string())

@@ -13,13 +13,19 @@ test('the site loads and mounts the app without console errors', async () => {
   await context.close();
 });
 
-test('a lesson page fetches its own lesson and no other', async () => {
-  const { page, problems, context } = await openPage(browser, site.url);
-  const lessons = [];
+/** The lesson files the page requests from now on, as `lessons/SLUG.json`, in order. */
+function lessonFilesRequested(page) {
+  const files = [];
   page.on('request', (req) => {
     const path = new URL(req.url()).pathname;
-    if (path.includes('/lessons/')) lessons.push(path.slice(path.lastIndexOf('/lessons/') + 1));
+    if (path.includes('/lessons/')) files.push(path.slice(path.lastIndexOf('/lessons/') + 1));
   });
+  return files;
+}
+
+test('a lesson page fetches its own lesson and no other', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  const lessons = lessonFilesRequested(page);
   await page.goto(`${site.url}?lesson=read-skew`);
   await page.getByTestId('step').waitFor({ timeout: 15000 });
   assert.match(await page.getByTestId('lesson').innerText(), /The fix that was not quite fixed/);
@@ -30,10 +36,7 @@ test('a lesson page fetches its own lesson and no other', async () => {
 
 test('a link to no lesson fetches no lesson file and shows the course', async () => {
   const { page, problems, context } = await openPage(browser, site.url);
-  const lessons = [];
-  page.on('request', (req) => {
-    if (new URL(req.url()).pathname.includes('/lessons/')) lessons.push(req.url());
-  });
+  const lessons = lessonFilesRequested(page);
   await page.goto(`${site.url}?lesson=no-such-lesson`);
   await page.getByTestId('lesson-picker').waitFor({ timeout: 15000 });
   assert.match(await page.getByTestId('app').innerText(), /There is no lesson called “no-such-lesson”/);
