@@ -24,3 +24,4 @@ pub mod progress;
 pub mod remembered;
 pub mod session;
 pub mod url;
+pub mod warm_up;

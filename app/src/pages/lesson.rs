@@ -118,6 +118,16 @@ pub fn LessonView(
         .and_then(KeyPanel::named)
         .unwrap_or(lesson.key_panel);
     let tabs = panel_tabs(lesson, key);
+    // The stage's panels as they are by default, for the warm-up to update off the page.
+    crate::warm_up::start(session, player, move || {
+        view! {
+            <StatusBanner/>
+            <Controls/>
+            <Lanes/>
+            {panel_view(key)}
+            <CodeListings/>
+        }
+    });
     view! {
         <article class="lesson" class:embed=embed data-testid="lesson">
             {lesson_header(lesson, &origin, embed, session, player, challenges)}

@@ -54,3 +54,30 @@ test('a lesson whose file cannot be fetched says so instead of showing an empty 
   assert.match(await error.innerText(), /could not be loaded: lessons\/lock-order\.json: HTTP 503/);
   await context.close();
 });
+
+test('the warm-up after load plays a scratch run off the page and changes nothing the learner sees or keeps', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.goto(`${site.url}?lesson=lock-order`);
+  await page.getByTestId('step').waitFor({ timeout: 15000 });
+  const seen = () =>
+    page.evaluate(() => ({
+      address: location.href,
+      stage: document.querySelector('[data-testid="stage"]').innerText,
+      scrubber: document.querySelector('[data-testid="scrubber"]').value,
+      stored: JSON.stringify(Object.entries(localStorage).sort()),
+      lanes: document.querySelectorAll('[data-testid="lanes"]').length,
+    }));
+  const before = await seen();
+  // The warm-up marks its end once its scratch run has been played and dropped.
+  await page.waitForFunction(() => performance.getEntriesByName('lockstep-warmed').length === 1, null, {
+    timeout: 15000,
+  });
+  assert.deepEqual(await seen(), before);
+  assert.equal(before.scrubber, '0');
+  assert.equal(before.lanes, 1);
+  // The learner's own run starts where it was.
+  await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="scrubber"]').value === '1');
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -1,0 +1,108 @@
+//! The stage's code made ready before the learner's first Step.
+//!
+//! Chromium compiles a WebAssembly function the first time it is called, with its baseline
+//! compiler (V8's lazy compilation and Liftoff), and a lesson's first Step is the first call of
+//! most of the engine and of the code that updates the stage: it took 16–32 ms where later
+//! Steps took 5–8 (the six lessons in Chromium, 2026-12-06). So once the page is idle,
+//! [`start`] plays the lesson on a scratch copy of the session, one move per idle period, into
+//! a copy of the stage's panels built in an element that is not in the document: the engine
+//! steps, the panels update, nothing is laid out or drawn. When the run ends the copy is
+//! unmounted and dropped. The learner's session is only read, once, to copy it; nothing the
+//! page shows, stores or puts in its address changes.
+
+use crate::player::{Player, SessionSignal};
+use crate::session::Session;
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+
+/// The `performance.mark` set when the scratch run has been dropped.
+pub const WARMED_MARK: &str = "lockstep-warmed";
+/// No lesson's default schedule runs longer than this; the warm-up stops here in any case.
+const MAX_MOVES: usize = 60;
+
+/// The scratch run: its session and how many moves it has taken, and the panels showing it.
+struct Scratch {
+    session: SessionSignal,
+    moves: usize,
+    /// Unmounts the panels and disposes of their reactive state when dropped.
+    _panels: Box<dyn std::any::Any>,
+}
+
+type State = Rc<RefCell<Option<Scratch>>>;
+
+/// Once the page is idle, plays a scratch copy of `session`'s run into `panels` (the stage's
+/// panels, which read the session and the player from context) built off the document.
+pub fn start<V: IntoView + 'static>(
+    session: SessionSignal,
+    player: Player,
+    panels: impl FnOnce() -> V + 'static,
+) {
+    let copy = session.with_untracked(Session::clone);
+    let state: State = Rc::new(RefCell::new(None));
+    let mount = state.clone();
+    let once = RefCell::new(Some((copy, panels)));
+    later(move || {
+        let Some((copy, panels)) = once.borrow_mut().take() else {
+            return;
+        };
+        let Ok(host) = document().create_element("div") else {
+            return;
+        };
+        let scratch = Rc::new(RefCell::new(None));
+        let signal = scratch.clone();
+        let handle = mount_to(host.unchecked_into(), move || {
+            let session = RwSignal::new(copy);
+            *signal.borrow_mut() = Some(session);
+            provide_context(session);
+            provide_context(player);
+            panels()
+        });
+        let Some(session) = scratch.borrow_mut().take() else {
+            return;
+        };
+        *mount.borrow_mut() = Some(Scratch {
+            session,
+            moves: 0,
+            _panels: Box::new(handle),
+        });
+        next_move(mount.clone());
+    });
+}
+
+/// Calls `f` in the browser's next idle period (after a short timer where there is no
+/// `requestIdleCallback`).
+fn later(f: impl Fn() + 'static) {
+    let f = Rc::new(f);
+    let call = move || f();
+    if request_idle_callback_with_handle(call.clone()).is_err() {
+        set_timeout(call, Duration::from_millis(20));
+    }
+}
+
+/// Takes one move of the scratch run in the next idle period; the panels update after it as
+/// they do after a Step. Drops the run when it ends.
+fn next_move(state: State) {
+    later(move || {
+        let mut slot = state.borrow_mut();
+        let Some(scratch) = slot.as_mut() else {
+            return;
+        };
+        let moved =
+            scratch.moves < MAX_MOVES && scratch.session.try_update(|s| s.step()).unwrap_or(false);
+        if moved {
+            scratch.moves += 1;
+            drop(slot);
+            next_move(state.clone());
+        } else {
+            slot.take();
+            // For profiles and the browser tests: the warm-up is over.
+            if let Some(performance) = window().performance() {
+                let _ = performance.mark(WARMED_MARK);
+            }
+        }
+    });
+}
