@@ -6,8 +6,9 @@
 //! Steps took 5–8 (the six lessons in Chromium, 2026-12-06). So once the page is idle,
 //! [`start`] plays the lesson on a scratch copy of the session, one move per idle period, into
 //! a copy of the stage's panels built in an element that is not in the document: the engine
-//! steps, the panels update, nothing is laid out or drawn. When the run ends the copy is
-//! unmounted and dropped. The learner's session is only read, once, to copy it; nothing the
+//! steps, the panels update, nothing is laid out or drawn. When the run ends, or as soon as
+//! the learner moves (their own Steps compile the code, and the warm-up must not compete with
+//! them), the copy is unmounted and dropped. The learner's session is only read: nothing the
 //! page shows, stores or puts in its address changes.
 
 use crate::player::{Player, SessionSignal};
@@ -26,6 +27,10 @@ const MAX_MOVES: usize = 60;
 
 /// The scratch run: its session and how many moves it has taken, and the panels showing it.
 struct Scratch {
+    /// The learner's session, to stop as soon as they move (their own Steps warm the code).
+    learner: SessionSignal,
+    /// Where the learner's run was when the warm-up began.
+    learner_at: Position,
     session: SessionSignal,
     moves: usize,
     /// Unmounts the panels and disposes of their reactive state when dropped.
@@ -34,6 +39,13 @@ struct Scratch {
 
 type State = Rc<RefCell<Option<Scratch>>>;
 
+/// Where a run is: its length and its last step's id.
+type Position = (usize, Option<u64>);
+
+fn position(s: &Session) -> Position {
+    (s.steps.len(), s.steps.last().map(|step| step.id))
+}
+
 /// Once the page is idle, plays a scratch copy of `session`'s run into `panels` (the stage's
 /// panels, which read the session and the player from context) built off the document.
 pub fn start<V: IntoView + 'static>(
@@ -41,7 +53,7 @@ pub fn start<V: IntoView + 'static>(
     player: Player,
     panels: impl FnOnce() -> V + 'static,
 ) {
-    let copy = session.with_untracked(Session::clone);
+    let (copy, learner_at) = session.with_untracked(|s| (s.clone(), position(s)));
     let state: State = Rc::new(RefCell::new(None));
     let mount = state.clone();
     let once = RefCell::new(Some((copy, panels)));
@@ -49,6 +61,9 @@ pub fn start<V: IntoView + 'static>(
         let Some((copy, panels)) = once.borrow_mut().take() else {
             return;
         };
+        if session.with_untracked(position) != learner_at {
+            return;
+        }
         let Ok(host) = document().create_element("div") else {
             return;
         };
@@ -65,6 +80,8 @@ pub fn start<V: IntoView + 'static>(
             return;
         };
         *mount.borrow_mut() = Some(Scratch {
+            learner: session,
+            learner_at,
             session,
             moves: 0,
             _panels: Box::new(handle),
@@ -84,15 +101,17 @@ fn later(f: impl Fn() + 'static) {
 }
 
 /// Takes one move of the scratch run in the next idle period; the panels update after it as
-/// they do after a Step. Drops the run when it ends.
+/// they do after a Step. Drops the run when it ends, or as soon as the learner has moved.
 fn next_move(state: State) {
     later(move || {
         let mut slot = state.borrow_mut();
         let Some(scratch) = slot.as_mut() else {
             return;
         };
-        let moved =
-            scratch.moves < MAX_MOVES && scratch.session.try_update(|s| s.step()).unwrap_or(false);
+        let learner_idle = scratch.learner.try_with_untracked(position) == Some(scratch.learner_at);
+        let moved = learner_idle
+            && scratch.moves < MAX_MOVES
+            && scratch.session.try_update(|s| s.step()).unwrap_or(false);
         if moved {
             scratch.moves += 1;
             drop(slot);

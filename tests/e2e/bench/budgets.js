@@ -7,7 +7,8 @@
 //   check    the longest main-thread task while "Check every schedule" runs (target: under
 //            50 ms, the explorer being in a worker)
 //   step     one Step in the browser, engine plus render: click, every reactive update and a
-//            forced layout (p50/p95/max over every step of every lesson; target: p95 under 8 ms);
+//            forced layout (p50/p95/max over every step of every lesson; target: p95 under 8 ms),
+//            stepping from the moment the page answers and again from two seconds after;
 //            then the main thread's work per Step in a Chromium trace, the frame it draws
 //            included (style, layout, paint, the address and anything else the step set off),
 //            with the Steps spaced out so each is measured alone
@@ -28,6 +29,8 @@ import { FINAL_OUTCOMES } from '../support/lesson-page.js';
 const SIZE_TARGET = 300 * 1024;
 const STEP_P95_TARGET_MS = 8;
 const START_RUNS = 5;
+/** How long after the page answers the second Step figure starts stepping. */
+const READER_DELAY_MS = 2000;
 /** A run that has not ended after this many steps is measured no further. */
 const MAX_STEPS_PER_LESSON = 400;
 
@@ -169,11 +172,16 @@ async function stepWork(browser, url, slug) {
   return work;
 }
 
-/** Steps the lesson's default schedule to its end, timing each step inside the page. */
-async function stepTimes(browser, url, slug) {
+/**
+ * Steps the lesson's default schedule to its end, timing each step inside the page: from the
+ * moment the Step button appears, or `after` ms later (a reader's first click comes once they
+ * have read the page's first lines, and the page prepares for it while idle).
+ */
+async function stepTimes(browser, url, slug, after = 0) {
   const { page, context, problems } = await openPage(browser, url);
   await page.goto(`${url}?lesson=${slug}`);
   await page.getByTestId('step').waitFor({ timeout: 30000 });
+  if (after) await page.waitForTimeout(after);
   const times = await page.evaluate(async ({ max, finals }) => {
     const status = () => document.querySelector('[data-testid="status"]')?.dataset.outcome;
     const button = document.querySelector('[data-testid="step"]');
@@ -304,23 +312,29 @@ try {
     );
   }
   if (wanted('step')) {
-    const all = [];
-    for (const slug of lessons) {
-      const times = await stepTimes(browser, site.url, slug);
-      all.push(...times);
-      const sorted = [...times].sort((a, b) => a - b);
+    // Stepping from the moment the page answers (the worst case), then from two seconds after.
+    for (const [after, when] of [
+      [0, 'from the moment the page answers'],
+      [READER_DELAY_MS, `from ${READER_DELAY_MS / 1000} s after (a reader's first click)`],
+    ]) {
+      const all = [];
+      for (const slug of lessons) {
+        const times = await stepTimes(browser, site.url, slug, after);
+        all.push(...times);
+        const sorted = [...times].sort((a, b) => a - b);
+        console.log(
+          `step: ${slug.padEnd(20)} ${String(times.length).padStart(4)} steps, ` +
+            `p50 ${percentile(sorted, 50).toFixed(2)} ms, p95 ${percentile(sorted, 95).toFixed(2)} ms, ` +
+            `max ${sorted[sorted.length - 1].toFixed(2)} ms`,
+        );
+      }
+      all.sort((a, b) => a - b);
+      const p95 = percentile(all, 95);
       console.log(
-        `step: ${slug.padEnd(20)} ${String(times.length).padStart(4)} steps, ` +
-          `p50 ${percentile(sorted, 50).toFixed(2)} ms, p95 ${percentile(sorted, 95).toFixed(2)} ms, ` +
-          `max ${sorted[sorted.length - 1].toFixed(2)} ms`,
+        `step: all lessons, ${when}: ${all.length} steps, p50 ${percentile(all, 50).toFixed(2)} ms, ` +
+          `p95 ${p95.toFixed(2)} ms (target ${STEP_P95_TARGET_MS} ms: ${p95 <= STEP_P95_TARGET_MS ? 'within' : 'OVER'})`,
       );
     }
-    all.sort((a, b) => a - b);
-    const p95 = percentile(all, 95);
-    console.log(
-      `step: all lessons ${all.length} steps, p50 ${percentile(all, 50).toFixed(2)} ms, ` +
-        `p95 ${p95.toFixed(2)} ms (target ${STEP_P95_TARGET_MS} ms: ${p95 <= STEP_P95_TARGET_MS ? 'within' : 'OVER'})`,
-    );
     const work = [];
     for (const slug of lessons) work.push(...(await stepWork(browser, site.url, slug)));
     work.sort((a, b) => a - b);

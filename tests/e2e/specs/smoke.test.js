@@ -81,3 +81,16 @@ test('the warm-up after load plays a scratch run off the page and changes nothin
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('a Step taken while the warm-up runs is the only move the page shows, and the warm-up still ends', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.goto(`${site.url}?lesson=pool-exhaustion`);
+  await page.getByTestId('step').and(page.locator(':enabled')).waitFor({ timeout: 15000 });
+  await page.getByTestId('step').click();
+  await page.waitForFunction(() => performance.getEntriesByName('lockstep-warmed').length === 1, null, {
+    timeout: 15000,
+  });
+  assert.equal(await page.getByTestId('scrubber').inputValue(), '1');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
