@@ -4,12 +4,12 @@
 //! compiler (V8's lazy compilation and Liftoff), and a lesson's first Step is the first call of
 //! most of the engine and of the code that updates the stage: it took 16–32 ms where later
 //! Steps took 5–8 (the six lessons in Chromium, 2026-12-06). So once the page is idle,
-//! [`start`] plays the lesson on a scratch copy of the session, one move per idle period, into
-//! a copy of the stage's panels built in an element that is not in the document: the engine
-//! steps, the panels update, nothing is laid out or drawn. When the run ends, or as soon as
-//! the learner moves (their own Steps compile the code, and the warm-up must not compete with
-//! them), the copy is unmounted and dropped. The learner's session is only read: nothing the
-//! page shows, stores or puts in its address changes.
+//! [`start`] plays the lesson from the start on a scratch session (the learner's fix and knobs),
+//! one move per idle period, into a copy of the stage's panels built in an element that is not
+//! in the document: the engine steps, the panels update, nothing is laid out or drawn. When the
+//! run ends, or as soon as the learner moves (their own Steps compile the code, and the warm-up
+//! must not compete with them), the copy is unmounted and dropped. The learner's session is
+//! only read: nothing the page shows, stores or puts in its address changes.
 
 use crate::player::{Player, SessionSignal};
 use crate::session::Session;
@@ -46,18 +46,22 @@ fn position(s: &Session) -> Position {
     (s.steps.len(), s.steps.last().map(|step| step.id))
 }
 
-/// Once the page is idle, plays a scratch copy of `session`'s run into `panels` (the stage's
+/// Once the page is idle, plays a scratch run of `session`'s lesson, fix and knobs into `panels` (the stage's
 /// panels, which read the session and the player from context) built off the document.
-pub fn start<V: IntoView + 'static>(
-    session: SessionSignal,
-    player: Player,
-    panels: impl FnOnce() -> V + 'static,
-) {
-    let (copy, learner_at) = session.with_untracked(|s| (s.clone(), position(s)));
+pub fn start(session: SessionSignal, player: Player, panels: Box<dyn FnOnce() -> AnyView>) {
+    let (copy, learner_at) = session.with_untracked(|s| {
+        (
+            Session::with_knobs(s.lesson, s.fix.as_deref(), &s.knobs),
+            position(s),
+        )
+    });
+    let Ok(copy) = copy else {
+        return;
+    };
     let state: State = Rc::new(RefCell::new(None));
     let mount = state.clone();
     let once = RefCell::new(Some((copy, panels)));
-    later(move || {
+    later(Rc::new(move || {
         let Some((copy, panels)) = once.borrow_mut().take() else {
             return;
         };
@@ -87,13 +91,12 @@ pub fn start<V: IntoView + 'static>(
             _panels: Box::new(handle),
         });
         next_move(mount.clone());
-    });
+    }));
 }
 
 /// Calls `f` in the browser's next idle period (after a short timer where there is no
 /// `requestIdleCallback`).
-fn later(f: impl Fn() + 'static) {
-    let f = Rc::new(f);
+fn later(f: Rc<dyn Fn()>) {
     let call = move || f();
     if request_idle_callback_with_handle(call.clone()).is_err() {
         set_timeout(call, Duration::from_millis(20));
@@ -103,7 +106,7 @@ fn later(f: impl Fn() + 'static) {
 /// Takes one move of the scratch run in the next idle period; the panels update after it as
 /// they do after a Step. Drops the run when it ends, or as soon as the learner has moved.
 fn next_move(state: State) {
-    later(move || {
+    later(Rc::new(move || {
         let mut slot = state.borrow_mut();
         let Some(scratch) = slot.as_mut() else {
             return;
@@ -123,5 +126,5 @@ fn next_move(state: State) {
                 let _ = performance.mark(WARMED_MARK);
             }
         }
-    });
+    }));
 }

@@ -119,15 +119,20 @@ pub fn LessonView(
         .unwrap_or(lesson.key_panel);
     let tabs = panel_tabs(lesson, key);
     // The stage's panels as they are by default, for the warm-up to update off the page.
-    crate::warm_up::start(session, player, move || {
-        view! {
-            <StatusBanner/>
-            <Controls/>
-            <Lanes/>
-            {panel_view(key)}
-            <CodeListings/>
-        }
-    });
+    crate::warm_up::start(
+        session,
+        player,
+        Box::new(move || {
+            view! {
+                <StatusBanner/>
+                <Controls/>
+                <Lanes/>
+                {panel_view(key)}
+                <CodeListings/>
+            }
+            .into_any()
+        }),
+    );
     view! {
         <article class="lesson" class:embed=embed data-testid="lesson">
             {lesson_header(lesson, &origin, embed, session, player, challenges)}
