@@ -1,5 +1,6 @@
-// Trunk post-build hook: writes the course's lessons and the sandbox's and the studio's pages
-// beside the lesson page, then gives every page a Content-Security-Policy.
+// Trunk post-build hook: writes the course's lessons, minifies the pages' scripts, writes the
+// sandbox's and the studio's pages beside the lesson page, then gives every page a
+// Content-Security-Policy.
 //
 // The lessons. A lesson page fetches its own lesson, `lessons/SLUG.json`, and no other: the
 // lessons crate's `lesson-files` writes them, as embedded in the bundles that read every lesson
@@ -26,6 +27,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { minify } from "terser";
 
 const dir = process.argv[2] ?? process.env.TRUNK_STAGING_DIR ?? "dist";
 const read = (name) => readFileSync(join(dir, name), "utf8");
@@ -49,6 +51,21 @@ const withSlugs = read("index.html");
 if (!withSlugs.includes(anySlug)) throw new Error(`index.html: no \`${anySlug}\` in its early fetch`);
 writeFileSync(join(dir, "index.html"), withSlugs.replace(anySlug, `lesson=(${slugs.join("|")})(&|$)`));
 console.log(`lessons: ${slugs.length} written to ${join(dir, "lessons")}`);
+
+// --- the scripts --------------------------------------------------------------------------
+
+// The three pages' bundles load through wasm-bindgen's ES-module glue, which Trunk's minifier
+// cannot parse (`export { initSync, __wbg_init as default }`: it warns and leaves the file as
+// written), so terser minifies them. The explorer's worker is a classic script whose globals
+// its loader reads; Trunk minifies it already.
+const modules = readdirSync(dir).filter((file) => /^lockstep-(lesson|sandbox|studio)\b.*\.js$/.test(file));
+if (modules.length !== 3) throw new Error(`expected the three pages' scripts, found ${modules.join(", ")}`);
+for (const file of modules) {
+  const code = read(file);
+  const { code: minified } = await minify(code, { module: true, compress: true, mangle: true });
+  writeFileSync(join(dir, file), minified);
+  console.log(`scripts: ${file} minified, ${code.length} -> ${minified.length} bytes`);
+}
 
 // --- the other pages ----------------------------------------------------------------------
 
