@@ -46,8 +46,9 @@ fn position(s: &Session) -> Position {
     (s.steps.len(), s.steps.last().map(|step| step.id))
 }
 
-/// Once the page is idle, plays a scratch run of `session`'s lesson, fix and knobs into `panels` (the stage's
-/// panels, which read the session and the player from context) built off the document.
+/// Once the page is idle, plays a scratch run of `session`'s lesson, fix and knobs into
+/// `panels` (the stage's panels, which read the session and the player from context) built off
+/// the document.
 pub fn start(session: SessionSignal, player: Player, panels: Box<dyn FnOnce() -> AnyView>) {
     let (copy, learner_at) = session.with_untracked(|s| {
         (
@@ -74,19 +75,19 @@ pub fn start(session: SessionSignal, player: Player, panels: Box<dyn FnOnce() ->
         let scratch = Rc::new(RefCell::new(None));
         let signal = scratch.clone();
         let handle = mount_to(host.unchecked_into(), move || {
-            let session = RwSignal::new(copy);
-            *signal.borrow_mut() = Some(session);
-            provide_context(session);
+            let run = RwSignal::new(copy);
+            *signal.borrow_mut() = Some(run);
+            provide_context(run);
             provide_context(player);
             panels()
         });
-        let Some(session) = scratch.borrow_mut().take() else {
+        let Some(run) = scratch.borrow_mut().take() else {
             return;
         };
         *mount.borrow_mut() = Some(Scratch {
             learner: session,
             learner_at,
-            session,
+            session: run,
             moves: 0,
             _panels: Box::new(handle),
         });
