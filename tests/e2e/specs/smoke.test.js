@@ -82,7 +82,7 @@ test('the warm-up after load plays a scratch run off the page and changes nothin
   await context.close();
 });
 
-test('a Step taken while the warm-up runs is the only move the page shows, and the warm-up still ends', async () => {
+test('a Step taken before the warm-up is over is the only move the page shows, and the warm-up ends', async () => {
   const { page, problems, context } = await openPage(browser, site.url);
   await page.goto(`${site.url}?lesson=pool-exhaustion`);
   await page.getByTestId('step').and(page.locator(':enabled')).waitFor({ timeout: 15000 });
