@@ -7,9 +7,9 @@
 //! is built, once it is idle, [`start`] plays the lesson from the start on a scratch session
 //! (the learner's fix and knobs), one move per idle period, into a copy of the stage's panels
 //! built in an element that is not in the document: the engine steps, the panels update,
-//! nothing is laid out or drawn. When the run ends, or as soon as the learner moves (their own
-//! Steps compile the code, and the warm-up must not compete with them), the copy is unmounted
-//! and dropped. The learner's session is only read: nothing the page shows, stores or puts in
+//! nothing is laid out or drawn. When the run ends, or as soon as the learner moves or starts
+//! a check (their own Steps compile the code, and the warm-up must not compete with them or
+//! with the explorer's worker), the copy is unmounted and dropped. The learner's session is only read: nothing the page shows, stores or puts in
 //! its address changes.
 
 use crate::player::{Player, SessionSignal};
@@ -35,6 +35,8 @@ struct Scratch {
     learner: SessionSignal,
     /// Where the learner's run was when the warm-up began.
     learner_at: Position,
+    /// Whether the learner has started a check (the explorer's worker then takes a core).
+    checking: Rc<dyn Fn() -> bool>,
     session: SessionSignal,
     moves: usize,
     /// Unmounts the panels and disposes of their reactive state when dropped.
@@ -53,7 +55,12 @@ fn position(s: &Session) -> Position {
 /// Once the page is idle, plays a scratch run of `session`'s lesson, fix and knobs into
 /// `panels` (the stage's panels, which read the session and the player from context) built off
 /// the document.
-pub fn start(session: SessionSignal, player: Player, panels: Box<dyn FnOnce() -> AnyView>) {
+pub fn start(
+    session: SessionSignal,
+    player: Player,
+    checking: Rc<dyn Fn() -> bool>,
+    panels: Box<dyn FnOnce() -> AnyView>,
+) {
     let (copy, learner_at) = session.with_untracked(|s| {
         (
             Session::with_knobs(s.lesson, s.fix.as_deref(), &s.knobs),
@@ -70,7 +77,7 @@ pub fn start(session: SessionSignal, player: Player, panels: Box<dyn FnOnce() ->
         let Some((copy, panels)) = once.borrow_mut().take() else {
             return;
         };
-        if session.with_untracked(position) != learner_at {
+        if session.with_untracked(position) != learner_at || checking() {
             finished();
             return;
         }
@@ -92,6 +99,7 @@ pub fn start(session: SessionSignal, player: Player, panels: Box<dyn FnOnce() ->
         *mount.borrow_mut() = Some(Scratch {
             learner: session,
             learner_at,
+            checking: checking.clone(),
             session: run,
             moves: 0,
             _panels: Box::new(handle),
@@ -120,7 +128,8 @@ fn next_move(state: State) {
         let Some(scratch) = slot.as_mut() else {
             return;
         };
-        let learner_idle = scratch.learner.try_with_untracked(position) == Some(scratch.learner_at);
+        let learner_idle = scratch.learner.try_with_untracked(position) == Some(scratch.learner_at)
+            && !(scratch.checking)();
         let moved = learner_idle
             && scratch.moves < MAX_MOVES
             && scratch.session.try_update(|s| s.step()).unwrap_or(false);

@@ -4,7 +4,7 @@
 
 use super::course_nav::CourseNav;
 use crate::challenge::{self, ChallengeState};
-use crate::checker::Checker;
+use crate::checker::{CheckPhase, Checker};
 use crate::components::activity_panel::ActivityPanel;
 use crate::components::challenges::{ChallengeCard, ChallengeList};
 use crate::components::check_schedules::CheckSchedules;
@@ -119,9 +119,11 @@ pub fn LessonView(
         .unwrap_or(lesson.key_panel);
     let tabs = panel_tabs(lesson, key);
     // The stage's panels as they are by default, for the warm-up to update off the page.
+    let phase = checker.phase;
     crate::warm_up::start(
         session,
         player,
+        std::rc::Rc::new(move || !matches!(phase.get_untracked(), CheckPhase::Idle)),
         Box::new(move || {
             view! {
                 <StatusBanner/>
