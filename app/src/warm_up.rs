@@ -77,7 +77,9 @@ pub fn start(
         let Some((copy, panels)) = once.borrow_mut().take() else {
             return;
         };
-        if session.with_untracked(position) != learner_at || checking() {
+        // `try_`: the page may have been rebuilt (the studio rebuilds it on every edit) and its
+        // session disposed of; a warm-up left over then ends quietly.
+        if session.try_with_untracked(position) != Some(learner_at) || checking() {
             finished();
             return;
         }

@@ -123,7 +123,7 @@ pub fn LessonView(
     crate::warm_up::start(
         session,
         player,
-        std::rc::Rc::new(move || !matches!(phase.get_untracked(), CheckPhase::Idle)),
+        std::rc::Rc::new(move || !matches!(phase.try_get_untracked(), Some(CheckPhase::Idle))),
         Box::new(move || {
             view! {
                 <StatusBanner/>
