@@ -31,12 +31,8 @@ const MAX_MOVES: usize = 60;
 
 /// The scratch run: its session and how many moves it has taken, and the panels showing it.
 struct Scratch {
-    /// The learner's session, to stop as soon as they move (their own Steps warm the code).
-    learner: SessionSignal,
-    /// Where the learner's run was when the warm-up began.
-    learner_at: Position,
-    /// Whether the learner has started a check (the explorer's worker then takes a core).
-    checking: Rc<dyn Fn() -> bool>,
+    /// Whether the learner has moved or started a check since the warm-up began.
+    learner_busy: Rc<dyn Fn() -> bool>,
     session: SessionSignal,
     moves: usize,
     /// Unmounts the panels and disposes of their reactive state when dropped.
@@ -70,6 +66,10 @@ pub fn start(
     let Ok(copy) = copy else {
         return;
     };
+    // `try_`: the page may have been rebuilt (the studio rebuilds it on every edit) and its
+    // session disposed of; a warm-up left over then ends quietly.
+    let learner_busy: Rc<dyn Fn() -> bool> =
+        Rc::new(move || session.try_with_untracked(position) != Some(learner_at) || checking());
     let state: State = Rc::new(RefCell::new(None));
     let mount = state.clone();
     let once = RefCell::new(Some((copy, panels)));
@@ -77,9 +77,7 @@ pub fn start(
         let Some((copy, panels)) = once.borrow_mut().take() else {
             return;
         };
-        // `try_`: the page may have been rebuilt (the studio rebuilds it on every edit) and its
-        // session disposed of; a warm-up left over then ends quietly.
-        if session.try_with_untracked(position) != Some(learner_at) || checking() {
+        if learner_busy() {
             finished();
             return;
         }
@@ -99,9 +97,7 @@ pub fn start(
             return;
         };
         *mount.borrow_mut() = Some(Scratch {
-            learner: session,
-            learner_at,
-            checking: checking.clone(),
+            learner_busy: learner_busy.clone(),
             session: run,
             moves: 0,
             _panels: Box::new(handle),
@@ -130,9 +126,7 @@ fn next_move(state: State) {
         let Some(scratch) = slot.as_mut() else {
             return;
         };
-        let learner_idle = scratch.learner.try_with_untracked(position) == Some(scratch.learner_at)
-            && !(scratch.checking)();
-        let moved = learner_idle
+        let moved = !(scratch.learner_busy)()
             && scratch.moves < MAX_MOVES
             && scratch.session.try_update(|s| s.step()).unwrap_or(false);
         if moved {
