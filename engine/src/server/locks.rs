@@ -8,8 +8,9 @@
 
 use super::{Pid, Xid, DATABASE_OID};
 use crate::sql::TableLockMode;
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 
 /// A heavyweight lock mode. The eight modes are the table-lock modes; transaction, tuple and
@@ -331,10 +332,10 @@ pub(crate) struct LockRequest {
 pub struct LockManager {
     /// Every lock that someone holds or waits for.
     #[serde(with = "super::seq_map")]
-    pub locks: BTreeMap<LockTag, Lock>,
+    pub locks: LiteMap<LockTag, Lock>,
     /// What each waiting backend waits for (a backend waits for at most one lock).
     #[serde(with = "super::seq_map")]
-    pub waiting: BTreeMap<Pid, (LockTag, LockMode)>,
+    pub waiting: LiteMap<Pid, (LockTag, LockMode)>,
 }
 
 impl LockManager {
@@ -466,7 +467,7 @@ impl LockManager {
     /// Moves holds owned by subtransaction levels deeper than `level` to `level` (RELEASE
     /// SAVEPOINT: the subtransaction's locks now belong to its parent).
     pub fn reassign_to_level(&mut self, pid: Pid, level: u32) {
-        for lock in self.locks.values_mut() {
+        for (_, lock) in self.locks.iter_mut() {
             if let Some(pl) = lock.procs.iter_mut().find(|p| p.pid == pid) {
                 let mut merged: Vec<Hold> = Vec::new();
                 for h in pl.holds.drain(..) {

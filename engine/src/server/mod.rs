@@ -46,9 +46,9 @@ pub use views::{LockView, TableView, TupleView, WaitEdge, XmaxView};
 
 use crate::sql::{IsolationLevel, RowLockStrength};
 use crate::time::{Duration, Instant};
+use litemap::LiteMap;
 use locks::{LockManager, LockRequest};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 use storage::Table;
 
@@ -239,15 +239,15 @@ pub(crate) struct Session {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Server {
     settings: Settings,
-    tables: BTreeMap<String, Table>,
+    tables: LiteMap<String, Table>,
     next_oid: u32,
     xids: Vec<txn::XidInfo>,
     locks: LockManager,
-    sessions: BTreeMap<Pid, Session>,
+    sessions: LiteMap<Pid, Session>,
     next_pid: u32,
     ssi: ssi::Ssi,
     /// Sequences (serial columns) and their last value.
-    sequences: BTreeMap<String, i64>,
+    sequences: LiteMap<String, i64>,
     /// Grants made by lock releases that the sessions have not been told about yet; always
     /// empty between calls.
     woken: Vec<locks::Grant>,
@@ -258,14 +258,14 @@ impl Server {
     pub fn new(settings: Settings) -> Server {
         Server {
             settings,
-            tables: BTreeMap::new(),
+            tables: LiteMap::new_vec(),
             next_oid: FIRST_TABLE_OID,
             xids: Vec::new(),
             locks: LockManager::default(),
-            sessions: BTreeMap::new(),
+            sessions: LiteMap::new_vec(),
             next_pid: FIRST_PID,
             ssi: ssi::Ssi::default(),
-            sequences: BTreeMap::new(),
+            sequences: LiteMap::new_vec(),
             woken: Vec::new(),
         }
     }
@@ -592,19 +592,19 @@ pub(crate) enum AcquireFailure {
 /// Serializes a map as a list of pairs, so that maps with structured keys (lock tags) survive
 /// JSON, which only allows string keys.
 pub(crate) mod seq_map {
+    use litemap::LiteMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
 
     /// Writes the map as `[[key, value], ...]`.
     pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
-        map: &BTreeMap<K, V>,
+        map: &LiteMap<K, V>,
         ser: S,
     ) -> Result<S::Ok, S::Error> {
         ser.collect_seq(map.iter())
     }
 
     /// Reads `[[key, value], ...]` back into a map.
-    pub fn deserialize<'de, K, V, D>(de: D) -> Result<BTreeMap<K, V>, D::Error>
+    pub fn deserialize<'de, K, V, D>(de: D) -> Result<LiteMap<K, V>, D::Error>
     where
         K: Deserialize<'de> + Ord,
         V: Deserialize<'de>,

@@ -495,14 +495,15 @@ impl Server {
         table: &str,
         idx: usize,
     ) -> (Vec<(Xid, XidStatus)>, Vec<XmaxMember>) {
+        let row = &self.tables.get(table).expect("the row's table exists").heap[idx];
         // Forget members that no longer lock anything, as PostgreSQL compacts a MultiXact.
-        let statuses: Vec<(Xid, XidStatus)> = self.tables[table].heap[idx]
+        let statuses: Vec<(Xid, XidStatus)> = row
             .xmax
             .iter()
             .map(|m| (m.xid, self.xid_status(m.xid)))
             .collect();
         let top = s.txn.as_ref().and_then(|t| t.xid);
-        let carried = self.tables[table].heap[idx]
+        let carried = row
             .xmax
             .iter()
             .filter(|m| {

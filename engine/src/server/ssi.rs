@@ -16,8 +16,9 @@
 use super::txn::{Viewer, XidStatus};
 use super::{PgError, Pid, Server, Session, Xid};
 use crate::sql::IsolationLevel;
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// One SERIALIZABLE transaction as SSI sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,7 +39,7 @@ pub(crate) struct SsiTxn {
 pub(crate) struct Ssi {
     next_id: u64,
     clock: u64,
-    txns: BTreeMap<u64, SsiTxn>,
+    txns: LiteMap<u64, SsiTxn>,
     /// (transaction, table OID): SIREAD locks.
     reads: BTreeSet<(u64, u32)>,
     /// rw-antidependencies (reader, writer).

@@ -52,6 +52,7 @@ pub use view::{BlockReason, ConnectionView, PoolView, SlotView, TaskState, TaskV
 
 use crate::server::{Pid, Server};
 use crate::time::{Duration, Instant};
+use litemap::LiteMap;
 use rng::SplitMix64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, VecDeque};
@@ -194,13 +195,13 @@ pub struct World {
     /// The pools, in scenario order.
     pub(crate) pools: Vec<Pool>,
     /// Open connections.
-    pub(crate) connections: BTreeMap<ConnId, Connection>,
+    pub(crate) connections: LiteMap<ConnId, Connection>,
     /// Every task, in id order.
     pub(crate) tasks: Vec<Task>,
     /// Transaction handles.
-    pub(crate) transactions: BTreeMap<TxId, Transaction>,
+    pub(crate) transactions: LiteMap<TxId, Transaction>,
     /// Rows cursors.
-    pub(crate) rows: BTreeMap<RowsId, Rows>,
+    pub(crate) rows: LiteMap<RowsId, Rows>,
     /// Contexts, by id.
     pub(crate) contexts: Vec<Context>,
     /// Values recorded for the invariants.
@@ -349,10 +350,10 @@ impl World {
             now: Instant::START,
             rng: SplitMix64::new(scenario.seed),
             pools,
-            connections: BTreeMap::new(),
+            connections: LiteMap::new_vec(),
             tasks: Vec::new(),
-            transactions: BTreeMap::new(),
-            rows: BTreeMap::new(),
+            transactions: LiteMap::new_vec(),
+            rows: LiteMap::new_vec(),
             contexts: Vec::new(),
             records: Vec::new(),
             next_conn: 0,
@@ -383,7 +384,14 @@ impl World {
                 let deadline = spec
                     .timeout_ms
                     .map(|ms| arrival + Duration::from_millis(ms));
-                world.add_task(name, spec_index, None, arrival, deadline, BTreeMap::new());
+                world.add_task(
+                    name,
+                    spec_index,
+                    None,
+                    arrival,
+                    deadline,
+                    LiteMap::new_vec(),
+                );
             }
         }
         Ok(world)
@@ -650,7 +658,7 @@ impl World {
         parent: Option<TaskId>,
         arrival: Instant,
         deadline: Option<Instant>,
-        vars: BTreeMap<String, Var>,
+        vars: LiteMap<String, Var>,
     ) -> TaskId {
         let id = TaskId(self.tasks.len() as u32);
         // A goroutine's closure sees its parent's request context.

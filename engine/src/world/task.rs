@@ -4,8 +4,8 @@ use super::protocol::{Frontend, Reader};
 use super::schedule::TaskId;
 use super::{ConnId, ContextId, PoolId, RowsId, TxId};
 use crate::time::Instant;
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// A task's variable: what a Go local variable holds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,7 +160,7 @@ pub struct Task {
     /// Deferred operations (program indexes of `defer` ops), run last-in first-out.
     pub defers: Vec<usize>,
     /// Its variables.
-    pub vars: BTreeMap<String, Var>,
+    pub vars: LiteMap<String, Var>,
     /// The call in flight.
     pub call: Option<Call>,
     /// Asleep until then.

@@ -9,14 +9,14 @@ use crate::server::locks::{Grant, LockManager, LockMode, LockTag, Owner};
 use crate::server::storage::Value;
 use crate::server::{AcquireFailure, PgError, Server, Session};
 use crate::time::Instant;
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 
 /// What a SQL function may change: the lock manager (advisory locks), the backends its
 /// releases wake, and the sequences.
 pub(in crate::server) struct FunctionState<'a> {
     pub locks: &'a mut LockManager,
     pub woken: &'a mut Vec<Grant>,
-    pub sequences: &'a mut BTreeMap<String, i64>,
+    pub sequences: &'a mut LiteMap<String, i64>,
 }
 
 impl FunctionState<'_> {

@@ -247,12 +247,12 @@ impl World {
 }
 
 fn same_owned<K: Ord, V: PartialEq>(
-    after: &BTreeMap<K, V>,
-    before: &BTreeMap<K, V>,
+    after: &LiteMap<K, V>,
+    before: &LiteMap<K, V>,
     id: TaskId,
     owner: impl Fn(&V) -> TaskId,
 ) -> bool {
-    let untouched = |a: &BTreeMap<K, V>, b: &BTreeMap<K, V>| {
+    let untouched = |a: &LiteMap<K, V>, b: &LiteMap<K, V>| {
         a.iter().all(|(k, v)| owner(v) == id || b.get(k) == Some(v))
     };
     untouched(after, before) && untouched(before, after)
