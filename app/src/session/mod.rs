@@ -240,7 +240,6 @@ impl Session {
         if !self.world().choices().contains(&choice) {
             return false;
         }
-        let mut world = self.world().clone();
         let verdict_before = self
             .steps
             .last()
@@ -248,9 +247,12 @@ impl Session {
             .unwrap_or(Verdict::Running);
         // The lesson's own moments are written against its listings, which fixes change.
         let lesson = self.fix.is_none().then_some(self.lesson);
-        let Ok(taken) = world.take(choice, self.events(), &verdict_before, |before, after| {
-            lesson.map_or_else(Vec::new, |l| l.moments_between(before, after))
-        }) else {
+        let taken = self
+            .world()
+            .taken(choice, self.events(), &verdict_before, |before, after| {
+                lesson.map_or_else(Vec::new, |l| l.moments_between(before, after))
+            });
+        let Ok((world, taken)) = taken else {
             return false;
         };
         self.chosen |= off_plan;

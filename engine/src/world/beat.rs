@@ -37,26 +37,42 @@ impl World {
         verdict_before: &Verdict,
         lesson_moments: impl FnOnce(&World, &World) -> Vec<KeyMoment>,
     ) -> Result<Taken, StepError> {
+        let (after, taken) = self.taken(choice, history, verdict_before, lesson_moments)?;
+        *self = after;
+        Ok(taken)
+    }
+
+    /// [`World::take`] leaving this world as it was: the world after the move, and the move.
+    /// The page keeps every world of a run, so it takes its moves this way, with one copy of
+    /// the world per move.
+    pub fn taken<'a>(
+        &self,
+        choice: Choice,
+        history: impl IntoIterator<Item = &'a Event>,
+        verdict_before: &Verdict,
+        lesson_moments: impl FnOnce(&World, &World) -> Vec<KeyMoment>,
+    ) -> Result<(World, Taken), StepError> {
         let mv = self.move_of(choice);
-        let before = self.clone();
-        let events = self.step(choice)?;
+        let mut after = self.clone();
+        let events = after.step(choice)?;
         let mut all: Vec<&Event> = history.into_iter().collect();
         all.extend(events.iter());
-        let verdict = self.outcome(all).verdict;
-        let mut moments = self.key_moments(&before, &events, verdict_before, &verdict);
-        moments.extend(lesson_moments(&before, self));
+        let verdict = after.outcome(all).verdict;
+        let mut moments = after.key_moments(self, &events, verdict_before, &verdict);
+        moments.extend(lesson_moments(self, &after));
         let significant = !moments.is_empty()
             || verdict != *verdict_before
             || events
                 .iter()
                 .any(|e| e.significance() == Significance::Learner);
-        Ok(Taken {
+        let taken = Taken {
             mv,
             events,
             moments,
             verdict,
             significant,
-        })
+        };
+        Ok((after, taken))
     }
 
     /// Takes one click: `choice` once and, for a task, its next moves while the beat goes on
