@@ -4,9 +4,9 @@
 //! so they show every version).
 
 use leptos::prelude::*;
+use litemap::LiteMap;
 use lockstep::server::{Pid, TableView, TupleView};
 use lockstep::sql::RowLockStrength;
-use std::collections::BTreeMap;
 
 /// The most tuple versions shown per table: a spec can fill a table with thousands, and a row
 /// each would take the page seconds to draw (19 tables of 200 held the page 1.2 s as a link
@@ -20,7 +20,7 @@ pub fn rows_shown_note(shown: usize, versions: usize) -> Option<String> {
 
 /// One tuple version as a table row: ctid, xmin, xmax, the values and the lock badges; marked
 /// `changed` when it differs from the same ctid in `old` (the table before the move).
-fn tuple_row(t: &TupleView, old: Option<&TableView>, names: &BTreeMap<Pid, String>) -> AnyView {
+fn tuple_row(t: &TupleView, old: Option<&TableView>, names: &LiteMap<Pid, String>) -> AnyView {
     let state = if t.aborted {
         "aborted"
     } else if t.live {
@@ -106,7 +106,7 @@ fn tuple_row(t: &TupleView, old: Option<&TableView>, names: &BTreeMap<Pid, Strin
     .into_any()
 }
 
-fn who(pid: Pid, names: &BTreeMap<Pid, String>) -> String {
+fn who(pid: Pid, names: &LiteMap<Pid, String>) -> String {
     match names.get(&pid) {
         Some(n) => n.clone(),
         None => format!("process {pid}"),
@@ -120,7 +120,7 @@ fn who(pid: Pid, names: &BTreeMap<Pid, String>) -> String {
 #[component]
 pub fn HeapTables(
     tables: Signal<Vec<TableView>>,
-    names: Signal<BTreeMap<Pid, String>>,
+    names: Signal<LiteMap<Pid, String>>,
     #[prop(optional, into)] versions: Option<Signal<Vec<usize>>>,
 ) -> impl IntoView {
     // What the tables showed before, to mark the row versions a move changed.

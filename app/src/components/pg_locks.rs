@@ -2,17 +2,14 @@
 //! (not granted), as an engineer would query it during an incident.
 
 use leptos::prelude::*;
+use litemap::LiteMap;
 use lockstep::server::locks::mode_name;
 use lockstep::server::{LockTag, LockView, Pid};
-use std::collections::BTreeMap;
 
 /// The `pg_locks` panel for any server: `locks` as the server shows them, `names` naming the
 /// backends.
 #[component]
-pub fn PgLocks(
-    locks: Signal<Vec<LockView>>,
-    names: Signal<BTreeMap<Pid, String>>,
-) -> impl IntoView {
+pub fn PgLocks(locks: Signal<Vec<LockView>>, names: Signal<LiteMap<Pid, String>>) -> impl IntoView {
     let rows = move || {
         names.with(|names| {
             let mut rows: Vec<AnyView> = Vec::new();

@@ -8,8 +8,8 @@
 use crate::checker::{CheckPhase, Checker, Scenario};
 use crate::player::{depend_on, set_knob, Player, SessionSignal};
 use leptos::prelude::*;
+use litemap::LiteMap;
 use lockstep::analysis::pool_sizing::{PoolSizing, Setting};
-use std::collections::BTreeMap;
 
 /// The state budget per setting: a sweep over every setting stays within a few minutes, and a
 /// setting the explorer cannot decide within it is shown as undecided, never as safe.
@@ -42,7 +42,7 @@ pub fn PoolSizing() -> impl IntoView {
 
     // Verdicts by (fix, tasks, pool size); a separate checker, so the lesson's own check panel
     // keeps its result.
-    let verdicts = RwSignal::new(BTreeMap::<VerdictKey, Verdict>::new());
+    let verdicts = RwSignal::new(LiteMap::<VerdictKey, Verdict>::new_vec());
     let checker = Checker::until_first_failure(SIZING_STATES_MAX);
     let checking = StoredValue::new(None::<VerdictKey>);
     let queue = StoredValue::new(Vec::<(u32, u32)>::new());
@@ -154,7 +154,7 @@ pub fn PoolSizing() -> impl IntoView {
 struct Sweep {
     session: SessionSignal,
     sizing: PoolSizing<'static>,
-    verdicts: RwSignal<BTreeMap<VerdictKey, Verdict>>,
+    verdicts: RwSignal<LiteMap<VerdictKey, Verdict>>,
     checker: Checker,
     checking: StoredValue<Option<VerdictKey>>,
     queue: StoredValue<Vec<(u32, u32)>>,

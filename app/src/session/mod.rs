@@ -1,6 +1,7 @@
 //! The one place engine state lives in the UI: a lesson, its fix, the start world and one
 //! snapshot per step taken, so that Back is an exact undo.
 
+use litemap::LiteMap;
 use lockstep::lesson::KnobValues;
 use lockstep::server::Pid;
 use lockstep::world::scheduler::{LessonPlan, Scheduler};
@@ -8,7 +9,6 @@ use lockstep::world::{
     Choice, Event, Guess, KeyMoment, Move, Schedule, Significance, Taken, TaskId, Verdict, World,
 };
 use lockstep_lessons::Lesson;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One engine move taken: the move, what happened, and what it means for the run.
@@ -562,9 +562,9 @@ impl Session {
     }
 
     /// Which task each server process belongs to, for naming lock holders and waiters.
-    pub fn pid_names(&self) -> BTreeMap<Pid, String> {
+    pub fn pid_names(&self) -> LiteMap<Pid, String> {
         let world = self.world();
-        let mut names = BTreeMap::new();
+        let mut names = LiteMap::new_vec();
         // Every task a connection or an event names is one of the world's tasks.
         for conn in world.connection_views() {
             if let Some(task) = conn.holder.or(conn.locked_by) {

@@ -10,11 +10,12 @@
 use super::task::Life;
 use super::view::{BlockReason, TaskState};
 use super::{BackendState, ConnId, PoolId, TaskId, World};
+use litemap::LiteMap;
 use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::hash::BuildHasherDefault;
 
 /// A node of the wait-for graph.
@@ -164,7 +165,7 @@ impl World {
     /// The wait-for graph of this state.
     pub fn wait_for_graph(&self) -> WaitForGraph {
         let mut edges: Vec<WaitEdge> = Vec::new();
-        let mut states = BTreeMap::new();
+        let mut states = LiteMap::new_vec();
         for t in &self.tasks {
             let state = self.task_state(t.id);
             if let TaskState::Blocked(reason) = &state {
@@ -297,8 +298,10 @@ impl World {
     /// Sessions waiting for locks held by other sessions (what PostgreSQL sees).
     fn lock_wait_edges(&self, edges: &mut Vec<WaitEdge>) {
         let task_name = |t: TaskId| self.task_name(t);
-        let mut by_pid: BTreeMap<u32, ConnId> = BTreeMap::new();
-        by_pid.extend(self.connections.values().map(|c| (c.pid.0, c.id)));
+        let mut by_pid: LiteMap<u32, ConnId> = LiteMap::new_vec();
+        for c in self.connections.values() {
+            by_pid.insert(c.pid.0, c.id);
+        }
         for c in self.connections.values() {
             if !matches!(c.backend, BackendState::Executing { .. }) {
                 continue;
@@ -406,7 +409,7 @@ impl World {
     fn stuck_nodes(
         &self,
         graph: &DiGraphMap<WaitNode, usize, Fixed>,
-        states: &BTreeMap<TaskId, TaskState>,
+        states: &LiteMap<TaskId, TaskState>,
     ) -> BTreeSet<WaitNode> {
         let conn_timer = |c: ConnId| {
             self.connections

@@ -186,7 +186,7 @@ pub struct Record {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct World {
     scenario: Shared<Scenario>,
-    labels: Shared<Vec<BTreeMap<String, usize>>>,
+    labels: Shared<Vec<LiteMap<String, usize>>>,
     /// The PostgreSQL server.
     pub(crate) server: Server,
     /// The virtual clock.

@@ -14,8 +14,8 @@ use super::task::Life;
 use super::view::TaskState;
 use super::{Event, World};
 use crate::server::{self, DeadlockVerdict, Pid};
+use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// How a run stands.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -437,14 +437,14 @@ impl Event {
 }
 
 fn deadlock_detections(history: &[&Event]) -> Vec<Detection> {
-    let mut conn_pid = BTreeMap::new();
-    let mut conn_task: BTreeMap<super::ConnId, String> = BTreeMap::new();
-    let mut names: BTreeMap<super::schedule::TaskId, String> = BTreeMap::new();
-    let mut waits: BTreeMap<Pid, Vec<Pid>> = BTreeMap::new();
+    let mut conn_pid = LiteMap::new_vec();
+    let mut conn_task: LiteMap<super::ConnId, String> = LiteMap::new_vec();
+    let mut names: LiteMap<super::schedule::TaskId, String> = LiteMap::new_vec();
+    let mut waits: LiteMap<Pid, Vec<Pid>> = LiteMap::new_vec();
     let mut out = Vec::new();
     let name_of = |pid: Pid,
-                   conn_pid: &BTreeMap<super::ConnId, Pid>,
-                   conn_task: &BTreeMap<super::ConnId, String>| {
+                   conn_pid: &LiteMap<super::ConnId, Pid>,
+                   conn_task: &LiteMap<super::ConnId, String>| {
         conn_pid
             .iter()
             .find(|(_, p)| **p == pid)

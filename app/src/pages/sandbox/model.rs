@@ -5,13 +5,13 @@
 use super::examples::{Check, Expect};
 use super::history::History;
 pub use super::history::MoveKind;
+use litemap::LiteMap;
 use lockstep::server::{self, Pid, SessionState, StatementResult};
 use lockstep::spec::parse::{Permutation, PermutationEntry, Spec, SpecError};
 use lockstep::spec::{
     table, PermutationRun, Printed, Report, RunOptions, SessionProgress, Starting,
 };
 use lockstep::time::Instant;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The most moves one run may take: a permutation line is short, but a person clicking steps
@@ -384,14 +384,12 @@ impl Sandbox {
 
     /// The session's name for each backend; the control connection that runs the global
     /// setup is `setup`.
-    pub fn pid_names(&self) -> BTreeMap<Pid, String> {
+    pub fn pid_names(&self) -> LiteMap<Pid, String> {
         let run = self.run();
-        let mut names: BTreeMap<Pid, String> = run
-            .session_pids()
-            .iter()
-            .zip(&self.spec.sessions)
-            .map(|(pid, s)| (*pid, s.name.clone()))
-            .collect();
+        let mut names = LiteMap::new_vec();
+        for (pid, s) in run.session_pids().iter().zip(&self.spec.sessions) {
+            names.insert(*pid, s.name.clone());
+        }
         names.insert(run.control_pid(), "setup".to_string());
         names
     }

@@ -267,10 +267,8 @@ impl Action {
 }
 
 /// Checks a program's labels: unique, and every jump target defined. Returns the label table.
-pub fn resolve_labels(
-    program: &[Op],
-) -> Result<std::collections::BTreeMap<String, usize>, OpError> {
-    let mut labels = std::collections::BTreeMap::new();
+pub fn resolve_labels(program: &[Op]) -> Result<litemap::LiteMap<String, usize>, OpError> {
+    let mut labels = litemap::LiteMap::new_vec();
     for (index, op) in program.iter().enumerate() {
         if let Some(label) = &op.label {
             if labels.insert(label.clone(), index).is_some() {
