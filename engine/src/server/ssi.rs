@@ -18,7 +18,6 @@ use super::{PgError, Pid, Server, Session, Xid};
 use crate::sql::IsolationLevel;
 use litemap::LiteMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// One SERIALIZABLE transaction as SSI sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,10 +39,10 @@ pub(crate) struct Ssi {
     next_id: u64,
     clock: u64,
     txns: LiteMap<u64, SsiTxn>,
-    /// (transaction, table OID): SIREAD locks.
-    reads: BTreeSet<(u64, u32)>,
+    /// (transaction, table OID): SIREAD locks (a set: keys with no values).
+    reads: LiteMap<(u64, u32), ()>,
     /// rw-antidependencies (reader, writer).
-    conflicts: BTreeSet<(u64, u64)>,
+    conflicts: LiteMap<(u64, u64), ()>,
 }
 
 /// Why a serializable transaction is cancelled (PostgreSQL's "Reason code").
@@ -72,13 +71,13 @@ impl Ssi {
     /// Returns the error for the current transaction `me`, dooming another one instead when
     /// that is PostgreSQL's choice.
     fn on_conflict(&mut self, reader: u64, writer: u64, me: u64) -> Option<PgError> {
-        if !self.conflicts.insert((reader, writer)) {
+        if self.conflicts.insert((reader, writer), ()).is_some() {
             return None;
         }
         let r_commit = self.commit_of(reader);
         let w_commit = self.commit_of(writer);
         // R -> W -> T2 with T2 committed first (before R and W if they committed).
-        let mut fail = self.conflicts.iter().any(|&(w, t2)| {
+        let mut fail = self.conflicts.keys().any(|&(w, t2)| {
             w == writer
                 && self.commit_of(t2).is_some_and(|c2| {
                     r_commit.is_none_or(|rc| c2 <= rc) && w_commit.is_none_or(|wc| c2 <= wc)
@@ -87,7 +86,7 @@ impl Ssi {
         // T0 -> R -> W with W committed, unless T0 committed before W.
         if !fail {
             if let Some(wc) = w_commit {
-                fail = self.conflicts.iter().any(|&(t0, r)| {
+                fail = self.conflicts.keys().any(|&(t0, r)| {
                     r == reader && !self.doomed(t0) && self.commit_of(t0).is_none_or(|c0| c0 >= wc)
                 });
             }
@@ -173,7 +172,7 @@ impl Server {
         if self.ssi_check_doomed(s, me) {
             return;
         }
-        self.ssi.reads.insert((me, oid));
+        self.ssi.reads.insert((me, oid), ());
     }
 
     /// The SSI transaction that runs (or ran) top-level xid `x`.
@@ -242,7 +241,7 @@ impl Server {
         let readers: Vec<u64> = self
             .ssi
             .reads
-            .iter()
+            .keys()
             .filter(|(r, rel)| *r != me && *rel == oid)
             .map(|(r, _)| *r)
             .collect();
@@ -270,7 +269,7 @@ impl Server {
         let near: Vec<u64> = self
             .ssi
             .conflicts
-            .iter()
+            .keys()
             .filter(|(_, w)| *w == me)
             .map(|(r, _)| *r)
             .collect();
@@ -278,7 +277,7 @@ impl Server {
             if self.ssi.commit_of(t_in).is_some() || self.ssi.doomed(t_in) {
                 continue;
             }
-            let dangerous = self.ssi.conflicts.iter().any(|&(far, w)| {
+            let dangerous = self.ssi.conflicts.keys().any(|&(far, w)| {
                 w == t_in
                     && (far == me || (self.ssi.commit_of(far).is_none() && !self.ssi.doomed(far)))
             });
@@ -311,8 +310,8 @@ impl Server {
             }
         } else {
             self.ssi.txns.remove(&id);
-            self.ssi.reads.retain(|(t, _)| *t != id);
-            self.ssi.conflicts.retain(|(r, w)| *r != id && *w != id);
+            self.ssi.reads.retain(|(t, _), _| *t != id);
+            self.ssi.conflicts.retain(|(r, w), _| *r != id && *w != id);
         }
         if self.ssi.txns.values().all(|t| t.commit.is_some()) {
             // Nobody can form a dangerous structure with finished transactions alone.

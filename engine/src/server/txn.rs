@@ -13,7 +13,6 @@ use super::{Pid, Server, Session, Xid, FIRST_XID};
 use crate::sql::IsolationLevel;
 use crate::time::Instant;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// Where a transaction id stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,8 +48,8 @@ pub(crate) struct Sub {
 pub(crate) struct Snapshot {
     /// The first xid not yet assigned when the snapshot was taken.
     pub xmax: Xid,
-    /// Top-level xids running at that moment (other than the taker's own).
-    pub running: BTreeSet<Xid>,
+    /// Top-level xids running at that moment (other than the taker's own), ascending.
+    pub running: Vec<Xid>,
 }
 
 /// A transaction.
@@ -170,7 +169,7 @@ impl Server {
 
     fn in_snapshot_as_running(&self, snap: &Snapshot, x: Xid) -> bool {
         let top = self.top_of(x);
-        top >= snap.xmax || snap.running.contains(&top)
+        top >= snap.xmax || snap.running.binary_search(&top).is_ok()
     }
 
     /// Whether `x`'s work is visible to the snapshot (committed before it was taken).
@@ -234,26 +233,24 @@ impl Server {
     /// Takes a snapshot for backend `pid`.
     pub(crate) fn take_snapshot(&self, s: &Session, events: &mut Vec<Event>) -> Snapshot {
         let own = s.txn.as_ref().and_then(|t| t.xid);
-        // Inserted one by one: collecting into a set sorts first, a sort of its own in the
-        // browser bundle (see `crate::order`).
-        let mut running = BTreeSet::new();
-        running.extend(
-            self.xids
-                .iter()
-                .enumerate()
-                .filter(|(i, info)| {
-                    let x = Xid(FIRST_XID + *i as u32);
-                    info.top == x && info.status == XidStatus::InProgress && Some(x) != own
-                })
-                .map(|(i, _)| Xid(FIRST_XID + i as u32)),
-        );
+        // Ascending, as the xids are assigned.
+        let running: Vec<Xid> = self
+            .xids
+            .iter()
+            .enumerate()
+            .filter(|(i, info)| {
+                let x = Xid(FIRST_XID + *i as u32);
+                info.top == x && info.status == XidStatus::InProgress && Some(x) != own
+            })
+            .map(|(i, _)| Xid(FIRST_XID + i as u32))
+            .collect();
         let snap = Snapshot {
             xmax: Xid(FIRST_XID + self.xids.len() as u32),
             running,
         };
         events.push(Event::SnapshotTaken {
             pid: s.pid,
-            running: snap.running.iter().copied().collect(),
+            running: snap.running.clone(),
             xmax: snap.xmax,
         });
         snap

@@ -15,7 +15,6 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::DefaultHasher;
-use std::collections::BTreeSet;
 use std::hash::BuildHasherDefault;
 
 /// A node of the wait-for graph.
@@ -63,8 +62,8 @@ pub struct WaitForGraph {
     graph: DiGraphMap<WaitNode, usize, Fixed>,
     /// Every edge, in a canonical order.
     pub edges: Vec<WaitEdge>,
-    /// Nodes that can never make progress from here.
-    pub stuck: BTreeSet<WaitNode>,
+    /// Nodes that can never make progress from here, in order.
+    pub stuck: Vec<WaitNode>,
 }
 
 impl WaitForGraph {
@@ -410,13 +409,14 @@ impl World {
         &self,
         graph: &DiGraphMap<WaitNode, usize, Fixed>,
         states: &LiteMap<TaskId, TaskState>,
-    ) -> BTreeSet<WaitNode> {
+    ) -> Vec<WaitNode> {
         let conn_timer = |c: ConnId| {
             self.connections
                 .get(&c)
                 .is_some_and(|conn| self.server.has_timer(conn.pid))
         };
-        let mut moving: BTreeSet<WaitNode> = BTreeSet::new();
+        // A handful of nodes: a list is quicker to search than a set is to build.
+        let mut moving: Vec<WaitNode> = Vec::new();
         for (id, state) in states {
             let free = match state {
                 TaskState::Runnable => true,
@@ -426,7 +426,7 @@ impl World {
                 TaskState::Finished | TaskState::Failed(_) => false,
             };
             if free {
-                moving.insert(WaitNode::Task(*id));
+                moving.push(WaitNode::Task(*id));
             }
         }
         let nodes: Vec<WaitNode> = graph.nodes().collect();
@@ -451,7 +451,7 @@ impl World {
                     WaitNode::Task(_) => targets.iter().all(|t| moving.contains(t)),
                 };
                 if progresses {
-                    moving.insert(n);
+                    moving.push(n);
                     changed = true;
                 }
             }
@@ -459,8 +459,8 @@ impl World {
                 break;
             }
         }
-        let mut stuck = BTreeSet::new();
-        stuck.extend(nodes.into_iter().filter(|n| !moving.contains(n)));
+        let mut stuck: Vec<WaitNode> = nodes.into_iter().filter(|n| !moving.contains(n)).collect();
+        crate::order::sort(&mut stuck);
         stuck
     }
 

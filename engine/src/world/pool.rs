@@ -13,7 +13,7 @@ use super::scenario::Driver;
 use super::schedule::TaskId;
 use super::ConnId;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 /// A pool's state.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,8 +29,9 @@ pub struct Pool {
     pub max_idle: Option<u32>,
     /// Idle connections; the last one is the most recently released and is reused first.
     pub idle: Vec<ConnId>,
-    /// Every open connection of the pool, idle or checked out.
-    pub open: BTreeSet<ConnId>,
+    /// Every open connection of the pool, idle or checked out, in the order they were opened
+    /// (which is id order).
+    pub open: Vec<ConnId>,
     /// Tasks blocked in Acquire, in arrival order.
     pub waiters: VecDeque<TaskId>,
 }
@@ -68,7 +69,7 @@ impl Pool {
             max_open,
             max_idle,
             idle: Vec::new(),
-            open: BTreeSet::new(),
+            open: Vec::new(),
             waiters: VecDeque::new(),
         }
     }
@@ -145,7 +146,7 @@ mod tests {
     #[test]
     fn pgxpool_hands_a_released_connection_to_the_first_waiter() {
         let mut pool = pgx(1);
-        pool.open.insert(ConnId(0));
+        pool.open.push(ConnId(0));
         pool.waiters.extend([TaskId(2), TaskId(1), TaskId(3)]);
         let mut rng = SplitMix64::new(0);
         assert_eq!(
@@ -161,7 +162,7 @@ mod tests {
     #[test]
     fn pgxpool_does_not_let_a_newcomer_barge_past_the_queue() {
         let mut pool = pgx(2);
-        pool.open.insert(ConnId(0));
+        pool.open.push(ConnId(0));
         pool.idle.push(ConnId(0));
         assert_eq!(pool.decide_acquire(), AcquireDecision::Reuse(ConnId(0)));
         pool.waiters.push_back(TaskId(7));

@@ -247,7 +247,7 @@ impl World {
                     free: pool
                         .max_open
                         .map(|m| m.saturating_sub(pool.open.len() as u32)),
-                    open: pool.open.iter().copied().collect(),
+                    open: pool.open.clone(),
                     idle: pool.idle.clone(),
                     slots,
                     waiters: pool.waiters.iter().copied().collect(),

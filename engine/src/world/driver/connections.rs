@@ -87,7 +87,7 @@ impl World {
                         terminated: false,
                     },
                 );
-                self.pools[pool.0 as usize].open.insert(id);
+                self.pools[pool.0 as usize].open.push(id);
                 events.push(Event::ConnectionOpened {
                     task: Some(task),
                     pool: name,
@@ -139,7 +139,7 @@ impl World {
             events.extend(server_events.into_iter().map(Event::Server));
         }
         let pool = &mut self.pools[c.pool.0 as usize];
-        pool.open.remove(&conn);
+        pool.open.retain(|&c| c != conn);
         pool.idle.retain(|&i| i != conn);
         events.push(Event::ConnectionClosed {
             task,
