@@ -11,6 +11,7 @@ impl World {
     ///
     /// - an idle connection has no holder and sits once on its own pool's idle list, and every
     ///   connection is among its pool's open ones;
+    /// - a pool's open connections are listed once each, in id order;
     /// - every usable connection's backend is known to the server;
     /// - the server's own invariants hold (`server/invariants.rs`).
     pub(crate) fn structural_violations(&self) -> Vec<String> {
@@ -34,6 +35,14 @@ impl World {
                 out.push(format!(
                     "connection {id:?}'s backend {} is unknown to the server",
                     conn.pid
+                ));
+            }
+        }
+        for pool in &self.pools {
+            if pool.open.windows(2).any(|w| w[0] >= w[1]) {
+                out.push(format!(
+                    "pool {}'s open connections are not in id order: {:?}",
+                    pool.name, pool.open
                 ));
             }
         }
