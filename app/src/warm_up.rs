@@ -9,8 +9,8 @@
 //! built in an element that is not in the document: the engine steps, the panels update,
 //! nothing is laid out or drawn. When the run ends, or as soon as the learner moves or starts
 //! a check (their own Steps compile the code, and the warm-up must not compete with them or
-//! with the explorer's worker), the copy is unmounted and dropped. The learner's session is only read: nothing the page shows, stores or puts in
-//! its address changes.
+//! with the explorer's worker), the copy is unmounted and dropped. The learner's session is
+//! only read: nothing the page shows, stores or puts in its address changes.
 
 use crate::player::{Player, SessionSignal};
 use crate::session::Session;
