@@ -11,7 +11,8 @@
 //            stepping from the moment the page answers and again from two seconds after;
 //            then the main thread's work per Step in a Chromium trace, the frame it draws
 //            included (style, layout, paint, the address and anything else the step set off),
-//            with the Steps spaced out so each is measured alone
+//            with the Steps spaced out so each is measured alone, and its mean split into the
+//            rendering stages (style, layout, pre-paint, paint, layerize, commit) and the rest
 //   play     for every lesson and fix: the Steps Play takes to the outcome and the seconds from
 //            pressing Play to the outcome at the default speed, pausing at key moments turned
 //            off (target: under 15 s each)
@@ -154,7 +155,7 @@ async function stepWork(browser, url, slug) {
   await context.close();
   if (problems.length) throw new Error(`${slug}: ${problems.join('; ')}`);
   const marks = events.filter((e) => e.name === 'lockstep-step').sort((a, b) => a.ts - b.ts);
-  if (marks.length < 2) return [];
+  if (marks.length < 2) return { work: [], stages: noStages() };
   const { pid, tid } = marks[0];
   const tasks = events
     .filter((e) => e.ph === 'X' && e.pid === pid && e.tid === tid && e.dur)
@@ -169,8 +170,27 @@ async function stepWork(browser, url, slug) {
     if (step >= work.length) break;
     if (task.ts >= marks[0].ts) work[step] += task.dur / 1000;
   }
-  return work;
+  // The rendering stages' own events, wherever they ran (none of them nests in another).
+  const last = marks[marks.length - 1].ts;
+  const stages = noStages();
+  for (const task of tasks) {
+    if (task.ts >= marks[0].ts && task.ts < last && task.name in stages) stages[task.name] += task.dur / 1000;
+  }
+  return { work, stages };
 }
+
+/** Chromium's trace events for rendering a frame, with the words the bench prints for them. */
+const RENDERING_STAGES = [
+  ['UpdateLayoutTree', 'style'],
+  ['Layout', 'layout'],
+  ['PrePaint', 'pre-paint'],
+  ['Paint', 'paint'],
+  ['Layerize', 'layerize'],
+  ['Commit', 'commit'],
+];
+
+/** Each rendering stage at 0 ms. */
+const noStages = () => Object.fromEntries(RENDERING_STAGES.map(([name]) => [name, 0]));
 
 /**
  * Steps the lesson's default schedule to its end, timing each step inside the page: from the
@@ -336,12 +356,27 @@ try {
       );
     }
     const work = [];
-    for (const slug of lessons) work.push(...(await stepWork(browser, site.url, slug)));
+    const stages = noStages();
+    for (const slug of lessons) {
+      const lesson = await stepWork(browser, site.url, slug);
+      work.push(...lesson.work);
+      for (const name in stages) stages[name] += lesson.stages[name];
+    }
     work.sort((a, b) => a - b);
     console.log(
       `step: main-thread work per Step, the frame it draws included, ${work.length} steps spaced apart: ` +
         `p50 ${percentile(work, 50).toFixed(2)} ms, p95 ${percentile(work, 95).toFixed(2)} ms, ` +
         `max ${work[work.length - 1].toFixed(2)} ms`,
+    );
+    // Where it goes: what is not a rendering stage is script (the click, Leptos's effects),
+    // timers and events.
+    const mean = (ms) => (ms / work.length).toFixed(2);
+    const total = work.reduce((a, b) => a + b, 0);
+    const rendering = Object.values(stages).reduce((a, b) => a + b, 0);
+    console.log(
+      `step: the same, mean per Step: ${mean(total)} ms, of which ` +
+        RENDERING_STAGES.map(([name, words]) => `${words} ${mean(stages[name])}`).join(', ') +
+        `, and script and the rest ${mean(total - rendering)}`,
     );
   }
 } finally {
