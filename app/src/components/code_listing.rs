@@ -99,7 +99,8 @@ pub fn CodeListings() -> impl IntoView {
 }
 
 /// Every line's marks in `listing` (of `lines` lines): the tasks of `positions` (line, task,
-/// state class) that run this listing, at the line they are at.
+/// state class) that run this listing, at the line they are at. A task `W` of the listing also
+/// runs as `W1`, `W2`… when a knob multiplies it.
 fn marks_at_lines(
     listing: &Listing,
     positions: &[(u32, String, &'static str)],
