@@ -129,20 +129,23 @@ impl World {
             }
         }
         // A cycle closes: a new cycle among the waits (PostgreSQL's kind, which its detector
-        // will break) or one nothing will break.
-        let after_graph = self.wait_for_graph();
-        let before_graph = before.wait_for_graph();
+        // will break) or one nothing will break. The graph before the move is only drawn when
+        // there is a cycle after it (most moves have none, and a graph is a Step's largest
+        // single cost on the page).
         let database = |g: &WaitForGraph| -> Vec<Vec<super::WaitNode>> {
             g.all_cycles()
                 .into_iter()
                 .filter(|c| WaitForGraph::kind(c) == super::graph::CycleKind::Database)
                 .collect()
         };
-        let closed: Vec<Vec<super::WaitNode>> = database(&after_graph)
-            .into_iter()
-            .chain(after_graph.cycles())
-            .filter(|c| !database(&before_graph).contains(c) && !before_graph.cycles().contains(c))
-            .collect();
+        let cycles = |g: &WaitForGraph| -> Vec<Vec<super::WaitNode>> {
+            database(g).into_iter().chain(g.cycles()).collect()
+        };
+        let mut closed = cycles(&self.wait_for_graph());
+        if !closed.is_empty() {
+            let already = cycles(&before.wait_for_graph());
+            closed.retain(|c| !already.contains(c));
+        }
         if let Some(cycle) = closed.first() {
             let database = WaitForGraph::kind(cycle) == super::graph::CycleKind::Database;
             let mut tasks: Vec<String> = Vec::new();
