@@ -270,6 +270,11 @@ impl World {
 
     /// Deadlock or stall, once some task can never move again.
     fn stuck_verdict(&self) -> Option<Verdict> {
+        // Only a blocked task can be stuck: with none, the graph need not be drawn.
+        let blocked = |t: &super::Task| matches!(self.task_state(t.id), TaskState::Blocked(_));
+        if !self.tasks.iter().any(blocked) {
+            return None;
+        }
         let graph = self.wait_for_graph();
         let stuck_tasks: Vec<String> = graph
             .stuck
