@@ -52,10 +52,12 @@ unit:
 
 # The seeded-schedule test again, compiled to WASM and run under Node (wasm-bindgen-test-runner
 # comes with wasm-bindgen-cli): a seed picks the same schedule natively and in the browser; and
-# the browser's JSON reader fills in every lesson as serde_json does.
+# the browser's JSON reader fills in every lesson as serde_json does; and share links go through
+# the browser's own compression streams (Node has the same).
 wasm-unit:
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p lockstep-worker --target wasm32-unknown-unknown --test seeded
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p lockstep-lessons --features browser-json --target wasm32-unknown-unknown --lib
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test -p lockstep-app --target wasm32-unknown-unknown --test link
 
 # Every lesson: the explorer finds the bug and proves every real fix (also pinned in tests/tests/lessons/).
 check:

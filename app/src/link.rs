@@ -1,15 +1,22 @@
 //! A text in the address: the sandbox's spec (`sandbox.html?spec=TEXT`) and the studio's
 //! lesson file (`studio.html?lesson_src=TEXT`), where TEXT is `1` (the format's version)
 //! followed by the UTF-8 text compressed with raw DEFLATE and written in base64url without
-//! padding. The shipped example specs (0.4 to 1.1 KB) become 325 to 710 characters; the course's
-//! lesson files (9 to 24 KB) become 3,544 to 7,562.
+//! padding. The shipped example specs (0.4 to 1.1 KB) become about 330 to 710 characters; the
+//! course's lesson files (9 to 24 KB) about 3,600 to 7,600.
+//!
+//! The browser compresses and inflates (`CompressionStream` and `DecompressionStream`, format
+//! `deflate-raw`), so the pages carry no DEFLATE code of their own; both are asynchronous, and
+//! so are [`Carried::encode`] and [`Carried::decode`]. Their tests run as WASM under Node
+//! (`app/tests/link.rs`, `make wasm-unit`).
 //!
 //! Both directions are bounded: a link longer than [`LINK_CHARS_MAX`] is not made, and a link
-//! is never inflated past its kind's `bytes_max`, so a hostile link cannot make the page
-//! allocate without limit.
+//! is never inflated past its kind's `bytes_max` (the inflating stream is cancelled there), so a
+//! hostile link cannot make the page allocate without limit.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// The longest value made or accepted, in characters. A link travels to the server that
 /// serves the page, and common defaults refuse a longer request line (nginx's
@@ -40,12 +47,9 @@ pub const LESSON: Carried = Carried {
 /// The format version, the value's first character.
 const VERSION: char = '1';
 
-/// The best compression miniz offers; the texts are small, so speed does not matter.
-const LEVEL: u8 = 9;
-
 impl Carried {
     /// Encodes a text for the address; an error says why it cannot be shared as a link.
-    pub fn encode(self, text: &str) -> Result<String, String> {
+    pub async fn encode(self, text: &str) -> Result<String, String> {
         let Carried { what, bytes_max } = self;
         if text.len() > bytes_max {
             return Err(format!(
@@ -53,7 +57,12 @@ impl Carried {
                 text.len()
             ));
         }
-        let packed = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), LEVEL);
+        let packed = through(Direction::Compress, text.as_bytes(), usize::MAX)
+            .await
+            .map_err(|fault| match fault {
+                Fault::Unsupported => format!("this browser cannot compress the {what}"),
+                _ => format!("the {what} could not be compressed"),
+            })?;
         let value = format!("{VERSION}{}", URL_SAFE_NO_PAD.encode(packed));
         if value.len() > LINK_CHARS_MAX {
             return Err(format!(
@@ -65,7 +74,7 @@ impl Carried {
     }
 
     /// Decodes a value back into its text.
-    pub fn decode(self, value: &str) -> Result<String, String> {
+    pub async fn decode(self, value: &str) -> Result<String, String> {
         let Carried { what, bytes_max } = self;
         if value.len() > LINK_CHARS_MAX {
             return Err(format!(
@@ -86,75 +95,84 @@ impl Carried {
         let packed = URL_SAFE_NO_PAD
             .decode(chars.as_str())
             .map_err(|e| format!("the link's {what} is damaged (base64url: {e})"))?;
-        let bytes = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, bytes_max)
-            .map_err(|e| match e.status {
-                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
-                    format!("the link's {what} is longer than {bytes_max} bytes")
-                }
-                _ => format!("the link's {what} is damaged (it does not inflate)"),
+        let bytes = through(Direction::Inflate, &packed, bytes_max)
+            .await
+            .map_err(|fault| match fault {
+                Fault::TooLong => format!("the link's {what} is longer than {bytes_max} bytes"),
+                Fault::Unsupported => format!("this browser cannot open the link's {what}"),
+                Fault::Damaged => format!("the link's {what} is damaged (it does not inflate)"),
             })?;
         String::from_utf8(bytes).map_err(|_| format!("the link's {what} is not UTF-8 text"))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's compressing stream (a readable and writable pair).
+    type CompressionStream;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(format: &str) -> Result<CompressionStream, JsValue>;
 
-    #[test]
-    fn a_spec_survives_the_round_trip_through_a_link() {
-        let text = "session s1\nstep a { SELECT 'é' AS \"x\"; }  # ünïcode & <angle>\n";
-        let value = SPEC.encode(text).unwrap();
-        assert!(value.starts_with('1'));
-        assert!(value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        assert_eq!(SPEC.decode(&value).unwrap(), text);
+    /// The browser's inflating stream (a readable and writable pair).
+    type DecompressionStream;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(format: &str) -> Result<DecompressionStream, JsValue>;
+}
+
+/// Which way the bytes go.
+#[derive(Clone, Copy)]
+enum Direction {
+    Compress,
+    Inflate,
+}
+
+/// Why bytes did not go through.
+#[derive(Debug)]
+enum Fault {
+    /// The output would pass the limit.
+    TooLong,
+    /// The input is not raw DEFLATE (or the stream failed).
+    Damaged,
+    /// The browser has no such stream.
+    Unsupported,
+}
+
+/// `input` through the browser's raw-DEFLATE stream, read chunk by chunk: past `limit` bytes
+/// of output the stream is cancelled.
+async fn through(direction: Direction, input: &[u8], limit: usize) -> Result<Vec<u8>, Fault> {
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{ReadableStreamDefaultReader, ReadableStreamReadResult, ReadableWritablePair};
+    const FORMAT: &str = "deflate-raw";
+    let pair: JsValue = match direction {
+        Direction::Compress => CompressionStream::new(FORMAT).map(Into::into),
+        Direction::Inflate => DecompressionStream::new(FORMAT).map(Into::into),
     }
-
-    #[test]
-    fn a_link_is_much_shorter_than_the_spec() {
-        let text = include_str!("pages/sandbox/examples/deadlock.spec");
-        let value = SPEC.encode(text).unwrap();
-        assert!(
-            value.len() * 10 < text.len() * 7,
-            "{} vs {}",
-            value.len(),
-            text.len()
-        );
-    }
-
-    #[test]
-    fn damaged_or_unknown_links_are_errors_that_say_so() {
-        assert!(SPEC.decode("").unwrap_err().contains("empty"));
-        assert!(SPEC.decode("2abc").unwrap_err().contains("known format"));
-        assert!(SPEC.decode("1***").unwrap_err().contains("base64url"));
-        assert!(SPEC.decode("1AAAA").unwrap_err().contains("damaged"));
-    }
-
-    #[test]
-    fn a_link_that_inflates_past_the_limit_is_refused() {
-        // Zeros compress a thousandfold: a short link, a huge text.
-        let huge = vec![b'a'; SPEC.bytes_max + 1];
-        let packed = miniz_oxide::deflate::compress_to_vec(&huge, LEVEL);
-        let value = format!("1{}", URL_SAFE_NO_PAD.encode(packed));
-        assert!(value.len() < LINK_CHARS_MAX);
-        assert!(SPEC.decode(&value).unwrap_err().contains("longer than"));
-        assert!(SPEC
-            .encode(std::str::from_utf8(&huge).unwrap())
-            .unwrap_err()
-            .contains("at most"));
-    }
-
-    #[test]
-    fn every_course_lesson_travels_in_a_link_within_the_limit() {
-        for lesson in lockstep_lessons::catalogue() {
-            let text = lockstep_lessons::source(&lesson.slug).unwrap();
-            let value = LESSON.encode(text).unwrap();
-            assert!(value.len() <= LINK_CHARS_MAX, "{}", lesson.slug);
-            assert_eq!(LESSON.decode(&value).unwrap(), text);
+    .map_err(|_| Fault::Unsupported)?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(input));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|_| Fault::Damaged)?;
+    let reader: ReadableStreamDefaultReader = blob
+        .stream()
+        .pipe_through(pair.unchecked_ref::<ReadableWritablePair>())
+        .get_reader()
+        .unchecked_into();
+    let mut out = Vec::new();
+    loop {
+        let chunk: ReadableStreamReadResult = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| Fault::Damaged)?
+            .unchecked_into();
+        if chunk.get_done().unwrap_or(true) {
+            return Ok(out);
         }
-        let err = LESSON.decode("2x").unwrap_err();
-        assert!(err.starts_with("the link's lesson"), "{err}");
+        let part: js_sys::Uint8Array = chunk.get_value().unchecked_into();
+        let start = out.len();
+        let length = part.length() as usize;
+        if length > limit.saturating_sub(start) {
+            // Nothing waits on the cancelling.
+            let _ = reader.cancel();
+            return Err(Fault::TooLong);
+        }
+        out.resize(start + length, 0);
+        part.copy_to(&mut out[start..]);
     }
 }

@@ -215,8 +215,8 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
-/// Writes the due address, if any.
-fn write_pending() {
+/// Writes the due address now, if any.
+pub fn write_pending() {
     if let Some(timer) = TIMER.take() {
         timer.clear();
     }

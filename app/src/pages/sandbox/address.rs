@@ -16,6 +16,8 @@ pub struct Request {
     pub text: Option<String>,
     /// A problem with the link's spec, in words.
     pub link_error: Option<String>,
+    /// The link's spec, still packed ([`unpack`] opens it).
+    pub packed: Option<String>,
     /// The permutation to follow (0-based).
     pub permutation: Option<usize>,
     /// How many moves of it to take.
@@ -36,10 +38,7 @@ pub fn read() -> Request {
     };
     let mut request = Request::default();
     if let Some(value) = p.get("spec").filter(|v| !v.is_empty()) {
-        match link::SPEC.decode(&value) {
-            Ok(text) => request.text = Some(text),
-            Err(e) => request.link_error = Some(e),
-        }
+        request.packed = Some(value);
     } else if let Some(slug) = p.get("example") {
         match examples::example(&slug) {
             Some(ex) => request.text = Some(ex.text.to_string()),
@@ -65,18 +64,54 @@ pub fn read() -> Request {
     request
 }
 
-/// The query string for a sandbox's state; also says why the spec is not in it when it is
-/// too long for a link.
-pub fn query(sandbox: &Sandbox) -> (String, Option<String>) {
+/// The request with the link's spec opened (the browser inflates it, asynchronously).
+pub async fn unpack(mut request: Request) -> Request {
+    if let Some(value) = request.packed.take() {
+        match link::SPEC.decode(&value).await {
+            Ok(text) => request.text = Some(text),
+            Err(e) => request.link_error = Some(e),
+        }
+    }
+    request
+}
+
+/// A spec packed for the address: made once for each text the sandbox runs, since the browser
+/// compresses asynchronously.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Packed {
+    /// The spec's text.
+    pub text: String,
+    /// Its `spec=` value, or why it cannot travel in a link.
+    pub value: Result<String, String>,
+}
+
+impl Packed {
+    /// Packs a spec's text.
+    pub async fn new(text: String) -> Packed {
+        let value = link::SPEC.encode(&text).await;
+        Packed { text, value }
+    }
+}
+
+/// Whether a spec's text needs packing to travel in the address: a shipped example travels by
+/// name.
+pub fn needs_packing(text: &str) -> bool {
+    examples::example_with_text(text).is_none()
+}
+
+/// The query string for a sandbox's state, with the spec `packed` (for a spec other than an
+/// example); also says why the spec is not in it when it is too long for a link. `None` while
+/// the sandbox's spec is not packed yet.
+pub fn query(sandbox: &Sandbox, packed: Option<&Packed>) -> Option<(String, Option<String>)> {
     let Ok(params) = UrlSearchParams::new() else {
-        return ("?".into(), None);
+        return Some(("?".into(), None));
     };
     let mut problem = None;
     match examples::example_with_text(&sandbox.text) {
         Some(ex) => params.append("example", ex.slug),
-        None => match link::SPEC.encode(&sandbox.text) {
-            Ok(value) => params.append("spec", &value),
-            Err(e) => problem = Some(e),
+        None => match &packed.filter(|p| p.text == sandbox.text)?.value {
+            Ok(value) => params.append("spec", value),
+            Err(e) => problem = Some(e.clone()),
         },
     }
     match sandbox.plan {
@@ -101,7 +136,7 @@ pub fn query(sandbox: &Sandbox) -> (String, Option<String>) {
         }
     }
     let text: String = params.to_string().into();
-    (format!("?{text}"), problem)
+    Some((format!("?{text}"), problem))
 }
 
 /// Replaces the address without reloading or adding a history entry.
@@ -109,12 +144,11 @@ pub fn replace(query: &str) {
     crate::url::replace_with(query.to_string());
 }
 
-/// The full address of a query, for the share box.
-pub fn full_url(query: &str) -> String {
-    let Some(location) = web_sys::window().map(|w| w.location()) else {
-        return query.to_string();
-    };
-    let origin = location.origin().unwrap_or_default();
-    let path = location.pathname().unwrap_or_default();
-    format!("{origin}{path}{query}")
+/// The page's address as it stands, for the share box: it follows the run
+/// ([`replace`]; written now if a write is still waiting).
+pub fn full_url() -> String {
+    crate::url::write_pending();
+    web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default()
 }

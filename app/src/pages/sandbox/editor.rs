@@ -94,8 +94,8 @@ pub fn SpecEditor(
                     data-testid="share"
                     title="A link that opens this spec, permutation and step"
                     on:click=move |_| {
-                        let query = sandbox.with_untracked(|s| s.as_ref().map(address::query));
-                        share.set(query.map(|(q, _)| address::full_url(&q)));
+                        let loaded = sandbox.with_untracked(Option::is_some);
+                        share.set(loaded.then(address::full_url));
                     }
                 >
                     "Share link"

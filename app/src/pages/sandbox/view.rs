@@ -18,12 +18,7 @@ use leptos::prelude::*;
 /// The sandbox page.
 #[component]
 pub fn SandboxView() -> impl IntoView {
-    let request = address::read();
-    let first = request
-        .text
-        .clone()
-        .unwrap_or_else(|| EXAMPLES[0].text.to_string());
-    let text = RwSignal::new(first.clone());
+    let text = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<Problem>);
     let sandbox: SandboxSignal = RwSignal::new(None);
     let loader = Loader::new();
@@ -31,34 +26,68 @@ pub fn SandboxView() -> impl IntoView {
     // progress (replay.rs).
     let replaying = RwSignal::new(None::<ReplayProgress>);
     let cancel_replay = StoredValue::new(0_u64);
-    {
-        let request = request.clone();
+    let open = move |request: address::Request| {
+        let first = request
+            .text
+            .clone()
+            .unwrap_or_else(|| EXAMPLES[0].text.to_string());
+        text.set(first.clone());
+        let link_error = request.link_error.clone();
         load(&first, sandbox, problem, loader, move || {
             replay::start(sandbox, &request, replaying, cancel_replay);
         });
-    }
-    if let Some(e) = &request.link_error {
-        problem.set(Some(Problem {
-            message: format!(
-                "The link's spec could not be opened: {e}. Showing an example instead."
-            ),
-            at: None,
-            excerpt: None,
-        }));
+        if let Some(e) = &link_error {
+            problem.set(Some(Problem {
+                message: format!(
+                    "The link's spec could not be opened: {e}. Showing an example instead."
+                ),
+                at: None,
+                excerpt: None,
+            }));
+        }
+    };
+    let request = address::read();
+    if request.packed.is_some() {
+        // A link's own spec: the browser inflates it first.
+        leptos::task::spawn_local(async move { open(address::unpack(request).await) });
+    } else {
+        open(request);
     }
 
-    // The address follows the run; a spec too long for a link is said so.
+    // The address follows the run; a spec too long for a link is said so. A spec other than
+    // an example is packed once for each text the sandbox runs.
     let link_problem = RwSignal::new(None::<String>);
+    let packed = RwSignal::new(None::<address::Packed>);
+    let spec = Memo::new(move |_| sandbox.with(|s| s.as_ref().map(|s| s.text.clone())));
+    Effect::new(move |_| {
+        let Some(text) = spec.get().filter(|t| address::needs_packing(t)) else {
+            return;
+        };
+        if packed.with_untracked(|p| p.as_ref().is_some_and(|p| p.text == text)) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let done = address::Packed::new(text).await;
+            // Unless the sandbox has gone on to another spec meanwhile.
+            if spec.with_untracked(|s| s.as_deref() == Some(done.text.as_str())) {
+                packed.set(Some(done));
+            }
+        });
+    });
     Effect::new(move |_| {
         if replaying.with(Option::is_some) {
             return;
         }
-        sandbox.with(|s| {
-            if let Some(s) = s {
-                let (query, too_long) = address::query(s);
+        packed.with(|packed| {
+            sandbox.with(|s| {
+                let Some((query, too_long)) =
+                    s.as_ref().and_then(|s| address::query(s, packed.as_ref()))
+                else {
+                    return;
+                };
                 address::replace(&query);
                 link_problem.set(too_long);
-            }
+            })
         })
     });
 

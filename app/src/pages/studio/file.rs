@@ -1,9 +1,8 @@
 //! The studio's lesson file, read: parsed and validated as `lockstep check` reads a lesson
-//! (every limit applies), then given the forms the page passes on: the JSON the worker reads,
-//! and the link that carries the file. Pure, so any text, however broken, is read the same way
-//! natively (where the property tests feed it) and in the browser.
+//! (every limit applies), then given the form the worker reads, JSON. Pure, so any text,
+//! however broken, is read the same way natively (where the property tests feed it) and in
+//! the browser. (The link that carries the file is made by the browser: [`crate::link`].)
 
-use crate::link;
 use lockstep::lesson::{parse, Lesson};
 
 /// A file that reads as a lesson.
@@ -13,8 +12,6 @@ pub struct Read {
     pub lesson: Lesson,
     /// The file read as JSON values: what the worker reads.
     pub json: String,
-    /// The file packed for `lesson_src=`, or why it is too long for a link.
-    pub link: Result<String, String>,
 }
 
 /// Why a file does not read as a lesson.
@@ -41,11 +38,7 @@ pub fn read(text: &str) -> Result<Read, FileError> {
         message: e.to_string(),
         at: None,
     })?;
-    Ok(Read {
-        lesson,
-        json,
-        link: link::LESSON.encode(text),
-    })
+    Ok(Read { lesson, json })
 }
 
 /// The file a new lesson starts from: one pool, two tasks.
@@ -96,17 +89,17 @@ mod tests {
     }
 
     #[test]
-    fn every_course_lesson_read_from_its_link_checks_as_the_course_one_does() {
+    fn every_course_lesson_read_from_its_file_checks_as_the_course_one_does() {
+        // Its link carries the file's text unchanged (`app/tests/link.rs`).
         for lesson in lockstep_lessons::catalogue() {
             let text = starting_point(Some(&lesson.slug));
-            let value = read(text).unwrap().link.unwrap();
-            let back = read(&link::LESSON.decode(&value).unwrap()).unwrap();
-            let from_link = check_lesson(&back.lesson, limits()).unwrap();
+            let back = read(text).unwrap();
+            let from_file = check_lesson(&back.lesson, limits()).unwrap();
             let course = check_lesson(lesson, limits()).unwrap();
             let says = |checks: &[lockstep::explore::world::ScenarioCheck]| {
                 checks.iter().map(|c| c.to_string()).collect::<Vec<_>>()
             };
-            assert_eq!(says(&from_link), says(&course), "{}", lesson.slug);
+            assert_eq!(says(&from_file), says(&course), "{}", lesson.slug);
         }
     }
 
@@ -178,13 +171,6 @@ mod tests {
         fn a_mutated_file_reads_or_says_why(text in mutated()) {
             if let Err(e) = read(&text) {
                 prop_assert!(!e.message.is_empty());
-            }
-        }
-
-        #[test]
-        fn any_link_value_decodes_or_says_why(value in "1?[A-Za-z0-9_-]{0,300}") {
-            if let Ok(text) = link::LESSON.decode(&value) {
-                let _ = read(&text);
             }
         }
     }

@@ -42,39 +42,57 @@ struct Studio {
     shown: RwSignal<Option<Shown>>,
     /// The typing pause being waited for.
     pending: StoredValue<Option<Timeout>, LocalStorage>,
+    /// How many times the text has been read: a version that read goes on the stage once the
+    /// browser has packed it for the address, unless a later reading came first.
+    readings: StoredValue<u64>,
 }
 
 impl Studio {
-    /// Reads the editor's text now; a text that reads replaces the lesson on the stage.
-    fn read_now(self) {
+    /// Reads the editor's text now; a text that reads replaces the lesson on the stage (as soon
+    /// as the browser has packed it for the address). Says whether it reads.
+    fn read_now(self) -> bool {
         self.pending.set_value(None);
+        self.readings.update_value(|n| *n += 1);
+        let reading = self.readings.get_value();
         let text = self.text.get_untracked();
         let unchanged = self
             .shown
             .with_untracked(|s| s.as_ref().is_some_and(|s| s.text == text));
         if unchanged {
             self.problem.set(None);
-            return;
+            return true;
         }
         match file::read(&text) {
             Ok(read) => {
                 self.problem.set(None);
-                self.shown.set(Some(Shown {
-                    lesson: Box::leak(Box::new(read.lesson)),
-                    authored: Authored {
-                        json: read.json.into(),
-                        link: read.link,
-                    },
-                    text,
-                }));
+                leptos::task::spawn_local(async move {
+                    let link = link::LESSON.encode(&text).await;
+                    if self.readings.try_get_value() != Some(reading) {
+                        return;
+                    }
+                    self.shown.set(Some(Shown {
+                        lesson: Box::leak(Box::new(read.lesson)),
+                        authored: Authored {
+                            json: read.json.into(),
+                            link,
+                        },
+                        text,
+                    }));
+                });
+                true
             }
-            Err(e) => self.problem.set(Some(e)),
+            Err(e) => {
+                self.problem.set(Some(e));
+                false
+            }
         }
     }
 
     /// Reads the text once the author has paused.
     fn read_soon(self) {
-        let timeout = Timeout::new(READ_AFTER_MS, move || self.read_now());
+        let timeout = Timeout::new(READ_AFTER_MS, move || {
+            self.read_now();
+        });
         self.pending.set_value(Some(timeout));
     }
 }
@@ -103,27 +121,38 @@ fn carried_over(lesson: &Lesson) -> url::UrlState {
     state
 }
 
-/// The studio page.
+/// The studio page. A link's own file (`lesson_src=`) is inflated by the browser first.
 #[component]
 pub fn StudioView() -> impl IntoView {
     let start = url::read();
-    let (first_text, link_problem) = match &start.lesson_src {
-        Some(value) => match link::LESSON.decode(value) {
-            Ok(text) => (text, None),
-            Err(e) => (file::BLANK.to_string(), Some(e)),
-        },
-        None => (
-            file::starting_point(start.lesson.as_deref()).to_string(),
-            None,
-        ),
+    let Some(value) = start.lesson_src.clone() else {
+        let text = file::starting_point(start.lesson.as_deref()).to_string();
+        return studio_page(start, text, None);
     };
+    let opened = RwSignal::new(None);
+    leptos::task::spawn_local(async move {
+        let _ = opened.try_set(Some(link::LESSON.decode(&value).await));
+    });
+    (move || {
+        opened.get().map(|read| match read {
+            Ok(text) => studio_page(start.clone(), text, None),
+            Err(e) => studio_page(start.clone(), file::BLANK.to_string(), Some(e)),
+        })
+    })
+    .into_any()
+}
+
+/// The studio page, from its first text (and why a link's file could not be read, when it
+/// could not).
+fn studio_page(start: url::UrlState, first_text: String, link_problem: Option<String>) -> AnyView {
     let studio = Studio {
         text: RwSignal::new(first_text),
         problem: RwSignal::new(None),
         shown: RwSignal::new(None),
         pending: StoredValue::new_local(None),
+        readings: StoredValue::new(0),
     };
-    studio.read_now();
+    let readable = studio.read_now();
     if start.embed && start.lesson_src.is_some() {
         // An embedded studio lesson is the lesson alone, as a course lesson's embed is; a
         // link whose file does not read says why.
@@ -140,7 +169,6 @@ pub fn StudioView() -> impl IntoView {
     }
     // Someone who opens a shared lesson came to see it: the file waits behind a button, unless
     // it does not read, and then the file and its problem are what there is to see.
-    let readable = studio.shown.with_untracked(Option::is_some);
     let editing = RwSignal::new(start.lesson_src.is_none() || !readable);
     view! {
         <section class="studio" data-testid="studio">
