@@ -22,7 +22,7 @@ use web_sys::{MessageEvent, Worker};
 pub const CHECK_STATES_MAX: usize = STATES_MAX_DEFAULT;
 
 /// The worker's script, which Trunk writes beside the page (`index.html`).
-const WORKER_SCRIPT: &str = "./lockstep-worker_loader.js";
+pub(crate) const WORKER_SCRIPT: &str = "./lockstep-worker_loader.js";
 
 /// Where the check stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -162,6 +162,7 @@ impl Checker {
             knobs: scenario.knobs,
             first_failure: self.first_failure,
             states_max: self.states_max,
+            draw: None,
         };
         let text = request_text(&request);
         self.phase.set(CheckPhase::Running {
@@ -295,7 +296,7 @@ impl Default for Checker {
     }
 }
 
-fn post(worker: &Worker, text: &str) {
+pub(crate) fn post(worker: &Worker, text: &str) {
     // Posting a string cannot fail (nothing to clone that could throw).
     let _ = worker.post_message(&JsValue::from_str(text));
 }
@@ -315,7 +316,7 @@ pub fn thousands(n: impl ToString) -> String {
 
 /// A request as the text the worker reads (JSON), written by the browser's `JSON.stringify`:
 /// the page carries no JSON writer or reader of its own.
-fn request_text(request: &Request) -> String {
+pub(crate) fn request_text(request: &Request) -> String {
     let value = request
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .expect("requests serialize");
@@ -326,7 +327,7 @@ fn request_text(request: &Request) -> String {
 }
 
 /// A reply from the worker's text, read by the browser's `JSON.parse`.
-fn reply_of(text: &str) -> Result<Reply, String> {
+pub(crate) fn reply_of(text: &str) -> Result<Reply, String> {
     let value = js_sys::JSON::parse(text).map_err(|e| format!("{e:?}"))?;
     serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }

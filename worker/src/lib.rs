@@ -5,14 +5,22 @@
 //! end. The page cancels a check by terminating the worker, so the search itself never has to
 //! look up from its work. Messages travel as JSON text.
 //!
-//! [`check`] is plain Rust, tested natively; only `main.rs` touches the browser.
+//! The worker also writes the SVG files a lesson page exports ([`drawn`]): the page sends the
+//! same request with the run's schedule and which drawing, the worker replays the run and
+//! answers [`Reply::Drawn`] with the file's text. So the page carries no SVG writer and pays
+//! for it only when a reader exports.
+//!
+//! [`check`] and [`drawn`] are plain Rust, tested natively; only `main.rs` touches the browser.
+
+pub mod drawings;
+pub mod svg;
 
 use lockstep::analysis::challenges::check_all_within;
 use lockstep::explore::world::{check_lesson_within, schedule_text};
 use lockstep::explore::{Budget, Explorer, Limits, Progress, Stop, SLICE_STEPS_DEFAULT};
 use lockstep::lesson::{validate, KnobValues, Lesson};
 use lockstep::limits::{CHECK_DEPTH_MAX, CHECK_SECONDS_PER_SEARCH};
-use lockstep::world::World;
+use lockstep::world::{Choice, Move, Schedule, World};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds between two progress messages: often enough for a counter that moves, rarely
@@ -44,6 +52,28 @@ pub struct Request {
     pub first_failure: bool,
     /// The most distinct states the search may record.
     pub states_max: usize,
+    /// Draw the run instead of checking: answered by [`Reply::Drawn`].
+    #[serde(default)]
+    pub draw: Option<Draw>,
+}
+
+/// A run to draw as an SVG file: the moves taken from the request's start world, and which
+/// drawing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draw {
+    /// The moves, as a schedule's text (`T1 T2 tick T1`).
+    pub schedule: String,
+    /// Which drawing.
+    pub drawing: Drawing,
+}
+
+/// The drawings a lesson page exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Drawing {
+    /// The run as a sequence diagram, one lane per task.
+    Timeline,
+    /// The wait-for graph where the run has come to.
+    WaitForGraph,
 }
 
 /// What the worker says.
@@ -80,6 +110,13 @@ pub enum Reply {
         ok: bool,
         /// One line a search, in `lockstep check`'s order and words.
         lines: Vec<CheckLine>,
+    },
+    /// A drawing, written.
+    Drawn {
+        /// The request's id.
+        id: u64,
+        /// The SVG document.
+        svg: String,
     },
     /// The request could not be checked (no such lesson, a fix or knob it does not have).
     Refused {
@@ -150,11 +187,21 @@ impl CheckResult {
 /// the page builds it.
 pub fn start_world(request: &Request) -> Result<World, String> {
     let authored = authored_lesson(request)?;
-    let lesson = match &authored {
-        Some(lesson) => lesson,
+    world_of(lesson_of(request, &authored)?, request)
+}
+
+/// The request's lesson: the authored one it carries (read by [`authored_lesson`]), or the
+/// course's it names.
+fn lesson_of<'a>(request: &Request, authored: &'a Option<Lesson>) -> Result<&'a Lesson, String> {
+    match authored {
+        Some(lesson) => Ok(lesson),
         None => lockstep_lessons::lesson(&request.lesson)
-            .ok_or_else(|| format!("there is no lesson called `{}`", request.lesson))?,
-    };
+            .ok_or_else(|| format!("there is no lesson called `{}`", request.lesson)),
+    }
+}
+
+/// The start world of `lesson` with the request's fix and knobs.
+fn world_of(lesson: &Lesson, request: &Request) -> Result<World, String> {
     if let Some(fix) = request.fix.as_deref() {
         lesson.fix_named(fix)?;
     }
@@ -192,11 +239,7 @@ pub fn check_whole_lesson(
     progress: impl FnMut(Reply),
 ) -> Result<Reply, String> {
     let authored = authored_lesson(request)?;
-    let lesson = match &authored {
-        Some(lesson) => lesson,
-        None => lockstep_lessons::lesson(&request.lesson)
-            .ok_or_else(|| format!("there is no lesson called `{}`", request.lesson))?,
-    };
+    let lesson = lesson_of(request, &authored)?;
     let limits = Limits {
         states_max: request.states_max,
         depth_max: CHECK_DEPTH_MAX,
@@ -328,8 +371,51 @@ pub fn check(
     })
 }
 
+/// The run `draw` names, replayed from the request's start world and drawn as an SVG
+/// document, titled as the page titles it.
+pub fn drawn(request: &Request, draw: &Draw) -> Result<String, String> {
+    let authored = authored_lesson(request)?;
+    let lesson = lesson_of(request, &authored)?;
+    let mut world = world_of(lesson, request)?;
+    let schedule: Schedule = draw
+        .schedule
+        .parse()
+        .map_err(|e| format!("the run could not be read: {e}"))?;
+    let mut events = Vec::new();
+    for mv in &schedule.0 {
+        let choice = match mv {
+            Move::Tick => Some(Choice::Tick),
+            Move::Task(name) => world.task_named(name).map(Choice::Task),
+        };
+        let Some(choice) = choice.filter(|c| world.choices().contains(c)) else {
+            return Err(format!("the run's move `{mv}` cannot be taken"));
+        };
+        events.extend(world.step(choice).map_err(|e| e.to_string())?);
+    }
+    Ok(match draw.drawing {
+        Drawing::Timeline => {
+            let fix = request
+                .fix
+                .as_deref()
+                .map(|f| format!(" (fix: {f})"))
+                .unwrap_or_default();
+            let title = format!("{}{fix} — schedule {schedule}", lesson.title);
+            svg::timeline_svg(&drawings::timeline(&world, &events, title))
+        }
+        Drawing::WaitForGraph => svg::graph_svg(
+            &drawings::graph(&world),
+            &format!(
+                "{} — wait-for graph at step {}",
+                lesson.title,
+                schedule.0.len()
+            ),
+        ),
+    })
+}
+
 /// Answers one message from the page: the JSON text of a [`Request`], answered by the replies
-/// `post` is given, the last of them [`Reply::Done`] or [`Reply::Refused`].
+/// `post` is given, the last of them [`Reply::Done`], [`Reply::LessonChecked`],
+/// [`Reply::Drawn`] or [`Reply::Refused`].
 pub fn answer(text: &str, now: impl FnMut() -> f64, mut post: impl FnMut(Reply)) {
     let request: Request = match serde_json::from_str(text) {
         Ok(request) => request,
@@ -341,7 +427,9 @@ pub fn answer(text: &str, now: impl FnMut() -> f64, mut post: impl FnMut(Reply))
         }
     };
     let id = request.id;
-    let reply = if request.whole_lesson {
+    let reply = if let Some(draw) = &request.draw {
+        drawn(&request, draw).map(|svg| Reply::Drawn { id, svg })
+    } else if request.whole_lesson {
         check_whole_lesson(&request, now, &mut post)
     } else {
         check(&request, now, &mut post).map(|result| Reply::Done { id, result })

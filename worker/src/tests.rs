@@ -10,6 +10,7 @@ fn request(lesson: &str, fix: Option<&str>) -> Request {
         whole_lesson: false,
         first_failure: false,
         states_max: lockstep::explore::STATES_MAX_DEFAULT,
+        draw: None,
     }
 }
 
@@ -213,4 +214,41 @@ fn an_authored_lesson_that_does_not_validate_is_refused_with_the_reason() {
     asked.authored = Some("x".repeat(AUTHORED_BYTES_MAX + 1));
     let err = start_world(&asked).unwrap_err();
     assert!(err.contains("more than"), "{err}");
+}
+
+#[test]
+fn lengths_read_as_rust_writes_them_with_one_decimal_and_none() {
+    use svg::{Tenths, Whole};
+    // Thirds never fall halfway between two tenths, where the two ways of rounding differ.
+    for k in -3000..3000 {
+        let x = f64::from(k) / 3.0;
+        assert_eq!(Tenths(x).to_string(), format!("{x:.1}"), "{x}");
+        if x.round() != 0.0 {
+            assert_eq!(Whole(x).to_string(), format!("{x:.0}"), "{x}");
+        }
+    }
+    // No minus sign on a zero.
+    assert_eq!(Whole(-0.3).to_string(), "0");
+    assert_eq!(Tenths(-0.03).to_string(), "0.0");
+}
+
+#[test]
+fn a_drawing_request_is_answered_with_the_file() {
+    let mut asked = request("lock-order", None);
+    asked.draw = Some(Draw {
+        schedule: "A B".into(),
+        drawing: Drawing::Timeline,
+    });
+    let mut replies = Vec::new();
+    answer(&serde_json::to_string(&asked).unwrap(), ticking(), |r| {
+        replies.push(r)
+    });
+    let [Reply::Drawn { id: 7, svg }] = &replies[..] else {
+        panic!("{replies:?}")
+    };
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.contains("schedule A B"), "{svg}");
+    // The reply travels as JSON like the others.
+    let json = serde_json::to_string(&replies[0]).unwrap();
+    assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), replies[0]);
 }

@@ -100,7 +100,7 @@ fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
                 .unwrap_or_default();
             let me = WaitNode::Task(id);
             let out: Vec<_> = graph.edges.iter().filter(|e| e.from == me).collect();
-            let waits_for = out.iter().map(|e| label(s, e.to)).collect();
+            let waits_for = out.iter().map(|e| label(s.world(), e.to)).collect();
             let in_cycle = out.iter().any(|e| {
                 cycles
                     .iter()

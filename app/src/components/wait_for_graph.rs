@@ -86,7 +86,7 @@ pub fn WaitForGraphPanel() -> impl IntoView {
             }
             // Stuck without a cycle: waiting on someone who will never let go.
             let stuck = (cycles.is_empty() && !graph.stuck.is_empty()).then(|| {
-                let names: Vec<String> = graph.stuck.iter().map(|n| label(s, *n)).collect();
+                let names: Vec<String> = graph.stuck.iter().map(|n| label(s.world(), *n)).collect();
                 view! {
                     <p class="cycle stuck" data-testid="graph-stuck">
                         "Stuck for good, with no cycle: " {names.join(", ")}
@@ -114,7 +114,7 @@ pub fn WaitForGraphPanel() -> impl IntoView {
                     .into_any()
                 })
                 .collect();
-            let svg = drawing(&export::picture(s, &graph, &cycles));
+            let svg = drawing(&export::picture(s.world(), &graph, &cycles));
             view! {
                 {cycle_text}
                 {stuck}

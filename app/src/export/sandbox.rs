@@ -1,9 +1,9 @@
 //! A sandbox run as drawings: its permutation's timeline and its wait-for graph.
 
-use super::svg::*;
 use crate::pages::sandbox::model::{MoveKind, Sandbox};
 use lockstep::server;
 use lockstep::spec::Report;
+use lockstep_worker::svg::*;
 
 /// The sandbox's run so far as a sequence diagram: one lane per session, rows from what the
 /// isolation tester reported (steps launched, waiting, completed, failed or cancelled).

@@ -1,11 +1,11 @@
-//! The SVG builders, natively: escaping, wrapping, layout, and both drawings of a lesson and
-//! of the sandbox.
+//! The SVG builders, natively: escaping, wrapping, layout, and both drawings of a lesson (as
+//! the worker draws them from the page's request) and of the sandbox.
 
-use super::svg::wrap;
 use super::*;
 use crate::pages::sandbox::examples::example;
 use crate::pages::sandbox::model::Sandbox;
 use crate::session::Session;
+use lockstep_worker::drawings;
 
 /// Parses the document strictly; panics with the parser's message otherwise.
 fn parse(svg: &str) -> roxmltree::Document<'_> {
@@ -86,21 +86,89 @@ fn a_cancelled_step_is_a_note_and_its_error_is_in_its_lane() {
     assert_eq!(rows.len(), cancelled + 5);
 }
 
+/// What the worker answers to the page's request for a drawing of the session's run.
+fn drawn(session: &Session, drawing: Drawing) -> String {
+    let request = run_request(session, None, drawing);
+    let draw = request.draw.clone().unwrap();
+    lockstep_worker::drawn(&request, &draw).unwrap()
+}
+
 #[test]
 fn a_lesson_timeline_has_one_lane_per_task() {
     let lesson = lockstep_lessons::lesson("lock-order").unwrap();
     let mut session = Session::new(lesson, None).unwrap();
     while session.step() {}
-    let diagram = lesson_timeline(&session);
-    assert_eq!(diagram.lanes.len(), session.world().task_views().len());
-    let svg = timeline_svg(&diagram);
+    let svg = drawn(&session, Drawing::Timeline);
     let doc = parse(&svg);
     let lanes = doc
         .descendants()
         .filter(|n| n.attribute("class") == Some("lane"))
         .count();
     assert_eq!(lanes, session.world().task_views().len());
-    assert!(diagram.rows.iter().any(|r| r.kind == RowKind::Error));
+    assert!(doc
+        .descendants()
+        .any(|n| n.attribute("class") == Some("row error")));
+}
+
+#[test]
+fn the_worker_draws_the_run_the_page_shows() {
+    // The worker replays the page's moves from the same start: the same events, the same world.
+    let lesson = lockstep_lessons::lesson("pool-exhaustion").unwrap();
+    let mut knobs = lockstep::lesson::KnobValues::new();
+    knobs.insert("requests".into(), 3);
+    let mut session = Session::with_knobs(lesson, Some("drain-first"), &knobs).unwrap();
+    assert_eq!(session.knobs.len(), 1);
+    for _ in 0..6 {
+        session.step();
+    }
+    let events: Vec<_> = session.events().cloned().collect();
+    let title = format!(
+        "{}{} — schedule {}",
+        lesson.title,
+        session
+            .fix
+            .as_deref()
+            .map(|f| format!(" (fix: {f})"))
+            .unwrap_or_default(),
+        session.schedule()
+    );
+    let here = timeline_svg(&drawings::timeline(session.world(), &events, title));
+    assert_eq!(drawn(&session, Drawing::Timeline), here);
+    let graph = graph_svg(
+        &drawings::graph(session.world()),
+        &format!(
+            "{} — wait-for graph at step {}",
+            lesson.title,
+            session.steps.len()
+        ),
+    );
+    assert_eq!(drawn(&session, Drawing::WaitForGraph), graph);
+}
+
+#[test]
+fn a_lesson_deadlock_is_exported_with_its_cycle_in_red() {
+    // The pool's deadlock: a cycle no detector breaks.
+    let lesson = lockstep_lessons::lesson("pool-exhaustion").unwrap();
+    let mut session = Session::new(lesson, None).unwrap();
+    while session.world().wait_for_graph().cycles().is_empty() && session.step_move() {}
+    let svg = drawn(&session, Drawing::WaitForGraph);
+    parse(&svg);
+    assert!(svg.contains("class=\"edge in-cycle\""), "{svg}");
+    assert!(svg.contains(&format!("wait-for graph at step {}", session.steps.len())));
+}
+
+#[test]
+fn a_run_the_lesson_cannot_take_is_refused_with_the_reason() {
+    let lesson = lockstep_lessons::lesson("lock-order").unwrap();
+    let session = Session::new(lesson, None).unwrap();
+    let mut request = run_request(&session, None, Drawing::Timeline);
+    let draw = Draw {
+        schedule: "nobody".to_string(),
+        drawing: Drawing::Timeline,
+    };
+    request.draw = Some(draw.clone());
+    let err = lockstep_worker::drawn(&request, &draw).unwrap_err();
+    assert!(err.contains("nobody"), "{err}");
 }
 
 #[test]

@@ -38,6 +38,7 @@ use lockstep::analysis::pool_sizing::PoolSizing as Sizing;
 use lockstep::lesson::{Challenge, KeyPanel};
 use lockstep::world::Schedule;
 use lockstep_lessons::Lesson;
+use lockstep_worker::Drawing;
 
 /// The lesson page. `authored` is given for a lesson written in the studio.
 #[component]
@@ -264,30 +265,28 @@ fn first_session(
     Ok(first)
 }
 
-/// The export buttons' files: the timeline and the wait-for graph at the current step.
+/// The export buttons' files: the timeline and the wait-for graph at the current step, which
+/// the worker draws from the run's moves.
 fn svg_exports(
     lesson: &'static Lesson,
     session: SessionSignal,
 ) -> (Callback<(), SvgFile>, Callback<(), SvgFile>) {
-    let timeline = Callback::new(move |_: ()| {
+    let authored = use_context::<Origin>().and_then(|o| o.authored_json());
+    let file = move |what: &str, drawing: Drawing| {
         session.with_untracked(|s| SvgFile {
-            name: format!("{}-timeline-step-{}.svg", lesson.slug, s.steps.len()),
-            content: export::timeline_svg(&export::lesson_timeline(s)),
+            name: format!("{}-{what}-step-{}.svg", lesson.slug, s.steps.len()),
+            text: Box::pin(export::written(export::run_request(
+                s,
+                authored.as_deref(),
+                drawing,
+            ))),
         })
-    });
-    let graph = Callback::new(move |_: ()| {
-        session.with_untracked(|s| SvgFile {
-            name: format!("{}-wait-for-graph-step-{}.svg", lesson.slug, s.steps.len()),
-            content: export::graph_svg(
-                &export::lesson_graph(s),
-                &format!(
-                    "{} — wait-for graph at step {}",
-                    lesson.title,
-                    s.steps.len()
-                ),
-            ),
-        })
-    });
+    };
+    let timeline = {
+        let file = file.clone();
+        Callback::new(move |_: ()| file("timeline", Drawing::Timeline))
+    };
+    let graph = Callback::new(move |_: ()| file("wait-for-graph", Drawing::WaitForGraph));
     (timeline, graph)
 }
 

@@ -563,26 +563,7 @@ impl Session {
 
     /// Which task each server process belongs to, for naming lock holders and waiters.
     pub fn pid_names(&self) -> LiteMap<Pid, String> {
-        let world = self.world();
-        let mut names = LiteMap::new_vec();
-        // Every task a connection or an event names is one of the world's tasks.
-        for conn in world.connection_views() {
-            if let Some(task) = conn.holder.or(conn.locked_by) {
-                names.insert(conn.pid, world.task_name(task));
-            }
-        }
-        // A connection given back to its pool no longer names its task; the events still do.
-        for step in &self.steps {
-            for e in &step.events {
-                if let Event::ConnectionOpened {
-                    task: Some(t), pid, ..
-                } = e
-                {
-                    names.entry(*pid).or_insert_with(|| world.task_name(*t));
-                }
-            }
-        }
-        names
+        lockstep_worker::drawings::pid_names(self.world(), self.events())
     }
 
     /// The name of a task.

@@ -282,12 +282,21 @@ test('the export buttons download standalone SVG files, in the sandbox and in a 
   const { page, problems, context } = await openPage(browser, site.url);
   await page.goto(`${site.url}?lesson=lock-order&step=6`);
   await page.getByTestId('lesson-title').waitFor({ timeout: 15000 });
+  // A lesson page has its worker write the files: it replays the run from the lesson, the fix
+  // and the moves, and draws it as the page shows it.
+  const texts = {};
   for (const testid of ['export-timeline', 'export-graph']) {
     const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
     const text = fs.readFileSync(await file.path(), 'utf8');
     assert.ok(text.startsWith('<svg'), `${testid}: ${text.slice(0, 80)}`);
     assert.match(file.suggestedFilename(), /^lock-order-.*\.svg$/);
+    texts[testid] = text;
   }
+  assert.match(texts['export-timeline'], /— schedule A/);
+  assert.equal((texts['export-timeline'].match(/<g class="lane">/g) || []).length, 2);
+  assert.match(texts['export-graph'], /wait-for graph at step \d+/);
+  // The buttons are ready for the next file.
+  assert.equal(await page.getByTestId('export-timeline').isEnabled(), true);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { siteAndBrowser, openPage } from '../support/browser.js';
@@ -88,6 +89,10 @@ test('an author types a deadlock into the blank lesson, plays it, checks it, and
   const lines = await page.getByTestId('lesson-check-result').innerText();
   assert.match(lines, /bug: fails: .*deadlock detected/);
   assert.match(lines, /fix same-order: proven: no schedule fails/);
+  // The worker draws the author's lesson (its file travels with the request), not a course one.
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-timeline').click()]);
+  const timeline = fs.readFileSync(await file.path(), 'utf8');
+  assert.match(timeline, /<title>Two transfers — schedule [^<]+<\/title>/);
   await page.screenshot({ path: path.join(shots, 'studio.png') });
 
   // The share link carries the file; a fresh page opens the same lesson at the same step.

@@ -46,25 +46,20 @@ pub fn SandboxControls(sandbox: SandboxSignal) -> impl IntoView {
                 .as_ref()
                 .map(|d| d.title.clone())
                 .unwrap_or_default();
-            SvgFile {
-                name: format!("sandbox-timeline-{}.svg", export::slug(&title)),
-                content: diagram
-                    .map(|d| export::timeline_svg(&d))
-                    .unwrap_or_default(),
-            }
+            SvgFile::ready(
+                format!("sandbox-timeline-{}.svg", export::slug(&title)),
+                export::timeline_svg(&diagram.unwrap_or_default()),
+            )
         })
     });
     let graph = Callback::new(move |_: ()| {
         sandbox.with_untracked(|s| {
             let moves = s.as_ref().map_or(0, |s| s.moves.len());
             let picture = s.as_ref().map(export::sandbox_graph).unwrap_or_default();
-            SvgFile {
-                name: format!("sandbox-wait-for-graph-step-{moves}.svg"),
-                content: export::graph_svg(
-                    &picture,
-                    &format!("wait-for graph after {moves} moves"),
-                ),
-            }
+            SvgFile::ready(
+                format!("sandbox-wait-for-graph-step-{moves}.svg"),
+                export::graph_svg(&picture, &format!("wait-for graph after {moves} moves")),
+            )
         })
     });
     view! {

@@ -1,5 +1,8 @@
 //! The drawings as SVG text: a sequence diagram of a run and a wait-for graph, laid out and
-//! written as pure string code; every piece of text goes through [`escape`].
+//! written as pure string code; every piece of text goes through [`escape`]. A lesson page has
+//! them written here, in its worker, and carries no SVG writer of its own (the sandbox, which
+//! has no worker, writes them itself); the page's live wait-for graph uses the same
+//! [`layout`].
 
 use std::fmt::Write as _;
 
@@ -32,7 +35,7 @@ pub struct Row {
 }
 
 /// A run as a sequence diagram.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SequenceDiagram {
     /// The title above the lanes.
     pub title: String,
@@ -147,7 +150,15 @@ pub fn layout(picture: &GraphPicture) -> GraphLayout {
             let (ex, ey) = (x2 - ux * exit(e.to, ux, uy), y2 - uy * exit(e.to, ux, uy));
             let bend = if y1 == y2 { 0.18 * len } else { 0.06 * len };
             let (mx, my) = ((sx + ex) / 2.0 + uy * bend, (sy + ey) / 2.0 - ux * bend);
-            format!("M {sx:.1} {sy:.1} Q {mx:.1} {my:.1} {ex:.1} {ey:.1}")
+            format!(
+                "M {sx} {sy} Q {mx} {my} {ex} {ey}",
+                sx = Tenths(sx),
+                sy = Tenths(sy),
+                mx = Tenths(mx),
+                my = Tenths(my),
+                ex = Tenths(ex),
+                ey = Tenths(ey)
+            )
         })
         .collect();
     GraphLayout {
@@ -155,6 +166,29 @@ pub fn layout(picture: &GraphPicture) -> GraphLayout {
         height,
         centres,
         paths,
+    }
+}
+
+/// A length written with one decimal (`12.3`), rounded half away from zero. Written with
+/// integer arithmetic: Rust's formatting of floating-point numbers would add about 11 KB to
+/// the worker's bundle, which has no other use for it.
+pub struct Tenths(pub f64);
+
+impl std::fmt::Display for Tenths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenths = (self.0 * 10.0).round() as i64;
+        let sign = if tenths < 0 { "-" } else { "" };
+        let tenths = tenths.unsigned_abs();
+        write!(f, "{sign}{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
+/// A length written as a whole number, rounded half away from zero (see [`Tenths`]).
+pub struct Whole(pub f64);
+
+impl std::fmt::Display for Whole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.round() as i64)
     }
 }
 
@@ -179,7 +213,7 @@ pub fn escape(text: &str) -> String {
 
 /// Splits text into at most `lines_max` lines of at most `width` characters, breaking at
 /// spaces where it can; an ellipsis marks anything cut.
-pub(super) fn wrap(text: &str, width: usize, lines_max: usize) -> Vec<String> {
+pub fn wrap(text: &str, width: usize, lines_max: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut current = String::new();
     for word in text.split_whitespace() {
@@ -276,15 +310,15 @@ pub fn timeline_svg(diagram: &SequenceDiagram) -> String {
         );
         let _ = writeln!(
             body,
-            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{box_height:.1}\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\"{dash}/>"
-        );
+            "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{box_height}\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\"{dash}/>", x = Tenths(x), y = Tenths(y), w = Tenths(w), box_height = Tenths(box_height));
         for (k, line) in lines.iter().enumerate() {
             let ty = y + 5.0 + LINE_HEIGHT * (k as f64 + 0.8);
             let _ = writeln!(
                 body,
-                "<text x=\"{:.1}\" y=\"{ty:.1}\" font-size=\"11\" {FONT} fill=\"{color}\">{}</text>",
-                x + 6.0,
-                escape(line)
+                "<text x=\"{}\" y=\"{ty}\" font-size=\"11\" {FONT} fill=\"{color}\">{}</text>",
+                Tenths(x + 6.0),
+                escape(line),
+                ty = Tenths(ty)
             );
         }
         if let (Some(lane), RowKind::Waiting) = (row.lane, row.kind) {
@@ -297,8 +331,7 @@ pub fn timeline_svg(diagram: &SequenceDiagram) -> String {
                 let ay = y + box_height / 2.0;
                 let _ = writeln!(
                     body,
-                    "<line x1=\"{from_x:.1}\" y1=\"{ay:.1}\" x2=\"{to_x:.1}\" y2=\"{ay:.1}\" stroke=\"#d98a00\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\" marker-end=\"url(#waits-for)\"/>"
-                );
+                    "<line x1=\"{from_x}\" y1=\"{ay}\" x2=\"{to_x}\" y2=\"{ay}\" stroke=\"#d98a00\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\" marker-end=\"url(#waits-for)\"/>", from_x = Tenths(from_x), ay = Tenths(ay), to_x = Tenths(to_x));
             }
         }
         body.push_str("</g>\n");
@@ -308,9 +341,8 @@ pub fn timeline_svg(diagram: &SequenceDiagram) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"{}\">",
-        escape(&diagram.title)
-    );
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
+        escape(&diagram.title), width = Whole(width), height = Whole(height));
     let _ = writeln!(out, "<title>{}</title>", escape(&diagram.title));
     out.push_str("<defs><marker id=\"waits-for\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#d98a00\"/></marker></defs>\n");
     let _ = writeln!(
@@ -322,13 +354,12 @@ pub fn timeline_svg(diagram: &SequenceDiagram) -> String {
         let x = lane_x(i);
         let _ = writeln!(
             out,
-            "<g class=\"lane\"><line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#c5cbd6\" stroke-dasharray=\"4 4\"/><rect x=\"{:.1}\" y=\"36\" width=\"{:.1}\" height=\"26\" rx=\"4\" fill=\"#1b2a44\"/><text x=\"{x:.1}\" y=\"53\" text-anchor=\"middle\" font-size=\"12\" {FONT} fill=\"#ffffff\">{}</text></g>",
-            top - 12.0,
-            height - 8.0,
-            x - LANE_WIDTH / 2.0 + 8.0,
-            LANE_WIDTH - 16.0,
-            escape(lane)
-        );
+            "<g class=\"lane\"><line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"#c5cbd6\" stroke-dasharray=\"4 4\"/><rect x=\"{}\" y=\"36\" width=\"{}\" height=\"26\" rx=\"4\" fill=\"#1b2a44\"/><text x=\"{x}\" y=\"53\" text-anchor=\"middle\" font-size=\"12\" {FONT} fill=\"#ffffff\">{}</text></g>",
+            Tenths(top - 12.0),
+            Tenths(height - 8.0),
+            Tenths(x - LANE_WIDTH / 2.0 + 8.0),
+            Tenths(LANE_WIDTH - 16.0),
+            escape(lane), x = Tenths(x));
     }
     out.push_str(&body);
     out.push_str("</svg>\n");
@@ -357,9 +388,8 @@ pub fn graph_svg(picture: &GraphPicture, title: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"{}\">",
-        escape(title)
-    );
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
+        escape(title), width = Whole(width), height = Whole(height));
     let _ = writeln!(out, "<title>{}</title>", escape(title));
     out.push_str("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#555555\"/></marker><marker id=\"arrow-cycle\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#c62828\"/></marker></defs>\n");
     let _ = writeln!(
@@ -369,13 +399,15 @@ pub fn graph_svg(picture: &GraphPicture, title: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "<g transform=\"translate({offset:.1} {caption_height:.0})\">"
+        "<g transform=\"translate({offset} {caption_height})\">",
+        offset = Tenths(offset),
+        caption_height = Whole(caption_height)
     );
     if picture.edges.is_empty() {
         let _ = writeln!(
             out,
-            "<text x=\"{:.1}\" y=\"40\" text-anchor=\"middle\" font-size=\"12\" {FONT} fill=\"#555555\">Nobody waits for anybody.</text>",
-            width / 2.0
+            "<text x=\"{}\" y=\"40\" text-anchor=\"middle\" font-size=\"12\" {FONT} fill=\"#555555\">Nobody waits for anybody.</text>",
+            Tenths(width / 2.0)
         );
     }
     for (e, path) in picture.edges.iter().zip(&at.paths) {
@@ -399,13 +431,12 @@ pub fn graph_svg(picture: &GraphPicture, title: &str) -> String {
         };
         let _ = writeln!(
             out,
-            "<g class=\"node {}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"26\" rx=\"5\" fill=\"{fill}\" stroke=\"{stroke}\"/><text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"middle\" dominant-baseline=\"middle\" font-size=\"12\" {FONT} fill=\"#1b2a44\">{}</text></g>",
+            "<g class=\"node {}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"26\" rx=\"5\" fill=\"{fill}\" stroke=\"{stroke}\"/><text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\" dominant-baseline=\"middle\" font-size=\"12\" {FONT} fill=\"#1b2a44\">{}</text></g>",
             n.kind,
-            x - half,
-            y - 13.0,
-            2.0 * half,
-            escape(&n.label)
-        );
+            Tenths(x - half),
+            Tenths(y - 13.0),
+            Tenths(2.0 * half),
+            escape(&n.label), x = Tenths(*x), y = Tenths(*y));
     }
     out.push_str("</g>\n");
     for (i, e) in picture.edges.iter().enumerate() {
@@ -413,8 +444,9 @@ pub fn graph_svg(picture: &GraphPicture, title: &str) -> String {
         let color = if e.in_cycle { "#c62828" } else { "#333333" };
         let _ = writeln!(
             out,
-            "<text x=\"10\" y=\"{y:.1}\" font-size=\"11\" {FONT} fill=\"{color}\">{}</text>",
-            escape(&e.sentence)
+            "<text x=\"10\" y=\"{y}\" font-size=\"11\" {FONT} fill=\"{color}\">{}</text>",
+            escape(&e.sentence),
+            y = Tenths(y)
         );
     }
     out.push_str("</svg>\n");
