@@ -124,10 +124,10 @@ pub fn timeline(world: &World, events: &[Event], title: String) -> SequenceDiagr
     SequenceDiagram { title, lanes, rows }
 }
 
-/// The world's wait-for graph.
+/// The world's wait-for graph, its cycles in red as the page shows them.
 pub fn graph(world: &World) -> GraphPicture {
     let graph = world.wait_for_graph();
-    let cycles = graph.cycles();
+    let cycles = graph.closed_cycles();
     picture(world, &graph, &cycles)
 }
 

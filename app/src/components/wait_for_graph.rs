@@ -76,7 +76,9 @@ pub fn WaitForGraphPanel() -> impl IntoView {
         depend_on(shape);
         session.with_untracked(|s| {
             let graph = s.world().wait_for_graph();
-            let cycles = graph.cycles();
+            // PostgreSQL's deadlocks too: the cycle a learner watches close, until the
+            // detector breaks it.
+            let cycles = graph.closed_cycles();
             let sentences: Vec<String> = graph.edges.iter().map(|e| e.sentence.clone()).collect();
             let previous = before
                 .try_update_value(|b| std::mem::replace(b, sentences))

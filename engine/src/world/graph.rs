@@ -94,6 +94,22 @@ impl WaitForGraph {
         cycles
     }
 
+    /// The cycles a learner is shown: PostgreSQL's deadlocks among sessions, which its detector
+    /// will break, then the cycles nothing will break ([`WaitForGraph::cycles`]).
+    pub fn closed_cycles(&self) -> Vec<Vec<WaitNode>> {
+        let mut closed: Vec<Vec<WaitNode>> = self
+            .all_cycles()
+            .into_iter()
+            .filter(|c| WaitForGraph::kind(c) == CycleKind::Database)
+            .collect();
+        for cycle in self.cycles() {
+            if !closed.contains(&cycle) {
+                closed.push(cycle);
+            }
+        }
+        closed
+    }
+
     /// Every cycle anywhere in the graph, stuck or not (a PostgreSQL deadlock is a cycle
     /// whose sessions will still move once the detector aborts one).
     pub fn all_cycles(&self) -> Vec<Vec<WaitNode>> {

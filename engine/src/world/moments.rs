@@ -132,18 +132,9 @@ impl World {
         // will break) or one nothing will break. The graph before the move is only drawn when
         // there is a cycle after it (most moves have none, and a graph is a Step's largest
         // single cost on the page).
-        let database = |g: &WaitForGraph| -> Vec<Vec<super::WaitNode>> {
-            g.all_cycles()
-                .into_iter()
-                .filter(|c| WaitForGraph::kind(c) == super::graph::CycleKind::Database)
-                .collect()
-        };
-        let cycles = |g: &WaitForGraph| -> Vec<Vec<super::WaitNode>> {
-            database(g).into_iter().chain(g.cycles()).collect()
-        };
-        let mut closed = cycles(&self.wait_for_graph());
+        let mut closed = self.wait_for_graph().closed_cycles();
         if !closed.is_empty() {
-            let already = cycles(&before.wait_for_graph());
+            let already = before.wait_for_graph().closed_cycles();
             closed.retain(|c| !already.contains(c));
         }
         if let Some(cycle) = closed.first() {

@@ -94,6 +94,27 @@ test('keyboard shortcuts step, go back, reset and show the help', async () => {
   await lesson.close();
 });
 
+test('when the cycle closes, the wait-for graph draws it in red and says PostgreSQL will break it', async () => {
+  const { page, problems, context } = await openPage(browser, site.url);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // The thirteenth move is B's UPDATE, which waits for the row A holds while A waits for B's.
+  await page.goto(`${site.url}?lesson=lock-order&step=13`);
+  await page.getByTestId('lesson-title').waitFor({ timeout: 15000 });
+  await new LessonPage(page).openTab('wait-for-graph');
+  const graph = page.getByTestId('wait-for-svg');
+  await graph.waitFor();
+  assert.equal(await graph.locator('.edge.in-cycle').count(), 2);
+  const panel = await page.locator('.cycle').first().innerText();
+  assert.match(panel, /^Cycle: a deadlock between transactions: PostgreSQL's deadlock detector breaks it after deadlock_timeout/);
+  // On one screen: the key moment above the stage, and the cycle beside it.
+  assert.match(await page.getByTestId('status').innerText(), /The cycle closes/);
+  assert.ok(await graph.isVisible());
+  const box = await graph.boundingBox();
+  assert.ok(box.y + box.height <= 800, `the graph ends at ${box.y + box.height}px`);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('a step count in the address is replayed on load', async () => {
   const { page, problems, context } = await openPage(browser, site.url);
   await page.goto(`${site.url}?lesson=lock-order&step=3`);
