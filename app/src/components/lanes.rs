@@ -68,7 +68,7 @@ fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
     let next = s.next_choice();
     let tick = choices == vec![Choice::Tick];
     let graph = world.wait_for_graph();
-    let cycles = graph.cycles();
+    let cycles = graph.closed_cycles();
     let fix = s.fix.as_deref();
     let lanes: Vec<Lane> = world
         .task_views()
@@ -101,11 +101,9 @@ fn lanes_of(s: &Session, previous: Option<&Vec<Lane>>) -> Vec<Lane> {
             let me = WaitNode::Task(id);
             let out: Vec<_> = graph.edges.iter().filter(|e| e.from == me).collect();
             let waits_for = out.iter().map(|e| label(s.world(), e.to)).collect();
-            let in_cycle = out.iter().any(|e| {
-                cycles
-                    .iter()
-                    .any(|c| c.contains(&e.from) && c.contains(&e.to))
-            });
+            // Its wait leads into a cycle: it is on one, or waits for a session on
+            // PostgreSQL's (its own connection, caught in a deadlock).
+            let in_cycle = out.iter().any(|e| cycles.iter().any(|c| c.contains(&e.to)));
             let conns = held
                 .iter()
                 .map(|c| c.id.to_string())

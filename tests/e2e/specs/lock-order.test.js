@@ -106,6 +106,10 @@ test('when the cycle closes, the wait-for graph draws it in red and says Postgre
   assert.equal(await graph.locator('.edge.in-cycle').count(), 2);
   const panel = await page.locator('.cycle').first().innerText();
   assert.match(panel, /^Cycle: a deadlock between transactions: PostgreSQL's deadlock detector breaks it after deadlock_timeout/);
+  // Both workers' waits lead into it: their lanes say so in red.
+  for (const lane of ['lane-A', 'lane-B']) {
+    assert.equal(await page.getByTestId(lane).locator('.lane-edge.in-cycle').count(), 1, lane);
+  }
   // On one screen: the key moment above the stage, and the cycle beside it.
   assert.match(await page.getByTestId('status').innerText(), /The cycle closes/);
   assert.ok(await graph.isVisible());
