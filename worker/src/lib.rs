@@ -20,7 +20,7 @@ use lockstep::explore::world::{check_lesson_within, schedule_text};
 use lockstep::explore::{Budget, Explorer, Limits, Progress, Stop, SLICE_STEPS_DEFAULT};
 use lockstep::lesson::{validate, KnobValues, Lesson};
 use lockstep::limits::{CHECK_DEPTH_MAX, CHECK_SECONDS_PER_SEARCH};
-use lockstep::world::{Choice, Move, Schedule, World};
+use lockstep::world::{Scenario, Schedule, World};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds between two progress messages: often enough for a counter that moves, rarely
@@ -187,7 +187,8 @@ impl CheckResult {
 /// the page builds it.
 pub fn start_world(request: &Request) -> Result<World, String> {
     let authored = authored_lesson(request)?;
-    world_of(lesson_of(request, &authored)?, request)
+    let scenario = scenario_of(lesson_of(request, &authored)?, request)?;
+    World::new(&scenario).map_err(|e| e.to_string())
 }
 
 /// The request's lesson: the authored one it carries (read by [`authored_lesson`]), or the
@@ -200,13 +201,12 @@ fn lesson_of<'a>(request: &Request, authored: &'a Option<Lesson>) -> Result<&'a 
     }
 }
 
-/// The start world of `lesson` with the request's fix and knobs.
-fn world_of(lesson: &Lesson, request: &Request) -> Result<World, String> {
+/// The scenario of `lesson` with the request's fix and knobs.
+fn scenario_of(lesson: &Lesson, request: &Request) -> Result<Scenario, String> {
     if let Some(fix) = request.fix.as_deref() {
         lesson.fix_named(fix)?;
     }
-    let scenario = lesson.scenario_at(request.fix.as_deref(), &request.knobs)?;
-    World::new(&scenario).map_err(|e| e.to_string())
+    lesson.scenario_at(request.fix.as_deref(), &request.knobs)
 }
 
 /// The longest authored lesson a request may carry, as JSON: twice the longest lesson file
@@ -376,22 +376,12 @@ pub fn check(
 pub fn drawn(request: &Request, draw: &Draw) -> Result<String, String> {
     let authored = authored_lesson(request)?;
     let lesson = lesson_of(request, &authored)?;
-    let mut world = world_of(lesson, request)?;
     let schedule: Schedule = draw
         .schedule
         .parse()
         .map_err(|e| format!("the run could not be read: {e}"))?;
-    let mut events = Vec::new();
-    for mv in &schedule.0 {
-        let choice = match mv {
-            Move::Tick => Some(Choice::Tick),
-            Move::Task(name) => world.task_named(name).map(Choice::Task),
-        };
-        let Some(choice) = choice.filter(|c| world.choices().contains(c)) else {
-            return Err(format!("the run's move `{mv}` cannot be taken"));
-        };
-        events.extend(world.step(choice).map_err(|e| e.to_string())?);
-    }
+    let (world, events) = World::replay(&scenario_of(lesson, request)?, &schedule)
+        .map_err(|e| format!("the run could not be replayed: {e}"))?;
     Ok(match draw.drawing {
         Drawing::Timeline => {
             let fix = request
